@@ -1,0 +1,144 @@
+//! One typed configuration, layered: built-in defaults, then an optional TOML file,
+//! then `CLAIMBRIDGE_*` environment variables (highest precedence).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    /// `sqlite://<path>` (embedded, created on first run) or `postgres://…`.
+    pub database_url: String,
+    /// Connections in the database pool.
+    pub database_pool_size: usize,
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// Base URL clients use to reach the server; defaults to `http://{bind}`.
+    pub public_url: Option<String>,
+    /// Redis for the shared cache and rate limits across nodes (optional).
+    pub redis_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    pub log_format: LogFormat,
+    /// HTTP worker threads; defaults to the number of CPU cores.
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: "sqlite://./data/claimbridge.db".into(),
+            database_pool_size: 16,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            redis_url: None,
+            body_limit: 10 * 1024 * 1024,
+            log_format: LogFormat::Pretty,
+            workers: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration: {0}")]
+    Source(#[from] Box<figment::Error>),
+}
+
+impl Settings {
+    /// Loads defaults ← `file` (if given) ← environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("CLAIMBRIDGE_").ignore(&["config"]))
+            .extract()
+            .map_err(Box::new)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.database_pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "database_pool_size must be at least 1".into(),
+            ));
+        }
+        if let Some(redis) = &self.redis_url {
+            if !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "redis_url {redis:?} must start with redis:// or rediss://"
+                )));
+            }
+        }
+        if let Some(public) = &self.public_url {
+            url::Url::parse(public)
+                .map_err(|e| ConfigError::Invalid(format!("public_url {public:?}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The base URL clients see, without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None if bound.ip().is_unspecified() => format!("http://localhost:{}", bound.port()),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "claimbridge.toml",
+                "bind = \"127.0.0.1:9000\"\nbody_limit = 1024\n",
+            )?;
+            jail.set_env("CLAIMBRIDGE_BODY_LIMIT", "2048");
+            jail.set_env("CLAIMBRIDGE_LOG_FORMAT", "json");
+            let settings = Settings::load(Some(Path::new("claimbridge.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(settings.bind.port(), 9000);
+            assert_eq!(settings.body_limit, 2048);
+            assert_eq!(settings.log_format, LogFormat::Json);
+            assert_eq!(settings.database_url, "sqlite://./data/claimbridge.db");
+            assert_eq!(settings.public_url(settings.bind), "http://127.0.0.1:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CLAIMBRIDGE_REDIS_URL", "localhost:6379");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+}

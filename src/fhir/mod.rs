@@ -1,0 +1,20 @@
+//! The FHIR R4 RESTful API under `/fhir`: a thin HTTP router (`routes`) over
+//! interactions (`service`) over the storage API.
+
+pub mod capability;
+mod conditional;
+pub mod format;
+mod history;
+mod index;
+pub mod outcome;
+pub mod resource_type;
+pub mod routes;
+pub mod service;
+pub mod validation;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// A FHIR `instant` as the server writes it, e.g. `2026-11-25T10:15:30.123Z`.
+pub fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,557 @@
+//! HTTP → FHIR interactions: parse the request, call `ResourceService`, render.
+
+use std::str::FromStr;
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use fhirbolt::model::r4::Resource;
+use fhirbolt::serde::{DeserializationConfig, DeserializationMode};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::fhir::format::{self, BodyKind, Format, ResponseFormat};
+use crate::fhir::history::{history_bundle, HistoryParams};
+use crate::fhir::outcome::{operation_outcome, FhirError, Issue};
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::{ResourceService, VersionView, Written};
+use crate::store::model::{HistoryQuery, HistoryScope};
+
+/// Interactions offered on every resource type (CapabilityStatement codes). The
+/// routes below serve exactly these; a test walks the list against a live server.
+pub const TYPE_INTERACTIONS: [&str; 8] = [
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+];
+pub const SYSTEM_INTERACTIONS: [&str; 1] = ["history-system"];
+
+/// What the FHIR handlers share.
+pub struct FhirContext {
+    pub service: ResourceService,
+    /// `{public url}/fhir`, as clients address it.
+    pub base_url: String,
+    pub body_limit: usize,
+    /// The CapabilityStatement, built once at start-up.
+    pub capability: Value,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/fhir")
+            .service(
+                web::resource("/metadata")
+                    .route(web::get().to(metadata))
+                    .default_service(not_allowed("GET")),
+            )
+            .service(
+                web::resource("/_history")
+                    .route(web::get().to(system_history))
+                    .default_service(not_allowed("GET")),
+            )
+            .service(
+                web::resource("/{type}")
+                    .route(web::post().to(create))
+                    .route(web::put().to(conditional_update))
+                    .default_service(not_allowed("POST, PUT")),
+            )
+            .service(
+                web::resource("/{type}/_history")
+                    .route(web::get().to(type_history))
+                    .default_service(not_allowed("GET")),
+            )
+            .service(
+                web::resource("/{type}/$validate")
+                    .route(web::post().to(validate_type))
+                    .default_service(not_allowed("POST")),
+            )
+            .service(
+                web::resource("/{type}/{id}")
+                    .route(web::get().to(read))
+                    .route(web::put().to(update))
+                    .route(web::patch().to(patch))
+                    .route(web::delete().to(delete))
+                    .default_service(not_allowed("GET, PUT, PATCH, DELETE")),
+            )
+            .service(
+                web::resource("/{type}/{id}/_history")
+                    .route(web::get().to(instance_history))
+                    .default_service(not_allowed("GET")),
+            )
+            .service(
+                web::resource("/{type}/{id}/_history/{version}")
+                    .route(web::get().to(vread))
+                    .default_service(not_allowed("GET")),
+            )
+            .service(
+                web::resource("/{type}/{id}/$validate")
+                    .route(web::post().to(validate_instance))
+                    .default_service(not_allowed("POST")),
+            )
+            .default_service(web::to(unknown_path)),
+    );
+}
+
+fn not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move |request: HttpRequest| async move {
+        Err::<HttpResponse, _>(FhirError::MethodNotAllowed {
+            allow,
+            message: format!("{} is not supported on {}", request.method(), request.path()),
+        })
+    })
+}
+
+async fn unknown_path(request: HttpRequest) -> Result<HttpResponse, FhirError> {
+    Err(FhirError::NotFound(format!(
+        "no FHIR endpoint at {}",
+        request.path()
+    )))
+}
+
+fn resource_type(name: &str) -> Result<ResourceType, FhirError> {
+    ResourceType::from_str(name).map_err(|_| {
+        FhirError::NotFound(format!(
+            "resource type {name:?} is not supported; supported: {}",
+            ResourceType::ALL.map(ResourceType::as_str).join(", ")
+        ))
+    })
+}
+
+async fn metadata(request: HttpRequest, ctx: web::Data<FhirContext>) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    respond(HttpResponse::Ok(), format, ctx.capability.to_string())
+}
+
+async fn read(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let (type_name, id) = path.into_inner();
+    let version = ctx.service.read(resource_type(&type_name)?, &id).await?;
+    respond_with_version(HttpResponse::Ok(), format, version)
+}
+
+async fn vread(
+    request: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let (type_name, id, version) = path.into_inner();
+    let version = ctx
+        .service
+        .vread(resource_type(&type_name)?, &id, &version)
+        .await?;
+    respond_with_version(HttpResponse::Ok(), format, version)
+}
+
+async fn create(
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let resource_type = resource_type(&path)?;
+    let resource = read_resource(&request, body, ctx.body_limit).await?;
+    let if_none_exist = header_str(request.headers(), "If-None-Exist")?;
+    let written = ctx.service.create(resource_type, resource, if_none_exist).await?;
+    respond_with_write(&request, &ctx, resource_type, format, written)
+}
+
+async fn update(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let (type_name, id) = path.into_inner();
+    let resource_type = resource_type(&type_name)?;
+    let resource = read_resource(&request, body, ctx.body_limit).await?;
+    let if_match = if_match(request.headers())?;
+    let written = ctx.service.update(resource_type, &id, resource, if_match).await?;
+    respond_with_write(&request, &ctx, resource_type, format, written)
+}
+
+async fn conditional_update(
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let resource_type = resource_type(&path)?;
+    let resource = read_resource(&request, body, ctx.body_limit).await?;
+    let written = ctx
+        .service
+        .conditional_update(resource_type, request.query_string(), resource)
+        .await?;
+    respond_with_write(&request, &ctx, resource_type, format, written)
+}
+
+async fn patch(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let (type_name, id) = path.into_inner();
+    let resource_type = resource_type(&type_name)?;
+    if format::body_kind(&request)? != BodyKind::JsonPatch {
+        return Err(FhirError::UnsupportedMediaType(format!(
+            "PATCH takes {}; FHIRPath Patch is not supported",
+            format::JSON_PATCH
+        )));
+    }
+    let bytes = read_body(&request, body, ctx.body_limit).await?;
+    let patch = parse_json(&bytes)?;
+    let if_match = if_match(request.headers())?;
+    let written = ctx.service.patch(resource_type, &id, patch, if_match).await?;
+    respond_with_write(&request, &ctx, resource_type, format, written)
+}
+
+async fn delete(
+    path: web::Path<(String, String)>,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let (type_name, id) = path.into_inner();
+    ctx.service.delete(resource_type(&type_name)?, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn system_history(
+    request: HttpRequest,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    history(&request, &ctx, HistoryScope::System).await
+}
+
+async fn type_history(
+    request: HttpRequest,
+    path: web::Path<String>,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let resource_type = resource_type(&path)?;
+    history(&request, &ctx, HistoryScope::Type(resource_type.as_str())).await
+}
+
+async fn instance_history(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let (type_name, id) = path.into_inner();
+    let resource_type = resource_type(&type_name)?;
+    history(
+        &request,
+        &ctx,
+        HistoryScope::Instance(resource_type.as_str(), &id),
+    )
+    .await
+}
+
+async fn history(
+    request: &HttpRequest,
+    ctx: &FhirContext,
+    scope: HistoryScope<'_>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(request)?;
+    let params = HistoryParams::parse(request.query_string())?;
+    let query = HistoryQuery {
+        scope,
+        since: params.since,
+        before_change: params.cursor,
+        limit: params.count + 1,
+    };
+    let mut entries = ctx.service.history(query).await?;
+    let has_next = entries.len() as i64 > params.count;
+    entries.truncate(params.count as usize);
+    let page_url = |query: &str| page_url(ctx, request, query);
+    let self_url = page_url(request.query_string());
+    let next_url = has_next
+        .then(|| {
+            entries
+                .last()
+                .map(|last| page_url(&params.next_page_query(last.change_seq)))
+        })
+        .flatten();
+    let bundle = history_bundle(&ctx.base_url, self_url, next_url, &entries)?;
+    respond(HttpResponse::Ok(), format, bundle)
+}
+
+/// `request`'s endpoint under the public base URL, with `query`.
+fn page_url(ctx: &FhirContext, request: &HttpRequest, query: &str) -> String {
+    let path = request.path().strip_prefix("/fhir").unwrap_or(request.path());
+    if query.is_empty() {
+        format!("{}{path}", ctx.base_url)
+    } else {
+        format!("{}{path}?{query}", ctx.base_url)
+    }
+}
+
+async fn validate_type(
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    validate(request, &path, None, body, &ctx).await
+}
+
+async fn validate_instance(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let (type_name, id) = path.into_inner();
+    validate(request, &type_name, Some(&id), body, &ctx).await
+}
+
+/// `$validate`: always 200 with an OperationOutcome listing every problem, or one
+/// informational issue when there is none.
+async fn validate(
+    request: HttpRequest,
+    type_name: &str,
+    id: Option<&str>,
+    body: web::Payload,
+    ctx: &FhirContext,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let resource_type = resource_type(type_name)?;
+    let body = read_resource(&request, body, ctx.body_limit).await?;
+    let (resource, parameter_profile) = unwrap_parameters(body)?;
+    let query_profile = format::query_param(&request, "profile").map(|p| p.into_owned());
+    let profile = query_profile.or(parameter_profile);
+    let issues = ctx
+        .service
+        .validate(resource_type, &resource, id, profile.as_deref())?;
+    let issues = if issues.is_empty() {
+        vec![Issue::information(format!("{resource_type} is valid"))]
+    } else {
+        issues
+    };
+    respond(HttpResponse::Ok(), format, operation_outcome(&issues).to_string())
+}
+
+/// `$validate` accepts the resource itself or a Parameters with `resource` (and
+/// optionally `profile`) parameters.
+fn unwrap_parameters(body: Value) -> Result<(Value, Option<String>), FhirError> {
+    if body.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
+        return Ok((body, None));
+    }
+    let parameters = body
+        .get("parameter")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let named = |name: &str| {
+        parameters
+            .iter()
+            .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+    };
+    let resource = named("resource")
+        .and_then(|p| p.get("resource"))
+        .cloned()
+        .ok_or_else(|| {
+            FhirError::invalid_at(
+                "required",
+                "Parameters.parameter",
+                "Parameters must carry a 'resource' parameter",
+            )
+        })?;
+    let profile = named("profile")
+        .and_then(|p| p.get("valueUri").or_else(|| p.get("valueCanonical")))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok((resource, profile))
+}
+
+/// Reads the request body, refusing more than `limit` bytes (413) without buffering them.
+async fn read_body(
+    request: &HttpRequest,
+    mut body: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, FhirError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(FhirError::PayloadTooLarge(limit));
+    }
+    let mut bytes = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(limit));
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| FhirError::invalid("invalid", format!("cannot read the request body: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(FhirError::PayloadTooLarge(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+/// Reads and parses a resource body in JSON or XML into its JSON form.
+async fn read_resource(request: &HttpRequest, body: web::Payload, limit: usize) -> Result<Value, FhirError> {
+    let kind = format::body_kind(request)?;
+    let bytes = read_body(request, body, limit).await?;
+    if bytes.is_empty() {
+        return Err(FhirError::invalid("required", "the request has no body"));
+    }
+    match kind {
+        BodyKind::Resource(Format::Json) => parse_json(&bytes),
+        BodyKind::Resource(Format::Xml) => {
+            let strict = DeserializationConfig {
+                mode: DeserializationMode::Strict,
+            };
+            let resource: Resource = fhirbolt::xml::from_slice(&bytes, Some(strict)).map_err(|e| {
+                FhirError::invalid("structure", format!("not a valid FHIR R4 XML resource: {e}"))
+            })?;
+            fhirbolt::json::to_json_value(resource, None)
+                .map_err(|e| FhirError::Internal(format!("cannot convert XML to JSON: {e}")))
+        }
+        BodyKind::JsonPatch => Err(FhirError::UnsupportedMediaType(format!(
+            "{} is only accepted by PATCH",
+            format::JSON_PATCH
+        ))),
+    }
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, FhirError> {
+    serde_json::from_slice(bytes).map_err(|e| FhirError::invalid("structure", format!("malformed JSON: {e}")))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, FhirError> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| FhirError::invalid_at("value", name, format!("{name} is not text")))
+        })
+        .transpose()
+}
+
+/// `If-Match: W/"3"` (or `"3"`, or `3`) → 3.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, FhirError> {
+    let Some(value) = header_str(headers, "If-Match")? else {
+        return Ok(None);
+    };
+    let version = value.trim().trim_start_matches("W/").trim_matches('"');
+    version.parse().map(Some).map_err(|_| {
+        FhirError::invalid_at(
+            "value",
+            "If-Match",
+            format!("If-Match {value:?} is not a version ETag"),
+        )
+    })
+}
+
+fn etag(version_id: i64) -> String {
+    format!("W/\"{version_id}\"")
+}
+
+fn respond(
+    mut builder: HttpResponseBuilder,
+    format: ResponseFormat,
+    json: String,
+) -> Result<HttpResponse, FhirError> {
+    let body = format.render(json)?;
+    Ok(builder.content_type(format.content_type()).body(body))
+}
+
+fn respond_with_version(
+    mut builder: HttpResponseBuilder,
+    format: ResponseFormat,
+    version: VersionView,
+) -> Result<HttpResponse, FhirError> {
+    builder
+        .insert_header((header::ETAG, etag(version.version_id)))
+        .insert_header((
+            header::LAST_MODIFIED,
+            httpdate::fmt_http_date(version.last_updated.into()),
+        ));
+    respond(builder, format, version.body)
+}
+
+/// What `Prefer: return=…` asks a write to send back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReturnPreference {
+    Minimal,
+    Representation,
+    OperationOutcome,
+}
+
+fn return_preference(headers: &HeaderMap) -> ReturnPreference {
+    let prefer = headers
+        .get("Prefer")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    prefer
+        .split(',')
+        .find_map(|p| match p.trim() {
+            "return=minimal" => Some(ReturnPreference::Minimal),
+            "return=OperationOutcome" => Some(ReturnPreference::OperationOutcome),
+            "return=representation" => Some(ReturnPreference::Representation),
+            _ => None,
+        })
+        .unwrap_or(ReturnPreference::Representation)
+}
+
+fn respond_with_write(
+    request: &HttpRequest,
+    ctx: &FhirContext,
+    resource_type: ResourceType,
+    format: ResponseFormat,
+    written: Written,
+) -> Result<HttpResponse, FhirError> {
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let version = written.version;
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((
+        header::LOCATION,
+        format!(
+            "{}/{resource_type}/{}/_history/{}",
+            ctx.base_url, version.id, version.version_id
+        ),
+    ));
+    match return_preference(request.headers()) {
+        ReturnPreference::Representation => respond_with_version(builder, format, version),
+        ReturnPreference::Minimal => {
+            builder
+                .insert_header((header::ETAG, etag(version.version_id)))
+                .insert_header((
+                    header::LAST_MODIFIED,
+                    httpdate::fmt_http_date(version.last_updated.into()),
+                ));
+            Ok(builder.finish())
+        }
+        ReturnPreference::OperationOutcome => {
+            builder.insert_header((header::ETAG, etag(version.version_id)));
+            let verb = if written.created { "created" } else { "stored" };
+            let message = format!(
+                "{resource_type}/{} {verb} as version {}",
+                version.id, version.version_id
+            );
+            respond(
+                builder,
+                format,
+                operation_outcome(&[Issue::information(message)]).to_string(),
+            )
+        }
+    }
+}

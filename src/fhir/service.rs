@@ -1,0 +1,395 @@
+//! FHIR interactions over the store: what create, read, update, patch, delete,
+//! history and validate mean, independent of HTTP.
+
+use serde_json::{Map, Value};
+
+use crate::fhir::conditional::Criteria;
+use crate::fhir::index;
+use crate::fhir::outcome::{FhirError, Issue};
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::validation;
+use crate::store::model::{
+    CurrentResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteMethod, WriteRequest,
+};
+use crate::store::Store;
+
+/// A version of a resource as the client sees it.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub id: String,
+    pub version_id: i64,
+    pub last_updated: chrono::DateTime<chrono::Utc>,
+    pub body: String,
+}
+
+/// The result of a write.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub version: VersionView,
+    /// True when a new resource came into being (201), false for an update or a
+    /// conditional create that matched an existing resource (200).
+    pub created: bool,
+}
+
+pub struct ResourceService {
+    store: Store,
+}
+
+impl ResourceService {
+    pub fn new(store: Store) -> Self {
+        ResourceService { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn read(&self, resource_type: ResourceType, id: &str) -> Result<VersionView, FhirError> {
+        match self.store.read_current(resource_type.as_str(), id).await? {
+            None => Err(not_found(resource_type, id)),
+            Some(current) if current.deleted => {
+                Err(FhirError::Gone(format!("{resource_type}/{id} was deleted")))
+            }
+            Some(CurrentResource {
+                version_id,
+                last_updated,
+                body,
+                ..
+            }) => Ok(VersionView {
+                id: id.to_owned(),
+                version_id,
+                last_updated,
+                body,
+            }),
+        }
+    }
+
+    pub async fn vread(
+        &self,
+        resource_type: ResourceType,
+        id: &str,
+        version: &str,
+    ) -> Result<VersionView, FhirError> {
+        let version_id: i64 = version
+            .parse()
+            .map_err(|_| FhirError::NotFound(format!("{resource_type}/{id} has no version {version:?}")))?;
+        let entry = self
+            .store
+            .read_version(resource_type.as_str(), id, version_id)
+            .await?
+            .ok_or_else(|| {
+                FhirError::NotFound(format!("{resource_type}/{id} has no version {version_id}"))
+            })?;
+        match entry.body {
+            None => Err(FhirError::Gone(format!(
+                "version {version_id} of {resource_type}/{id} is a deletion"
+            ))),
+            Some(body) => Ok(VersionView {
+                id: entry.id,
+                version_id,
+                last_updated: entry.last_updated,
+                body,
+            }),
+        }
+    }
+
+    /// Create with a server-assigned id. With `if_none_exist` criteria, an existing
+    /// single match is returned instead and nothing is written.
+    pub async fn create(
+        &self,
+        resource_type: ResourceType,
+        resource: Value,
+        if_none_exist: Option<&str>,
+    ) -> Result<Written, FhirError> {
+        let resource = prepare_for_write(resource_type, resource, None)?;
+        if let Some(query) = if_none_exist {
+            let criteria = Criteria::parse(query)?;
+            match criteria
+                .matching_ids(&self.store, resource_type)
+                .await?
+                .as_slice()
+            {
+                [] => {}
+                [existing] => {
+                    return Ok(Written {
+                        version: self.read(resource_type, existing).await?,
+                        created: false,
+                    })
+                }
+                _ => return Err(multiple_matches(resource_type, query)),
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.write(resource_type, &id, WriteMethod::Create, None, resource)
+            .await
+    }
+
+    /// Update, or create with the client's id when the resource does not exist yet.
+    pub async fn update(
+        &self,
+        resource_type: ResourceType,
+        id: &str,
+        resource: Value,
+        if_match: Option<i64>,
+    ) -> Result<Written, FhirError> {
+        check_id(id)?;
+        let resource = prepare_for_write(resource_type, resource, Some(id))?;
+        self.write(resource_type, id, WriteMethod::Update, if_match, resource)
+            .await
+    }
+
+    /// Update of the single resource matching `query`; creates when none matches.
+    pub async fn conditional_update(
+        &self,
+        resource_type: ResourceType,
+        query: &str,
+        resource: Value,
+    ) -> Result<Written, FhirError> {
+        let criteria = Criteria::parse(query)?;
+        let body_id = resource.get("id").and_then(Value::as_str).map(str::to_owned);
+        let id =
+            match criteria
+                .matching_ids(&self.store, resource_type)
+                .await?
+                .as_slice()
+            {
+                [] => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                [existing] => match body_id {
+                    Some(body_id) if &body_id != existing => return Err(FhirError::invalid_at(
+                        "invalid",
+                        format!("{resource_type}.id"),
+                        format!(
+                            "the body's id {body_id:?} is not the id of the matching resource {existing:?}"
+                        ),
+                    )),
+                    _ => existing.clone(),
+                },
+                _ => return Err(multiple_matches(resource_type, query)),
+            };
+        check_id(&id)?;
+        let mut resource = resource;
+        if let Some(object) = resource.as_object_mut() {
+            object.insert("id".into(), Value::String(id.clone()));
+        }
+        let resource = prepare_for_write(resource_type, resource, Some(&id))?;
+        self.write(resource_type, &id, WriteMethod::Update, None, resource)
+            .await
+    }
+
+    /// Applies a JSON Patch (RFC 6902) to the current version and stores the result
+    /// as a new version, validated like any update.
+    pub async fn patch(
+        &self,
+        resource_type: ResourceType,
+        id: &str,
+        patch: Value,
+        if_match: Option<i64>,
+    ) -> Result<Written, FhirError> {
+        let patch: json_patch::Patch = serde_json::from_value(patch)
+            .map_err(|e| FhirError::invalid("invalid", format!("not a JSON Patch document: {e}")))?;
+        let current = self.read(resource_type, id).await?;
+        let mut resource: Value = serde_json::from_str(&current.body)
+            .map_err(|e| FhirError::Internal(format!("stored {resource_type}/{id} is not JSON: {e}")))?;
+        json_patch::patch(&mut resource, &patch).map_err(|e| {
+            FhirError::Unprocessable(vec![Issue::error("processing", format!("patch failed: {e}"))])
+        })?;
+        let resource = prepare_for_write(resource_type, resource, Some(id))?;
+        // The patch was computed from `current`: write only if nobody changed it since.
+        let expected = if_match.unwrap_or(current.version_id);
+        self.write(resource_type, id, WriteMethod::Patch, Some(expected), resource)
+            .await
+    }
+
+    /// Logical delete: reads then answer 410, history keeps every version.
+    pub async fn delete(&self, resource_type: ResourceType, id: &str) -> Result<(), FhirError> {
+        let request = WriteRequest {
+            res_type: resource_type.as_str(),
+            id,
+            method: WriteMethod::Delete,
+            if_match: None,
+        };
+        match self.store.write(request, &|_| RenderedVersion::default()).await {
+            Ok(_) => Ok(()),
+            Err(crate::store::StoreError::NotFound) => Err(not_found(resource_type, id)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn history(&self, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, FhirError> {
+        if let crate::store::model::HistoryScope::Instance(res_type, id) = query.scope {
+            if self.store.read_current(res_type, id).await?.is_none() {
+                return Err(FhirError::NotFound(format!("{res_type}/{id} not found")));
+            }
+        }
+        Ok(self.store.history(query).await?)
+    }
+
+    /// Every problem with `resource` as a `resource_type` (and, given, against
+    /// `profile`). For `$validate` on an instance, `id` must match the body's id.
+    pub fn validate(
+        &self,
+        resource_type: ResourceType,
+        resource: &Value,
+        id: Option<&str>,
+        profile: Option<&str>,
+    ) -> Result<Vec<Issue>, FhirError> {
+        let mut issues = match check_identity(resource_type, resource, id) {
+            Err(FhirError::Invalid(issues)) => return Ok(issues),
+            Err(other) => return Err(other),
+            Ok(()) => validation::validate_resource(resource_type, resource),
+        };
+        if let Some(profile) = profile {
+            issues.extend(validation::validate_profile(resource_type, profile, resource)?);
+        }
+        Ok(issues)
+    }
+
+    async fn write(
+        &self,
+        resource_type: ResourceType,
+        id: &str,
+        method: WriteMethod,
+        if_match: Option<i64>,
+        resource: Map<String, Value>,
+    ) -> Result<Written, FhirError> {
+        let request = WriteRequest {
+            res_type: resource_type.as_str(),
+            id,
+            method,
+            if_match,
+        };
+        let outcome = self
+            .store
+            .write(request, &|version| render_version(&resource, id, version))
+            .await?;
+        Ok(Written {
+            version: VersionView {
+                id: id.to_owned(),
+                version_id: outcome.version_id,
+                last_updated: outcome.last_updated,
+                body: outcome.body.unwrap_or_default(),
+            },
+            created: outcome.created,
+        })
+    }
+}
+
+fn not_found(resource_type: ResourceType, id: &str) -> FhirError {
+    FhirError::NotFound(format!("{resource_type}/{id} not found"))
+}
+
+fn multiple_matches(resource_type: ResourceType, query: &str) -> FhirError {
+    FhirError::PreconditionFailed(format!("more than one {resource_type} matches {query:?}"))
+}
+
+/// FHIR ids: 1–64 of `A-Z a-z 0-9 - .`
+fn check_id(id: &str) -> Result<(), FhirError> {
+    let valid = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if valid {
+        Ok(())
+    } else {
+        Err(FhirError::invalid_at(
+            "value",
+            "id",
+            format!("{id:?} is not a valid FHIR id"),
+        ))
+    }
+}
+
+/// The body is an object of the URL's type and, when the URL names an id, carries it.
+fn check_identity(
+    resource_type: ResourceType,
+    resource: &Value,
+    url_id: Option<&str>,
+) -> Result<(), FhirError> {
+    let object = resource.as_object().ok_or_else(|| {
+        FhirError::invalid("structure", "the body must be a JSON object holding a resource")
+    })?;
+    match object.get("resourceType").and_then(Value::as_str) {
+        Some(found) if found == resource_type.as_str() => {}
+        Some(found) => {
+            return Err(FhirError::invalid_at(
+                "invalid",
+                "resourceType",
+                format!("resourceType is {found:?} but the URL is for {resource_type}"),
+            ))
+        }
+        None => {
+            return Err(FhirError::invalid_at(
+                "required",
+                "resourceType",
+                "the body has no resourceType",
+            ))
+        }
+    }
+    if let Some(url_id) = url_id {
+        match object.get("id").and_then(Value::as_str) {
+            Some(body_id) if body_id == url_id => {}
+            Some(body_id) => {
+                return Err(FhirError::invalid_at(
+                    "invalid",
+                    format!("{resource_type}.id"),
+                    format!("the body's id {body_id:?} does not match the URL's id {url_id:?}"),
+                ))
+            }
+            None => {
+                return Err(FhirError::invalid_at(
+                    "required",
+                    format!("{resource_type}.id"),
+                    "an update must carry the resource id in the body",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a body for a write and returns it as a JSON object: right type, matching
+/// id, valid against the R4 schema and fhirbolt's model.
+fn prepare_for_write(
+    resource_type: ResourceType,
+    resource: Value,
+    url_id: Option<&str>,
+) -> Result<Map<String, Value>, FhirError> {
+    check_identity(resource_type, &resource, url_id)?;
+    let issues = validation::validate_resource(resource_type, &resource);
+    if !issues.is_empty() {
+        return Err(FhirError::Invalid(issues));
+    }
+    match resource {
+        Value::Object(object) => Ok(object),
+        _ => unreachable!("check_identity accepted only objects"),
+    }
+}
+
+/// The stored form of a version: `resourceType`, `id` and `meta` first, with the
+/// server's versionId and lastUpdated; everything else as the client sent it.
+fn render_version(resource: &Map<String, Value>, id: &str, version: NewVersion) -> RenderedVersion {
+    let mut meta = match resource.get("meta") {
+        Some(Value::Object(meta)) => meta.clone(),
+        _ => Map::new(),
+    };
+    meta.insert("versionId".into(), Value::String(version.version_id.to_string()));
+    meta.insert(
+        "lastUpdated".into(),
+        Value::String(crate::fhir::instant(version.last_updated)),
+    );
+
+    let mut stored = Map::with_capacity(resource.len() + 2);
+    stored.insert("resourceType".into(), resource["resourceType"].clone());
+    stored.insert("id".into(), Value::String(id.to_owned()));
+    stored.insert("meta".into(), Value::Object(meta));
+    for (key, value) in resource {
+        if !matches!(key.as_str(), "resourceType" | "id" | "meta") {
+            stored.insert(key.clone(), value.clone());
+        }
+    }
+    let stored = Value::Object(stored);
+    RenderedVersion {
+        index: index::extract(&stored),
+        body: stored.to_string(),
+    }
+}

@@ -1,0 +1,7 @@
+//! Claimbridge: a FHIR R4 server for healthcare exchange and billing.
+
+pub mod app;
+pub mod config;
+pub mod fhir;
+pub mod observability;
+pub mod store;

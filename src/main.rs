@@ -1,0 +1,75 @@
+//! The `claimbridge` command line: thin, everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use claimbridge::app::Application;
+use claimbridge::config::Settings;
+use claimbridge::observability::init_logging;
+use claimbridge::store::{self, DatabaseKind};
+
+#[derive(Parser)]
+#[command(
+    name = "claimbridge",
+    version,
+    about = "FHIR R4 server for healthcare exchange and billing"
+)]
+struct Cli {
+    /// TOML configuration file (environment variables CLAIMBRIDGE_* override it).
+    #[arg(long, global = true, env = "CLAIMBRIDGE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve the FHIR API.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(settings.log_format);
+    let result = match cli.command {
+        Command::Serve => serve(&settings).await,
+        Command::Migrate => migrate(&settings).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "claimbridge stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
+    if settings.redis_url.is_some() {
+        tracing::info!(
+            "redis_url is set; this version keeps its cache in process and does not use Redis yet"
+        );
+    }
+    let app = Application::build(settings).await?;
+    tracing::info!(address = %app.address(), base_url = app.base_url(), "serving FHIR R4");
+    app.run().await?;
+    Ok(())
+}
+
+async fn migrate(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
+    store::migrate(&DatabaseKind::from_url(&settings.database_url)?).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}

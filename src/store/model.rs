@@ -1,0 +1,122 @@
+//! What the storage API takes and returns: plain data, no diesel types, no HTTP.
+
+use chrono::{DateTime, Utc};
+
+/// The kind of write that produced a version, as recorded in history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMethod {
+    Create,
+    Update,
+    Patch,
+    Delete,
+}
+
+impl WriteMethod {
+    /// The HTTP verb a history Bundle reports for a version written this way.
+    pub fn http_verb(self) -> &'static str {
+        match self {
+            WriteMethod::Create => "POST",
+            WriteMethod::Update => "PUT",
+            WriteMethod::Patch => "PATCH",
+            WriteMethod::Delete => "DELETE",
+        }
+    }
+
+    pub fn from_http_verb(verb: &str) -> Option<Self> {
+        [Self::Create, Self::Update, Self::Patch, Self::Delete]
+            .into_iter()
+            .find(|m| m.http_verb() == verb)
+    }
+}
+
+/// The current state of one logical resource.
+#[derive(Debug, Clone)]
+pub struct CurrentResource {
+    pub version_id: i64,
+    pub last_updated: DateTime<Utc>,
+    pub deleted: bool,
+    /// JSON of the current version (for a deleted resource: its last live version).
+    pub body: String,
+}
+
+/// One version from history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub change_seq: i64,
+    pub res_type: String,
+    pub id: String,
+    pub version_id: i64,
+    pub last_updated: DateTime<Utc>,
+    pub method: WriteMethod,
+    /// `None` for a deletion.
+    pub body: Option<String>,
+}
+
+/// Which versions a history query covers.
+#[derive(Debug, Clone, Copy)]
+pub enum HistoryScope<'a> {
+    System,
+    Type(&'a str),
+    Instance(&'a str, &'a str),
+}
+
+/// A history page request: newest first, keyset-paged on the change counter.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryQuery<'a> {
+    pub scope: HistoryScope<'a>,
+    pub since: Option<DateTime<Utc>>,
+    /// Only versions older than this change (the cursor of the next page).
+    pub before_change: Option<i64>,
+    pub limit: i64,
+}
+
+/// A write asked of the store.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteRequest<'a> {
+    pub res_type: &'a str,
+    pub id: &'a str,
+    pub method: WriteMethod,
+    /// `If-Match`: the version the client last saw; the write fails if it is stale.
+    pub if_match: Option<i64>,
+}
+
+/// The identity the store gives a new version, handed to the caller so it can embed
+/// `meta.versionId` / `meta.lastUpdated` in the body it stores.
+#[derive(Debug, Clone, Copy)]
+pub struct NewVersion {
+    pub version_id: i64,
+    pub last_updated: DateTime<Utc>,
+}
+
+/// The body of a new version and the search-index values extracted from it.
+#[derive(Debug, Clone, Default)]
+pub struct RenderedVersion {
+    pub body: String,
+    pub index: SearchIndexEntries,
+}
+
+/// Searchable values of one resource version, written in the same transaction.
+#[derive(Debug, Clone, Default)]
+pub struct SearchIndexEntries {
+    pub tokens: Vec<TokenEntry>,
+}
+
+/// A token value (code, identifier, boolean…) of one search parameter.
+#[derive(Debug, Clone)]
+pub struct TokenEntry {
+    pub param: String,
+    pub system: Option<String>,
+    pub code: Option<String>,
+    pub display: Option<String>,
+}
+
+/// What a write did.
+#[derive(Debug, Clone)]
+pub struct WriteOutcome {
+    pub version_id: i64,
+    pub last_updated: DateTime<Utc>,
+    /// True when no live version existed before (create, or update-as-create).
+    pub created: bool,
+    /// The stored body; `None` for a deletion.
+    pub body: Option<String>,
+}

@@ -1,0 +1,303 @@
+// The query code of the storage API, written once for both backends.
+//
+// `store/mod.rs` includes this file into one module per backend, each of which
+// defines `Conn` as that backend's connection type; diesel then compiles the same
+// queries for PostgreSQL and for SQLite. (Not a `mod` of its own, so no `//!` here.)
+
+use chrono::{SubsecRound, Utc};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use crate::store::model::{
+    CurrentResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
+    SearchIndexEntries, WriteMethod, WriteOutcome, WriteRequest,
+};
+use crate::store::rows::{HistoryRow, NewHistoryRow, NewResourceRow, NewTokenRow, ResourceChangeset};
+use crate::store::schema::{
+    resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
+    search_uri,
+};
+use crate::store::sql_types::{JsonText, StoredInstant};
+use crate::store::token_hash::TokenHashes;
+use crate::store::StoreError;
+
+pub async fn read_current(
+    conn: &mut Conn,
+    res_type: &str,
+    id: &str,
+) -> Result<Option<CurrentResource>, StoreError> {
+    let row = resources::table
+        .filter(resources::res_type.eq(res_type))
+        .filter(resources::res_id.eq(id))
+        .select((
+            resources::version_id,
+            resources::last_updated,
+            resources::deleted,
+            resources::body,
+        ))
+        .first::<(i64, StoredInstant, bool, JsonText)>(conn)
+        .await
+        .optional()?;
+    Ok(
+        row.map(|(version_id, last_updated, deleted, body)| CurrentResource {
+            version_id,
+            last_updated: last_updated.0,
+            deleted,
+            body: body.0,
+        }),
+    )
+}
+
+pub async fn read_version(
+    conn: &mut Conn,
+    res_type: &str,
+    id: &str,
+    version_id: i64,
+) -> Result<Option<HistoryEntry>, StoreError> {
+    let row = resource_history::table
+        .filter(resource_history::res_type.eq(res_type))
+        .filter(resource_history::res_id.eq(id))
+        .filter(resource_history::version_id.eq(version_id))
+        .select(HistoryRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(HistoryRow::into_entry).transpose()
+}
+
+pub async fn history(conn: &mut Conn, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, StoreError> {
+    let mut q = resource_history::table.into_boxed();
+    match query.scope {
+        HistoryScope::System => {}
+        HistoryScope::Type(res_type) => q = q.filter(resource_history::res_type.eq(res_type)),
+        HistoryScope::Instance(res_type, id) => {
+            q = q
+                .filter(resource_history::res_type.eq(res_type))
+                .filter(resource_history::res_id.eq(id))
+        }
+    }
+    if let Some(since) = query.since {
+        q = q.filter(resource_history::last_updated.ge(StoredInstant(since)));
+    }
+    if let Some(before) = query.before_change {
+        q = q.filter(resource_history::change_seq.lt(before));
+    }
+    let rows = q
+        .order(resource_history::change_seq.desc())
+        .limit(query.limit)
+        .select(HistoryRow::as_select())
+        .load(conn)
+        .await?;
+    rows.into_iter().map(HistoryRow::into_entry).collect()
+}
+
+/// Ids of live resources of `res_type` with a token `system|code` (or any system
+/// when `system` is `None`) for `param`.
+pub async fn find_ids_by_token(
+    conn: &mut Conn,
+    res_type: &str,
+    param: &str,
+    system: Option<&str>,
+    code: &str,
+) -> Result<Vec<String>, StoreError> {
+    let hashes = TokenHashes::new(param, system, Some(code));
+    let mut q = search_token::table
+        .filter(search_token::res_type.eq(res_type))
+        .filter(search_token::param.eq(param))
+        .filter(search_token::code.eq(code))
+        .into_boxed();
+    q = match system {
+        Some(system) => q
+            .filter(search_token::hash_system_code.eq(hashes.system_code))
+            .filter(search_token::system.eq(system)),
+        None => q.filter(search_token::hash_code.eq(hashes.code)),
+    };
+    Ok(q.select(search_token::res_id)
+        .distinct()
+        .order(search_token::res_id)
+        .load(conn)
+        .await?)
+}
+
+/// Writes one version atomically: history row, current row and search index commit
+/// together or not at all. `render` builds the body once the version is known.
+pub async fn write(
+    conn: &mut Conn,
+    request: WriteRequest<'_>,
+    render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
+) -> Result<WriteOutcome, StoreError> {
+    conn.transaction(async |conn| write_in_transaction(conn, request, render).await)
+        .await
+}
+
+async fn write_in_transaction(
+    conn: &mut Conn,
+    request: WriteRequest<'_>,
+    render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
+) -> Result<WriteOutcome, StoreError> {
+    let WriteRequest {
+        res_type,
+        id,
+        method,
+        if_match,
+    } = request;
+    let current = resources::table
+        .filter(resources::res_type.eq(res_type))
+        .filter(resources::res_id.eq(id))
+        .select((resources::version_id, resources::deleted, resources::last_updated))
+        .first::<(i64, bool, StoredInstant)>(conn)
+        .await
+        .optional()?;
+
+    if let Some(expected) = if_match {
+        match current {
+            Some((version, false, _)) if version == expected => {}
+            Some((version, _, _)) => {
+                return Err(StoreError::VersionMismatch {
+                    current: Some(version),
+                })
+            }
+            None => return Err(StoreError::VersionMismatch { current: None }),
+        }
+    }
+    let deleting = method == WriteMethod::Delete;
+    if deleting {
+        match current {
+            None => return Err(StoreError::NotFound),
+            // Deleting what is already deleted changes nothing and writes no version.
+            Some((version_id, true, last_updated)) => {
+                return Ok(WriteOutcome {
+                    version_id,
+                    last_updated: last_updated.0,
+                    created: false,
+                    body: None,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+
+    let new_version = NewVersion {
+        version_id: current.map_or(1, |(version, _, _)| version + 1),
+        // Millisecond precision: the instant in meta.lastUpdated and in the row agree.
+        last_updated: Utc::now().trunc_subsecs(3),
+    };
+    let rendered = (!deleting).then(|| render(new_version));
+    let body = rendered.as_ref().map(|r| JsonText(r.body.clone()));
+
+    let change_seq: i64 = diesel::insert_into(resource_history::table)
+        .values(&NewHistoryRow {
+            res_type,
+            res_id: id,
+            version_id: new_version.version_id,
+            last_updated: StoredInstant(new_version.last_updated),
+            method: method.http_verb(),
+            deleted: deleting,
+            body: body.clone(),
+        })
+        .returning(resource_history::change_seq)
+        .get_result(conn)
+        .await
+        .map_err(race_on_unique_violation)?;
+
+    match current {
+        Some((previous, _, _)) => {
+            let updated = diesel::update(
+                resources::table
+                    .filter(resources::res_type.eq(res_type))
+                    .filter(resources::res_id.eq(id))
+                    .filter(resources::version_id.eq(previous)),
+            )
+            .set(&ResourceChangeset {
+                version_id: new_version.version_id,
+                last_updated: StoredInstant(new_version.last_updated),
+                deleted: deleting,
+                change_seq,
+                // A deletion keeps the last live body in `resources`; history records it.
+                body,
+            })
+            .execute(conn)
+            .await?;
+            if updated != 1 {
+                return Err(StoreError::WriteRace);
+            }
+        }
+        None => {
+            let body = body.expect("a delete of a missing resource returned NotFound above");
+            diesel::insert_into(resources::table)
+                .values(&NewResourceRow {
+                    res_type,
+                    res_id: id,
+                    version_id: new_version.version_id,
+                    last_updated: StoredInstant(new_version.last_updated),
+                    deleted: false,
+                    change_seq,
+                    body,
+                })
+                .execute(conn)
+                .await
+                .map_err(race_on_unique_violation)?;
+        }
+    }
+
+    if current.is_some() {
+        clear_search_index(conn, res_type, id).await?;
+    }
+    if let Some(rendered) = &rendered {
+        insert_search_index(conn, res_type, id, &rendered.index).await?;
+    }
+
+    Ok(WriteOutcome {
+        version_id: new_version.version_id,
+        last_updated: new_version.last_updated,
+        created: current.is_none_or(|(_, deleted, _)| deleted),
+        body: rendered.map(|r| r.body),
+    })
+}
+
+async fn clear_search_index(conn: &mut Conn, res_type: &str, id: &str) -> Result<(), StoreError> {
+    macro_rules! clear {
+        ($table:ident) => {
+            diesel::delete(
+                $table::table
+                    .filter($table::res_type.eq(res_type))
+                    .filter($table::res_id.eq(id)),
+            )
+            .execute(conn)
+            .await?
+        };
+    }
+    clear!(search_token);
+    clear!(search_string);
+    clear!(search_date);
+    clear!(search_quantity);
+    clear!(search_reference);
+    clear!(search_uri);
+    Ok(())
+}
+
+async fn insert_search_index(
+    conn: &mut Conn,
+    res_type: &str,
+    id: &str,
+    index: &SearchIndexEntries,
+) -> Result<(), StoreError> {
+    if index.tokens.is_empty() {
+        return Ok(());
+    }
+    let tokens: Vec<NewTokenRow<'_>> = index
+        .tokens
+        .iter()
+        .map(|token| NewTokenRow::new(res_type, id, token))
+        .collect();
+    insert_token_rows(conn, &tokens).await
+}
+
+/// A unique-key violation on a version row means another writer got there first.
+fn race_on_unique_violation(error: DieselError) -> StoreError {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StoreError::WriteRace,
+        other => other.into(),
+    }
+}

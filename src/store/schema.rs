@@ -1,0 +1,112 @@
+//! Diesel schema shared by both backends (see `sql_types` for the columns whose
+//! encoding differs). Kept by hand: `diesel print_schema` would emit backend-specific
+//! types; the migrations under `migrations/postgres` and `migrations/sqlite` are the truth.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{FhirJson, UtcTimestamp};
+
+    resources (res_type, res_id) {
+        res_type -> Text,
+        res_id -> Text,
+        version_id -> BigInt,
+        last_updated -> UtcTimestamp,
+        deleted -> Bool,
+        change_seq -> BigInt,
+        body -> FhirJson,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{FhirJson, UtcTimestamp};
+
+    resource_history (change_seq) {
+        change_seq -> BigInt,
+        res_type -> Text,
+        res_id -> Text,
+        version_id -> BigInt,
+        last_updated -> UtcTimestamp,
+        method -> Text,
+        deleted -> Bool,
+        body -> Nullable<FhirJson>,
+    }
+}
+
+diesel::table! {
+    search_token (id) {
+        id -> BigInt,
+        res_type -> Text,
+        res_id -> Text,
+        param -> Text,
+        system -> Nullable<Text>,
+        code -> Nullable<Text>,
+        display -> Nullable<Text>,
+        hash_code -> BigInt,
+        hash_system_code -> BigInt,
+        hash_system -> BigInt,
+    }
+}
+
+diesel::table! {
+    search_string (id) {
+        id -> BigInt,
+        res_type -> Text,
+        res_id -> Text,
+        param -> Text,
+        value_normalized -> Text,
+        value_exact -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    search_date (id) {
+        id -> BigInt,
+        res_type -> Text,
+        res_id -> Text,
+        param -> Text,
+        low -> UtcTimestamp,
+        high -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    search_quantity (id) {
+        id -> BigInt,
+        res_type -> Text,
+        res_id -> Text,
+        param -> Text,
+        low -> Double,
+        high -> Double,
+        system -> Nullable<Text>,
+        code -> Nullable<Text>,
+        unit -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    search_reference (id) {
+        id -> BigInt,
+        res_type -> Text,
+        res_id -> Text,
+        param -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        target_url -> Nullable<Text>,
+        identifier_system -> Nullable<Text>,
+        identifier_value -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    search_uri (id) {
+        id -> BigInt,
+        res_type -> Text,
+        res_id -> Text,
+        param -> Text,
+        uri -> Text,
+    }
+}
