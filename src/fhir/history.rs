@@ -41,19 +41,21 @@ impl HistoryParams {
                             )
                         })?
                 }
-                "_since" => params.since = Some(
-                    DateTime::parse_from_rfc3339(&value)
-                        .map_err(|_| {
-                            FhirError::invalid_at(
-                                "value",
-                                "_since",
-                                format!(
+                "_since" => {
+                    params.since = Some(
+                        DateTime::parse_from_rfc3339(&value)
+                            .map_err(|_| {
+                                FhirError::invalid_at(
+                                    "value",
+                                    "_since",
+                                    format!(
                                     "_since must be an instant such as 2026-01-31T12:00:00Z, not {value:?}"
                                 ),
-                            )
-                        })?
-                        .with_timezone(&Utc),
-                ),
+                                )
+                            })?
+                            .with_timezone(&Utc),
+                    )
+                }
                 "_cursor" => {
                     params.cursor = Some(value.parse().map_err(|_| {
                         FhirError::invalid_at(

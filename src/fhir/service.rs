@@ -147,25 +147,26 @@ impl ResourceService {
     ) -> Result<Written, FhirError> {
         let criteria = Criteria::parse(query)?;
         let body_id = resource.get("id").and_then(Value::as_str).map(str::to_owned);
-        let id =
-            match criteria
-                .matching_ids(&self.store, resource_type)
-                .await?
-                .as_slice()
-            {
-                [] => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-                [existing] => match body_id {
-                    Some(body_id) if &body_id != existing => return Err(FhirError::invalid_at(
+        let id = match criteria
+            .matching_ids(&self.store, resource_type)
+            .await?
+            .as_slice()
+        {
+            [] => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            [existing] => match body_id {
+                Some(body_id) if &body_id != existing => {
+                    return Err(FhirError::invalid_at(
                         "invalid",
                         format!("{resource_type}.id"),
                         format!(
                             "the body's id {body_id:?} is not the id of the matching resource {existing:?}"
                         ),
-                    )),
-                    _ => existing.clone(),
-                },
-                _ => return Err(multiple_matches(resource_type, query)),
-            };
+                    ))
+                }
+                _ => existing.clone(),
+            },
+            _ => return Err(multiple_matches(resource_type, query)),
+        };
         check_id(&id)?;
         let mut resource = resource;
         if let Some(object) = resource.as_object_mut() {

@@ -37,6 +37,20 @@ mod postgres {
     pub type Conn = diesel_async::AsyncPgConnection;
     include!("ops.rs");
 
+    /// Row-locks the current version so concurrent writers of one resource queue
+    /// instead of racing for the next version number.
+    async fn lock_current(
+        conn: &mut Conn,
+        res_type: &str,
+        id: &str,
+    ) -> Result<Option<CurrentRow>, StoreError> {
+        Ok(current_row(res_type, id)
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?)
+    }
+
     async fn insert_token_rows(conn: &mut Conn, rows: &[NewTokenRow<'_>]) -> Result<(), StoreError> {
         diesel::insert_into(search_token::table)
             .values(rows)
@@ -50,6 +64,15 @@ mod sqlite {
     pub type Conn =
         diesel_async::sync_connection_wrapper::SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
     include!("ops.rs");
+
+    /// SQLite has no row locks; `Store` already runs one write at a time.
+    async fn lock_current(
+        conn: &mut Conn,
+        res_type: &str,
+        id: &str,
+    ) -> Result<Option<CurrentRow>, StoreError> {
+        Ok(current_row(res_type, id).first(conn).await.optional()?)
+    }
 
     /// diesel_async cannot send a multi-row INSERT to SQLite; rows go one by one,
     /// which costs little on an in-process database inside one transaction.

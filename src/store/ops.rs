@@ -9,6 +9,9 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+/// Version, deleted flag and time of the current row, as `lock_current` reads it.
+type CurrentRow = (i64, bool, StoredInstant);
+
 use crate::store::model::{
     CurrentResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
     SearchIndexEntries, WriteMethod, WriteOutcome, WriteRequest,
@@ -142,13 +145,7 @@ async fn write_in_transaction(
         method,
         if_match,
     } = request;
-    let current = resources::table
-        .filter(resources::res_type.eq(res_type))
-        .filter(resources::res_id.eq(id))
-        .select((resources::version_id, resources::deleted, resources::last_updated))
-        .first::<(i64, bool, StoredInstant)>(conn)
-        .await
-        .optional()?;
+    let current = lock_current(conn, res_type, id).await?;
 
     if let Some(expected) = if_match {
         match current {
@@ -300,4 +297,21 @@ fn race_on_unique_violation(error: DieselError) -> StoreError {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StoreError::WriteRace,
         other => other.into(),
     }
+}
+
+/// The query for what a write needs to know of the current row.
+fn current_row<'a>(
+    res_type: &'a str,
+    id: &'a str,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<resources::table, diesel::dsl::Eq<resources::res_type, &'a str>>,
+        diesel::dsl::Eq<resources::res_id, &'a str>,
+    >,
+    (resources::version_id, resources::deleted, resources::last_updated),
+> {
+    resources::table
+        .filter(resources::res_type.eq(res_type))
+        .filter(resources::res_id.eq(id))
+        .select((resources::version_id, resources::deleted, resources::last_updated))
 }

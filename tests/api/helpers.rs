@@ -1,0 +1,173 @@
+//! A running server per test, on the backend the test asks for.
+
+use claimbridge::app::Application;
+use claimbridge::config::Settings;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use serde_json::Value;
+
+/// The PostgreSQL server the suite also runs against (CI sets it).
+const POSTGRES_ENV: &str = "CLAIMBRIDGE_TEST_POSTGRES_URL";
+
+/// Small enough that the 413 test need not send megabytes.
+pub const TEST_BODY_LIMIT: usize = 256 * 1024;
+
+pub struct TestApp {
+    /// `http://127.0.0.1:{port}/fhir`
+    pub base: String,
+    pub client: reqwest::Client,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    /// The SQLite file lives in this directory, removed on drop.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    /// Each PostgreSQL test runs in a schema of its own, dropped when it ends.
+    Postgres { server_url: String, schema: String },
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("nested/claimbridge.db").display());
+        TestApp::start(url, Cleanup::Sqlite(dir)).await
+    }
+
+    /// `None` when no PostgreSQL is configured, except on CI, where that is a failure.
+    pub async fn postgres() -> Option<TestApp> {
+        let Ok(server_url) = std::env::var(POSTGRES_ENV) else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must set {POSTGRES_ENV} so the suite runs on PostgreSQL"
+            );
+            return None;
+        };
+        let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = AsyncPgConnection::establish(&server_url)
+            .await
+            .expect("connect to PostgreSQL");
+        conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("create schema");
+        let separator = if server_url.contains('?') { '&' } else { '?' };
+        let url = format!("{server_url}{separator}options=-c%20search_path%3D{schema}");
+        Some(TestApp::start(url, Cleanup::Postgres { server_url, schema }).await)
+    }
+
+    async fn start(database_url: String, cleanup: Cleanup) -> TestApp {
+        let settings = Settings {
+            database_url,
+            database_pool_size: 4,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            body_limit: TEST_BODY_LIMIT,
+            workers: Some(2),
+            ..Settings::default()
+        };
+        let app = Application::build(&settings).await.expect("server starts");
+        let base = app.base_url().to_owned();
+        tokio::spawn(app.run());
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            cleanup,
+        }
+    }
+
+    /// Drops the PostgreSQL schema; a test that panics leaves it for inspection.
+    pub async fn finish(self) {
+        if let Cleanup::Postgres { server_url, schema } = &self.cleanup {
+            let mut conn = AsyncPgConnection::establish(server_url)
+                .await
+                .expect("connect to PostgreSQL");
+            conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await
+                .expect("drop schema");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// POSTs a FHIR JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// PUTs a FHIR JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("PUT")
+    }
+
+    /// Creates a resource and returns the stored body.
+    pub async fn create(&self, resource: &Value) -> Value {
+        let resource_type = resource["resourceType"].as_str().expect("resourceType");
+        let response = self.post(resource_type, resource).await;
+        assert_eq!(response.status(), 201, "create {resource_type}");
+        response.json().await.expect("created body is JSON")
+    }
+}
+
+/// Parses a response body as JSON, checking it is FHIR JSON.
+pub async fn fhir_json(response: reqwest::Response) -> Value {
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("application/fhir+json"),
+        "content type {content_type}"
+    );
+    response.json().await.expect("JSON body")
+}
+
+/// Asserts `outcome` is an OperationOutcome with an issue whose expression is `path`.
+pub fn assert_issue_at(outcome: &Value, path: &str) {
+    assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
+    let found = outcome["issue"].as_array().unwrap().iter().any(|issue| {
+        issue["expression"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x == path))
+    });
+    assert!(found, "no issue at {path}: {outcome}");
+}
+
+/// Runs each listed `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let app = $crate::helpers::TestApp::sqlite().await;
+                    super::$test(&app).await;
+                    app.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                        super::$test(&app).await;
+                        app.finish().await;
+                    }
+                }
+            )*
+        }
+    };
+}

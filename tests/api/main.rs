@@ -1,0 +1,6 @@
+//! End-to-end tests: each starts the real server on an ephemeral port and speaks
+//! HTTP to it, on the embedded SQLite default and, when
+//! `CLAIMBRIDGE_TEST_POSTGRES_URL` is set, on PostgreSQL too.
+
+mod helpers;
+mod smoke;
