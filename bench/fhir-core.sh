@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Read-by-id and create-Patient throughput of a release build, against the same
+# statements run straight on the database by pgbench (the ceiling the server sits on).
+#
+#   bench/fhir-core.sh [postgres|sqlite]     (default postgres)
+#
+# Needs wrk (Debian package `wrk`) and, for postgres, pgbench and a PostgreSQL at
+# 127.0.0.1:5432 with trust auth. Environment: DURATION (default 20), CONNECTIONS
+# (default 32), SEED (patients to read back, default 1000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BACKEND=${1:-postgres}
+DURATION=${DURATION:-20}
+CONNECTIONS=${CONNECTIONS:-32}
+SEED=${SEED:-1000}
+PORT=${PORT:-18080}
+BASE="http://127.0.0.1:$PORT/fhir"
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+cargo build --release --quiet --bin claimbridge
+
+case "$BACKEND" in
+  postgres)
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS claimbridge_bench" -c "CREATE DATABASE claimbridge_bench"
+    export CLAIMBRIDGE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/claimbridge_bench ;;
+  sqlite)
+    export CLAIMBRIDGE_DATABASE_URL="sqlite://$WORK/bench.db" ;;
+  *) echo "usage: $0 [postgres|sqlite]" >&2; exit 2 ;;
+esac
+
+RUST_LOG=warn CLAIMBRIDGE_BIND=127.0.0.1:$PORT CLAIMBRIDGE_DATABASE_POOL_SIZE=${POOL:-16} \
+  target/release/claimbridge serve &
+SERVER=$!
+for _ in $(seq 100); do curl -sf "$BASE/metadata" >/dev/null && break; sleep 0.1; done
+
+# Seed patients with known ids (PUT = update-as-create) from the official example.
+python3 bench/seed_patients.py "$BASE" "$SEED"
+
+cat > "$WORK/read.lua" <<LUA
+request = function()
+  return wrk.format("GET", "/fhir/Patient/bench-" .. math.random(1, $SEED))
+end
+LUA
+python3 - "$WORK/create.lua" <<'PY'
+import json, sys
+patient = json.load(open("tests/fixtures/fhir-examples/Patient-example.json"))
+patient.pop("id", None)
+body = json.dumps(patient).replace("\\", "\\\\").replace('"', '\\"')
+open(sys.argv[1], "w").write(
+    'wrk.method = "POST"\n'
+    'wrk.headers["Content-Type"] = "application/fhir+json"\n'
+    f'wrk.body = "{body}"\n')
+PY
+
+echo "== claimbridge ($BACKEND): read Patient by id, $CONNECTIONS connections, ${DURATION}s"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/read.lua" "http://127.0.0.1:$PORT" | tee "$WORK/read.txt"
+echo "== claimbridge ($BACKEND): create Patient, $CONNECTIONS connections, ${DURATION}s"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/create.lua" "http://127.0.0.1:$PORT/fhir/Patient" | tee "$WORK/create.txt"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+
+if [ "$BACKEND" = postgres ]; then
+  # The same statements the server runs, sent by pgbench with prepared statements:
+  # a read is one primary-key SELECT of the jsonb body; a create is one transaction
+  # of a history insert, a current-row insert and an identifier-token insert.
+  BODY=$(python3 -c 'import json;p=json.load(open("tests/fixtures/fhir-examples/Patient-example.json"));p.pop("id");print(json.dumps(p).replace(":", "\\:"))')
+  cat > "$WORK/read.sql" <<SQL
+\set n random(1, $SEED)
+SELECT version_id, last_updated, deleted, body FROM resources WHERE res_type = 'Patient' AND res_id = 'bench-' || :n;
+SQL
+  cat > "$WORK/create.sql" <<SQL
+BEGIN;
+SELECT version_id FROM resources WHERE res_type = 'Patient' AND res_id = 'pgbench-' || :client_id || '-' || random() FOR UPDATE;
+WITH h AS (INSERT INTO resource_history (res_type, res_id, version_id, last_updated, method, deleted, body)
+           VALUES ('Patient', gen_random_uuid()::text, 1, now(), 'POST', false, '$BODY'::jsonb) RETURNING change_seq, res_id)
+INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, change_seq, body)
+  SELECT 'Patient', res_id, 1, now(), false, change_seq, '$BODY'::jsonb FROM h;
+INSERT INTO search_token (res_type, res_id, param, system, code, hash_code, hash_system_code, hash_system)
+  VALUES ('Patient', gen_random_uuid()::text, 'identifier', 'urn:oid:1.2.36.146.595.217.0.1', '12345', 1, 2, 3);
+COMMIT;
+SQL
+  echo "== pgbench: the read statement, $CONNECTIONS clients, ${DURATION}s"
+  pgbench -h 127.0.0.1 -U postgres -n -M prepared -c "$CONNECTIONS" -j2 -T "$DURATION" -f "$WORK/read.sql" claimbridge_bench | grep -E "latency|tps"
+  echo "== pgbench: the create transaction, $CONNECTIONS clients, ${DURATION}s"
+  pgbench -h 127.0.0.1 -U postgres -n -M prepared -c "$CONNECTIONS" -j2 -T "$DURATION" -f "$WORK/create.sql" claimbridge_bench | grep -E "latency|tps"
+fi
