@@ -154,8 +154,18 @@ impl ResponseError for FhirError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let FhirError::Internal(detail) = self {
-            tracing::error!(error = %detail, "request failed");
+        match self {
+            FhirError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            // Record what was refused by code and path only: diagnostics can quote
+            // submitted values, which may be PHI.
+            FhirError::Invalid(issues) | FhirError::Unprocessable(issues) => {
+                let refused: Vec<String> = issues
+                    .iter()
+                    .map(|i| format!("{}@{}", i.code, i.expression.as_deref().unwrap_or("-")))
+                    .collect();
+                tracing::info!(status = self.status_code().as_u16(), issues = ?refused, "request refused");
+            }
+            _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         if let FhirError::MethodNotAllowed { allow, .. } = self {

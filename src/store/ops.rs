@@ -300,16 +300,8 @@ fn race_on_unique_violation(error: DieselError) -> StoreError {
 }
 
 /// The query for what a write needs to know of the current row.
-fn current_row<'a>(
-    res_type: &'a str,
-    id: &'a str,
-) -> diesel::dsl::Select<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<resources::table, diesel::dsl::Eq<resources::res_type, &'a str>>,
-        diesel::dsl::Eq<resources::res_id, &'a str>,
-    >,
-    (resources::version_id, resources::deleted, resources::last_updated),
-> {
+#[diesel::dsl::auto_type(no_type_alias)]
+fn current_row<'a>(res_type: &'a str, id: &'a str) -> _ {
     resources::table
         .filter(resources::res_type.eq(res_type))
         .filter(resources::res_id.eq(id))

@@ -1,6 +1,5 @@
 //! Row types: how the storage model maps onto the diesel schema.
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::store::model::{HistoryEntry, TokenEntry, WriteMethod};
@@ -66,7 +65,7 @@ impl HistoryRow {
             res_type: self.res_type,
             id: self.res_id,
             version_id: self.version_id,
-            last_updated: DateTime::<Utc>::from(self.last_updated.0),
+            last_updated: self.last_updated.0,
             method,
             body: self.body.map(|b| b.0),
         })
