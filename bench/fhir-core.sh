@@ -64,20 +64,24 @@ if [ "$BACKEND" = postgres ]; then
   # The same statements the server runs, sent by pgbench with prepared statements:
   # a read is one primary-key SELECT of the jsonb body; a create is one transaction
   # of a history insert, a current-row insert and an identifier-token insert.
-  BODY=$(python3 -c 'import json;p=json.load(open("tests/fixtures/fhir-examples/Patient-example.json"));p.pop("id");print(json.dumps(p).replace(":", "\\:"))')
+  # The body is kept in a table: pgbench would read the `:` of JSON as variables.
+  python3 -c 'import json;p=json.load(open("tests/fixtures/fhir-examples/Patient-example.json"));p.pop("id");print(json.dumps(p))' > "$WORK/body.json"
+  echo "DROP TABLE IF EXISTS bench_body; CREATE TABLE bench_body AS SELECT :'body'::jsonb AS body;" \
+    | psql -h 127.0.0.1 -U postgres -q claimbridge_bench -v body="$(cat "$WORK/body.json")"
   cat > "$WORK/read.sql" <<SQL
 \set n random(1, $SEED)
 SELECT version_id, last_updated, deleted, body FROM resources WHERE res_type = 'Patient' AND res_id = 'bench-' || :n;
 SQL
   cat > "$WORK/create.sql" <<SQL
+\set r random(1, 1000000000)
 BEGIN;
-SELECT version_id FROM resources WHERE res_type = 'Patient' AND res_id = 'pgbench-' || :client_id || '-' || random() FOR UPDATE;
+SELECT version_id FROM resources WHERE res_type = 'Patient' AND res_id = 'pgbench-' || :r FOR UPDATE;
 WITH h AS (INSERT INTO resource_history (res_type, res_id, version_id, last_updated, method, deleted, body)
-           VALUES ('Patient', gen_random_uuid()::text, 1, now(), 'POST', false, '$BODY'::jsonb) RETURNING change_seq, res_id)
+           SELECT 'Patient', gen_random_uuid()::text, 1, now(), 'POST', false, body FROM bench_body RETURNING change_seq, res_id, body)
 INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, change_seq, body)
-  SELECT 'Patient', res_id, 1, now(), false, change_seq, '$BODY'::jsonb FROM h;
+  SELECT 'Patient', res_id, 1, now(), false, change_seq, body FROM h;
 INSERT INTO search_token (res_type, res_id, param, system, code, hash_code, hash_system_code, hash_system)
-  VALUES ('Patient', gen_random_uuid()::text, 'identifier', 'urn:oid:1.2.36.146.595.217.0.1', '12345', 1, 2, 3);
+  VALUES ('Patient', gen_random_uuid()::text, 'identifier', 'http://hospital.example/mrn', '12345', 1, 2, 3);
 COMMIT;
 SQL
   echo "== pgbench: the read statement, $CONNECTIONS clients, ${DURATION}s"

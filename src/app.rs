@@ -2,6 +2,7 @@
 //! Tests build the same `Application` on port 0 and talk HTTP to it.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -12,7 +13,7 @@ use crate::fhir::capability::capability_statement;
 use crate::fhir::routes::{self, FhirContext};
 use crate::fhir::service::ResourceService;
 use crate::observability::log_request;
-use crate::store::Store;
+use crate::store::Database;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -36,7 +37,7 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         // Compiling the R4 schema validators takes a moment; do it off the request path.
         tokio::task::spawn_blocking(crate::fhir::validation::warm_up);
-        let store = Store::open(&settings.database_url, settings.database_pool_size).await?;
+        let database = Database::open(&settings.database_url).await?;
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind,
             source,
@@ -46,25 +47,35 @@ impl Application {
             source,
         })?;
         let base_url = format!("{}/fhir", settings.public_url(address));
-        let context = web::Data::new(FhirContext {
-            service: ResourceService::new(store),
-            base_url: base_url.clone(),
-            body_limit: settings.body_limit,
-            capability: capability_statement(&base_url, chrono::Utc::now()),
-        });
-        let mut server = HttpServer::new(move || {
+        let capability = Arc::new(capability_statement(&base_url, chrono::Utc::now()));
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // Each worker gets its own share of the connection pool (see `Database`).
+        let pool_per_worker = settings.database_pool_size.div_ceil(workers);
+        // Fail at start-up rather than in a worker if the pool cannot be configured.
+        database.store(pool_per_worker)?;
+        let database = Arc::new(database);
+        let (fhir_base, body_limit) = (base_url.clone(), settings.body_limit);
+        let server = HttpServer::new(move || {
+            let store = database
+                .store(pool_per_worker)
+                .expect("the same pool configuration succeeded at start-up");
+            let context = web::Data::new(FhirContext {
+                service: ResourceService::new(store),
+                base_url: fhir_base.clone(),
+                body_limit,
+                capability: Arc::clone(&capability),
+            });
             App::new()
                 .wrap(from_fn(log_request))
-                .app_data(context.clone())
+                .app_data(context)
                 .configure(routes::configure)
-        });
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers);
-        }
-        let server = server
-            .listen(listener)
-            .map_err(|source| StartupError::Bind { address, source })?
-            .run();
+        })
+        .workers(workers)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { address, source })?
+        .run();
         Ok(Application {
             server,
             address,

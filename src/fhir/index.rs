@@ -4,11 +4,11 @@
 //! For now this covers `identifier` (every stored type has one, as an array of
 //! Identifier), which conditional create and update resolve against.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::store::model::{SearchIndexEntries, TokenEntry};
 
-pub fn extract(resource: &Value) -> SearchIndexEntries {
+pub fn extract(resource: &Map<String, Value>) -> SearchIndexEntries {
     let tokens = resource
         .get("identifier")
         .and_then(Value::as_array)
@@ -52,7 +52,7 @@ mod tests {
                 {"use": "old"}
             ]
         });
-        let tokens = extract(&patient).tokens;
+        let tokens = extract(patient.as_object().unwrap()).tokens;
         assert_eq!(tokens.len(), 2);
         assert_eq!(tokens[0].system.as_deref(), Some("http://hospital.org/mrn"));
         assert_eq!(tokens[0].code.as_deref(), Some("123"));

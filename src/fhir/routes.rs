@@ -38,7 +38,7 @@ pub struct FhirContext {
     pub base_url: String,
     pub body_limit: usize,
     /// The CapabilityStatement, built once at start-up.
-    pub capability: Value,
+    pub capability: std::sync::Arc<Value>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,6 +1,7 @@
 //! FHIR interactions over the store: what create, read, update, patch, delete,
 //! history and validate mean, independent of HTTP.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::fhir::conditional::Criteria;
@@ -38,10 +39,6 @@ pub struct ResourceService {
 impl ResourceService {
     pub fn new(store: Store) -> Self {
         ResourceService { store }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     pub async fn read(&self, resource_type: ResourceType, id: &str) -> Result<VersionView, FhirError> {
@@ -378,19 +375,32 @@ fn render_version(resource: &Map<String, Value>, id: &str, version: NewVersion) 
         "lastUpdated".into(),
         Value::String(crate::fhir::instant(version.last_updated)),
     );
-
-    let mut stored = Map::with_capacity(resource.len() + 2);
-    stored.insert("resourceType".into(), resource["resourceType"].clone());
-    stored.insert("id".into(), Value::String(id.to_owned()));
-    stored.insert("meta".into(), Value::Object(meta));
-    for (key, value) in resource {
-        if !matches!(key.as_str(), "resourceType" | "id" | "meta") {
-            stored.insert(key.clone(), value.clone());
-        }
-    }
-    let stored = Value::Object(stored);
+    let body =
+        serde_json::to_string(&StoredForm { resource, id, meta }).expect("JSON values always serialize");
     RenderedVersion {
-        index: index::extract(&stored),
-        body: stored.to_string(),
+        index: index::extract(resource),
+        body,
+    }
+}
+
+/// Serializes a resource in its stored form without copying it.
+struct StoredForm<'a> {
+    resource: &'a Map<String, Value>,
+    id: &'a str,
+    meta: Map<String, Value>,
+}
+
+impl Serialize for StoredForm<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("resourceType", &self.resource["resourceType"])?;
+        map.serialize_entry("id", self.id)?;
+        map.serialize_entry("meta", &self.meta)?;
+        for (key, value) in self.resource {
+            if !matches!(key.as_str(), "resourceType" | "id" | "meta") {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
     }
 }

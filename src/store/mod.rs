@@ -13,6 +13,7 @@ mod sql_types;
 mod token_hash;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
@@ -141,7 +142,7 @@ enum Backend {
     Postgres(Pool<AsyncPgConnection>),
     Sqlite {
         pool: Pool<SyncConnectionWrapper<SqliteConnection>>,
-        writer: Mutex<()>,
+        writer: Arc<Mutex<()>>,
     },
 }
 
@@ -160,12 +161,30 @@ macro_rules! on_backend {
     };
 }
 
-impl Store {
+/// An opened, migrated database from which each HTTP worker takes a `Store` with a
+/// pool of its own: a PostgreSQL connection is driven by the runtime that opened it,
+/// so sharing one pool across worker threads would add a cross-thread hop to every
+/// query.
+pub struct Database {
+    kind: DatabaseKind,
+    /// SQLite's single writer, shared by every worker's store.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Database {
     /// Opens the database named by `url`, applying pending migrations first.
-    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
         let kind = DatabaseKind::from_url(url)?;
         migrate(&kind).await?;
-        let backend = match kind {
+        Ok(Database {
+            kind,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// A store with a pool of up to `pool_size` connections, opened lazily.
+    pub fn store(&self, pool_size: usize) -> Result<Store, StoreError> {
+        let backend = match &self.kind {
             DatabaseKind::Postgres(url) => {
                 let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
                 Backend::Postgres(
@@ -185,13 +204,15 @@ impl Store {
                     .map_err(pool_error)?;
                 Backend::Sqlite {
                     pool,
-                    writer: Mutex::new(()),
+                    writer: Arc::clone(&self.sqlite_writer),
                 }
             }
         };
         Ok(Store { backend })
     }
+}
 
+impl Store {
     pub async fn read_current(
         &self,
         res_type: &str,

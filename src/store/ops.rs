@@ -145,7 +145,11 @@ async fn write_in_transaction(
         method,
         if_match,
     } = request;
-    let current = lock_current(conn, res_type, id).await?;
+    // A create mints a fresh id: there is no current row to look up.
+    let current = match method {
+        WriteMethod::Create => None,
+        _ => lock_current(conn, res_type, id).await?,
+    };
 
     if let Some(expected) = if_match {
         match current {
