@@ -4,6 +4,8 @@
 #
 #   bench/fhir-core.sh [postgres|sqlite]     (default postgres)
 #
+# One wrk thread: the load generator shares the 2 cores with the server and the
+# database, so it should take as little of them as it can.
 # Needs wrk (Debian package `wrk`) and, for postgres, pgbench and a PostgreSQL at
 # 127.0.0.1:5432 with trust auth. Environment: DURATION (default 20), CONNECTIONS
 # (default 32), SEED (patients to read back, default 1000).
@@ -55,9 +57,9 @@ open(sys.argv[1], "w").write(
 PY
 
 echo "== claimbridge ($BACKEND): read Patient by id, $CONNECTIONS connections, ${DURATION}s"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/read.lua" "http://127.0.0.1:$PORT" | tee "$WORK/read.txt"
+wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/read.lua" "http://127.0.0.1:$PORT" | tee "$WORK/read.txt"
 echo "== claimbridge ($BACKEND): create Patient, $CONNECTIONS connections, ${DURATION}s"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/create.lua" "http://127.0.0.1:$PORT/fhir/Patient" | tee "$WORK/create.txt"
+wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/create.lua" "http://127.0.0.1:$PORT/fhir/Patient" | tee "$WORK/create.txt"
 kill $SERVER; wait $SERVER 2>/dev/null || true
 
 if [ "$BACKEND" = postgres ]; then
