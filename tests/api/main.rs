@@ -2,5 +2,9 @@
 //! HTTP to it, on the embedded SQLite default and, when
 //! `CLAIMBRIDGE_TEST_POSTGRES_URL` is set, on PostgreSQL too.
 
+mod crud;
+mod errors;
+mod examples;
 mod helpers;
-mod smoke;
+mod history;
+mod validate;
