@@ -94,24 +94,22 @@ impl TestApp {
 
     /// POSTs a FHIR JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("Content-Type", "application/fhir+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("POST")
+        self.send_json(reqwest::Method::POST, path, body).await
     }
 
     /// PUTs a FHIR JSON body.
     pub async fn put(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json(reqwest::Method::PUT, path, body).await
+    }
+
+    async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> reqwest::Response {
         self.client
-            .put(self.url(path))
+            .request(method, self.url(path))
             .header("Content-Type", "application/fhir+json")
             .body(body.to_string())
             .send()
             .await
-            .expect("PUT")
+            .expect("request sent")
     }
 
     /// Creates a resource and returns the stored body.
