@@ -131,6 +131,14 @@ pub async fn fhir_json(response: reqwest::Response) -> Value {
     response.json().await.expect("JSON body")
 }
 
+/// Asserts the history Bundle at `path` has no entries.
+pub async fn assert_history_empty(app: &TestApp, path: &str) {
+    let bundle = fhir_json(app.get(path).await).await;
+    assert_eq!(bundle["type"], "history", "{bundle}");
+    let entries = bundle.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
+    assert_eq!(entries, 0, "{path}: {bundle}");
+}
+
 /// Asserts `outcome` is an OperationOutcome with an issue whose expression is `path`.
 pub fn assert_issue_at(outcome: &Value, path: &str) {
     assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_issue_at, fhir_json, TestApp};
+use crate::helpers::{assert_history_empty, assert_issue_at, fhir_json, TestApp};
 
 crate::on_both_backends!(
     validate_lists_every_problem_and_writes_nothing,
@@ -62,10 +62,7 @@ async fn validate_lists_every_problem_and_writes_nothing(app: &TestApp) {
         .await;
     assert_issue_at(&fhir_json(mismatched).await, "Patient.id");
 
-    let history = fhir_json(app.get("_history").await).await;
-    assert!(history
-        .get("entry")
-        .is_none_or(|e| e.as_array().unwrap().is_empty()));
+    assert_history_empty(app, "_history").await;
 }
 
 /// Every interaction the CapabilityStatement lists for a type answers on a live server.
