@@ -56,15 +56,17 @@ impl Application {
         // Fail at start-up rather than in a worker if the pool cannot be configured.
         database.store(pool_per_worker)?;
         let database = Arc::new(database);
-        let (fhir_base, body_limit) = (base_url.clone(), settings.body_limit);
+        let (fhir_base, body_limit, search_max_count) =
+            (base_url.clone(), settings.body_limit, settings.search_max_count);
         let server = HttpServer::new(move || {
             let store = database
                 .store(pool_per_worker)
                 .expect("the same pool configuration succeeded at start-up");
             let context = web::Data::new(FhirContext {
-                service: ResourceService::new(store),
+                service: ResourceService::new(store, fhir_base.clone()),
                 base_url: fhir_base.clone(),
                 body_limit,
+                search_max_count,
                 capability: Arc::clone(&capability),
             });
             App::new()

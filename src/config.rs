@@ -24,6 +24,8 @@ pub struct Settings {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub log_format: LogFormat,
+    /// Largest search page a client may ask for with `_count`.
+    pub search_max_count: usize,
     /// HTTP worker threads; defaults to the number of CPU cores.
     pub workers: Option<usize>,
 }
@@ -46,6 +48,7 @@ impl Default for Settings {
             redis_url: None,
             body_limit: 10 * 1024 * 1024,
             log_format: LogFormat::Pretty,
+            search_max_count: 1000,
             workers: None,
         }
     }

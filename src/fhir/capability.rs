@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::routes::{SYSTEM_INTERACTIONS, TYPE_INTERACTIONS};
+use crate::fhir::search::definitions::{ParamKind, Registry};
 use crate::fhir::validation;
 
 pub fn capability_statement(base_url: &str, started: chrono::DateTime<chrono::Utc>) -> Value {
@@ -22,7 +23,10 @@ pub fn capability_statement(base_url: &str, started: chrono::DateTime<chrono::Ut
                 "conditionalCreate": true,
                 "conditionalRead": "not-supported",
                 "conditionalUpdate": true,
-                "conditionalDelete": "not-supported",
+                "conditionalDelete": "single",
+                "searchInclude": search_includes(*resource_type),
+                "searchRevInclude": search_revincludes(*resource_type),
+                "searchParam": search_params(*resource_type),
                 "operation": [{
                     "name": "validate",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"
@@ -51,4 +55,48 @@ pub fn capability_statement(base_url: &str, started: chrono::DateTime<chrono::Ut
             "interaction": SYSTEM_INTERACTIONS.iter().map(|code| json!({"code": code})).collect::<Vec<_>>()
         }]
     })
+}
+
+fn search_params(resource_type: ResourceType) -> Vec<Value> {
+    Registry::get()
+        .params(resource_type)
+        .values()
+        .map(|param| {
+            let kind = match param.kind {
+                ParamKind::String => "string",
+                ParamKind::Token => "token",
+                ParamKind::Reference => "reference",
+                ParamKind::Date => "date",
+                ParamKind::Number => "number",
+                ParamKind::Quantity => "quantity",
+                ParamKind::Uri => "uri",
+            };
+            json!({"name": param.code, "definition": param.url, "type": kind})
+        })
+        .collect()
+}
+
+/// `Type:param` for each reference parameter of `resource_type`.
+fn search_includes(resource_type: ResourceType) -> Vec<String> {
+    Registry::get()
+        .params(resource_type)
+        .values()
+        .filter(|p| p.kind == ParamKind::Reference)
+        .map(|p| format!("{resource_type}:{}", p.code))
+        .collect()
+}
+
+/// `Source:param` for each reference parameter of any stored type that may point
+/// to `resource_type`.
+fn search_revincludes(resource_type: ResourceType) -> Vec<String> {
+    ResourceType::ALL
+        .iter()
+        .flat_map(|source| {
+            Registry::get()
+                .params(*source)
+                .values()
+                .filter(|p| p.kind == ParamKind::Reference && p.targets.iter().any(|t| t == resource_type.as_str()))
+                .map(move |p| format!("{source}:{}", p.code))
+        })
+        .collect()
 }

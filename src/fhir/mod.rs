@@ -1,14 +1,15 @@
 //! The FHIR R4 RESTful API under `/fhir`: a thin HTTP router (`routes`) over
 //! interactions (`service`) over the storage API.
 
+pub mod bundle;
 pub mod capability;
 mod conditional;
 pub mod format;
 mod history;
-mod index;
 pub mod outcome;
 pub mod resource_type;
 pub mod routes;
+pub mod search;
 pub mod service;
 pub mod validation;
 

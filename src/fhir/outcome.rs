@@ -22,6 +22,7 @@ pub struct Issue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
     Error,
+    Warning,
     Information,
 }
 
@@ -40,6 +41,15 @@ impl Issue {
         self
     }
 
+    pub fn warning(code: &'static str, diagnostics: impl Into<String>) -> Self {
+        Issue {
+            severity: Severity::Warning,
+            code,
+            diagnostics: diagnostics.into(),
+            expression: None,
+        }
+    }
+
     pub fn information(diagnostics: impl Into<String>) -> Self {
         Issue {
             severity: Severity::Information,
@@ -49,10 +59,11 @@ impl Issue {
         }
     }
 
-    fn to_json(&self) -> Value {
+    pub fn to_json(&self) -> Value {
         let mut issue = json!({
             "severity": match self.severity {
                 Severity::Error => "error",
+                Severity::Warning => "warning",
                 Severity::Information => "information",
             },
             "code": self.code,
@@ -119,7 +130,36 @@ impl FhirError {
         FhirError::Invalid(vec![Issue::error(code, diagnostics)])
     }
 
-    fn issues(&self) -> Vec<Issue> {
+    /// The same error, its messages prefixed with the Bundle entry that caused it.
+    pub fn for_entry(self, index: usize) -> Self {
+        let prefix = |message: String| format!("Bundle.entry[{index}]: {message}");
+        let prefix_issues = |issues: Vec<Issue>| {
+            issues
+                .into_iter()
+                .map(|mut issue| {
+                    issue.diagnostics = prefix(issue.diagnostics);
+                    issue
+                })
+                .collect()
+        };
+        match self {
+            FhirError::Invalid(issues) => FhirError::Invalid(prefix_issues(issues)),
+            FhirError::Unprocessable(issues) => FhirError::Unprocessable(prefix_issues(issues)),
+            FhirError::NotFound(m) => FhirError::NotFound(prefix(m)),
+            FhirError::Gone(m) => FhirError::Gone(prefix(m)),
+            FhirError::MethodNotAllowed { allow, message } => FhirError::MethodNotAllowed {
+                allow,
+                message: prefix(message),
+            },
+            FhirError::NotAcceptable(m) => FhirError::NotAcceptable(prefix(m)),
+            FhirError::UnsupportedMediaType(m) => FhirError::UnsupportedMediaType(prefix(m)),
+            FhirError::PreconditionFailed(m) => FhirError::PreconditionFailed(prefix(m)),
+            FhirError::Conflict(m) => FhirError::Conflict(prefix(m)),
+            other @ (FhirError::PayloadTooLarge(_) | FhirError::Internal(_)) => other,
+        }
+    }
+
+    pub fn issues(&self) -> Vec<Issue> {
         let single = |code| vec![Issue::error(code, self.to_string())];
         match self {
             FhirError::Invalid(issues) | FhirError::Unprocessable(issues) => issues.clone(),

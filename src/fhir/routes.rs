@@ -14,12 +14,14 @@ use crate::fhir::format::{self, BodyKind, Format, ResponseFormat};
 use crate::fhir::history::{history_bundle, HistoryParams};
 use crate::fhir::outcome::{operation_outcome, FhirError, Issue};
 use crate::fhir::resource_type::ResourceType;
+use crate::fhir::search::params::{ParseOptions, SearchRequest};
+use crate::fhir::search::search_bundle;
 use crate::fhir::service::{ResourceService, VersionView, Written};
 use crate::store::model::{HistoryQuery, HistoryScope};
 
 /// Interactions offered on every resource type (CapabilityStatement codes). The
 /// routes below serve exactly these; a test walks the list against a live server.
-pub const TYPE_INTERACTIONS: [&str; 8] = [
+pub const TYPE_INTERACTIONS: [&str; 9] = [
     "read",
     "vread",
     "update",
@@ -28,8 +30,9 @@ pub const TYPE_INTERACTIONS: [&str; 8] = [
     "history-instance",
     "history-type",
     "create",
+    "search-type",
 ];
-pub const SYSTEM_INTERACTIONS: [&str; 1] = ["history-system"];
+pub const SYSTEM_INTERACTIONS: [&str; 3] = ["history-system", "batch", "transaction"];
 
 /// What the FHIR handlers share.
 pub struct FhirContext {
@@ -37,6 +40,8 @@ pub struct FhirContext {
     /// `{public url}/fhir`, as clients address it.
     pub base_url: String,
     pub body_limit: usize,
+    /// Largest page a search returns, whatever `_count` asks.
+    pub search_max_count: usize,
     /// The CapabilityStatement, built once at start-up.
     pub capability: std::sync::Arc<Value>,
 }
@@ -55,10 +60,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(not_allowed("GET")),
             )
             .service(
+                web::resource("")
+                    .route(web::post().to(bundle))
+                    .default_service(not_allowed("POST")),
+            )
+            .service(
                 web::resource("/{type}")
+                    .route(web::get().to(search_type))
                     .route(web::post().to(create))
                     .route(web::put().to(conditional_update))
-                    .default_service(not_allowed("POST, PUT")),
+                    .route(web::delete().to(conditional_delete))
+                    .default_service(not_allowed("GET, POST, PUT, DELETE")),
+            )
+            .service(
+                web::resource("/{type}/_search")
+                    .route(web::post().to(search_type_post))
+                    .route(web::get().to(search_type))
+                    .default_service(not_allowed("GET, POST")),
             )
             .service(
                 web::resource("/{type}/_history")
@@ -134,7 +152,11 @@ async fn read(
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let (type_name, id) = path.into_inner();
-    let version = ctx.service.read(resource_type(&type_name)?, &id).await?;
+    let mut session = ctx.service.session().await?;
+    let version = ctx
+        .service
+        .read(&mut session, resource_type(&type_name)?, &id)
+        .await?;
     respond_with_version(HttpResponse::Ok(), format, version)
 }
 
@@ -162,7 +184,11 @@ async fn create(
     let resource_type = resource_type(&path)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_none_exist = header_str(request.headers(), "If-None-Exist")?;
-    let written = ctx.service.create(resource_type, resource, if_none_exist).await?;
+    let mut session = ctx.service.session().await?;
+    let written = ctx
+        .service
+        .create(&mut session, resource_type, resource, if_none_exist)
+        .await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -177,7 +203,11 @@ async fn update(
     let resource_type = resource_type(&type_name)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_match = if_match(request.headers())?;
-    let written = ctx.service.update(resource_type, &id, resource, if_match).await?;
+    let mut session = ctx.service.session().await?;
+    let written = ctx
+        .service
+        .update(&mut session, resource_type, &id, resource, if_match)
+        .await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -190,9 +220,10 @@ async fn conditional_update(
     let format = ResponseFormat::negotiate(&request)?;
     let resource_type = resource_type(&path)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
+    let mut session = ctx.service.session().await?;
     let written = ctx
         .service
-        .conditional_update(resource_type, request.query_string(), resource)
+        .conditional_update(&mut session, resource_type, request.query_string(), resource)
         .await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
@@ -215,7 +246,11 @@ async fn patch(
     let bytes = read_body(&request, body, ctx.body_limit).await?;
     let patch = parse_json(&bytes)?;
     let if_match = if_match(request.headers())?;
-    let written = ctx.service.patch(resource_type, &id, patch, if_match).await?;
+    let mut session = ctx.service.session().await?;
+    let written = ctx
+        .service
+        .patch(&mut session, resource_type, &id, patch, if_match)
+        .await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -224,8 +259,97 @@ async fn delete(
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let (type_name, id) = path.into_inner();
-    ctx.service.delete(resource_type(&type_name)?, &id).await?;
+    let mut session = ctx.service.session().await?;
+    ctx.service
+        .delete(&mut session, resource_type(&type_name)?, &id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn conditional_delete(
+    request: HttpRequest,
+    path: web::Path<String>,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let resource_type = resource_type(&path)?;
+    let mut session = ctx.service.session().await?;
+    ctx.service
+        .conditional_delete(&mut session, resource_type, request.query_string())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn search_type(
+    request: HttpRequest,
+    path: web::Path<String>,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let pairs = form_pairs(request.query_string().as_bytes());
+    search(&request, &path, pairs, &ctx).await
+}
+
+/// `POST /fhir/{type}/_search`: parameters in a form-encoded body (and the URL).
+async fn search_type_post(
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let content_type = header_str(request.headers(), "Content-Type")?.unwrap_or_default();
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(FhirError::UnsupportedMediaType(
+            "POST _search takes application/x-www-form-urlencoded parameters".into(),
+        ));
+    }
+    let bytes = read_body(&request, body, ctx.body_limit).await?;
+    let mut pairs = form_pairs(request.query_string().as_bytes());
+    pairs.extend(form_pairs(&bytes));
+    search(&request, &path, pairs, &ctx).await
+}
+
+async fn search(
+    request: &HttpRequest,
+    type_name: &str,
+    pairs: Vec<(String, String)>,
+    ctx: &FhirContext,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(request)?;
+    let resource_type = resource_type(type_name)?;
+    let options = ParseOptions {
+        base_url: &ctx.base_url,
+        max_count: ctx.search_max_count,
+        lenient: prefers_lenient(request.headers()),
+    };
+    let search_request = SearchRequest::parse(resource_type, &pairs, options)?;
+    let mut session = ctx.service.session().await?;
+    let self_url = format!("{}/{resource_type}", ctx.base_url);
+    let bundle = search_bundle(&mut session, &search_request, &ctx.base_url, &self_url).await?;
+    respond(HttpResponse::Ok(), format, bundle)
+}
+
+fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+/// `Prefer: handling=lenient`: ignore unknown or malformed search parameters.
+fn prefers_lenient(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("Prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == "handling=lenient")
+}
+
+/// `POST /fhir` with a batch or transaction Bundle.
+async fn bundle(
+    request: HttpRequest,
+    body: web::Payload,
+    ctx: web::Data<FhirContext>,
+) -> Result<HttpResponse, FhirError> {
+    let format = ResponseFormat::negotiate(&request)?;
+    let bundle = read_resource(&request, body, ctx.body_limit).await?;
+    let response = crate::fhir::bundle::process(&ctx, bundle).await?;
+    respond(HttpResponse::Ok(), format, response.to_string())
 }
 
 async fn system_history(

@@ -4,15 +4,15 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use crate::fhir::conditional::Criteria;
-use crate::fhir::index;
+use crate::fhir::conditional::matching_ids;
+use crate::fhir::search::extract;
 use crate::fhir::outcome::{FhirError, Issue};
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::validation;
 use crate::store::model::{
     CurrentResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteMethod, WriteRequest,
 };
-use crate::store::Store;
+use crate::store::{Session, Store, StoreError};
 
 /// A version of a resource as the client sees it.
 #[derive(Debug, Clone)]
@@ -34,15 +34,36 @@ pub struct Written {
 
 pub struct ResourceService {
     store: Store,
+    /// `{public url}/fhir`: absolute references under it are indexed as local ones.
+    base_url: String,
 }
 
 impl ResourceService {
-    pub fn new(store: Store) -> Self {
-        ResourceService { store }
+    pub fn new(store: Store, base_url: String) -> Self {
+        ResourceService { store, base_url }
     }
 
-    pub async fn read(&self, resource_type: ResourceType, id: &str) -> Result<VersionView, FhirError> {
-        match self.store.read_current(resource_type.as_str(), id).await? {
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A connection for one request's interactions.
+    pub async fn session(&self) -> Result<Session, FhirError> {
+        Ok(self.store.session().await?)
+    }
+
+    /// A session inside one database transaction (transaction Bundles).
+    pub async fn begin(&self) -> Result<Session, FhirError> {
+        Ok(self.store.begin().await?)
+    }
+
+    pub async fn read(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        id: &str,
+    ) -> Result<VersionView, FhirError> {
+        match session.read_current(resource_type.as_str(), id).await? {
             None => Err(not_found(resource_type, id)),
             Some(current) if current.deleted => {
                 Err(FhirError::Gone(format!("{resource_type}/{id} was deleted")))
@@ -94,36 +115,56 @@ impl ResourceService {
     /// single match is returned instead and nothing is written.
     pub async fn create(
         &self,
+        session: &mut Session,
         resource_type: ResourceType,
         resource: Value,
         if_none_exist: Option<&str>,
     ) -> Result<Written, FhirError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.create_with_id(session, resource_type, resource, if_none_exist, &id).await
+    }
+
+    /// Create with an id the caller minted (a transaction assigns ids up front so
+    /// that entries can refer to each other).
+    pub async fn create_with_id(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        resource: Value,
+        if_none_exist: Option<&str>,
+        id: &str,
+    ) -> Result<Written, FhirError> {
         let resource = prepare_for_write(resource_type, resource, None)?;
         if let Some(query) = if_none_exist {
-            let criteria = Criteria::parse(query)?;
-            match criteria
-                .matching_ids(&self.store, resource_type)
-                .await?
-                .as_slice()
-            {
-                [] => {}
-                [existing] => {
-                    return Ok(Written {
-                        version: self.read(resource_type, existing).await?,
-                        created: false,
-                    })
-                }
-                _ => return Err(multiple_matches(resource_type, query)),
+            if let Some(existing) = self.single_match(session, resource_type, query).await? {
+                return Ok(Written {
+                    version: self.read(session, resource_type, &existing).await?,
+                    created: false,
+                });
             }
         }
-        let id = uuid::Uuid::new_v4().to_string();
-        self.write(resource_type, &id, WriteMethod::Create, None, resource)
+        self.write(session, resource_type, id, WriteMethod::Create, None, resource)
             .await
+    }
+
+    /// The one resource matching conditional criteria, none, or 412 for several.
+    pub async fn single_match(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        query: &str,
+    ) -> Result<Option<String>, FhirError> {
+        let mut ids = matching_ids(session, resource_type, query, &self.base_url).await?;
+        match ids.len() {
+            0 | 1 => Ok(ids.pop()),
+            _ => Err(multiple_matches(resource_type, query)),
+        }
     }
 
     /// Update, or create with the client's id when the resource does not exist yet.
     pub async fn update(
         &self,
+        session: &mut Session,
         resource_type: ResourceType,
         id: &str,
         resource: Value,
@@ -131,27 +172,23 @@ impl ResourceService {
     ) -> Result<Written, FhirError> {
         check_id(id)?;
         let resource = prepare_for_write(resource_type, resource, Some(id))?;
-        self.write(resource_type, id, WriteMethod::Update, if_match, resource)
+        self.write(session, resource_type, id, WriteMethod::Update, if_match, resource)
             .await
     }
 
     /// Update of the single resource matching `query`; creates when none matches.
     pub async fn conditional_update(
         &self,
+        session: &mut Session,
         resource_type: ResourceType,
         query: &str,
         resource: Value,
     ) -> Result<Written, FhirError> {
-        let criteria = Criteria::parse(query)?;
         let body_id = resource.get("id").and_then(Value::as_str).map(str::to_owned);
-        let id = match criteria
-            .matching_ids(&self.store, resource_type)
-            .await?
-            .as_slice()
-        {
-            [] => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            [existing] => match body_id {
-                Some(body_id) if &body_id != existing => {
+        let id = match self.single_match(session, resource_type, query).await? {
+            None => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            Some(existing) => match body_id {
+                Some(body_id) if body_id != existing => {
                     return Err(FhirError::invalid_at(
                         "invalid",
                         format!("{resource_type}.id"),
@@ -160,9 +197,8 @@ impl ResourceService {
                         ),
                     ))
                 }
-                _ => existing.clone(),
+                _ => existing,
             },
-            _ => return Err(multiple_matches(resource_type, query)),
         };
         check_id(&id)?;
         let mut resource = resource;
@@ -170,7 +206,7 @@ impl ResourceService {
             object.insert("id".into(), Value::String(id.clone()));
         }
         let resource = prepare_for_write(resource_type, resource, Some(&id))?;
-        self.write(resource_type, &id, WriteMethod::Update, None, resource)
+        self.write(session, resource_type, &id, WriteMethod::Update, None, resource)
             .await
     }
 
@@ -178,6 +214,7 @@ impl ResourceService {
     /// as a new version, validated like any update.
     pub async fn patch(
         &self,
+        session: &mut Session,
         resource_type: ResourceType,
         id: &str,
         patch: Value,
@@ -185,7 +222,7 @@ impl ResourceService {
     ) -> Result<Written, FhirError> {
         let patch: json_patch::Patch = serde_json::from_value(patch)
             .map_err(|e| FhirError::invalid("invalid", format!("not a JSON Patch document: {e}")))?;
-        let current = self.read(resource_type, id).await?;
+        let current = self.read(session, resource_type, id).await?;
         let mut resource: Value = serde_json::from_str(&current.body)
             .map_err(|e| FhirError::Internal(format!("stored {resource_type}/{id} is not JSON: {e}")))?;
         json_patch::patch(&mut resource, &patch).map_err(|e| {
@@ -194,22 +231,41 @@ impl ResourceService {
         let resource = prepare_for_write(resource_type, resource, Some(id))?;
         // The patch was computed from `current`: write only if nobody changed it since.
         let expected = if_match.unwrap_or(current.version_id);
-        self.write(resource_type, id, WriteMethod::Patch, Some(expected), resource)
+        self.write(session, resource_type, id, WriteMethod::Patch, Some(expected), resource)
             .await
     }
 
     /// Logical delete: reads then answer 410, history keeps every version.
-    pub async fn delete(&self, resource_type: ResourceType, id: &str) -> Result<(), FhirError> {
+    pub async fn delete(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        id: &str,
+    ) -> Result<(), FhirError> {
         let request = WriteRequest {
             res_type: resource_type.as_str(),
             id,
             method: WriteMethod::Delete,
             if_match: None,
         };
-        match self.store.write(request, &|_| RenderedVersion::default()).await {
+        match session.write(request, &|_| RenderedVersion::default()).await {
             Ok(_) => Ok(()),
-            Err(crate::store::StoreError::NotFound) => Err(not_found(resource_type, id)),
+            Err(StoreError::NotFound) => Err(not_found(resource_type, id)),
             Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Conditional delete: deletes the one resource matching `query`; no match is
+    /// not an error, several are (412).
+    pub async fn conditional_delete(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        query: &str,
+    ) -> Result<(), FhirError> {
+        match self.single_match(session, resource_type, query).await? {
+            Some(id) => self.delete(session, resource_type, &id).await,
+            None => Ok(()),
         }
     }
 
@@ -244,6 +300,7 @@ impl ResourceService {
 
     async fn write(
         &self,
+        session: &mut Session,
         resource_type: ResourceType,
         id: &str,
         method: WriteMethod,
@@ -256,9 +313,11 @@ impl ResourceService {
             method,
             if_match,
         };
-        let outcome = self
-            .store
-            .write(request, &|version| render_version(&resource, id, version))
+        let base_url = &self.base_url;
+        let outcome = session
+            .write(request, &|version| {
+                render_version(resource_type, &resource, id, version, base_url)
+            })
             .await?;
         Ok(Written {
             version: VersionView {
@@ -365,7 +424,13 @@ fn prepare_for_write(
 
 /// The stored form of a version: `resourceType`, `id` and `meta` first, with the
 /// server's versionId and lastUpdated; everything else as the client sent it.
-fn render_version(resource: &Map<String, Value>, id: &str, version: NewVersion) -> RenderedVersion {
+fn render_version(
+    resource_type: ResourceType,
+    resource: &Map<String, Value>,
+    id: &str,
+    version: NewVersion,
+    base_url: &str,
+) -> RenderedVersion {
     let mut meta = match resource.get("meta") {
         Some(Value::Object(meta)) => meta.clone(),
         _ => Map::new(),
@@ -378,7 +443,7 @@ fn render_version(resource: &Map<String, Value>, id: &str, version: NewVersion) 
     let body =
         serde_json::to_string(&StoredForm { resource, id, meta }).expect("JSON values always serialize");
     RenderedVersion {
-        index: index::extract(resource),
+        index: extract::extract(resource_type, resource, base_url),
         body,
     }
 }

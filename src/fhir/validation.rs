@@ -22,7 +22,7 @@ const PROFILES: [&str; 2] = [
     include_str!("../../fhir-profiles/profiles/patient-billing.schema.json"),
 ];
 
-static R4_SCHEMA_JSON: LazyLock<Value> =
+pub(crate) static R4_SCHEMA_JSON: LazyLock<Value> =
     LazyLock::new(|| serde_json::from_str(R4_SCHEMA).expect("the embedded R4 schema is JSON"));
 
 /// One validator per resource type, compiled on first use and kept for the life of

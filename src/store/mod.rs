@@ -9,24 +9,28 @@
 pub mod model;
 mod rows;
 mod schema;
+pub mod search;
 mod sql_types;
+mod statement;
 mod token_hash;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use diesel::sqlite::SqliteConnection;
-use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use model::{
-    CurrentResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteOutcome, WriteRequest,
+    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteOutcome,
+    WriteRequest,
 };
+use search::SearchQuery;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -34,8 +38,32 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 /// How often a write is retried when a concurrent writer took the same version.
 const WRITE_ATTEMPTS: usize = 3;
 
+/// Calls the same `ops` function on whichever backend the session is on.
+macro_rules! on_session {
+    ($session:expr, $op:ident($($arg:expr),*)) => {
+        match &mut $session.conn {
+            SessionConn::Postgres(conn) => postgres::$op(&mut **conn, $($arg),*).await,
+            SessionConn::Sqlite(conn) => sqlite::$op(&mut **conn, $($arg),*).await,
+        }
+    };
+}
+
 mod postgres {
     pub type Conn = diesel_async::AsyncPgConnection;
+
+    /// One multi-row INSERT per index table.
+    macro_rules! insert_rows {
+        ($conn:expr, $table:ident, $rows:expr) => {{
+            let rows: Vec<_> = $rows.collect();
+            if !rows.is_empty() {
+                diesel::insert_into($table::table)
+                    .values(&rows)
+                    .execute($conn)
+                    .await?;
+            }
+        }};
+    }
+
     include!("ops.rs");
 
     /// Row-locks the current version so concurrent writers of one resource queue
@@ -52,18 +80,25 @@ mod postgres {
             .optional()?)
     }
 
-    async fn insert_token_rows(conn: &mut Conn, rows: &[NewTokenRow<'_>]) -> Result<(), StoreError> {
-        diesel::insert_into(search_token::table)
-            .values(rows)
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
 }
 
 mod sqlite {
     pub type Conn =
         diesel_async::sync_connection_wrapper::SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
+
+    /// diesel_async cannot send a multi-row INSERT to SQLite; rows go one by one,
+    /// which costs little on an in-process database inside one transaction.
+    macro_rules! insert_rows {
+        ($conn:expr, $table:ident, $rows:expr) => {{
+            for row in $rows {
+                diesel::insert_into($table::table)
+                    .values(&row)
+                    .execute($conn)
+                    .await?;
+            }
+        }};
+    }
+
     include!("ops.rs");
 
     /// SQLite has no row locks; `Store` already runs one write at a time.
@@ -75,17 +110,6 @@ mod sqlite {
         Ok(current_row(res_type, id).first(conn).await.optional()?)
     }
 
-    /// diesel_async cannot send a multi-row INSERT to SQLite; rows go one by one,
-    /// which costs little on an in-process database inside one transaction.
-    async fn insert_token_rows(conn: &mut Conn, rows: &[NewTokenRow<'_>]) -> Result<(), StoreError> {
-        for row in rows {
-            diesel::insert_into(search_token::table)
-                .values(row)
-                .execute(conn)
-                .await?;
-        }
-        Ok(())
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,16 +175,6 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Calls the same `ops` function on whichever backend is in use.
-macro_rules! on_backend {
-    ($store:expr, $op:ident($($arg:expr),*)) => {
-        match &$store.backend {
-            Backend::Postgres(pool) => postgres::$op(&mut *pool.get().await?, $($arg),*).await,
-            Backend::Sqlite { pool, .. } => sqlite::$op(&mut *pool.get().await?, $($arg),*).await,
-        }
-    };
-}
-
 /// An opened, migrated database from which each HTTP worker takes a `Store` with a
 /// pool of its own: a PostgreSQL connection is driven by the runtime that opened it,
 /// so sharing one pool across worker threads would add a cross-thread hop to every
@@ -213,12 +227,44 @@ impl Database {
 }
 
 impl Store {
+    /// A connection for a sequence of operations, each committed on its own.
+    pub async fn session(&self) -> Result<Session, StoreError> {
+        Ok(match &self.backend {
+            Backend::Postgres(pool) => Session {
+                conn: SessionConn::Postgres(pool.get().await?),
+                sqlite_writer: None,
+                transaction_lock: None,
+                in_transaction: false,
+            },
+            Backend::Sqlite { pool, writer } => Session {
+                conn: SessionConn::Sqlite(pool.get().await?),
+                sqlite_writer: Some(Arc::clone(writer)),
+                transaction_lock: None,
+                in_transaction: false,
+            },
+        })
+    }
+
+    /// A session inside one database transaction: nothing it writes is visible to
+    /// others, or kept, until `commit`. On SQLite it holds the writer lock throughout.
+    pub async fn begin(&self) -> Result<Session, StoreError> {
+        let lock = match &self.backend {
+            Backend::Sqlite { writer, .. } => Some(Arc::clone(writer).lock_owned().await),
+            Backend::Postgres(_) => None,
+        };
+        let mut session = self.session().await?;
+        session.transaction_lock = lock;
+        on_session!(session, begin())?;
+        session.in_transaction = true;
+        Ok(session)
+    }
+
     pub async fn read_current(
         &self,
         res_type: &str,
         id: &str,
     ) -> Result<Option<CurrentResource>, StoreError> {
-        on_backend!(self, read_current(res_type, id))
+        self.session().await?.read_current(res_type, id).await
     }
 
     pub async fn read_version(
@@ -227,41 +273,130 @@ impl Store {
         id: &str,
         version_id: i64,
     ) -> Result<Option<HistoryEntry>, StoreError> {
-        on_backend!(self, read_version(res_type, id, version_id))
+        let mut session = self.session().await?;
+        on_session!(session, read_version(res_type, id, version_id))
     }
 
     pub async fn history(&self, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, StoreError> {
-        on_backend!(self, history(query))
+        let mut session = self.session().await?;
+        on_session!(session, history(query))
     }
 
-    pub async fn find_ids_by_token(
-        &self,
-        res_type: &str,
-        param: &str,
-        system: Option<&str>,
-        code: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        on_backend!(self, find_ids_by_token(res_type, param, system, code))
-    }
-
-    /// Writes a new version (or a deletion) in one transaction, retrying when a
-    /// concurrent writer claimed the same version number first.
+    /// Writes a new version (or a deletion) in one transaction.
     pub async fn write(
         &self,
         request: WriteRequest<'_>,
         render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
     ) -> Result<WriteOutcome, StoreError> {
-        let _queued = match &self.backend {
-            Backend::Sqlite { writer, .. } => Some(writer.lock().await),
-            Backend::Postgres(_) => None,
+        self.session().await?.write(request, render).await
+    }
+}
+
+enum SessionConn {
+    Postgres(Object<AsyncPgConnection>),
+    Sqlite(Object<SyncConnectionWrapper<SqliteConnection>>),
+}
+
+/// One pooled connection, optionally inside a transaction. Dropping a session in a
+/// transaction without `commit` abandons it: the pool discards a connection left
+/// mid-transaction, so nothing of it is kept.
+pub struct Session {
+    conn: SessionConn,
+    /// SQLite's writer lock, taken for each write of a session outside a transaction.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite's writer lock held for a whole transaction.
+    transaction_lock: Option<OwnedMutexGuard<()>>,
+    in_transaction: bool,
+}
+
+
+impl Session {
+    pub async fn read_current(
+        &mut self,
+        res_type: &str,
+        id: &str,
+    ) -> Result<Option<CurrentResource>, StoreError> {
+        on_session!(self, read_current(res_type, id))
+    }
+
+    /// One page of a search, in the query's order.
+    pub async fn search(&mut self, query: &SearchQuery) -> Result<Vec<FoundResource>, StoreError> {
+        let statement = search::page_statement(query);
+        on_session!(self, load_found(statement))
+    }
+
+    /// How many resources a search matches in all.
+    pub async fn count(&mut self, query: &SearchQuery) -> Result<i64, StoreError> {
+        let statement = search::count_statement(query);
+        on_session!(self, count(statement))
+    }
+
+    /// Resources referenced by `source_ids` through `param` (`_include`).
+    pub async fn included(
+        &mut self,
+        source_type: &str,
+        source_ids: &[String],
+        param: &str,
+        target_type: Option<&str>,
+    ) -> Result<Vec<FoundResource>, StoreError> {
+        if source_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statement = search::include_statement(source_type, source_ids, param, target_type);
+        on_session!(self, load_found(statement))
+    }
+
+    /// Resources of `source_type` referring to `target_ids` through `param`
+    /// (`_revinclude`).
+    pub async fn referring(
+        &mut self,
+        source_type: &str,
+        param: &str,
+        target_type: &str,
+        target_ids: &[String],
+    ) -> Result<Vec<FoundResource>, StoreError> {
+        if target_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statement = search::revinclude_statement(source_type, param, target_type, target_ids);
+        on_session!(self, load_found(statement))
+    }
+
+    /// Writes a new version (or a deletion). Outside a transaction the write commits
+    /// on its own and is retried when a concurrent writer claimed the same version;
+    /// inside one it is part of the transaction and a race fails it.
+    pub async fn write(
+        &mut self,
+        request: WriteRequest<'_>,
+        render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
+    ) -> Result<WriteOutcome, StoreError> {
+        if self.in_transaction {
+            return on_session!(self, write_in_transaction(request, render));
+        }
+        let writer = self.sqlite_writer.clone();
+        let _queued = match &writer {
+            Some(writer) => Some(writer.lock().await),
+            None => None,
         };
         let mut attempt = 1;
         loop {
-            match on_backend!(self, write(request, render)) {
+            match on_session!(self, write(request, render)) {
                 Err(StoreError::WriteRace) if attempt < WRITE_ATTEMPTS => attempt += 1,
                 outcome => return outcome,
             }
         }
+    }
+
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        on_session!(self, commit())?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    pub async fn rollback(mut self) -> Result<(), StoreError> {
+        on_session!(self, rollback())?;
+        self.in_transaction = false;
+        Ok(())
     }
 }
 

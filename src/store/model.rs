@@ -99,15 +99,63 @@ pub struct RenderedVersion {
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndexEntries {
     pub tokens: Vec<TokenEntry>,
+    pub strings: Vec<StringEntry>,
+    pub dates: Vec<DateEntry>,
+    pub quantities: Vec<QuantityEntry>,
+    pub references: Vec<ReferenceEntry>,
+    pub uris: Vec<UriEntry>,
 }
 
 /// A token value (code, identifier, boolean…) of one search parameter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TokenEntry {
     pub param: String,
     pub system: Option<String>,
     pub code: Option<String>,
     pub display: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StringEntry {
+    pub param: String,
+    /// Case- and accent-folded, for starts-with and contains.
+    pub normalized: String,
+    pub exact: String,
+}
+
+/// The inclusive instant range a date value denotes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateEntry {
+    pub param: String,
+    pub low: DateTime<Utc>,
+    pub high: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantityEntry {
+    pub param: String,
+    pub value: f64,
+    pub system: Option<String>,
+    pub code: Option<String>,
+    pub unit: Option<String>,
+}
+
+/// A reference: to a local resource (`target_type`/`target_id`), to an absolute URL,
+/// and/or to a logical identifier.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReferenceEntry {
+    pub param: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_url: Option<String>,
+    pub identifier_system: Option<String>,
+    pub identifier_value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UriEntry {
+    pub param: String,
+    pub uri: String,
 }
 
 /// What a write did.
@@ -119,4 +167,13 @@ pub struct WriteOutcome {
     pub created: bool,
     /// The stored body; `None` for a deletion.
     pub body: Option<String>,
+}
+
+/// A resource found by a search or an include.
+#[derive(Debug, Clone)]
+pub struct FoundResource {
+    pub res_type: String,
+    pub id: String,
+    pub last_updated: DateTime<Utc>,
+    pub body: String,
 }

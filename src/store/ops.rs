@@ -7,22 +7,25 @@
 use chrono::{SubsecRound, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
 
 /// Version, deleted flag and time of the current row, as `lock_current` reads it.
 type CurrentRow = (i64, bool, StoredInstant);
 
 use crate::store::model::{
-    CurrentResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
+    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
     SearchIndexEntries, WriteMethod, WriteOutcome, WriteRequest,
 };
-use crate::store::rows::{HistoryRow, NewHistoryRow, NewResourceRow, NewTokenRow, ResourceChangeset};
+use crate::store::rows::{
+    CountRow, FoundRow, HistoryRow, NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow,
+    NewTokenRow, NewUriRow, ResourceChangeset,
+};
 use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
     search_uri,
 };
 use crate::store::sql_types::{JsonText, StoredInstant};
-use crate::store::token_hash::TokenHashes;
+use crate::store::statement::Statement;
 use crate::store::StoreError;
 
 pub async fn read_current(
@@ -95,32 +98,26 @@ pub async fn history(conn: &mut Conn, query: HistoryQuery<'_>) -> Result<Vec<His
     rows.into_iter().map(HistoryRow::into_entry).collect()
 }
 
-/// Ids of live resources of `res_type` with a token `system|code` (or any system
-/// when `system` is `None`) for `param`.
-pub async fn find_ids_by_token(
-    conn: &mut Conn,
-    res_type: &str,
-    param: &str,
-    system: Option<&str>,
-    code: &str,
-) -> Result<Vec<String>, StoreError> {
-    let hashes = TokenHashes::new(param, system, Some(code));
-    let mut q = search_token::table
-        .filter(search_token::res_type.eq(res_type))
-        .filter(search_token::param.eq(param))
-        .filter(search_token::code.eq(code))
-        .into_boxed();
-    q = match system {
-        Some(system) => q
-            .filter(search_token::hash_system_code.eq(hashes.system_code))
-            .filter(search_token::system.eq(system)),
-        None => q.filter(search_token::hash_code.eq(hashes.code)),
-    };
-    Ok(q.select(search_token::res_id)
-        .distinct()
-        .order(search_token::res_id)
-        .load(conn)
-        .await?)
+pub async fn load_found(conn: &mut Conn, statement: Statement) -> Result<Vec<FoundResource>, StoreError> {
+    let rows: Vec<FoundRow> = statement.load(conn).await?;
+    Ok(rows.into_iter().map(FoundResource::from).collect())
+}
+
+pub async fn count(conn: &mut Conn, statement: Statement) -> Result<i64, StoreError> {
+    let row: CountRow = statement.get_result(conn).await?;
+    Ok(row.count)
+}
+
+pub async fn begin(conn: &mut Conn) -> Result<(), StoreError> {
+    Ok(<Conn as AsyncConnection>::TransactionManager::begin_transaction(conn).await?)
+}
+
+pub async fn commit(conn: &mut Conn) -> Result<(), StoreError> {
+    Ok(<Conn as AsyncConnection>::TransactionManager::commit_transaction(conn).await?)
+}
+
+pub async fn rollback(conn: &mut Conn) -> Result<(), StoreError> {
+    Ok(<Conn as AsyncConnection>::TransactionManager::rollback_transaction(conn).await?)
 }
 
 /// Writes one version atomically: history row, current row and search index commit
@@ -134,7 +131,7 @@ pub async fn write(
         .await
 }
 
-async fn write_in_transaction(
+pub async fn write_in_transaction(
     conn: &mut Conn,
     request: WriteRequest<'_>,
     render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
@@ -284,15 +281,13 @@ async fn insert_search_index(
     id: &str,
     index: &SearchIndexEntries,
 ) -> Result<(), StoreError> {
-    if index.tokens.is_empty() {
-        return Ok(());
-    }
-    let tokens: Vec<NewTokenRow<'_>> = index
-        .tokens
-        .iter()
-        .map(|token| NewTokenRow::new(res_type, id, token))
-        .collect();
-    insert_token_rows(conn, &tokens).await
+    insert_rows!(conn, search_token, index.tokens.iter().map(|e| NewTokenRow::new(res_type, id, e)));
+    insert_rows!(conn, search_string, index.strings.iter().map(|e| NewStringRow::new(res_type, id, e)));
+    insert_rows!(conn, search_date, index.dates.iter().map(|e| NewDateRow::new(res_type, id, e)));
+    insert_rows!(conn, search_quantity, index.quantities.iter().map(|e| NewQuantityRow::new(res_type, id, e)));
+    insert_rows!(conn, search_reference, index.references.iter().map(|e| NewReferenceRow::new(res_type, id, e)));
+    insert_rows!(conn, search_uri, index.uris.iter().map(|e| NewUriRow::new(res_type, id, e)));
+    Ok(())
 }
 
 /// A unique-key violation on a version row means another writer got there first.

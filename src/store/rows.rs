@@ -2,8 +2,13 @@
 
 use diesel::prelude::*;
 
-use crate::store::model::{HistoryEntry, TokenEntry, WriteMethod};
-use crate::store::schema::{resource_history, resources, search_token};
+use crate::store::model::{
+    DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry, WriteMethod,
+};
+use crate::store::schema::{
+    resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
+    search_uri,
+};
 use crate::store::sql_types::{JsonText, StoredInstant};
 use crate::store::token_hash::TokenHashes;
 use crate::store::StoreError;
@@ -102,4 +107,158 @@ impl<'a> NewTokenRow<'a> {
             hash_system: hashes.system,
         }
     }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = search_string)]
+pub struct NewStringRow<'a> {
+    pub res_type: &'a str,
+    pub res_id: &'a str,
+    pub param: &'a str,
+    pub value_normalized: &'a str,
+    pub value_exact: &'a str,
+}
+
+impl<'a> NewStringRow<'a> {
+    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a StringEntry) -> Self {
+        NewStringRow {
+            res_type,
+            res_id,
+            param: &entry.param,
+            value_normalized: &entry.normalized,
+            value_exact: &entry.exact,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = search_date)]
+pub struct NewDateRow<'a> {
+    pub res_type: &'a str,
+    pub res_id: &'a str,
+    pub param: &'a str,
+    pub low: StoredInstant,
+    pub high: StoredInstant,
+}
+
+impl<'a> NewDateRow<'a> {
+    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a DateEntry) -> Self {
+        NewDateRow {
+            res_type,
+            res_id,
+            param: &entry.param,
+            low: StoredInstant(entry.low),
+            high: StoredInstant(entry.high),
+        }
+    }
+}
+
+/// Quantities are stored as the point value they state (`low` = `high`); searches
+/// apply the precision of the value asked for.
+#[derive(Insertable)]
+#[diesel(table_name = search_quantity)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewQuantityRow<'a> {
+    pub res_type: &'a str,
+    pub res_id: &'a str,
+    pub param: &'a str,
+    pub low: f64,
+    pub high: f64,
+    pub system: Option<&'a str>,
+    pub code: Option<&'a str>,
+    pub unit: Option<&'a str>,
+}
+
+impl<'a> NewQuantityRow<'a> {
+    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a QuantityEntry) -> Self {
+        NewQuantityRow {
+            res_type,
+            res_id,
+            param: &entry.param,
+            low: entry.value,
+            high: entry.value,
+            system: entry.system.as_deref(),
+            code: entry.code.as_deref(),
+            unit: entry.unit.as_deref(),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = search_reference)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewReferenceRow<'a> {
+    pub res_type: &'a str,
+    pub res_id: &'a str,
+    pub param: &'a str,
+    pub target_type: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub target_url: Option<&'a str>,
+    pub identifier_system: Option<&'a str>,
+    pub identifier_value: Option<&'a str>,
+}
+
+impl<'a> NewReferenceRow<'a> {
+    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a ReferenceEntry) -> Self {
+        NewReferenceRow {
+            res_type,
+            res_id,
+            param: &entry.param,
+            target_type: entry.target_type.as_deref(),
+            target_id: entry.target_id.as_deref(),
+            target_url: entry.target_url.as_deref(),
+            identifier_system: entry.identifier_system.as_deref(),
+            identifier_value: entry.identifier_value.as_deref(),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = search_uri)]
+pub struct NewUriRow<'a> {
+    pub res_type: &'a str,
+    pub res_id: &'a str,
+    pub param: &'a str,
+    pub uri: &'a str,
+}
+
+impl<'a> NewUriRow<'a> {
+    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a UriEntry) -> Self {
+        NewUriRow {
+            res_type,
+            res_id,
+            param: &entry.param,
+            uri: &entry.uri,
+        }
+    }
+}
+
+/// A result row of a search statement.
+#[derive(QueryableByName)]
+pub struct FoundRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub res_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub res_id: String,
+    #[diesel(sql_type = crate::store::sql_types::UtcTimestamp)]
+    pub last_updated: StoredInstant,
+    #[diesel(sql_type = crate::store::sql_types::FhirJson)]
+    pub body: JsonText,
+}
+
+impl From<FoundRow> for FoundResource {
+    fn from(row: FoundRow) -> Self {
+        FoundResource {
+            res_type: row.res_type,
+            id: row.res_id,
+            last_updated: row.last_updated.0,
+            body: row.body.0,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+pub struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub count: i64,
 }

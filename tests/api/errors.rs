@@ -12,13 +12,14 @@ async fn bad_requests_get_operation_outcomes(app: &TestApp) {
     const FHIR_JSON: &str = "application/fhir+json";
     let oversized = vec![b' '; TEST_BODY_LIMIT + 1];
     // (method, path, content type, body, expected status)
-    let cases: [(Method, &str, &str, &[u8], u16); 8] = [
+    let cases: [(Method, &str, &str, &[u8], u16); 9] = [
         (Method::POST, "Patient", FHIR_JSON, b"{\"resourceType\":", 400),
         (Method::POST, "Patient", FHIR_JSON, &oversized, 413),
         (Method::POST, "Patient", "text/plain", b"hello", 415),
         (Method::GET, "Observation/1", FHIR_JSON, b"", 404),
         (Method::POST, "Foo", FHIR_JSON, b"{}", 404),
-        (Method::DELETE, "Patient", FHIR_JSON, b"", 405),
+        (Method::PATCH, "Patient", FHIR_JSON, b"", 405),
+        (Method::DELETE, "Patient", FHIR_JSON, b"", 400),
         (Method::GET, "Patient/1/bogus/path/x", FHIR_JSON, b"", 404),
         (Method::GET, "metadata?_format=bogus", FHIR_JSON, b"", 406),
     ];

@@ -83,6 +83,7 @@ async fn metadata_describes_what_is_served(app: &TestApp) {
                 .status(),
             "update" => app.put("Patient/cap-1", &body).await.status(),
             "read" => app.get("Patient/cap-1").await.status(),
+            "search-type" => app.get("Patient?_id=cap-1").await.status(),
             "vread" => app.get("Patient/cap-1/_history/1").await.status(),
             "history-instance" => app.get("Patient/cap-1/_history").await.status(),
             "history-type" => app.get("Patient/_history").await.status(),

@@ -1,0 +1,158 @@
+//! A SQL statement assembled at run time with its bind values, runnable on both
+//! backends through diesel: search builds its WHERE clauses from the request, so
+//! the query cannot be a static diesel expression. Bind placeholders (`$n` or `?`)
+//! are written by diesel for the backend at hand; values are never spliced in.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Double, Text, Untyped};
+use diesel::sqlite::Sqlite;
+use diesel::QueryResult;
+
+use crate::store::sql_types::{StoredInstant, UtcTimestamp};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BindValue {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Instant(StoredInstant),
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Sql(String),
+    Bind(BindValue),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Statement {
+    parts: Vec<Part>,
+}
+
+impl Statement {
+    pub fn new(sql: &str) -> Self {
+        let mut statement = Statement::default();
+        statement.sql(sql);
+        statement
+    }
+
+    pub fn sql(&mut self, sql: &str) -> &mut Self {
+        match self.parts.last_mut() {
+            Some(Part::Sql(text)) => text.push_str(sql),
+            _ => self.parts.push(Part::Sql(sql.to_owned())),
+        }
+        self
+    }
+
+    pub fn bind(&mut self, value: impl Into<BindValue>) -> &mut Self {
+        self.parts.push(Part::Bind(value.into()));
+        self
+    }
+
+    /// `(?, ?, …)` for a non-empty list.
+    pub fn bind_list<T: Into<BindValue>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        self.sql("(");
+        for (at, value) in values.into_iter().enumerate() {
+            if at > 0 {
+                self.sql(", ");
+            }
+            self.bind(value);
+        }
+        self.sql(")")
+    }
+
+    pub fn append(&mut self, other: Statement) -> &mut Self {
+        for part in other.parts {
+            match part {
+                Part::Sql(text) => {
+                    self.sql(&text);
+                }
+                Part::Bind(value) => self.parts.push(Part::Bind(value)),
+            }
+        }
+        self
+    }
+
+    /// The SQL with `?` for each bind, for logs and tests.
+    pub fn text(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Sql(text) => text.as_str(),
+                Part::Bind(_) => "?",
+            })
+            .collect()
+    }
+}
+
+impl From<String> for BindValue {
+    fn from(value: String) -> Self {
+        BindValue::Text(value)
+    }
+}
+
+impl From<&str> for BindValue {
+    fn from(value: &str) -> Self {
+        BindValue::Text(value.to_owned())
+    }
+}
+
+impl From<&String> for BindValue {
+    fn from(value: &String) -> Self {
+        BindValue::Text(value.clone())
+    }
+}
+
+impl From<i64> for BindValue {
+    fn from(value: i64) -> Self {
+        BindValue::Int(value)
+    }
+}
+
+impl From<f64> for BindValue {
+    fn from(value: f64) -> Self {
+        BindValue::Float(value)
+    }
+}
+
+impl From<DateTime<Utc>> for BindValue {
+    fn from(value: DateTime<Utc>) -> Self {
+        BindValue::Instant(StoredInstant(value))
+    }
+}
+
+/// Writes the statement for backend `$db`; instants go through `StoredInstant`,
+/// which encodes them as that backend stores them.
+macro_rules! walk_statement {
+    ($db:ty) => {
+        impl QueryFragment<$db> for Statement {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
+                out.unsafe_to_cache_prepared();
+                for part in &self.parts {
+                    match part {
+                        Part::Sql(text) => out.push_sql(text),
+                        Part::Bind(BindValue::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                        Part::Bind(BindValue::Int(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                        Part::Bind(BindValue::Float(v)) => out.push_bind_param::<Double, _>(v)?,
+                        Part::Bind(BindValue::Instant(v)) => out.push_bind_param::<UtcTimestamp, _>(v)?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+walk_statement!(Pg);
+walk_statement!(Sqlite);
+
+impl QueryId for Statement {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Statement {
+    type SqlType = Untyped;
+}
