@@ -94,7 +94,11 @@ struct EntryResponse {
 
 pub async fn process(ctx: &FhirContext, bundle: Value) -> Result<Value, FhirError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-        return Err(FhirError::invalid_at("invalid", "resourceType", "POST /fhir takes a Bundle"));
+        return Err(FhirError::invalid_at(
+            "invalid",
+            "resourceType",
+            "POST /fhir takes a Bundle",
+        ));
     }
     let kind = bundle.get("type").and_then(Value::as_str).unwrap_or_default();
     let transaction = match kind {
@@ -111,7 +115,13 @@ pub async fn process(ctx: &FhirContext, bundle: Value) -> Result<Value, FhirErro
     let entries = match bundle.get("entry") {
         None => Vec::new(),
         Some(Value::Array(entries)) => entries.clone(),
-        Some(_) => return Err(FhirError::invalid_at("structure", "Bundle.entry", "Bundle.entry must be an array")),
+        Some(_) => {
+            return Err(FhirError::invalid_at(
+                "structure",
+                "Bundle.entry",
+                "Bundle.entry must be an array",
+            ))
+        }
     };
     let parsed: Vec<Result<EntryRequest, FhirError>> = entries
         .into_iter()
@@ -136,17 +146,35 @@ fn parse_entry(index: usize, mut entry: Value, base_url: &str) -> Result<EntryRe
     let method: Method = text("method")
         .as_deref()
         .and_then(|m| m.parse().ok())
-        .ok_or_else(|| FhirError::invalid_at("value", at("request.method"), "method must be GET, HEAD, POST, PUT, PATCH or DELETE"))?;
-    let url = text("url").ok_or_else(|| FhirError::invalid_at("required", at("request.url"), "request.url is required"))?;
-    let target = parse_target(&url, base_url)
-        .ok_or_else(|| FhirError::invalid_at("value", at("request.url"), format!("{url:?} is not a resource URL this server serves")))?;
+        .ok_or_else(|| {
+            FhirError::invalid_at(
+                "value",
+                at("request.method"),
+                "method must be GET, HEAD, POST, PUT, PATCH or DELETE",
+            )
+        })?;
+    let url = text("url")
+        .ok_or_else(|| FhirError::invalid_at("required", at("request.url"), "request.url is required"))?;
+    let target = parse_target(&url, base_url).ok_or_else(|| {
+        FhirError::invalid_at(
+            "value",
+            at("request.url"),
+            format!("{url:?} is not a resource URL this server serves"),
+        )
+    })?;
     let if_match = text("ifMatch")
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>())
         .transpose()
-        .map_err(|_| FhirError::invalid_at("value", at("request.ifMatch"), "ifMatch is not a version ETag"))?;
+        .map_err(|_| {
+            FhirError::invalid_at("value", at("request.ifMatch"), "ifMatch is not a version ETag")
+        })?;
     let needs_resource = matches!(method, Method::Post | Method::Put | Method::Patch);
     if needs_resource && resource.is_none() {
-        return Err(FhirError::invalid_at("required", at("resource"), format!("a {method:?} entry needs a resource")));
+        return Err(FhirError::invalid_at(
+            "required",
+            at("resource"),
+            format!("a {method:?} entry needs a resource"),
+        ));
     }
     let shape_ok = match method {
         Method::Post => target.id.is_none() && target.query.is_none(),
@@ -156,7 +184,11 @@ fn parse_entry(index: usize, mut entry: Value, base_url: &str) -> Result<EntryRe
         Method::Get => true,
     };
     if !shape_ok {
-        return Err(FhirError::invalid_at("value", at("request.url"), format!("{url:?} does not fit a {method:?}")));
+        return Err(FhirError::invalid_at(
+            "value",
+            at("request.url"),
+            format!("{url:?} does not fit a {method:?}"),
+        ));
     }
     Ok(EntryRequest {
         index,
@@ -171,7 +203,9 @@ fn parse_entry(index: usize, mut entry: Value, base_url: &str) -> Result<EntryRe
 }
 
 fn parse_target(url: &str, base_url: &str) -> Option<Target> {
-    let relative = url.strip_prefix(base_url).map_or(url, |r| r.trim_start_matches('/'));
+    let relative = url
+        .strip_prefix(base_url)
+        .map_or(url, |r| r.trim_start_matches('/'));
     let (path, query) = match relative.split_once('?') {
         Some((path, query)) => (path, Some(query.to_owned())),
         None => (relative, None),
@@ -200,31 +234,38 @@ async fn run_transaction(ctx: &FhirContext, mut requests: Vec<EntryRequest>) -> 
     // Any failure returns early: the session is dropped uncommitted and the pool
     // discards it, so nothing of the transaction is kept.
     let references = assign_ids(ctx, &mut session, &mut requests).await?;
-    for request in &mut requests {
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| (requests[i].method.phase(), i));
+    let mut responses: Vec<Option<EntryResponse>> = (0..requests.len()).map(|_| None).collect();
+    for i in order {
+        let request = &mut requests[i];
+        // Conditional references resolve when their entry runs, so they can match
+        // what earlier entries of the same transaction created.
         if let Some(resource) = &mut request.resource {
             rewrite_references(ctx, &mut session, resource, &references)
                 .await
                 .map_err(|e| e.for_entry(request.index))?;
         }
-    }
-    let mut order: Vec<usize> = (0..requests.len()).collect();
-    order.sort_by_key(|&i| (requests[i].method.phase(), i));
-    let mut responses: Vec<Option<EntryResponse>> = (0..requests.len()).map(|_| None).collect();
-    for i in order {
-        let response = execute(ctx, &mut session, &mut requests[i])
+        let response = execute(ctx, &mut session, request)
             .await
-            .map_err(|e| e.for_entry(requests[i].index))?;
+            .map_err(|e| e.for_entry(request.index))?;
         responses[i] = Some(response);
     }
     session.commit().await?;
     Ok(response_bundle(
         "transaction-response",
         &ctx.base_url,
-        responses.into_iter().map(|r| r.expect("every entry ran")).collect(),
+        responses
+            .into_iter()
+            .map(|r| r.expect("every entry ran"))
+            .collect(),
     ))
 }
 
-async fn run_batch(ctx: &FhirContext, parsed: Vec<Result<EntryRequest, FhirError>>) -> Result<Value, FhirError> {
+async fn run_batch(
+    ctx: &FhirContext,
+    parsed: Vec<Result<EntryRequest, FhirError>>,
+) -> Result<Value, FhirError> {
     let mut responses = Vec::with_capacity(parsed.len());
     let mut session = ctx.service.session().await?;
     for entry in parsed {
@@ -279,7 +320,11 @@ async fn assign_ids(
                     .and_then(|r| r.get("id"))
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                Some(existing.or(body_id).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()))
+                Some(
+                    existing
+                        .or(body_id)
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                )
             }
             _ => None,
         };
@@ -308,21 +353,31 @@ async fn rewrite_references(
     let mut resolved = HashMap::new();
     for reference in conditional {
         let (type_name, query) = reference.split_once('?').expect("collected with a '?'");
-        let resource_type: ResourceType = type_name
-            .parse()
-            .map_err(|_| FhirError::invalid("invalid", format!("conditional reference {reference:?} names no stored type")))?;
+        let resource_type: ResourceType = type_name.parse().map_err(|_| {
+            FhirError::invalid(
+                "invalid",
+                format!("conditional reference {reference:?} names no stored type"),
+            )
+        })?;
         let id = ctx
             .service
             .single_match(session, resource_type, query)
             .await?
-            .ok_or_else(|| FhirError::PreconditionFailed(format!("conditional reference {reference:?} matches nothing")))?;
+            .ok_or_else(|| {
+                FhirError::PreconditionFailed(format!("conditional reference {reference:?} matches nothing"))
+            })?;
         resolved.insert(reference, format!("{resource_type}/{id}"));
     }
     replace_strings(resource, &resolved, &mut Vec::new(), true);
     Ok(())
 }
 
-fn replace_strings(value: &mut Value, map: &HashMap<String, String>, conditional: &mut Vec<String>, in_reference: bool) {
+fn replace_strings(
+    value: &mut Value,
+    map: &HashMap<String, String>,
+    conditional: &mut Vec<String>,
+    in_reference: bool,
+) {
     match value {
         Value::String(text) => {
             let urn = text.starts_with("urn:uuid:") || text.starts_with("urn:oid:");
@@ -332,11 +387,16 @@ fn replace_strings(value: &mut Value, map: &HashMap<String, String>, conditional
                     return;
                 }
             }
-            if in_reference && text.contains('?') && !text.contains("://") {
+            let conditional_form = text
+                .split_once('?')
+                .is_some_and(|(type_name, _)| type_name.parse::<ResourceType>().is_ok());
+            if in_reference && conditional_form {
                 conditional.push(text.clone());
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| replace_strings(v, map, conditional, false)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| replace_strings(v, map, conditional, false)),
         Value::Object(object) => {
             for (key, v) in object.iter_mut() {
                 replace_strings(v, map, conditional, key == "reference");
@@ -346,11 +406,19 @@ fn replace_strings(value: &mut Value, map: &HashMap<String, String>, conditional
     }
 }
 
-async fn execute(ctx: &FhirContext, session: &mut Session, request: &mut EntryRequest) -> Result<EntryResponse, FhirError> {
+async fn execute(
+    ctx: &FhirContext,
+    session: &mut Session,
+    request: &mut EntryRequest,
+) -> Result<EntryResponse, FhirError> {
     let service = &ctx.service;
     let resource_type = request.target.resource_type;
     let written = |written: Written| EntryResponse {
-        status: if written.created { StatusCode::CREATED } else { StatusCode::OK },
+        status: if written.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
         location: Some(format!(
             "{resource_type}/{}/_history/{}",
             written.version.id, written.version.version_id
@@ -369,9 +437,18 @@ async fn execute(ctx: &FhirContext, session: &mut Session, request: &mut EntryRe
     match request.method {
         Method::Post => {
             let resource = request.resource.take().expect("checked when parsed");
-            let id = request.assigned_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let id = request
+                .assigned_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             let result = service
-                .create_with_id(session, resource_type, resource, request.if_none_exist.as_deref(), &id)
+                .create_with_id(
+                    session,
+                    resource_type,
+                    resource,
+                    request.if_none_exist.as_deref(),
+                    &id,
+                )
                 .await?;
             Ok(written(result))
         }
@@ -382,19 +459,33 @@ async fn execute(ctx: &FhirContext, session: &mut Session, request: &mut EntryRe
                     if let Some(object) = resource.as_object_mut() {
                         object.entry("id").or_insert_with(|| Value::String(id.clone()));
                     }
-                    Ok(written(service.update(session, resource_type, id, resource, None).await?))
+                    Ok(written(
+                        service.update(session, resource_type, id, resource, None).await?,
+                    ))
                 }
-                (_, Some(query)) => Ok(written(service.conditional_update(session, resource_type, query, resource).await?)),
+                (_, Some(query)) => Ok(written(
+                    service
+                        .conditional_update(session, resource_type, query, resource)
+                        .await?,
+                )),
                 _ => {
                     let id = request.target.id.clone().expect("checked when parsed");
-                    Ok(written(service.update(session, resource_type, &id, resource, request.if_match).await?))
+                    Ok(written(
+                        service
+                            .update(session, resource_type, &id, resource, request.if_match)
+                            .await?,
+                    ))
                 }
             }
         }
         Method::Patch => {
             let id = request.target.id.clone().expect("checked when parsed");
             let patch = json_patch_of(request.resource.take().expect("checked when parsed"))?;
-            Ok(written(service.patch(session, resource_type, &id, patch, request.if_match).await?))
+            Ok(written(
+                service
+                    .patch(session, resource_type, &id, patch, request.if_match)
+                    .await?,
+            ))
         }
         Method::Delete => {
             match (&request.target.id, &request.target.query) {
@@ -410,7 +501,9 @@ async fn execute(ctx: &FhirContext, session: &mut Session, request: &mut EntryRe
                 (Some(id), None) => body_of(service.read(session, resource_type, id).await?)?,
                 (None, _) => {
                     let query = request.target.query.as_deref().unwrap_or_default();
-                    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+                    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+                        .into_owned()
+                        .collect();
                     let options = ParseOptions {
                         base_url: &ctx.base_url,
                         max_count: ctx.search_max_count,
@@ -434,24 +527,30 @@ async fn execute(ctx: &FhirContext, session: &mut Session, request: &mut EntryRe
 }
 
 fn body_of(version: VersionView) -> Result<Value, FhirError> {
-    serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(format!("stored resource is not JSON: {e}")))
+    serde_json::from_str(&version.body)
+        .map_err(|e| FhirError::Internal(format!("stored resource is not JSON: {e}")))
 }
 
 /// A PATCH entry carries its JSON Patch as a Binary (`contentType`
 /// application/json-patch+json, base64 `data`).
 fn json_patch_of(resource: Value) -> Result<Value, FhirError> {
     let is_binary = resource.get("resourceType").and_then(Value::as_str) == Some("Binary");
-    let content_type = resource.get("contentType").and_then(Value::as_str).unwrap_or_default();
+    let content_type = resource
+        .get("contentType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !is_binary || !content_type.starts_with("application/json-patch+json") {
         return Err(FhirError::UnsupportedMediaType(
-            "a PATCH entry takes a Binary of application/json-patch+json; FHIRPath Patch is not supported".into(),
+            "a PATCH entry takes a Binary of application/json-patch+json; FHIRPath Patch is not supported"
+                .into(),
         ));
     }
     let data = resource.get("data").and_then(Value::as_str).unwrap_or_default();
     let bytes = STANDARD
         .decode(data)
         .map_err(|_| FhirError::invalid_at("value", "Binary.data", "Binary.data is not base64"))?;
-    serde_json::from_slice(&bytes).map_err(|e| FhirError::invalid_at("value", "Binary.data", format!("not a JSON Patch: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| FhirError::invalid_at("value", "Binary.data", format!("not a JSON Patch: {e}")))
 }
 
 fn response_bundle(kind: &str, base_url: &str, responses: Vec<EntryResponse>) -> Value {
@@ -459,14 +558,24 @@ fn response_bundle(kind: &str, base_url: &str, responses: Vec<EntryResponse>) ->
         .into_iter()
         .map(|r| {
             let mut response = Map::new();
-            let status = format!("{} {}", r.status.as_u16(), r.status.canonical_reason().unwrap_or_default());
+            let status = format!(
+                "{} {}",
+                r.status.as_u16(),
+                r.status.canonical_reason().unwrap_or_default()
+            );
             response.insert("status".into(), Value::String(status));
             if let Some(location) = &r.location {
                 response.insert("location".into(), Value::String(location.clone()));
             }
             if let Some(version) = &r.version {
-                response.insert("etag".into(), Value::String(format!("W/\"{}\"", version.version_id)));
-                response.insert("lastModified".into(), Value::String(crate::fhir::instant(version.last_updated)));
+                response.insert(
+                    "etag".into(),
+                    Value::String(format!("W/\"{}\"", version.version_id)),
+                );
+                response.insert(
+                    "lastModified".into(),
+                    Value::String(crate::fhir::instant(version.last_updated)),
+                );
             }
             if let Some(outcome) = r.outcome {
                 response.insert("outcome".into(), outcome);
@@ -474,7 +583,10 @@ fn response_bundle(kind: &str, base_url: &str, responses: Vec<EntryResponse>) ->
             let mut entry = Map::new();
             if let (Some(location), Some(_)) = (&r.location, &r.version) {
                 let without_version = location.split("/_history/").next().unwrap_or(location);
-                entry.insert("fullUrl".into(), Value::String(format!("{base_url}/{without_version}")));
+                entry.insert(
+                    "fullUrl".into(),
+                    Value::String(format!("{base_url}/{without_version}")),
+                );
             }
             if let Some(resource) = r.resource {
                 entry.insert("resource".into(), resource);
@@ -525,7 +637,13 @@ mod tests {
 
     #[test]
     fn methods_order_as_the_spec_says() {
-        let mut methods = [Method::Get, Method::Put, Method::Post, Method::Delete, Method::Patch];
+        let mut methods = [
+            Method::Get,
+            Method::Put,
+            Method::Post,
+            Method::Delete,
+            Method::Patch,
+        ];
         methods.sort_by_key(|m| m.phase());
         assert_eq!(methods[0], Method::Delete);
         assert_eq!(methods[1], Method::Post);

@@ -24,14 +24,21 @@ pub fn capability_statement(base_url: &str, started: chrono::DateTime<chrono::Ut
                 "conditionalRead": "not-supported",
                 "conditionalUpdate": true,
                 "conditionalDelete": "single",
-                "searchInclude": search_includes(*resource_type),
-                "searchRevInclude": search_revincludes(*resource_type),
                 "searchParam": search_params(*resource_type),
                 "operation": [{
                     "name": "validate",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"
                 }]
             });
+            // FHIR JSON has no empty arrays: list only what exists.
+            for (field, values) in [
+                ("searchInclude", search_includes(*resource_type)),
+                ("searchRevInclude", search_revincludes(*resource_type)),
+            ] {
+                if !values.is_empty() {
+                    resource[field] = json!(values);
+                }
+            }
             if !own_profiles.is_empty() {
                 resource["supportedProfile"] = json!(own_profiles);
             }
@@ -95,7 +102,9 @@ fn search_revincludes(resource_type: ResourceType) -> Vec<String> {
             Registry::get()
                 .params(*source)
                 .values()
-                .filter(|p| p.kind == ParamKind::Reference && p.targets.iter().any(|t| t == resource_type.as_str()))
+                .filter(|p| {
+                    p.kind == ParamKind::Reference && p.targets.iter().any(|t| t == resource_type.as_str())
+                })
                 .map(move |p| format!("{source}:{}", p.code))
         })
         .collect()

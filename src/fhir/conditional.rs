@@ -21,7 +21,10 @@ pub async fn matching_ids(
         .filter(|(name, _)| !matches!(name.as_str(), "_format" | "_pretty"))
         .collect();
     if pairs.is_empty() {
-        return Err(FhirError::invalid("invalid", "conditional request without criteria"));
+        return Err(FhirError::invalid(
+            "invalid",
+            "conditional request without criteria",
+        ));
     }
     let options = ParseOptions {
         base_url,

@@ -5,9 +5,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::fhir::conditional::matching_ids;
-use crate::fhir::search::extract;
 use crate::fhir::outcome::{FhirError, Issue};
 use crate::fhir::resource_type::ResourceType;
+use crate::fhir::search::extract;
 use crate::fhir::validation;
 use crate::store::model::{
     CurrentResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteMethod, WriteRequest,
@@ -121,7 +121,8 @@ impl ResourceService {
         if_none_exist: Option<&str>,
     ) -> Result<Written, FhirError> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.create_with_id(session, resource_type, resource, if_none_exist, &id).await
+        self.create_with_id(session, resource_type, resource, if_none_exist, &id)
+            .await
     }
 
     /// Create with an id the caller minted (a transaction assigns ids up front so
@@ -172,8 +173,15 @@ impl ResourceService {
     ) -> Result<Written, FhirError> {
         check_id(id)?;
         let resource = prepare_for_write(resource_type, resource, Some(id))?;
-        self.write(session, resource_type, id, WriteMethod::Update, if_match, resource)
-            .await
+        self.write(
+            session,
+            resource_type,
+            id,
+            WriteMethod::Update,
+            if_match,
+            resource,
+        )
+        .await
     }
 
     /// Update of the single resource matching `query`; creates when none matches.
@@ -231,8 +239,15 @@ impl ResourceService {
         let resource = prepare_for_write(resource_type, resource, Some(id))?;
         // The patch was computed from `current`: write only if nobody changed it since.
         let expected = if_match.unwrap_or(current.version_id);
-        self.write(session, resource_type, id, WriteMethod::Patch, Some(expected), resource)
-            .await
+        self.write(
+            session,
+            resource_type,
+            id,
+            WriteMethod::Patch,
+            Some(expected),
+            resource,
+        )
+        .await
     }
 
     /// Logical delete: reads then answer 410, history keeps every version.

@@ -79,7 +79,6 @@ mod postgres {
             .await
             .optional()?)
     }
-
 }
 
 mod sqlite {
@@ -109,7 +108,6 @@ mod sqlite {
     ) -> Result<Option<CurrentRow>, StoreError> {
         Ok(current_row(res_type, id).first(conn).await.optional()?)
     }
-
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -308,7 +306,6 @@ pub struct Session {
     transaction_lock: Option<OwnedMutexGuard<()>>,
     in_transaction: bool,
 }
-
 
 impl Session {
     pub async fn read_current(

@@ -3,7 +3,8 @@
 use diesel::prelude::*;
 
 use crate::store::model::{
-    DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry, WriteMethod,
+    DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry,
+    WriteMethod,
 };
 use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,

@@ -60,11 +60,21 @@ pub enum StringMatch {
 /// One alternative of a parameter's value (comma-separated values are OR-ed).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    Token { system: TokenSystem, code: Option<String> },
+    Token {
+        system: TokenSystem,
+        code: Option<String>,
+    },
     /// `:text` — starts-with on the display text, case-insensitive.
     TokenText(String),
-    String { mode: StringMatch, value: String },
-    Date { prefix: Prefix, low: DateTime<Utc>, high: DateTime<Utc> },
+    String {
+        mode: StringMatch,
+        value: String,
+    },
+    Date {
+        prefix: Prefix,
+        low: DateTime<Utc>,
+        high: DateTime<Utc>,
+    },
     /// A number or quantity: the value asked for and the range its precision implies.
     Number {
         prefix: Prefix,
@@ -74,10 +84,19 @@ pub enum Condition {
         system: Option<String>,
         code: Option<String>,
     },
-    Reference { target_type: Option<String>, target_id: String },
+    Reference {
+        target_type: Option<String>,
+        target_id: String,
+    },
     ReferenceUrl(String),
-    ReferenceIdentifier { system: Option<String>, value: String },
-    Uri { value: String, below: bool },
+    ReferenceIdentifier {
+        system: Option<String>,
+        value: String,
+    },
+    Uri {
+        value: String,
+        below: bool,
+    },
 }
 
 /// The index table a parameter's values live in.
@@ -117,7 +136,11 @@ pub enum Filter {
         conditions: Vec<Condition>,
     },
     /// `:missing`: the parameter has (false) or has no (true) indexed value.
-    Missing { table: IndexTable, param: String, missing: bool },
+    Missing {
+        table: IndexTable,
+        param: String,
+        missing: bool,
+    },
     Not(Box<Filter>),
     /// `param.x=…`: a reference of `param` to a `target_type` matching `filters`.
     Chain {
@@ -254,7 +277,11 @@ impl Builder {
                 }
                 s.sql("))");
             }
-            Filter::Missing { table, param, missing } => {
+            Filter::Missing {
+                table,
+                param,
+                missing,
+            } => {
                 let x = self.alias("x");
                 let not = if *missing { "NOT " } else { "" };
                 s.sql(&format!(
@@ -285,7 +312,9 @@ impl Builder {
                 .bind(param)
                 .sql(&format!(" AND {x}.target_type = "))
                 .bind(target_type)
-                .sql(&format!(" AND {x}.target_id IN (SELECT {r}.res_id FROM resources {r} WHERE "));
+                .sql(&format!(
+                    " AND {x}.target_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
+                ));
                 self.where_clause(s, &r, target_type, filters);
                 s.sql("))");
             }
@@ -303,7 +332,9 @@ impl Builder {
                 .bind(param)
                 .sql(&format!(" AND {x}.target_type = "))
                 .bind(res_type)
-                .sql(&format!(" AND {x}.res_id IN (SELECT {r}.res_id FROM resources {r} WHERE "));
+                .sql(&format!(
+                    " AND {x}.res_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
+                ));
                 self.where_clause(s, &r, source_type, filters);
                 s.sql("))");
             }
@@ -530,10 +561,18 @@ fn date_condition(
 fn number_condition(s: &mut Statement, column: &str, prefix: Prefix, value: f64, low: f64, high: f64) {
     match prefix {
         Prefix::Eq => {
-            s.sql(&format!("({column} >= ")).bind(low).sql(&format!(" AND {column} < ")).bind(high).sql(")");
+            s.sql(&format!("({column} >= "))
+                .bind(low)
+                .sql(&format!(" AND {column} < "))
+                .bind(high)
+                .sql(")");
         }
         Prefix::Ne => {
-            s.sql(&format!("({column} < ")).bind(low).sql(&format!(" OR {column} >= ")).bind(high).sql(")");
+            s.sql(&format!("({column} < "))
+                .bind(low)
+                .sql(&format!(" OR {column} >= "))
+                .bind(high)
+                .sql(")");
         }
         Prefix::Gt | Prefix::Sa => {
             s.sql(&format!("{column} > ")).bind(value);
@@ -625,7 +664,12 @@ fn keyset_condition(
             s.sql("))");
         }
         _ => {
-            s.sql(if id_descending { "r.res_id < " } else { "r.res_id > " }).bind(id);
+            s.sql(if id_descending {
+                "r.res_id < "
+            } else {
+                "r.res_id > "
+            })
+            .bind(id);
         }
     }
 }
@@ -639,12 +683,21 @@ pub fn count_statement(query: &SearchQuery) -> Statement {
 
 /// Live resources that resources `source_ids` of `source_type` reference through
 /// `param` (`_include`), optionally only of `target_type`.
-pub fn include_statement(source_type: &str, source_ids: &[String], param: &str, target_type: Option<&str>) -> Statement {
+pub fn include_statement(
+    source_type: &str,
+    source_ids: &[String],
+    param: &str,
+    target_type: Option<&str>,
+) -> Statement {
     let mut s = Statement::new(&format!(
         "SELECT {ROW_COLUMNS} FROM resources r WHERE r.deleted = false AND (r.res_type, r.res_id) IN \
          (SELECT x.target_type, x.target_id FROM search_reference x WHERE x.res_type = "
     ));
-    s.bind(source_type).sql(" AND x.param = ").bind(param).sql(" AND x.res_id IN ").bind_list(source_ids);
+    s.bind(source_type)
+        .sql(" AND x.param = ")
+        .bind(param)
+        .sql(" AND x.res_id IN ")
+        .bind_list(source_ids);
     if let Some(target_type) = target_type {
         s.sql(" AND x.target_type = ").bind(target_type);
     }
@@ -654,8 +707,15 @@ pub fn include_statement(source_type: &str, source_ids: &[String], param: &str, 
 
 /// Live resources of `source_type` that reference any of `target_ids` (of
 /// `target_type`) through `param` (`_revinclude`).
-pub fn revinclude_statement(source_type: &str, param: &str, target_type: &str, target_ids: &[String]) -> Statement {
-    let mut s = Statement::new(&format!("SELECT {ROW_COLUMNS} FROM resources r WHERE r.res_type = "));
+pub fn revinclude_statement(
+    source_type: &str,
+    param: &str,
+    target_type: &str,
+    target_ids: &[String],
+) -> Statement {
+    let mut s = Statement::new(&format!(
+        "SELECT {ROW_COLUMNS} FROM resources r WHERE r.res_type = "
+    ));
     s.bind(source_type)
         .sql(" AND r.deleted = false AND r.res_id IN (SELECT x.res_id FROM search_reference x WHERE x.res_type = ")
         .bind(source_type)
@@ -698,9 +758,18 @@ mod tests {
             }],
         };
         let sql = page_statement(&query(vec![chained])).text();
-        assert!(sql.contains("r.res_id IN (SELECT x1.res_id FROM search_reference x1"), "{sql}");
-        assert!(sql.contains("x1.target_id IN (SELECT r2.res_id FROM resources r2 WHERE r2.res_type = ?"), "{sql}");
-        assert!(sql.contains("r2.res_id IN (SELECT x3.res_id FROM search_token x3"), "{sql}");
+        assert!(
+            sql.contains("r.res_id IN (SELECT x1.res_id FROM search_reference x1"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("x1.target_id IN (SELECT r2.res_id FROM resources r2 WHERE r2.res_type = ?"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("r2.res_id IN (SELECT x3.res_id FROM search_token x3"),
+            "{sql}"
+        );
         assert!(sql.ends_with("ORDER BY r.res_id ASC LIMIT ?"), "{sql}");
     }
 
@@ -723,7 +792,13 @@ mod tests {
         );
         q.cursor.as_mut().unwrap().before = true;
         let sql = page_statement(&q).text();
-        assert!(sql.contains("(r.last_updated > ? OR (r.last_updated = ? AND r.res_id < ?))"), "{sql}");
-        assert!(sql.contains("ORDER BY r.last_updated ASC, r.res_id DESC"), "{sql}");
+        assert!(
+            sql.contains("(r.last_updated > ? OR (r.last_updated = ? AND r.res_id < ?))"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("ORDER BY r.last_updated ASC, r.res_id DESC"),
+            "{sql}"
+        );
     }
 }

@@ -2,9 +2,11 @@
 //! HTTP to it, on the embedded SQLite default and, when
 //! `CLAIMBRIDGE_TEST_POSTGRES_URL` is set, on PostgreSQL too.
 
+mod bundles;
 mod crud;
 mod errors;
 mod examples;
 mod helpers;
 mod history;
+mod search;
 mod validate;

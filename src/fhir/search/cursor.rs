@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::extract;
 use crate::store::model::FoundResource;
-use crate::store::search::{missing_instant, Cursor, IndexTable, SortField, SortKey, SortValue, MISSING_TEXT};
+use crate::store::search::{
+    missing_instant, Cursor, IndexTable, SortField, SortKey, SortValue, MISSING_TEXT,
+};
 
 pub fn encode(cursor: &Cursor) -> String {
     let values: Vec<Value> = cursor
@@ -67,7 +69,11 @@ pub fn at_row(
             SortField::Param { table, param } => {
                 let pick = |mut values: Vec<String>| {
                     values.sort();
-                    let chosen = if key.descending { values.pop() } else { values.into_iter().next() };
+                    let chosen = if key.descending {
+                        values.pop()
+                    } else {
+                        values.into_iter().next()
+                    };
                     SortValue::Text(chosen.unwrap_or_else(|| MISSING_TEXT.to_owned()))
                 };
                 match table {
@@ -133,7 +139,9 @@ mod tests {
             res_type: "Patient".into(),
             id: "p1".into(),
             last_updated: Utc::now(),
-            body: r#"{"resourceType":"Patient","name":[{"family":"Zed"},{"family":"Ábel"}],"birthDate":"1990"}"#.into(),
+            body:
+                r#"{"resourceType":"Patient","name":[{"family":"Zed"},{"family":"Ábel"}],"birthDate":"1990"}"#
+                    .into(),
         };
         let key = |param: &str, table, descending| SortKey {
             field: SortField::Param {
@@ -144,14 +152,25 @@ mod tests {
         };
         let cursor = at_row(
             ResourceType::Patient,
-            &[key("family", IndexTable::String, false), key("family", IndexTable::String, true), key("birthdate", IndexTable::Date, false), key("gender", IndexTable::Token, false)],
+            &[
+                key("family", IndexTable::String, false),
+                key("family", IndexTable::String, true),
+                key("birthdate", IndexTable::Date, false),
+                key("gender", IndexTable::Token, false),
+            ],
             &row,
             false,
             "",
         );
         assert_eq!(cursor.values[0], SortValue::Text("abel".into()));
         assert_eq!(cursor.values[1], SortValue::Text("zed".into()));
-        assert!(matches!(cursor.values[2], SortValue::Instant(at) if at.to_rfc3339().starts_with("1990-01-01")));
-        assert_eq!(cursor.values[3], SortValue::Text(String::new()), "missing sorts as empty");
+        assert!(
+            matches!(cursor.values[2], SortValue::Instant(at) if at.to_rfc3339().starts_with("1990-01-01"))
+        );
+        assert_eq!(
+            cursor.values[3],
+            SortValue::Text(String::new()),
+            "missing sorts as empty"
+        );
     }
 }

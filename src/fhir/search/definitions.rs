@@ -115,9 +115,13 @@ impl Registry {
     }
 
     fn build(bundle: &Value, types: &Value) -> Result<Self, String> {
-        let mut by_type: HashMap<ResourceType, BTreeMap<String, SearchParam>> =
-            ResourceType::ALL.into_iter().map(|t| (t, BTreeMap::new())).collect();
-        let entries = bundle["entry"].as_array().ok_or("the definitions Bundle has no entries")?;
+        let mut by_type: HashMap<ResourceType, BTreeMap<String, SearchParam>> = ResourceType::ALL
+            .into_iter()
+            .map(|t| (t, BTreeMap::new()))
+            .collect();
+        let entries = bundle["entry"]
+            .as_array()
+            .ok_or("the definitions Bundle has no entries")?;
         for definition in entries.iter().map(|e| &e["resource"]) {
             let text = |field: &str| definition[field].as_str().unwrap_or_default();
             let Some(kind) = ParamKind::from_definition(text("type")) else {
@@ -206,10 +210,7 @@ fn apply_segment(paths: Vec<ElementPath>, segment: &str, types: &Value) -> Resul
         return Ok(paths
             .into_iter()
             .map(|mut path| {
-                path.steps
-                    .last_mut()
-                    .expect("where() follows a member")
-                    .filter = Some(filter.clone());
+                path.steps.last_mut().expect("where() follows a member").filter = Some(filter.clone());
                 path
             })
             .collect());
@@ -329,11 +330,34 @@ mod tests {
     #[test]
     fn every_stored_type_has_its_standard_parameters() {
         let claim = params(ResourceType::Claim);
-        for code in ["patient", "insurer", "provider", "created", "identifier", "status", "use", "_id", "_lastUpdated", "_tag"] {
+        for code in [
+            "patient",
+            "insurer",
+            "provider",
+            "created",
+            "identifier",
+            "status",
+            "use",
+            "_id",
+            "_lastUpdated",
+            "_tag",
+        ] {
             assert!(claim.contains_key(code), "Claim lacks {code}");
         }
         let patient = params(ResourceType::Patient);
-        for code in ["name", "family", "given", "birthdate", "gender", "identifier", "address-city", "phone", "email", "deceased", "death-date"] {
+        for code in [
+            "name",
+            "family",
+            "given",
+            "birthdate",
+            "gender",
+            "identifier",
+            "address-city",
+            "phone",
+            "email",
+            "deceased",
+            "death-date",
+        ] {
             assert!(patient.contains_key(code), "Patient lacks {code}");
         }
         assert!(params(ResourceType::Encounter).contains_key("date"));
@@ -349,7 +373,11 @@ mod tests {
         let care_team = &params(ResourceType::Claim)["care-team"];
         assert_eq!(care_team.kind, ParamKind::Reference);
         assert_eq!(care_team.paths.len(), 1);
-        let fields: Vec<&str> = care_team.paths[0].steps.iter().map(|s| s.field.as_str()).collect();
+        let fields: Vec<&str> = care_team.paths[0]
+            .steps
+            .iter()
+            .map(|s| s.field.as_str())
+            .collect();
         assert_eq!(fields, ["careTeam", "provider"]);
         assert_eq!(care_team.paths[0].type_name, "Reference");
 

@@ -17,7 +17,11 @@ const MAX_TOKEN_TEXT: usize = 500;
 
 /// Every index entry of `resource`. `base_url` is this server's FHIR base: absolute
 /// references under it are indexed as the local references they are.
-pub fn extract(resource_type: ResourceType, resource: &Map<String, Value>, base_url: &str) -> SearchIndexEntries {
+pub fn extract(
+    resource_type: ResourceType,
+    resource: &Map<String, Value>,
+    base_url: &str,
+) -> SearchIndexEntries {
     let mut entries = SearchIndexEntries::default();
     for param in Registry::get().params(resource_type).values() {
         if param.is_column() {
@@ -59,7 +63,9 @@ pub fn walk<'a>(resource: &'a Map<String, Value>, path: &ElementPath) -> Vec<&'a
 
 fn passes(node: &Value, filter: &StepFilter) -> bool {
     match filter {
-        StepFilter::FieldEquals { field, literal } => node.get(field).and_then(Value::as_str) == Some(literal),
+        StepFilter::FieldEquals { field, literal } => {
+            node.get(field).and_then(Value::as_str) == Some(literal)
+        }
         StepFilter::ReferenceTo(target) => node
             .get("reference")
             .and_then(Value::as_str)
@@ -78,7 +84,9 @@ fn add_entries(
     let code = || param.code.clone();
     if path.present_and_not_false {
         let value = node.as_bool().unwrap_or(true);
-        entries.tokens.push(token(code(), None, Some(value.to_string()), None));
+        entries
+            .tokens
+            .push(token(code(), None, Some(value.to_string()), None));
         return;
     }
     let text = |field: &str| node.get(field).and_then(Value::as_str);
@@ -95,10 +103,24 @@ fn add_entries(
             };
             match path.type_name.as_str() {
                 "HumanName" | "Address" => {
-                    for part in ["text", "family", "given", "prefix", "suffix", "line", "city", "district", "state", "postalCode", "country"] {
+                    for part in [
+                        "text",
+                        "family",
+                        "given",
+                        "prefix",
+                        "suffix",
+                        "line",
+                        "city",
+                        "district",
+                        "state",
+                        "postalCode",
+                        "country",
+                    ] {
                         match node.get(part) {
                             Some(Value::String(s)) => push(s),
-                            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut push),
+                            Some(Value::Array(items)) => {
+                                items.iter().filter_map(Value::as_str).for_each(&mut push)
+                            }
                             _ => {}
                         }
                     }
@@ -109,7 +131,9 @@ fn add_entries(
         ParamKind::Token => match path.type_name.as_str() {
             "boolean" => {
                 if let Some(value) = node.as_bool() {
-                    entries.tokens.push(token(code(), None, Some(value.to_string()), None));
+                    entries
+                        .tokens
+                        .push(token(code(), None, Some(value.to_string()), None));
                 }
             }
             "Coding" => entries.tokens.extend(coding_token(&param.code, node, None)),
@@ -124,7 +148,9 @@ fn add_entries(
                     .collect();
                 if codings.is_empty() {
                     if let Some(concept_text) = concept_text {
-                        entries.tokens.push(token(code(), None, None::<&str>, Some(concept_text)));
+                        entries
+                            .tokens
+                            .push(token(code(), None, None::<&str>, Some(concept_text)));
                     }
                 } else {
                     entries.tokens.extend(codings);
@@ -133,7 +159,12 @@ fn add_entries(
             "Identifier" => {
                 let value = text("value");
                 if value.is_some() || text("system").is_some() {
-                    entries.tokens.push(token(code(), text("system"), value, node.pointer("/type/text").and_then(Value::as_str)));
+                    entries.tokens.push(token(
+                        code(),
+                        text("system"),
+                        value,
+                        node.pointer("/type/text").and_then(Value::as_str),
+                    ));
                 }
                 // `identifier:of-type=system|code|value` matches on the identifier's
                 // type coding and value together: indexed under its own name.
@@ -143,14 +174,21 @@ fn add_entries(
                         if let Some(type_code) = coding.get("code").and_then(Value::as_str) {
                             let system = coding.get("system").and_then(Value::as_str);
                             let of_type = format!("{}:of-type", param.code);
-                            entries.tokens.push(token(of_type, system, Some(format!("{type_code}|{value}")), None));
+                            entries.tokens.push(token(
+                                of_type,
+                                system,
+                                Some(format!("{type_code}|{value}")),
+                                None,
+                            ));
                         }
                     }
                 }
             }
             "ContactPoint" => {
                 if let Some(value) = text("value") {
-                    entries.tokens.push(token(code(), text("system"), Some(value), None));
+                    entries
+                        .tokens
+                        .push(token(code(), text("system"), Some(value), None));
                 }
             }
             _ => {
@@ -227,7 +265,12 @@ fn add_entries(
     }
 }
 
-fn token(param: String, system: Option<&str>, code: Option<impl AsRef<str>>, display: Option<&str>) -> TokenEntry {
+fn token(
+    param: String,
+    system: Option<&str>,
+    code: Option<impl AsRef<str>>,
+    display: Option<&str>,
+) -> TokenEntry {
     TokenEntry {
         param,
         system: system.map(str::to_owned),
@@ -286,7 +329,11 @@ mod tests {
     use serde_json::json;
 
     fn entries(resource_type: ResourceType, resource: Value) -> SearchIndexEntries {
-        extract(resource_type, resource.as_object().unwrap(), "http://cb.example/fhir")
+        extract(
+            resource_type,
+            resource.as_object().unwrap(),
+            "http://cb.example/fhir",
+        )
     }
 
     #[test]
@@ -317,7 +364,12 @@ mod tests {
         assert_eq!(token("telecom").len(), 2);
         assert_eq!(token("deceased")[0].code.as_deref(), Some("false"));
 
-        let family: Vec<&str> = e.strings.iter().filter(|s| s.param == "family").map(|s| s.normalized.as_str()).collect();
+        let family: Vec<&str> = e
+            .strings
+            .iter()
+            .filter(|s| s.param == "family")
+            .map(|s| s.normalized.as_str())
+            .collect();
         assert_eq!(family, ["muller"]);
         assert_eq!(e.strings.iter().filter(|s| s.param == "name").count(), 3);
 
@@ -326,10 +378,20 @@ mod tests {
         assert_eq!(birth.high.to_rfc3339(), "1980-04-30T23:59:59.999999+00:00");
 
         let org = e.references.iter().find(|r| r.param == "organization").unwrap();
-        assert_eq!((org.target_type.as_deref(), org.target_id.as_deref()), (Some("Organization"), Some("org1")));
-        let gps: Vec<_> = e.references.iter().filter(|r| r.param == "general-practitioner").collect();
+        assert_eq!(
+            (org.target_type.as_deref(), org.target_id.as_deref()),
+            (Some("Organization"), Some("org1"))
+        );
+        let gps: Vec<_> = e
+            .references
+            .iter()
+            .filter(|r| r.param == "general-practitioner")
+            .collect();
         assert_eq!(gps[0].target_id.as_deref(), Some("pr1"));
-        assert_eq!(gps[1].target_url.as_deref(), Some("https://elsewhere.org/Practitioner/9"));
+        assert_eq!(
+            gps[1].target_url.as_deref(),
+            Some("https://elsewhere.org/Practitioner/9")
+        );
         assert_eq!(gps[1].target_id, None);
     }
 
@@ -351,10 +413,20 @@ mod tests {
         assert_eq!(date.high, DateRange::unbounded_high());
         let length = e.quantities.iter().find(|q| q.param == "length").unwrap();
         assert_eq!((length.value, length.code.as_deref()), (45.0, Some("min")));
-        let practitioners: Vec<_> = e.references.iter().filter(|r| r.param == "practitioner").collect();
+        let practitioners: Vec<_> = e
+            .references
+            .iter()
+            .filter(|r| r.param == "practitioner")
+            .collect();
         assert_eq!(practitioners.len(), 1, "only the Practitioner participant");
-        assert!(e.references.iter().any(|r| r.param == "patient" && r.target_id.as_deref() == Some("p1")));
-        assert!(e.tokens.iter().any(|t| t.param == "class" && t.code.as_deref() == Some("AMB")));
+        assert!(e
+            .references
+            .iter()
+            .any(|r| r.param == "patient" && r.target_id.as_deref() == Some("p1")));
+        assert!(e
+            .tokens
+            .iter()
+            .any(|t| t.param == "class" && t.code.as_deref() == Some("AMB")));
     }
 
     #[test]
@@ -362,6 +434,9 @@ mod tests {
         assert!(parse_reference("#contained", "").is_none());
         assert!(parse_reference("patient/1", "").is_none());
         assert!(parse_reference("Patient/1/extra", "").is_none());
-        assert_eq!(parse_reference("urn:uuid:abc", "").unwrap().target_url.as_deref(), Some("urn:uuid:abc"));
+        assert_eq!(
+            parse_reference("urn:uuid:abc", "").unwrap().target_url.as_deref(),
+            Some("urn:uuid:abc")
+        );
     }
 }

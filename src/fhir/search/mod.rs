@@ -71,10 +71,20 @@ pub async fn search_bundle(
         rows.reverse();
     }
     let cursor_at = |row: &FoundResource, before: bool| {
-        cursor::encode(&cursor::at_row(request.resource_type, &request.sort, row, before, base_url))
+        cursor::encode(&cursor::at_row(
+            request.resource_type,
+            &request.sort,
+            row,
+            before,
+            base_url,
+        ))
     };
     let has_next = if backwards { true } else { more_in_this_direction };
-    let has_previous = if backwards { more_in_this_direction } else { request.cursor.is_some() };
+    let has_previous = if backwards {
+        more_in_this_direction
+    } else {
+        request.cursor.is_some()
+    };
     if let (true, Some(last)) = (has_next, rows.last()) {
         links.push(Link {
             relation: "next",
@@ -123,7 +133,10 @@ async fn included_resources(
     request: &SearchRequest,
     matches: &[FoundResource],
 ) -> Result<Vec<FoundResource>, FhirError> {
-    let mut seen: HashSet<(String, String)> = matches.iter().map(|r| (r.res_type.clone(), r.id.clone())).collect();
+    let mut seen: HashSet<(String, String)> = matches
+        .iter()
+        .map(|r| (r.res_type.clone(), r.id.clone()))
+        .collect();
     let mut included = Vec::new();
     let first_round = fetch_includes(session, request, matches, false).await?;
     for row in first_round {
@@ -131,7 +144,11 @@ async fn included_resources(
             included.push(row);
         }
     }
-    let iterates = request.includes.iter().chain(&request.revincludes).any(|i| i.iterate);
+    let iterates = request
+        .includes
+        .iter()
+        .chain(&request.revincludes)
+        .any(|i| i.iterate);
     if iterates && !included.is_empty() {
         let second_round = fetch_includes(session, request, &included, true).await?;
         for row in second_round {
@@ -161,7 +178,12 @@ async fn fetch_includes(
     for include in request.includes.iter().filter(|i| applies(i)) {
         let ids = ids_of(include.source_type);
         let rows = session
-            .included(include.source_type.as_str(), &ids, &include.param, include.target_type.as_deref())
+            .included(
+                include.source_type.as_str(),
+                &ids,
+                &include.param,
+                include.target_type.as_deref(),
+            )
             .await?;
         found.extend(rows);
     }
@@ -175,7 +197,12 @@ async fn fetch_includes(
         for target_type in target_types {
             let ids = ids_of(target_type);
             let rows = session
-                .referring(include.source_type.as_str(), &include.param, target_type.as_str(), &ids)
+                .referring(
+                    include.source_type.as_str(),
+                    &include.param,
+                    target_type.as_str(),
+                    &ids,
+                )
                 .await?;
             found.extend(rows);
         }
@@ -183,8 +210,15 @@ async fn fetch_includes(
     Ok(found)
 }
 
-fn entry<'a>(base_url: &str, row: &'a FoundResource, mode: &'static str, subset: &Subset) -> Result<Entry<'a>, FhirError> {
-    let corrupt = |e: serde_json::Error| FhirError::Internal(format!("stored {}/{} is not JSON: {e}", row.res_type, row.id));
+fn entry<'a>(
+    base_url: &str,
+    row: &'a FoundResource,
+    mode: &'static str,
+    subset: &Subset,
+) -> Result<Entry<'a>, FhirError> {
+    let corrupt = |e: serde_json::Error| {
+        FhirError::Internal(format!("stored {}/{} is not JSON: {e}", row.res_type, row.id))
+    };
     let resource = match subset {
         Subset::Whole => ResourceJson::Stored(serde_json::from_str(&row.body).map_err(corrupt)?),
         _ => {

@@ -102,9 +102,9 @@ impl SearchRequest {
                     }
                 }
                 Err(message) if options.lenient => {
-                    request
-                        .ignored
-                        .push(Issue::warning("not-supported", format!("{message}; ignored")).at(name.clone()));
+                    request.ignored.push(
+                        Issue::warning("not-supported", format!("{message}; ignored")).at(name.clone()),
+                    );
                 }
                 Err(message) => return Err(FhirError::invalid_at("invalid", name.clone(), message)),
             }
@@ -131,7 +131,11 @@ impl SearchRequest {
                     "none" => TotalMode::None,
                     "estimate" => TotalMode::Estimate,
                     "accurate" => TotalMode::Accurate,
-                    other => return Err(format!("_total must be none, estimate or accurate, not {other:?}")),
+                    other => {
+                        return Err(format!(
+                            "_total must be none, estimate or accurate, not {other:?}"
+                        ))
+                    }
                 }
             }
             "_summary" => {
@@ -141,7 +145,11 @@ impl SearchRequest {
                     "count" => Summary::Count,
                     "data" => Summary::Data,
                     "text" => Summary::Text,
-                    other => return Err(format!("_summary must be true, false, count, data or text, not {other:?}")),
+                    other => {
+                        return Err(format!(
+                            "_summary must be true, false, count, data or text, not {other:?}"
+                        ))
+                    }
                 }
             }
             "_elements" => {
@@ -151,7 +159,10 @@ impl SearchRequest {
                     .filter(|e| !e.is_empty())
                     .map(str::to_owned)
                     .collect();
-                if elements.iter().any(|e| !e.chars().all(|c| c.is_ascii_alphanumeric())) {
+                if elements
+                    .iter()
+                    .any(|e| !e.chars().all(|c| c.is_ascii_alphanumeric()))
+                {
                     return Err(format!("_elements lists top-level element names, not {value:?}"));
                 }
                 self.elements = Some(elements);
@@ -167,7 +178,8 @@ impl SearchRequest {
                 self.includes.push(include);
             }
             "_revinclude" | "_revinclude:iterate" => {
-                self.revincludes.push(parse_include(value, name.ends_with(":iterate"))?);
+                self.revincludes
+                    .push(parse_include(value, name.ends_with(":iterate"))?);
             }
             _ => {
                 let filter = parse_filter(self.resource_type, name, value, options.base_url, true)?;
@@ -190,14 +202,18 @@ fn parse_sort(resource_type: ResourceType, value: &str) -> Result<Vec<SortKey>, 
                 "_id" => SortField::Id,
                 "_lastUpdated" => SortField::LastUpdated,
                 _ => {
-                    let param = Registry::get()
-                        .param(resource_type, code)
-                        .ok_or_else(|| format!("{resource_type} has no search parameter {code:?} to sort by"))?;
+                    let param = Registry::get().param(resource_type, code).ok_or_else(|| {
+                        format!("{resource_type} has no search parameter {code:?} to sort by")
+                    })?;
                     let table = match param.kind {
                         ParamKind::String => IndexTable::String,
                         ParamKind::Date => IndexTable::Date,
                         ParamKind::Token => IndexTable::Token,
-                        _ => return Err(format!("cannot sort by {code:?}: only date, string and token parameters sort")),
+                        _ => {
+                            return Err(format!(
+                                "cannot sort by {code:?}: only date, string and token parameters sort"
+                            ))
+                        }
                     };
                     SortField::Param {
                         table,
@@ -271,7 +287,9 @@ pub fn parse_filter(
         };
         let param = lookup(resource_type, code)?;
         if param.kind != ParamKind::Reference {
-            return Err(format!("{code:?} is not a reference parameter, so it cannot be chained"));
+            return Err(format!(
+                "{code:?} is not a reference parameter, so it cannot be chained"
+            ));
         }
         let target = chain_target(param, type_modifier)?;
         return Ok(Filter::Chain {
@@ -298,7 +316,10 @@ pub fn parse_filter(
         }
         "_lastUpdated" => {
             reject_modifier(code, modifier)?;
-            let conditions = values.iter().map(|v| date_condition(v)).collect::<Result<_, _>>()?;
+            let conditions = values
+                .iter()
+                .map(|v| date_condition(v))
+                .collect::<Result<_, _>>()?;
             return Ok(Filter::LastUpdated(conditions));
         }
         _ => {}
@@ -318,7 +339,10 @@ pub fn parse_filter(
                 }
                 Some(other) => return Err(unsupported_modifier(code, other)),
             };
-            let conditions = values.iter().map(|v| token_condition(v, modifier == Some("of-type"))).collect::<Result<_, _>>()?;
+            let conditions = values
+                .iter()
+                .map(|v| token_condition(v, modifier == Some("of-type")))
+                .collect::<Result<_, _>>()?;
             (IndexTable::Token, param_name, negate, conditions)
         }
         ParamKind::String => {
@@ -332,14 +356,21 @@ pub fn parse_filter(
                 .into_iter()
                 .map(|v| Condition::String {
                     mode,
-                    value: if mode == StringMatch::Exact { v } else { normalize_string(&v) },
+                    value: if mode == StringMatch::Exact {
+                        v
+                    } else {
+                        normalize_string(&v)
+                    },
                 })
                 .collect();
             (IndexTable::String, code.to_owned(), false, conditions)
         }
         ParamKind::Date => {
             reject_modifier(code, modifier)?;
-            let conditions = values.iter().map(|v| date_condition(v)).collect::<Result<_, _>>()?;
+            let conditions = values
+                .iter()
+                .map(|v| date_condition(v))
+                .collect::<Result<_, _>>()?;
             (IndexTable::Date, code.to_owned(), false, conditions)
         }
         ParamKind::Number | ParamKind::Quantity => {
@@ -363,12 +394,19 @@ pub fn parse_filter(
                 Some("below") => true,
                 Some(other) => return Err(unsupported_modifier(code, other)),
             };
-            let conditions = values.into_iter().map(|value| Condition::Uri { value, below }).collect();
+            let conditions = values
+                .into_iter()
+                .map(|value| Condition::Uri { value, below })
+                .collect();
             (IndexTable::Uri, code.to_owned(), false, conditions)
         }
     };
     let filter = index_filter(table, &filter_param, conditions);
-    Ok(if negate { Filter::Not(Box::new(filter)) } else { filter })
+    Ok(if negate {
+        Filter::Not(Box::new(filter))
+    } else {
+        filter
+    })
 }
 
 fn index_filter(table: IndexTable, param: &str, conditions: Vec<Condition>) -> Filter {
@@ -394,7 +432,11 @@ fn missing_filter(resource_type: ResourceType, code: &str, value: &str) -> Resul
     let table = match code {
         // Every resource has an id and a lastUpdated.
         "_id" | "_lastUpdated" => {
-            return Ok(if missing { Filter::Id(Vec::new()) } else { Filter::Not(Box::new(Filter::Id(Vec::new()))) })
+            return Ok(if missing {
+                Filter::Id(Vec::new())
+            } else {
+                Filter::Not(Box::new(Filter::Id(Vec::new())))
+            })
         }
         _ => match lookup(resource_type, code)?.kind {
             ParamKind::Token => IndexTable::Token,
@@ -423,7 +465,10 @@ fn chain_target(param: &SearchParam, type_modifier: Option<&str>) -> Result<Reso
     let stored: Vec<ResourceType> = param.targets.iter().filter_map(|t| t.parse().ok()).collect();
     match stored.as_slice() {
         [only] => Ok(*only),
-        [] => Err(format!("{:?} refers to no resource type this server stores", param.code)),
+        [] => Err(format!(
+            "{:?} refers to no resource type this server stores",
+            param.code
+        )),
         _ => Err(format!(
             "{:?} may refer to several types: name one, e.g. {}:{}.<parameter>",
             param.code, param.code, stored[0]
@@ -482,7 +527,11 @@ fn token_condition(value: &str, of_type: bool) -> Result<Condition, String> {
     let (system, code) = match split_bar(value) {
         None => (TokenSystem::Any, Some(unescape_bar(value))),
         Some((system, code)) => {
-            let system = if system.is_empty() { TokenSystem::Absent } else { TokenSystem::Is(system) };
+            let system = if system.is_empty() {
+                TokenSystem::Absent
+            } else {
+                TokenSystem::Is(system)
+            };
             let code = (!code.is_empty()).then(|| unescape_bar(&code));
             (system, code)
         }
@@ -585,7 +634,10 @@ fn reference_condition(
     Ok(match (parsed.target_type, parsed.target_id, parsed.target_url) {
         (Some(target_type), Some(target_id), _) => {
             if type_modifier.is_some_and(|t| t != target_type) {
-                return Err(format!("{value:?} is not a {}", type_modifier.unwrap_or_default()));
+                return Err(format!(
+                    "{value:?} is not a {}",
+                    type_modifier.unwrap_or_default()
+                ));
             }
             Condition::Reference {
                 target_type: Some(target_type),
@@ -608,15 +660,23 @@ mod tests {
     };
 
     fn parse(resource_type: ResourceType, query: &str) -> Result<SearchRequest, FhirError> {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
         SearchRequest::parse(resource_type, &pairs, OPTIONS)
     }
 
     #[test]
     fn tokens_take_every_system_form() {
-        let r = parse(ResourceType::Patient, "identifier=http://h.org/mrn|123&gender=female,male&identifier=|x&identifier=sys|").unwrap();
+        let r = parse(
+            ResourceType::Patient,
+            "identifier=http://h.org/mrn|123&gender=female,male&identifier=|x&identifier=sys|",
+        )
+        .unwrap();
         assert_eq!(r.filters.len(), 4);
-        let Filter::Index { conditions, .. } = &r.filters[0] else { panic!() };
+        let Filter::Index { conditions, .. } = &r.filters[0] else {
+            panic!()
+        };
         assert_eq!(
             conditions[0],
             Condition::Token {
@@ -624,9 +684,13 @@ mod tests {
                 code: Some("123".into())
             }
         );
-        let Filter::Index { conditions, .. } = &r.filters[1] else { panic!() };
+        let Filter::Index { conditions, .. } = &r.filters[1] else {
+            panic!()
+        };
         assert_eq!(conditions.len(), 2, "comma is OR");
-        let Filter::Index { conditions, .. } = &r.filters[3] else { panic!() };
+        let Filter::Index { conditions, .. } = &r.filters[3] else {
+            panic!()
+        };
         assert_eq!(
             conditions[0],
             Condition::Token {
@@ -641,22 +705,48 @@ mod tests {
         let r = parse(ResourceType::Claim, "patient.identifier=http://h.org/mrn|123&status:not=cancelled&_has:ClaimResponse:request:outcome=complete").unwrap();
         assert!(matches!(&r.filters[0], Filter::Chain { target_type, .. } if target_type == "Patient"));
         assert!(matches!(&r.filters[1], Filter::Not(_)));
-        assert!(matches!(&r.filters[2], Filter::ReverseChain { source_type, .. } if source_type == "ClaimResponse"));
-        let r = parse(ResourceType::Patient, "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|123").unwrap();
+        assert!(
+            matches!(&r.filters[2], Filter::ReverseChain { source_type, .. } if source_type == "ClaimResponse")
+        );
+        let r = parse(
+            ResourceType::Patient,
+            "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|123",
+        )
+        .unwrap();
         assert!(matches!(&r.filters[0], Filter::Index { param, .. } if param == "identifier:of-type"));
-        assert!(parse(ResourceType::Claim, "provider.name=x").is_err(), "ambiguous target type");
+        assert!(
+            parse(ResourceType::Claim, "provider.name=x").is_err(),
+            "ambiguous target type"
+        );
         assert!(parse(ResourceType::Claim, "provider:Organization.name=x").is_ok());
-        assert!(parse(ResourceType::Claim, "patient.organization.name=x").is_err(), "one level only");
+        assert!(
+            parse(ResourceType::Claim, "patient.organization.name=x").is_err(),
+            "one level only"
+        );
     }
 
     #[test]
     fn dates_numbers_and_references() {
         let r = parse(ResourceType::Encounter, "date=ge2024-01&length=gt30|http://unitsofmeasure.org|min&subject=Patient/1&subject=http://cb.example/fhir/Patient/2&subject=https://other.org/Patient/3").unwrap();
-        let Filter::Index { conditions, .. } = &r.filters[0] else { panic!() };
-        assert!(matches!(conditions[0], Condition::Date { prefix: Prefix::Ge, .. }));
-        let Filter::Index { conditions, .. } = &r.filters[1] else { panic!() };
-        assert!(matches!(&conditions[0], Condition::Number { prefix: Prefix::Gt, code: Some(c), .. } if c == "min"));
-        let Filter::Index { conditions, .. } = &r.filters[3] else { panic!() };
+        let Filter::Index { conditions, .. } = &r.filters[0] else {
+            panic!()
+        };
+        assert!(matches!(
+            conditions[0],
+            Condition::Date {
+                prefix: Prefix::Ge,
+                ..
+            }
+        ));
+        let Filter::Index { conditions, .. } = &r.filters[1] else {
+            panic!()
+        };
+        assert!(
+            matches!(&conditions[0], Condition::Number { prefix: Prefix::Gt, code: Some(c), .. } if c == "min")
+        );
+        let Filter::Index { conditions, .. } = &r.filters[3] else {
+            panic!()
+        };
         assert_eq!(
             conditions[0],
             Condition::Reference {
@@ -664,10 +754,14 @@ mod tests {
                 target_id: "2".into()
             }
         );
-        let Filter::Index { conditions, .. } = &r.filters[4] else { panic!() };
+        let Filter::Index { conditions, .. } = &r.filters[4] else {
+            panic!()
+        };
         assert!(matches!(&conditions[0], Condition::ReferenceUrl(_)));
         let r = parse(ResourceType::Claim, "patient=123").unwrap();
-        let Filter::Index { conditions, .. } = &r.filters[0] else { panic!() };
+        let Filter::Index { conditions, .. } = &r.filters[0] else {
+            panic!()
+        };
         assert_eq!(
             conditions[0],
             Condition::Reference {
@@ -679,22 +773,42 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_themselves() {
-        for query in ["nonsense=1", "birthdate=yesterday", "_count=-1", "name:fuzzy=x", "_sort=patient", "_include=Patient:name", "gender:missing=maybe", "length=5|a|b|c"] {
+        for query in [
+            "nonsense=1",
+            "birthdate=yesterday",
+            "_count=-1",
+            "name:fuzzy=x",
+            "_sort=patient",
+            "_include=Patient:name",
+            "gender:missing=maybe",
+            "length=5|a|b|c",
+        ] {
             let (pairs, name): (Vec<(String, String)>, String) = {
-                let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+                let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes())
+                    .into_owned()
+                    .collect();
                 let name = pairs[0].0.clone();
                 (pairs, name)
             };
-            let resource_type = if query.starts_with("length") { ResourceType::Encounter } else { ResourceType::Patient };
+            let resource_type = if query.starts_with("length") {
+                ResourceType::Encounter
+            } else {
+                ResourceType::Patient
+            };
             match SearchRequest::parse(resource_type, &pairs, OPTIONS) {
-                Err(FhirError::Invalid(issues)) => assert_eq!(issues[0].expression.as_deref(), Some(name.as_str()), "{query}"),
+                Err(FhirError::Invalid(issues)) => {
+                    assert_eq!(issues[0].expression.as_deref(), Some(name.as_str()), "{query}")
+                }
                 other => panic!("{query}: {other:?}"),
             }
         }
         let lenient = SearchRequest::parse(
             ResourceType::Patient,
             &[("nonsense".into(), "1".into()), ("gender".into(), "male".into())],
-            ParseOptions { lenient: true, ..OPTIONS },
+            ParseOptions {
+                lenient: true,
+                ..OPTIONS
+            },
         )
         .unwrap();
         assert_eq!((lenient.filters.len(), lenient.ignored.len()), (1, 1));

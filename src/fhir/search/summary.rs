@@ -14,29 +14,92 @@ const ALWAYS: [&str; 4] = ["resourceType", "id", "meta", "implicitRules"];
 fn summary_elements(resource_type: ResourceType) -> &'static [&'static str] {
     match resource_type {
         ResourceType::Patient => &[
-            "identifier", "active", "name", "telecom", "gender", "birthDate", "deceasedBoolean",
-            "deceasedDateTime", "address", "managingOrganization", "link",
+            "identifier",
+            "active",
+            "name",
+            "telecom",
+            "gender",
+            "birthDate",
+            "deceasedBoolean",
+            "deceasedDateTime",
+            "address",
+            "managingOrganization",
+            "link",
         ],
-        ResourceType::Practitioner => &["identifier", "active", "name", "telecom", "address", "gender", "birthDate"],
+        ResourceType::Practitioner => &[
+            "identifier",
+            "active",
+            "name",
+            "telecom",
+            "address",
+            "gender",
+            "birthDate",
+        ],
         ResourceType::Organization => &["identifier", "active", "type", "name", "partOf"],
         ResourceType::Location => &[
-            "identifier", "status", "operationalStatus", "name", "description", "mode", "type", "physicalType",
+            "identifier",
+            "status",
+            "operationalStatus",
+            "name",
+            "description",
+            "mode",
+            "type",
+            "physicalType",
             "managingOrganization",
         ],
         ResourceType::Encounter => &[
-            "identifier", "status", "class", "type", "serviceType", "subject", "episodeOfCare", "participant",
-            "appointment", "reasonCode", "reasonReference", "diagnosis",
+            "identifier",
+            "status",
+            "class",
+            "type",
+            "serviceType",
+            "subject",
+            "episodeOfCare",
+            "participant",
+            "appointment",
+            "reasonCode",
+            "reasonReference",
+            "diagnosis",
         ],
         ResourceType::Coverage => &[
-            "identifier", "status", "type", "policyHolder", "subscriber", "subscriberId", "beneficiary",
-            "dependent", "period", "payor", "order", "network",
+            "identifier",
+            "status",
+            "type",
+            "policyHolder",
+            "subscriber",
+            "subscriberId",
+            "beneficiary",
+            "dependent",
+            "period",
+            "payor",
+            "order",
+            "network",
         ],
         ResourceType::Claim => &[
-            "identifier", "status", "type", "use", "patient", "billablePeriod", "created", "insurer", "provider",
-            "priority", "insurance", "total",
+            "identifier",
+            "status",
+            "type",
+            "use",
+            "patient",
+            "billablePeriod",
+            "created",
+            "insurer",
+            "provider",
+            "priority",
+            "insurance",
+            "total",
         ],
         ResourceType::ClaimResponse => &[
-            "identifier", "status", "type", "use", "patient", "created", "insurer", "request", "outcome", "total",
+            "identifier",
+            "status",
+            "type",
+            "use",
+            "patient",
+            "created",
+            "insurer",
+            "request",
+            "outcome",
+            "total",
         ],
     }
 }
@@ -73,11 +136,13 @@ impl Subset {
             Subset::Text => Box::new(|k| k == "text"),
             Subset::Elements(elements) => Box::new(move |k| elements.iter().any(|e| e == k)),
         };
-        let resource: Map<String, Value> = serde_json::from_str(body)?;
-        let mut subset: Map<String, Value> = resource
-            .into_iter()
-            .filter(|(k, _)| ALWAYS.contains(&k.as_str()) || keep(k))
+        let mut resource: Map<String, Value> = serde_json::from_str(body)?;
+        // Identity first, whatever order the database kept the keys in.
+        let mut subset: Map<String, Value> = ALWAYS
+            .iter()
+            .filter_map(|k| resource.remove(*k).map(|v| (k.to_string(), v)))
             .collect();
+        subset.extend(resource.into_iter().filter(|(k, _)| keep(k)));
         let meta = subset.entry("meta").or_insert_with(|| json!({}));
         if let Some(meta) = meta.as_object_mut() {
             let tags = meta.entry("tag").or_insert_with(|| json!([]));
@@ -101,7 +166,8 @@ mod tests {
 
     #[test]
     fn summary_keeps_summary_elements_and_tags() {
-        let out: Value = serde_json::from_str(&Subset::Summary.apply(ResourceType::Patient, PATIENT).unwrap()).unwrap();
+        let out: Value =
+            serde_json::from_str(&Subset::Summary.apply(ResourceType::Patient, PATIENT).unwrap()).unwrap();
         assert!(out.get("name").is_some() && out.get("gender").is_some());
         assert!(out.get("photo").is_none() && out.get("text").is_none());
         assert_eq!(out["meta"]["tag"][0]["code"], "SUBSETTED");
@@ -111,12 +177,21 @@ mod tests {
     #[test]
     fn elements_and_data() {
         let out: Value = serde_json::from_str(
-            &Subset::Elements(vec!["gender".into()]).apply(ResourceType::Patient, PATIENT).unwrap(),
+            &Subset::Elements(vec!["gender".into()])
+                .apply(ResourceType::Patient, PATIENT)
+                .unwrap(),
         )
         .unwrap();
-        assert_eq!(out.as_object().unwrap().keys().collect::<Vec<_>>(), ["resourceType", "id", "meta", "gender"]);
-        let data: Value = serde_json::from_str(&Subset::Data.apply(ResourceType::Patient, PATIENT).unwrap()).unwrap();
+        assert_eq!(
+            out.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["resourceType", "id", "meta", "gender"]
+        );
+        let data: Value =
+            serde_json::from_str(&Subset::Data.apply(ResourceType::Patient, PATIENT).unwrap()).unwrap();
         assert!(data.get("text").is_none() && data.get("photo").is_some());
-        assert_eq!(Subset::Whole.apply(ResourceType::Patient, PATIENT).unwrap(), PATIENT);
+        assert_eq!(
+            Subset::Whole.apply(ResourceType::Patient, PATIENT).unwrap(),
+            PATIENT
+        );
     }
 }

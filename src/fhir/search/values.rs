@@ -116,7 +116,10 @@ fn split_offset(text: &str) -> Option<(&str, FixedOffset)> {
     };
     let hours: i32 = tail[1..3].parse().ok()?;
     let minutes: i32 = tail[4..6].parse().ok()?;
-    Some((&text[..tail_start], FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))?))
+    Some((
+        &text[..tail_start],
+        FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))?,
+    ))
 }
 
 /// A decimal as written, with the half-unit of its last digit: "5.4" is 5.4 ± 0.05,
