@@ -42,7 +42,7 @@ const WRITE_ATTEMPTS: usize = 3;
 macro_rules! on_session {
     ($session:expr, $op:ident($($arg:expr),*)) => {
         match &mut $session.conn {
-            SessionConn::Postgres(conn) => postgres::$op(&mut **conn, $($arg),*).await,
+            SessionConn::Postgres(conn) => postgres::$op(&mut ***conn, $($arg),*).await,
             SessionConn::Sqlite(conn) => sqlite::$op(&mut **conn, $($arg),*).await,
         }
     };
@@ -229,7 +229,7 @@ impl Store {
     pub async fn session(&self) -> Result<Session, StoreError> {
         Ok(match &self.backend {
             Backend::Postgres(pool) => Session {
-                conn: SessionConn::Postgres(pool.get().await?),
+                conn: SessionConn::Postgres(Box::new(pool.get().await?)),
                 sqlite_writer: None,
                 transaction_lock: None,
                 in_transaction: false,
@@ -290,8 +290,9 @@ impl Store {
     }
 }
 
+/// The PostgreSQL connection is boxed: it is several times the size of SQLite's.
 enum SessionConn {
-    Postgres(Object<AsyncPgConnection>),
+    Postgres(Box<Object<AsyncPgConnection>>),
     Sqlite(Object<SyncConnectionWrapper<SqliteConnection>>),
 }
 
