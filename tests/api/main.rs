@@ -6,6 +6,7 @@ mod bundles;
 mod crud;
 mod errors;
 mod examples;
+mod fhir_client;
 mod helpers;
 mod history;
 mod search;
