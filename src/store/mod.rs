@@ -17,6 +17,7 @@ mod token_hash;
 use std::path::Path;
 use std::sync::Arc;
 
+use chrono::SubsecRound;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
@@ -27,8 +28,8 @@ use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use model::{
-    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteOutcome,
-    WriteRequest,
+    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
+    WriteMethod, WriteOutcome, WriteRequest,
 };
 use search::SearchQuery;
 
@@ -51,13 +52,17 @@ macro_rules! on_session {
 mod postgres {
     pub type Conn = diesel_async::AsyncPgConnection;
 
-    /// One multi-row INSERT per index table.
+    /// Rows per INSERT: PostgreSQL takes at most 65,535 bind parameters per
+    /// statement, and no table here has more than 10 columns.
+    const ROWS_PER_INSERT: usize = 5000;
+
+    /// Multi-row INSERTs of at most `ROWS_PER_INSERT` rows each.
     macro_rules! insert_rows {
         ($conn:expr, $table:ident, $rows:expr) => {{
             let rows: Vec<_> = $rows.collect();
-            if !rows.is_empty() {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
                 diesel::insert_into($table::table)
-                    .values(&rows)
+                    .values(chunk)
                     .execute($conn)
                     .await?;
             }
@@ -65,6 +70,34 @@ mod postgres {
     }
 
     include!("ops.rs");
+
+    /// Inserts history rows, returning each one's `change_seq` in the order given.
+    async fn insert_history_rows(
+        conn: &mut Conn,
+        rows: &[NewHistoryRow<'_>],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut change_seqs = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let returned: Vec<(String, String, i64)> = diesel::insert_into(resource_history::table)
+                .values(chunk)
+                .returning((
+                    resource_history::res_type,
+                    resource_history::res_id,
+                    resource_history::change_seq,
+                ))
+                .get_results(conn)
+                .await
+                .map_err(race_on_unique_violation)?;
+            // RETURNING order is not promised by PostgreSQL: match rows by identity.
+            let by_identity: std::collections::HashMap<(String, String), i64> =
+                returned.into_iter().map(|(t, id, seq)| ((t, id), seq)).collect();
+            for row in chunk {
+                let key = (row.res_type.to_owned(), row.res_id.to_owned());
+                change_seqs.push(by_identity[&key]);
+            }
+        }
+        Ok(change_seqs)
+    }
 
     /// Row-locks the current version so concurrent writers of one resource queue
     /// instead of racing for the next version number.
@@ -99,6 +132,25 @@ mod sqlite {
     }
 
     include!("ops.rs");
+
+    /// Inserts history rows one by one, returning each one's `change_seq`.
+    async fn insert_history_rows(
+        conn: &mut Conn,
+        rows: &[NewHistoryRow<'_>],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut change_seqs = Vec::with_capacity(rows.len());
+        for row in rows {
+            change_seqs.push(
+                diesel::insert_into(resource_history::table)
+                    .values(row)
+                    .returning(resource_history::change_seq)
+                    .get_result(conn)
+                    .await
+                    .map_err(race_on_unique_violation)?,
+            );
+        }
+        Ok(change_seqs)
+    }
 
     /// SQLite has no row locks; `Store` already runs one write at a time.
     async fn lock_current(
@@ -233,12 +285,14 @@ impl Store {
                 sqlite_writer: None,
                 transaction_lock: None,
                 in_transaction: false,
+                staged: Vec::new(),
             },
             Backend::Sqlite { pool, writer } => Session {
                 conn: SessionConn::Sqlite(pool.get().await?),
                 sqlite_writer: Some(Arc::clone(writer)),
                 transaction_lock: None,
                 in_transaction: false,
+                staged: Vec::new(),
             },
         })
     }
@@ -306,6 +360,8 @@ pub struct Session {
     /// SQLite's writer lock held for a whole transaction.
     transaction_lock: Option<OwnedMutexGuard<()>>,
     in_transaction: bool,
+    /// Creates of this transaction not yet sent; written before anything reads.
+    staged: Vec<StagedCreate>,
 }
 
 impl Session {
@@ -314,17 +370,20 @@ impl Session {
         res_type: &str,
         id: &str,
     ) -> Result<Option<CurrentResource>, StoreError> {
+        self.flush_staged().await?;
         on_session!(self, read_current(res_type, id))
     }
 
     /// One page of a search, in the query's order.
     pub async fn search(&mut self, query: &SearchQuery) -> Result<Vec<FoundResource>, StoreError> {
+        self.flush_staged().await?;
         let statement = search::page_statement(query);
         on_session!(self, load_found(statement))
     }
 
     /// How many resources a search matches in all.
     pub async fn count(&mut self, query: &SearchQuery) -> Result<i64, StoreError> {
+        self.flush_staged().await?;
         let statement = search::count_statement(query);
         on_session!(self, count(statement))
     }
@@ -340,6 +399,7 @@ impl Session {
         if source_ids.is_empty() {
             return Ok(Vec::new());
         }
+        self.flush_staged().await?;
         let statement = search::include_statement(source_type, source_ids, param, target_type);
         on_session!(self, load_found(statement))
     }
@@ -356,6 +416,7 @@ impl Session {
         if target_ids.is_empty() {
             return Ok(Vec::new());
         }
+        self.flush_staged().await?;
         let statement = search::revinclude_statement(source_type, param, target_type, target_ids);
         on_session!(self, load_found(statement))
     }
@@ -369,6 +430,10 @@ impl Session {
         render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
     ) -> Result<WriteOutcome, StoreError> {
         if self.in_transaction {
+            if request.method == WriteMethod::Create {
+                return Ok(self.stage_create(request, render));
+            }
+            self.flush_staged().await?;
             return on_session!(self, write_in_transaction(request, render));
         }
         let writer = self.sqlite_writer.clone();
@@ -385,7 +450,43 @@ impl Session {
         }
     }
 
+    /// A create in a transaction: version 1 of a server-minted id, so its outcome is
+    /// known without the database; its rows go with the next flush.
+    fn stage_create(
+        &mut self,
+        request: WriteRequest<'_>,
+        render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
+    ) -> WriteOutcome {
+        let version = NewVersion {
+            version_id: 1,
+            last_updated: chrono::Utc::now().trunc_subsecs(3),
+        };
+        let rendered = render(version);
+        let body = rendered.body.clone();
+        self.staged.push(StagedCreate {
+            res_type: request.res_type.to_owned(),
+            res_id: request.id.to_owned(),
+            last_updated: version.last_updated,
+            rendered,
+        });
+        WriteOutcome {
+            version_id: version.version_id,
+            last_updated: version.last_updated,
+            created: true,
+            body: Some(body),
+        }
+    }
+
+    async fn flush_staged(&mut self) -> Result<(), StoreError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let staged = std::mem::take(&mut self.staged);
+        on_session!(self, insert_staged(&staged))
+    }
+
     pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_staged().await?;
         on_session!(self, commit())?;
         self.in_transaction = false;
         Ok(())

@@ -88,6 +88,17 @@ pub struct NewVersion {
     pub last_updated: DateTime<Utc>,
 }
 
+/// A create inside a transaction whose rows are written with the next statement
+/// that needs them: a server-minted id cannot collide, so nothing has to be read
+/// first, and many creates go to the database as one multi-row INSERT per table.
+#[derive(Debug)]
+pub struct StagedCreate {
+    pub res_type: String,
+    pub res_id: String,
+    pub last_updated: DateTime<Utc>,
+    pub rendered: RenderedVersion,
+}
+
 /// The body of a new version and the search-index values extracted from it.
 #[derive(Debug, Clone, Default)]
 pub struct RenderedVersion {

@@ -14,7 +14,7 @@ type CurrentRow = (i64, bool, StoredInstant);
 
 use crate::store::model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
-    SearchIndexEntries, WriteMethod, WriteOutcome, WriteRequest,
+    SearchIndexEntries, StagedCreate, WriteMethod, WriteOutcome, WriteRequest,
 };
 use crate::store::rows::{
     CountRow, FoundRow, HistoryRow, NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow,
@@ -252,6 +252,56 @@ pub async fn write_in_transaction(
         created: current.is_none_or(|(_, deleted, _)| deleted),
         body: rendered.map(|r| r.body),
     })
+}
+
+/// Writes staged creates: their history rows, current rows and index rows, a few
+/// multi-row statements in all instead of several statements per resource.
+pub async fn insert_staged(conn: &mut Conn, staged: &[StagedCreate]) -> Result<(), StoreError> {
+    let history: Vec<NewHistoryRow> = staged
+        .iter()
+        .map(|c| NewHistoryRow {
+            res_type: &c.res_type,
+            res_id: &c.res_id,
+            version_id: 1,
+            last_updated: StoredInstant(c.last_updated),
+            method: WriteMethod::Create.http_verb(),
+            deleted: false,
+            body: Some(JsonText(c.rendered.body.clone())),
+        })
+        .collect();
+    let change_seqs = insert_history_rows(conn, &history).await?;
+    drop(history);
+    insert_rows!(
+        conn,
+        resources,
+        staged.iter().zip(change_seqs).map(|(c, change_seq)| NewResourceRow {
+            res_type: &c.res_type,
+            res_id: &c.res_id,
+            version_id: 1,
+            last_updated: StoredInstant(c.last_updated),
+            deleted: false,
+            change_seq,
+            body: JsonText(c.rendered.body.clone()),
+        })
+    );
+    macro_rules! index_rows {
+        ($table:ident, $field:ident, $row:ident) => {
+            insert_rows!(
+                conn,
+                $table,
+                staged.iter().flat_map(|c| {
+                    c.rendered.index.$field.iter().map(|e| $row::new(&c.res_type, &c.res_id, e))
+                })
+            )
+        };
+    }
+    index_rows!(search_token, tokens, NewTokenRow);
+    index_rows!(search_string, strings, NewStringRow);
+    index_rows!(search_date, dates, NewDateRow);
+    index_rows!(search_quantity, quantities, NewQuantityRow);
+    index_rows!(search_reference, references, NewReferenceRow);
+    index_rows!(search_uri, uris, NewUriRow);
+    Ok(())
 }
 
 async fn clear_search_index(conn: &mut Conn, res_type: &str, id: &str) -> Result<(), StoreError> {
