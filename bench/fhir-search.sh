@@ -43,9 +43,12 @@ for _ in $(seq 100); do curl -sf "$BASE/metadata" >/dev/null && break; sleep 0.1
 echo "== claimbridge ($BACKEND): bulk load of $PATIENTS Patients + $((PATIENTS * 3)) Claims in 1,000-entry transaction Bundles, $LOADERS loaders"
 python3 bench/synthea_like.py "$BASE" "$PATIENTS" 3 1000 "$LOADERS" "$WORK/ids.tsv"
 
-# Fresh planner statistics, as autovacuum would gather within a minute of the load;
-# without them PostgreSQL guesses every index equally selective.
-if [ "$BACKEND" = postgres ]; then psql -h 127.0.0.1 -U postgres -qc "ANALYZE" claimbridge_bench; fi
+# The loaded database at rest: the vacuum, statistics and checkpoint autovacuum and
+# the checkpointer would do within minutes of the load, done now so that they do not
+# run in the middle of the measurements.
+if [ "$BACKEND" = postgres ]; then
+  psql -h 127.0.0.1 -U postgres -q claimbridge_bench -c "VACUUM ANALYZE" -c "CHECKPOINT"
+fi
 
 echo "== claimbridge ($BACKEND): five lone 1,000-entry transactions on the loaded database"
 python3 bench/synthea_like.py "$BASE" 1250 3 1000 1 /dev/null "$PATIENTS"

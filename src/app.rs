@@ -12,6 +12,9 @@ use crate::config::Settings;
 use crate::fhir::capability::capability_statement;
 use crate::fhir::routes::{self, FhirContext};
 use crate::fhir::service::ResourceService;
+use crate::hl7::ingest::{Ingest, IngestSettings};
+use crate::hl7::listener::{ListenerLimits, MllpListener};
+use crate::hl7::routes::Hl7Context;
 use crate::observability::log_request;
 use crate::store::Database;
 
@@ -19,6 +22,8 @@ use crate::store::Database;
 pub enum StartupError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: SocketAddr,
@@ -30,6 +35,7 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     base_url: String,
+    mllp: Option<MllpListener>,
 }
 
 impl Application {
@@ -58,6 +64,32 @@ impl Application {
         let database = Arc::new(database);
         let (fhir_base, body_limit, search_max_count) =
             (base_url.clone(), settings.body_limit, settings.search_max_count);
+        // HL7 ingestion has a pool of its own, shared by the MLLP listener and
+        // `POST /hl7/v2`, sized like one HTTP worker's.
+        let ingest = Arc::new(Ingest::new(
+            ResourceService::new(database.store(pool_per_worker)?, base_url.clone()),
+            IngestSettings {
+                identifier_systems: settings.hl7_identifier_systems.clone(),
+                store_only: settings.hl7_store_only.clone(),
+            },
+        ));
+        let mllp = match settings.mllp_address()? {
+            None => None,
+            Some(mllp_address) => {
+                let limits = ListenerLimits {
+                    max_frame: settings.mllp_max_frame,
+                    idle_timeout: std::time::Duration::from_secs(settings.mllp_idle_timeout_secs),
+                };
+                let listener = MllpListener::bind(mllp_address, Arc::clone(&ingest), limits)
+                    .await
+                    .map_err(|source| StartupError::Bind {
+                        address: mllp_address,
+                        source,
+                    })?;
+                Some(listener)
+            }
+        };
+        let max_message = settings.mllp_max_frame;
         let server = HttpServer::new(move || {
             let store = database
                 .store(pool_per_worker)
@@ -69,10 +101,18 @@ impl Application {
                 search_max_count,
                 capability: Arc::clone(&capability),
             });
+            let hl7 = web::Data::new(Hl7Context {
+                ingest: Arc::clone(&ingest),
+                max_message,
+            });
             App::new()
                 .wrap(from_fn(log_request))
                 .app_data(context)
+                .app_data(hl7)
+                .app_data(web::PayloadConfig::new(max_message))
                 .configure(routes::configure)
+                .configure(crate::hl7::routes::configure)
+                .route("/metrics", web::get().to(metrics))
         })
         .workers(workers)
         .listen(listener)
@@ -82,6 +122,7 @@ impl Application {
             server,
             address,
             base_url,
+            mllp,
         })
     }
 
@@ -94,9 +135,27 @@ impl Application {
         &self.base_url
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing
-    /// in-flight requests first.
-    pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+    /// Where the MLLP listener accepts connections, when it is on.
+    pub fn mllp_address(&self) -> Option<SocketAddr> {
+        self.mllp.as_ref().and_then(|l| l.local_addr().ok())
     }
+
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing
+    /// in-flight requests and HL7 messages first.
+    pub async fn run(self) -> std::io::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mllp = self.mllp.map(|listener| tokio::spawn(listener.run(stopped)));
+        let result = self.server.await;
+        let _ = stop.send(true);
+        if let Some(mllp) = mllp {
+            let _ = mllp.await;
+        }
+        result
+    }
+}
+
+async fn metrics() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::observability::metrics::render())
 }

@@ -28,6 +28,20 @@ pub struct Settings {
     pub search_max_count: usize,
     /// HTTP worker threads; defaults to the number of CPU cores.
     pub workers: Option<usize>,
+    /// Address of the MLLP listener for HL7 v2, or `off`.
+    pub mllp_bind: String,
+    /// Largest MLLP frame accepted, in bytes; a larger one closes the connection.
+    pub mllp_max_frame: usize,
+    /// Seconds an MLLP connection may stay silent before it is closed.
+    pub mllp_idle_timeout_secs: u64,
+    /// PEM certificate chain and private key: MLLP over TLS when both are set.
+    pub mllp_tls_cert: Option<std::path::PathBuf>,
+    pub mllp_tls_key: Option<std::path::PathBuf>,
+    /// HL7 assigning authorities (CX.4 namespace id) to FHIR identifier systems.
+    pub hl7_identifier_systems: std::collections::BTreeMap<String, String>,
+    /// Message types (`ORU`) or type^event (`SIU^S12`) accepted and stored without
+    /// mapping, instead of being rejected with AR.
+    pub hl7_store_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -50,6 +64,13 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             search_max_count: 1000,
             workers: None,
+            mllp_bind: "127.0.0.1:2575".into(),
+            mllp_max_frame: 1024 * 1024,
+            mllp_idle_timeout_secs: 300,
+            mllp_tls_cert: None,
+            mllp_tls_key: None,
+            hl7_identifier_systems: Default::default(),
+            hl7_store_only: Vec::new(),
         }
     }
 }
@@ -96,11 +117,29 @@ impl Settings {
                 )));
             }
         }
+        self.mllp_address()?;
+        if self.mllp_tls_cert.is_some() != self.mllp_tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "mllp_tls_cert and mllp_tls_key must be set together".into(),
+            ));
+        }
         if let Some(public) = &self.public_url {
             url::Url::parse(public)
                 .map_err(|e| ConfigError::Invalid(format!("public_url {public:?}: {e}")))?;
         }
         Ok(())
+    }
+
+    /// Where the MLLP listener binds; `None` when it is `off`.
+    pub fn mllp_address(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        match self.mllp_bind.trim() {
+            "off" | "" => Ok(None),
+            address => address.parse().map(Some).map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "mllp_bind {address:?} is neither host:port nor off"
+                ))
+            }),
+        }
     }
 
     /// The base URL clients see, without a trailing slash.

@@ -3,5 +3,6 @@
 pub mod app;
 pub mod config;
 pub mod fhir;
+pub mod hl7;
 pub mod observability;
 pub mod store;

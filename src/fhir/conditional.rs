@@ -16,6 +16,28 @@ pub async fn matching_ids(
     query: &str,
     base_url: &str,
 ) -> Result<Vec<String>, FhirError> {
+    ids_matching(session, resource_type, query, base_url, 2).await
+}
+
+/// The ids of every live resource matching `query`, up to `limit` (callers that
+/// change them all, like a patient merge, bound the work of one message).
+pub async fn all_matching_ids(
+    session: &mut Session,
+    resource_type: ResourceType,
+    query: &str,
+    base_url: &str,
+    limit: usize,
+) -> Result<Vec<String>, FhirError> {
+    ids_matching(session, resource_type, query, base_url, limit).await
+}
+
+async fn ids_matching(
+    session: &mut Session,
+    resource_type: ResourceType,
+    query: &str,
+    base_url: &str,
+    limit: usize,
+) -> Result<Vec<String>, FhirError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .filter(|(name, _)| !matches!(name.as_str(), "_format" | "_pretty"))
@@ -28,7 +50,7 @@ pub async fn matching_ids(
     }
     let options = ParseOptions {
         base_url,
-        max_count: 2,
+        max_count: limit,
         lenient: false,
     };
     let request = SearchRequest::parse(resource_type, &pairs, options)?;
@@ -43,7 +65,7 @@ pub async fn matching_ids(
         filters: request.filters,
         sort: Vec::new(),
         cursor: None,
-        limit: 2,
+        limit: limit as i64,
     };
     Ok(session.search(&query).await?.into_iter().map(|r| r.id).collect())
 }

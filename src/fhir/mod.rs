@@ -3,7 +3,7 @@
 
 pub mod bundle;
 pub mod capability;
-mod conditional;
+pub mod conditional;
 pub mod format;
 mod history;
 pub mod outcome;

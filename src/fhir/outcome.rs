@@ -118,6 +118,11 @@ fn summary(issues: &[Issue]) -> String {
 
 impl FhirError {
     /// A 400 with a single issue at `expression`.
+    /// Whether the request (not the server) is at fault: a 4xx.
+    pub fn is_client_error(&self) -> bool {
+        actix_web::ResponseError::status_code(self).is_client_error()
+    }
+
     pub fn invalid_at(
         code: &'static str,
         expression: impl Into<String>,

@@ -6,6 +6,7 @@
 //! SQLite allows one writer at a time, so writes there are queued on a mutex instead
 //! of failing with "database is locked".
 
+pub mod messages;
 pub mod model;
 mod rows;
 mod schema;
@@ -27,6 +28,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
     WriteMethod, WriteOutcome, WriteRequest,
@@ -59,7 +61,7 @@ mod postgres {
     /// Multi-row INSERTs of at most `ROWS_PER_INSERT` rows each.
     macro_rules! insert_rows {
         ($conn:expr, $table:ident, $rows:expr) => {{
-            let rows: Vec<_> = $rows.collect();
+            let rows: Vec<_> = $rows;
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 diesel::insert_into($table::table)
                     .values(chunk)
@@ -70,6 +72,7 @@ mod postgres {
     }
 
     include!("ops.rs");
+    include!("messages_ops.rs");
 
     /// Inserts history rows, returning each one's `change_seq` in the order given.
     async fn insert_history_rows(
@@ -122,9 +125,10 @@ mod sqlite {
     /// which costs little on an in-process database inside one transaction.
     macro_rules! insert_rows {
         ($conn:expr, $table:ident, $rows:expr) => {{
-            for row in $rows {
+            let rows: Vec<_> = $rows;
+            for row in &rows {
                 diesel::insert_into($table::table)
-                    .values(&row)
+                    .values(row)
                     .execute($conn)
                     .await?;
             }
@@ -132,6 +136,7 @@ mod sqlite {
     }
 
     include!("ops.rs");
+    include!("messages_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -448,6 +453,35 @@ impl Session {
                 outcome => return outcome,
             }
         }
+    }
+
+    /// The message `sender` already sent with `control_id`, if any.
+    pub async fn find_message(
+        &mut self,
+        sending_application: &str,
+        sending_facility: &str,
+        control_id: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        on_session!(self, find_message(sending_application, sending_facility, control_id))
+    }
+
+    pub async fn get_message(&mut self, id: i64) -> Result<Option<StoredMessage>, StoreError> {
+        on_session!(self, get_message(id))
+    }
+
+    pub async fn list_messages(&mut self, filter: &MessageFilter) -> Result<Vec<StoredMessage>, StoreError> {
+        on_session!(self, list_messages(filter))
+    }
+
+    /// Records a received message (in a transaction: SQLite's writer lock is held).
+    pub async fn insert_message(&mut self, message: &NewMessage) -> Result<i64, StoreError> {
+        self.flush_staged().await?;
+        on_session!(self, insert_message(message))
+    }
+
+    pub async fn finish_message(&mut self, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {
+        self.flush_staged().await?;
+        on_session!(self, finish_message(id, outcome))
     }
 
     /// A create in a transaction: version 1 of a server-minted id, so its outcome is

@@ -17,8 +17,8 @@ use crate::store::model::{
     SearchIndexEntries, StagedCreate, WriteMethod, WriteOutcome, WriteRequest,
 };
 use crate::store::rows::{
-    CountRow, FoundRow, HistoryRow, NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow,
-    NewTokenRow, NewUriRow, ResourceChangeset,
+    staged_history_rows, staged_resource_rows, CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow,
+    NewResourceRow, ResourceChangeset,
 };
 use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
@@ -257,50 +257,20 @@ pub async fn write_in_transaction(
 /// Writes staged creates: their history rows, current rows and index rows, a few
 /// multi-row statements in all instead of several statements per resource.
 pub async fn insert_staged(conn: &mut Conn, staged: &[StagedCreate]) -> Result<(), StoreError> {
-    let history: Vec<NewHistoryRow> = staged
-        .iter()
-        .map(|c| NewHistoryRow {
-            res_type: &c.res_type,
-            res_id: &c.res_id,
-            version_id: 1,
-            last_updated: StoredInstant(c.last_updated),
-            method: WriteMethod::Create.http_verb(),
-            deleted: false,
-            body: Some(JsonText(c.rendered.body.clone())),
-        })
-        .collect();
+    let history = staged_history_rows(staged);
     let change_seqs = insert_history_rows(conn, &history).await?;
     drop(history);
-    insert_rows!(
-        conn,
-        resources,
-        staged.iter().zip(change_seqs).map(|(c, change_seq)| NewResourceRow {
-            res_type: &c.res_type,
-            res_id: &c.res_id,
-            version_id: 1,
-            last_updated: StoredInstant(c.last_updated),
-            deleted: false,
-            change_seq,
-            body: JsonText(c.rendered.body.clone()),
-        })
-    );
-    macro_rules! index_rows {
-        ($table:ident, $field:ident, $row:ident) => {
-            insert_rows!(
-                conn,
-                $table,
-                staged.iter().flat_map(|c| {
-                    c.rendered.index.$field.iter().map(|e| $row::new(&c.res_type, &c.res_id, e))
-                })
-            )
-        };
-    }
-    index_rows!(search_token, tokens, NewTokenRow);
-    index_rows!(search_string, strings, NewStringRow);
-    index_rows!(search_date, dates, NewDateRow);
-    index_rows!(search_quantity, quantities, NewQuantityRow);
-    index_rows!(search_reference, references, NewReferenceRow);
-    index_rows!(search_uri, uris, NewUriRow);
+    insert_rows!(conn, resources, staged_resource_rows(staged, change_seqs));
+    insert_index_rows(conn, IndexRows::of_staged(staged)).await
+}
+
+async fn insert_index_rows(conn: &mut Conn, rows: IndexRows<'_>) -> Result<(), StoreError> {
+    insert_rows!(conn, search_token, rows.tokens);
+    insert_rows!(conn, search_string, rows.strings);
+    insert_rows!(conn, search_date, rows.dates);
+    insert_rows!(conn, search_quantity, rows.quantities);
+    insert_rows!(conn, search_reference, rows.references);
+    insert_rows!(conn, search_uri, rows.uris);
     Ok(())
 }
 
@@ -331,13 +301,7 @@ async fn insert_search_index(
     id: &str,
     index: &SearchIndexEntries,
 ) -> Result<(), StoreError> {
-    insert_rows!(conn, search_token, index.tokens.iter().map(|e| NewTokenRow::new(res_type, id, e)));
-    insert_rows!(conn, search_string, index.strings.iter().map(|e| NewStringRow::new(res_type, id, e)));
-    insert_rows!(conn, search_date, index.dates.iter().map(|e| NewDateRow::new(res_type, id, e)));
-    insert_rows!(conn, search_quantity, index.quantities.iter().map(|e| NewQuantityRow::new(res_type, id, e)));
-    insert_rows!(conn, search_reference, index.references.iter().map(|e| NewReferenceRow::new(res_type, id, e)));
-    insert_rows!(conn, search_uri, index.uris.iter().map(|e| NewUriRow::new(res_type, id, e)));
-    Ok(())
+    insert_index_rows(conn, IndexRows::of_one(res_type, id, index)).await
 }
 
 /// A unique-key violation on a version row means another writer got there first.

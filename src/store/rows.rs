@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::store::model::{
-    DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry,
-    WriteMethod,
+    DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, SearchIndexEntries, StagedCreate,
+    StringEntry, TokenEntry, UriEntry, WriteMethod,
 };
 use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
@@ -262,4 +262,90 @@ impl From<FoundRow> for FoundResource {
 pub struct CountRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub count: i64,
+}
+
+// The row builders below are plain functions on purpose: iterator closures written
+// inside an async fn become part of its future's type, and their higher-ranked
+// lifetimes defeat the `Send` proof that `tokio::spawn` needs (rust-lang/rust#64552).
+
+/// Index rows of one or more resources, one vector per index table.
+#[derive(Default)]
+pub struct IndexRows<'a> {
+    pub tokens: Vec<NewTokenRow<'a>>,
+    pub strings: Vec<NewStringRow<'a>>,
+    pub dates: Vec<NewDateRow<'a>>,
+    pub quantities: Vec<NewQuantityRow<'a>>,
+    pub references: Vec<NewReferenceRow<'a>>,
+    pub uris: Vec<NewUriRow<'a>>,
+}
+
+impl<'a> IndexRows<'a> {
+    pub fn of_one(res_type: &'a str, res_id: &'a str, index: &'a SearchIndexEntries) -> Self {
+        let mut rows = IndexRows::default();
+        rows.add(res_type, res_id, index);
+        rows
+    }
+
+    pub fn of_staged(staged: &'a [StagedCreate]) -> Self {
+        let mut rows = IndexRows::default();
+        for create in staged {
+            rows.add(&create.res_type, &create.res_id, &create.rendered.index);
+        }
+        rows
+    }
+
+    fn add(&mut self, res_type: &'a str, res_id: &'a str, index: &'a SearchIndexEntries) {
+        for entry in &index.tokens {
+            self.tokens.push(NewTokenRow::new(res_type, res_id, entry));
+        }
+        for entry in &index.strings {
+            self.strings.push(NewStringRow::new(res_type, res_id, entry));
+        }
+        for entry in &index.dates {
+            self.dates.push(NewDateRow::new(res_type, res_id, entry));
+        }
+        for entry in &index.quantities {
+            self.quantities.push(NewQuantityRow::new(res_type, res_id, entry));
+        }
+        for entry in &index.references {
+            self.references.push(NewReferenceRow::new(res_type, res_id, entry));
+        }
+        for entry in &index.uris {
+            self.uris.push(NewUriRow::new(res_type, res_id, entry));
+        }
+    }
+}
+
+/// Version-1 history rows of staged creates.
+pub fn staged_history_rows(staged: &[StagedCreate]) -> Vec<NewHistoryRow<'_>> {
+    let mut rows = Vec::with_capacity(staged.len());
+    for create in staged {
+        rows.push(NewHistoryRow {
+            res_type: &create.res_type,
+            res_id: &create.res_id,
+            version_id: 1,
+            last_updated: StoredInstant(create.last_updated),
+            method: WriteMethod::Create.http_verb(),
+            deleted: false,
+            body: Some(JsonText(create.rendered.body.clone())),
+        });
+    }
+    rows
+}
+
+/// Current rows of staged creates, with the change numbers their history rows got.
+pub fn staged_resource_rows(staged: &[StagedCreate], change_seqs: Vec<i64>) -> Vec<NewResourceRow<'_>> {
+    let mut rows = Vec::with_capacity(staged.len());
+    for (create, change_seq) in staged.iter().zip(change_seqs) {
+        rows.push(NewResourceRow {
+            res_type: &create.res_type,
+            res_id: &create.res_id,
+            version_id: 1,
+            last_updated: StoredInstant(create.last_updated),
+            deleted: false,
+            change_seq,
+            body: JsonText(create.rendered.body.clone()),
+        });
+    }
+    rows
 }

@@ -110,3 +110,23 @@ diesel::table! {
         uri -> Text,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    hl7_messages (id) {
+        id -> BigInt,
+        received_at -> UtcTimestamp,
+        sending_application -> Text,
+        sending_facility -> Text,
+        control_id -> Nullable<Text>,
+        message_type -> Text,
+        version -> Text,
+        status -> Text,
+        error -> Nullable<Text>,
+        raw -> Text,
+        ack -> Text,
+        processed_at -> Nullable<UtcTimestamp>,
+    }
+}

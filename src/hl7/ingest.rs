@@ -1,0 +1,252 @@
+//! What happens to one received message: it is recorded, applied to FHIR in the same
+//! transaction, and only then acknowledged. A resent message (same sender, same
+//! control id) gets the first one's ACK and changes nothing.
+
+use chrono::Utc;
+
+use crate::fhir::outcome::FhirError;
+use crate::fhir::service::ResourceService;
+use crate::hl7::ack::{self, AckCode, ErrorCode, Problem};
+use crate::hl7::mapping::{self, AuthoritySystems, MappingContext, MappingError};
+use crate::hl7::message::{normalize_segment_endings, Header, Parsed};
+use crate::store::messages::{MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage};
+use crate::store::StoreError;
+
+/// How ingestion is set up.
+#[derive(Debug, Clone, Default)]
+pub struct IngestSettings {
+    pub identifier_systems: AuthoritySystems,
+    /// `ORU` or `SIU^S12`: accepted and stored without mapping.
+    pub store_only: Vec<String>,
+}
+
+pub struct Ingest {
+    fhir: ResourceService,
+    settings: IngestSettings,
+}
+
+/// What to answer: the ACK, or nothing when enhanced mode's MSH-15 asks for none.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub ack: Option<String>,
+    pub status: MessageStatus,
+    /// MSH-9.1 as received (for metrics: a small set of values).
+    pub message_type: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The message could not be recorded: nothing may be acknowledged, the sender
+    /// must resend (the connection is closed without an ACK).
+    #[error("the message could not be stored: {0}")]
+    Store(#[from] StoreError),
+    #[error("the message could not be stored: {0}")]
+    Fhir(FhirError),
+}
+
+impl Ingest {
+    pub fn new(fhir: ResourceService, settings: IngestSettings) -> Self {
+        Ingest { fhir, settings }
+    }
+
+    /// Records, applies and acknowledges one message (the bytes of one frame).
+    pub async fn receive(&self, raw: &str) -> Result<Reply, IngestError> {
+        let received_at = Utc::now();
+        let text = normalize_segment_endings(raw);
+        let header = match Header::read(&text) {
+            Ok(header) => header,
+            Err((header, problem)) => return self.reject_unreadable(raw, &header, problem).await,
+        };
+        let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+        let existing = tx
+            .find_message(&header.sending_application, &header.sending_facility, &header.control_id)
+            .await?;
+        let id = match existing {
+            Some(previous) if previous.status != MessageStatus::Error => {
+                tx.rollback().await?;
+                return Ok(resend(&header, previous));
+            }
+            Some(previous) => previous.id,
+            None => {
+                let record = NewMessage {
+                    received_at,
+                    sending_application: header.sending_application.clone(),
+                    sending_facility: header.sending_facility.clone(),
+                    control_id: Some(header.control_id.clone()),
+                    message_type: header.type_and_event(),
+                    version: header.version.clone().unwrap_or_default(),
+                    status: MessageStatus::Processing,
+                    error: None,
+                    raw: raw.to_owned(),
+                    ack: String::new(),
+                };
+                match tx.insert_message(&record).await {
+                    Ok(id) => id,
+                    // Sent to another connection or node at the same moment: that one
+                    // won; answer with its outcome once it is committed.
+                    Err(StoreError::WriteRace) => {
+                        tx.rollback().await?;
+                        return self.answer_duplicate(&header).await;
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        };
+        self.process(tx, id, &header, &text).await
+    }
+
+    /// Applies a stored message again (after a mapping or data fix).
+    pub async fn reprocess(&self, message: &StoredMessage) -> Result<Reply, IngestError> {
+        let text = normalize_segment_endings(&message.raw);
+        let header = match Header::read(&text) {
+            Ok(header) => header,
+            Err((header, problem)) => return Ok(reply(&header, MessageStatus::Rejected, Some(&problem))),
+        };
+        let tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+        self.process(tx, message.id, &header, &text).await
+    }
+
+    async fn process(
+        &self,
+        mut tx: crate::store::Session,
+        id: i64,
+        header: &Header,
+        text: &str,
+    ) -> Result<Reply, IngestError> {
+        let applied = match Parsed::parse(text, header) {
+            Err(problem) => Err(MappingError::Unsupported(problem)),
+            Ok(parsed) => {
+                let mut context = MappingContext {
+                    fhir: &self.fhir,
+                    session: &mut tx,
+                    systems: &self.settings.identifier_systems,
+                };
+                mapping::apply(&mut context, header, &parsed).await
+            }
+        };
+        let (status, problem) = match applied {
+            Ok(()) => (MessageStatus::Applied, None),
+            Err(MappingError::Unsupported(_)) if self.stored_only(header) => (MessageStatus::Stored, None),
+            Err(MappingError::Unsupported(problem)) => (MessageStatus::Rejected, Some(problem)),
+            Err(MappingError::Invalid(problem)) => (MessageStatus::Error, Some(problem)),
+            Err(MappingError::Fhir(error)) => (MessageStatus::Error, Some(fhir_problem(&error))),
+        };
+        let reply = reply(header, status, problem.as_ref());
+        let outcome = MessageOutcome {
+            status,
+            error: problem.map(|p| p.to_string()),
+            ack: reply.ack.clone().unwrap_or_default(),
+        };
+        if status == MessageStatus::Error {
+            // The message's FHIR changes are undone; its record is kept with the error.
+            tx.rollback().await?;
+            let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+            tx.finish_message(id, &outcome).await?;
+            tx.commit().await?;
+        } else {
+            tx.finish_message(id, &outcome).await?;
+            tx.commit().await?;
+        }
+        Ok(reply)
+    }
+
+    /// A page of stored messages, newest first.
+    pub async fn messages(&self, filter: &MessageFilter) -> Result<Vec<StoredMessage>, IngestError> {
+        let mut session = self.fhir.session().await.map_err(IngestError::Fhir)?;
+        Ok(session.list_messages(filter).await?)
+    }
+
+    pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>, IngestError> {
+        let mut session = self.fhir.session().await.map_err(IngestError::Fhir)?;
+        Ok(session.get_message(id).await?)
+    }
+
+    fn stored_only(&self, header: &Header) -> bool {
+        let type_and_event = header.type_and_event();
+        self.settings
+            .store_only
+            .iter()
+            .any(|accepted| *accepted == header.message_type || *accepted == type_and_event)
+    }
+
+    /// A message whose header cannot be read is kept (without a control id, so a
+    /// corrected resend is not taken for a duplicate) and answered AR.
+    async fn reject_unreadable(&self, raw: &str, header: &Header, problem: Problem) -> Result<Reply, IngestError> {
+        let reply = reply(header, MessageStatus::Rejected, Some(&problem));
+        let record = NewMessage {
+            received_at: Utc::now(),
+            sending_application: header.sending_application.clone(),
+            sending_facility: header.sending_facility.clone(),
+            control_id: None,
+            message_type: header.type_and_event(),
+            version: header.version.clone().unwrap_or_default(),
+            status: MessageStatus::Rejected,
+            error: Some(problem.to_string()),
+            raw: raw.to_owned(),
+            ack: reply.ack.clone().unwrap_or_default(),
+        };
+        let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+        tx.insert_message(&record).await?;
+        tx.commit().await?;
+        Ok(reply)
+    }
+
+    async fn answer_duplicate(&self, header: &Header) -> Result<Reply, IngestError> {
+        let mut session = self.fhir.session().await.map_err(IngestError::Fhir)?;
+        match session
+            .find_message(&header.sending_application, &header.sending_facility, &header.control_id)
+            .await?
+        {
+            Some(previous) => Ok(resend(header, previous)),
+            None => Err(StoreError::WriteRace.into()),
+        }
+    }
+}
+
+/// The ACK a resent message gets: the one sent the first time.
+fn resend(header: &Header, previous: StoredMessage) -> Reply {
+    let ack = match previous.ack.is_empty() {
+        // Enhanced mode may have sent nothing; the sender still waits for an answer.
+        true => ack::build(header, AckCode::Accept, header.enhanced_mode(), None),
+        false => previous.ack,
+    };
+    Reply {
+        ack: Some(ack),
+        status: previous.status,
+        message_type: header.message_type.clone(),
+    }
+}
+
+fn reply(header: &Header, status: MessageStatus, problem: Option<&Problem>) -> Reply {
+    let enhanced = header.enhanced_mode();
+    let code = match status {
+        MessageStatus::Applied | MessageStatus::Stored | MessageStatus::Processing => AckCode::Accept,
+        // In enhanced mode the commit ACK says the message is safely stored; a
+        // processing error is the application's to report.
+        MessageStatus::Error if enhanced => AckCode::Accept,
+        MessageStatus::Error => AckCode::Error,
+        MessageStatus::Rejected => AckCode::Reject,
+    };
+    let wanted = match (enhanced, header.accept_ack_type.as_deref()) {
+        (false, _) | (true, None | Some("AL")) => true,
+        (true, Some("NE")) => false,
+        (true, Some("ER")) => code != AckCode::Accept,
+        (true, Some("SU")) => code == AckCode::Accept,
+        (true, Some(_)) => true,
+    };
+    let problem = problem.filter(|_| code != AckCode::Accept);
+    Reply {
+        ack: wanted.then(|| ack::build(header, code, enhanced, problem)),
+        status,
+        message_type: header.message_type.clone(),
+    }
+}
+
+fn fhir_problem(error: &FhirError) -> Problem {
+    let code = if error.is_client_error() {
+        ErrorCode::DataType
+    } else {
+        ErrorCode::InternalError
+    };
+    Problem::new(code, None, error.to_string())
+}

@@ -1,0 +1,154 @@
+//! The MLLP listener: accepts interface-engine connections, reads frames, hands each
+//! message to `Ingest` and writes its ACK, one message at a time per connection
+//! (MLLP senders wait for each ACK before the next message).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::hl7::connection::{Connection, ConnectionError};
+use crate::hl7::ingest::Ingest;
+
+/// Connections served at once; more wait in the accept queue.
+const MAX_CONNECTIONS: usize = 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerLimits {
+    pub max_frame: usize,
+    pub idle_timeout: Duration,
+}
+
+pub struct MllpListener {
+    listener: TcpListener,
+    ingest: Arc<Ingest>,
+    limits: ListenerLimits,
+}
+
+impl MllpListener {
+    pub async fn bind(address: SocketAddr, ingest: Arc<Ingest>, limits: ListenerLimits) -> std::io::Result<Self> {
+        Ok(MllpListener {
+            listener: TcpListener::bind(address).await?,
+            ingest,
+            limits,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` turns true, then stops accepting and waits for every
+    /// connection to finish the message it is processing.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut connections = JoinSet::new();
+        loop {
+            let permit = tokio::select! {
+                permit = Arc::clone(&permits).acquire_owned() => permit.expect("the semaphore is never closed"),
+                _ = shutdown.changed() => break,
+            };
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                _ = shutdown.changed() => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "MLLP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let ingest = Arc::clone(&self.ingest);
+            let limits = self.limits;
+            let shutdown = shutdown.clone();
+            connections.spawn(async move {
+                serve_connection(stream, peer, ingest, limits, shutdown).await;
+                drop(permit);
+            });
+            // Reap finished connections so the set does not grow without bound.
+            while connections.try_join_next().is_some() {}
+        }
+        tracing::info!(open = connections.len(), "MLLP listener stopping; finishing in-flight messages");
+        while connections.join_next().await.is_some() {}
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ingest: Arc<Ingest>,
+    limits: ListenerLimits,
+    shutdown: watch::Receiver<bool>,
+) {
+    tracing::debug!(%peer, "MLLP connection opened");
+    serve(Connection::new(stream, limits.max_frame), peer, &ingest, limits, shutdown).await;
+    tracing::debug!(%peer, "MLLP connection closed");
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut connection: Connection<S>,
+    peer: SocketAddr,
+    ingest: &Ingest,
+    limits: ListenerLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let frame = tokio::select! {
+            frame = tokio::time::timeout(limits.idle_timeout, connection.read_frame()) => frame,
+            // Between messages only: a message being processed is finished first.
+            _ = shutdown.changed() => return,
+        };
+        let payload = match frame {
+            Err(_) => {
+                tracing::info!(%peer, timeout_secs = limits.idle_timeout.as_secs(), "MLLP connection idle; closing");
+                return;
+            }
+            Ok(Ok(Some(payload))) => payload,
+            Ok(Ok(None)) => return,
+            Ok(Err(ConnectionError::TooLarge { limit })) => {
+                tracing::warn!(%peer, limit, "MLLP frame over the size limit; closing the connection");
+                crate::observability::metrics::mllp_oversize_frame();
+                return;
+            }
+            Ok(Err(error)) => {
+                tracing::info!(%peer, %error, "MLLP connection ended");
+                return;
+            }
+        };
+        let text = decode_text(&payload);
+        match ingest.receive(&text).await {
+            Ok(reply) => {
+                crate::observability::metrics::mllp_message(&reply.message_type, reply.status.as_str());
+                if let Some(ack) = reply.ack {
+                    if let Err(error) = connection.write_frame(ack.as_bytes()).await {
+                        tracing::info!(%peer, %error, "could not write an ACK; the sender will resend");
+                        return;
+                    }
+                }
+            }
+            Err(error) => {
+                // Nothing was stored, so nothing may be acknowledged: closing makes
+                // the sender resend.
+                tracing::error!(%peer, %error, "MLLP message not stored; closing without ACK");
+                return;
+            }
+        }
+    }
+}
+
+/// HL7 v2 is ASCII by default, often Latin-1 in practice, and UTF-8 when MSH-18
+/// says so: UTF-8 when the bytes are valid UTF-8, else each byte as Latin-1.
+fn decode_text(payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(text) => text.to_owned(),
+        Err(_) => payload.iter().map(|&b| b as char).collect(),
+    }
+}

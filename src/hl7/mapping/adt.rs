@@ -1,0 +1,369 @@
+//! ADT: Patient from PID, Encounter from PV1/PV2 keyed by the visit number,
+//! Coverage from IN1 with the payer as Organization; A40 merges Patients.
+
+use serde_json::{json, Map, Value};
+
+use super::datatypes::{address, contact_point, date, date_time, human_name, identifier};
+use super::{missing, token_query, upsert, MappingContext, MappingError};
+use crate::fhir::resource_type::ResourceType;
+use crate::hl7::message::{Parsed, SegmentView};
+
+const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
+/// The most Encounters or Coverages one merge re-points.
+const MERGE_LIMIT: usize = 10_000;
+const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+
+/// A01 admit, A04 register, A05 pre-admit, A08 update, A03 discharge, A11 cancel admit.
+pub async fn admit_or_update(
+    context: &mut MappingContext<'_>,
+    event: &str,
+    message: &Parsed<'_>,
+) -> Result<(), MappingError> {
+    let pid = message.segment("PID").ok_or_else(|| missing("PID", 3, "patient segment"))?;
+    let patient_id = upsert_patient(context, &pid).await?;
+    if let Some(pv1) = message.segment("PV1") {
+        upsert_encounter(context, event, &pv1, &patient_id).await?;
+    }
+    for in1 in message.segments("IN1") {
+        upsert_coverage(context, &in1, &patient_id).await?;
+    }
+    Ok(())
+}
+
+/// PID → Patient, matched by its key identifier (MR if there is one, else the first).
+async fn upsert_patient(context: &mut MappingContext<'_>, pid: &SegmentView<'_, '_>) -> Result<String, MappingError> {
+    let identifiers: Vec<Value> = pid
+        .repetitions(3)
+        .iter()
+        .filter_map(|cx| identifier(cx, context.systems))
+        .collect();
+    let key = identifiers
+        .iter()
+        .find(|i| i.pointer("/type/coding/0/code").and_then(Value::as_str) == Some("MR"))
+        .or(identifiers.first())
+        .cloned()
+        .ok_or_else(|| missing("PID", 3, "patient identifier list"))?;
+    let mapped = patient_fields(pid, identifiers);
+    upsert(context, ResourceType::Patient, &token_query("identifier", &key), |current| {
+        merge(current, "Patient", mapped)
+    })
+    .await
+}
+
+fn patient_fields(pid: &SegmentView<'_, '_>, mut identifiers: Vec<Value>) -> Map<String, Value> {
+    let mut patient = Map::new();
+    if let Some(ssn) = pid.value(19, 1) {
+        identifiers.push(json!({
+            "type": {"coding": [{"system": V2_0203, "code": "SS"}]},
+            "system": "http://hl7.org/fhir/sid/us-ssn", "value": ssn
+        }));
+    }
+    patient.insert("identifier".into(), Value::Array(identifiers));
+    patient.insert("active".into(), Value::Bool(true));
+    let names: Vec<Value> = pid.repetitions(5).iter().filter_map(human_name).collect();
+    if !names.is_empty() {
+        patient.insert("name".into(), Value::Array(names));
+    }
+    if let Some(birth) = pid.value(7, 1).as_deref().and_then(date) {
+        patient.insert("birthDate".into(), Value::String(birth));
+    }
+    let gender = match pid.value(8, 1).as_deref() {
+        Some("M") => Some("male"),
+        Some("F") => Some("female"),
+        Some("O" | "A") => Some("other"),
+        Some("U" | "N") => Some("unknown"),
+        _ => None,
+    };
+    if let Some(gender) = gender {
+        patient.insert("gender".into(), Value::String(gender.into()));
+    }
+    let addresses: Vec<Value> = pid.repetitions(11).iter().filter_map(address).collect();
+    if !addresses.is_empty() {
+        patient.insert("address".into(), Value::Array(addresses));
+    }
+    let telecom: Vec<Value> = pid
+        .repetitions(13)
+        .iter()
+        .filter_map(|xtn| contact_point(xtn, "home"))
+        .chain(pid.repetitions(14).iter().filter_map(|xtn| contact_point(xtn, "work")))
+        .collect();
+    if !telecom.is_empty() {
+        patient.insert("telecom".into(), Value::Array(telecom));
+    }
+    match (pid.value(30, 1).as_deref(), pid.value(29, 1).as_deref().and_then(date_time)) {
+        (_, Some(when)) => {
+            patient.insert("deceasedDateTime".into(), Value::String(when));
+        }
+        (Some("Y"), None) => {
+            patient.insert("deceasedBoolean".into(), Value::Bool(true));
+        }
+        _ => {}
+    }
+    patient
+}
+
+/// The mapped elements over the current resource: what the message says replaces
+/// what was stored, and what it does not speak of (links, extensions) is kept.
+fn merge(current: Option<Value>, resource_type: &str, mapped: Map<String, Value>) -> Value {
+    let mut resource = match current {
+        Some(Value::Object(current)) => current,
+        _ => Map::new(),
+    };
+    resource.insert("resourceType".into(), Value::String(resource_type.into()));
+    resource.remove("meta");
+    resource.extend(mapped);
+    Value::Object(resource)
+}
+
+/// PV1 → Encounter, matched by the visit number (PV1-19); none without one.
+async fn upsert_encounter(
+    context: &mut MappingContext<'_>,
+    event: &str,
+    pv1: &SegmentView<'_, '_>,
+    patient_id: &str,
+) -> Result<(), MappingError> {
+    let Some(visit) = pv1.first(19).and_then(|cx| identifier(&cx, context.systems)) else {
+        if matches!(event, "A03" | "A11") {
+            return Err(missing("PV1", 19, "visit number"));
+        }
+        return Ok(());
+    };
+    let mut visit = visit;
+    if visit.get("type").is_none() {
+        visit["type"] = json!({"coding": [{"system": V2_0203, "code": "VN"}]});
+    }
+    let mut mapped = Map::new();
+    mapped.insert("identifier".into(), json!([visit.clone()]));
+    let (code, display) = match pv1.value(2, 1).as_deref() {
+        Some("I") => ("IMP", "inpatient encounter"),
+        Some("E") => ("EMER", "emergency"),
+        Some("P") => ("PRENC", "pre-admission"),
+        _ => ("AMB", "ambulatory"),
+    };
+    mapped.insert("class".into(), json!({"system": ACT_CODE, "code": code, "display": display}));
+    mapped.insert("subject".into(), json!({"reference": format!("Patient/{patient_id}")}));
+    let mut period = Map::new();
+    if let Some(start) = pv1.value(44, 1).as_deref().and_then(date_time) {
+        period.insert("start".into(), Value::String(start));
+    }
+    if let Some(end) = pv1.value(45, 1).as_deref().and_then(date_time) {
+        period.insert("end".into(), Value::String(end));
+    }
+    let location: Vec<String> = (1..=3).filter_map(|c| pv1.value(3, c)).collect();
+    if !location.is_empty() {
+        mapped.insert("location".into(), json!([{"location": {"display": location.join(" ")}}]));
+    }
+    let status = match event {
+        "A01" => Some("in-progress"),
+        "A04" => Some("arrived"),
+        "A05" => Some("planned"),
+        "A03" => Some("finished"),
+        "A11" => Some("cancelled"),
+        // A08 updates what is known and leaves the status where it is.
+        _ => None,
+    };
+    upsert(context, ResourceType::Encounter, &token_query("identifier", &visit), |current| {
+        let previous_period = current
+            .as_ref()
+            .and_then(|c| c.get("period"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let previous_status = current
+            .as_ref()
+            .and_then(|c| c.get("status"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let mut merged_period = previous_period;
+        merged_period.extend(period);
+        let mut mapped = mapped;
+        if !merged_period.is_empty() {
+            mapped.insert("period".into(), Value::Object(merged_period));
+        }
+        let status = status.map(str::to_owned).or(previous_status).unwrap_or_else(|| "in-progress".into());
+        mapped.insert("status".into(), Value::String(status));
+        merge(current, "Encounter", mapped)
+    })
+    .await?;
+    Ok(())
+}
+
+/// IN1 → Coverage of the patient with the payer (IN1-3/IN1-4) as Organization;
+/// one Coverage per patient and payer.
+async fn upsert_coverage(
+    context: &mut MappingContext<'_>,
+    in1: &SegmentView<'_, '_>,
+    patient_id: &str,
+) -> Result<(), MappingError> {
+    let payer_identifier = in1.first(3).and_then(|cx| identifier(&cx, context.systems));
+    let payer_name = in1.value(4, 1);
+    let payer_query = match (&payer_identifier, &payer_name) {
+        (Some(id), _) => token_query("identifier", id),
+        (None, Some(name)) => format!(
+            "name:exact={}",
+            url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+        ),
+        (None, None) => return Err(missing("IN1", 3, "insurance company id or name (IN1-4)")),
+    };
+    let mut payer = Map::new();
+    if let Some(id) = &payer_identifier {
+        payer.insert("identifier".into(), json!([id]));
+    }
+    if let Some(name) = &payer_name {
+        payer.insert("name".into(), Value::String(name.clone()));
+    }
+    payer.insert(
+        "type".into(),
+        json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "pay", "display": "Payer"}]}]),
+    );
+    let payer_id = upsert(context, ResourceType::Organization, &payer_query, |current| {
+        merge(current, "Organization", payer)
+    })
+    .await?;
+
+    let mut coverage = Map::new();
+    coverage.insert("status".into(), json!("active"));
+    coverage.insert("beneficiary".into(), json!({"reference": format!("Patient/{patient_id}")}));
+    coverage.insert("payor".into(), json!([{"reference": format!("Organization/{payer_id}")}]));
+    // IN1-36 policy number, else IN1-49 insured's id: the member id on the card.
+    if let Some(member) = in1.value(36, 1).or_else(|| in1.value(49, 1)) {
+        coverage.insert("subscriberId".into(), Value::String(member.clone()));
+        coverage.insert(
+            "identifier".into(),
+            json!([{"type": {"coding": [{"system": V2_0203, "code": "MB"}]}, "value": member}]),
+        );
+    }
+    let mut classes = Vec::new();
+    if let Some(plan) = in1.value(2, 1) {
+        classes.push(coverage_class("plan", plan, in1.value(2, 2)));
+    }
+    if let Some(group) = in1.value(8, 1) {
+        classes.push(coverage_class("group", group, in1.value(9, 1)));
+    }
+    if !classes.is_empty() {
+        coverage.insert("class".into(), Value::Array(classes));
+    }
+    let mut period = Map::new();
+    if let Some(start) = in1.value(12, 1).as_deref().and_then(date) {
+        period.insert("start".into(), Value::String(start));
+    }
+    if let Some(end) = in1.value(13, 1).as_deref().and_then(date) {
+        period.insert("end".into(), Value::String(end));
+    }
+    if !period.is_empty() {
+        coverage.insert("period".into(), Value::Object(period));
+    }
+    let relationship = match in1.value(17, 1).as_deref() {
+        Some("SEL" | "01" | "18") => Some("self"),
+        Some("SPO" | "02") => Some("spouse"),
+        Some("CHD" | "19" | "03") => Some("child"),
+        Some(_) => Some("other"),
+        None => None,
+    };
+    if let Some(relationship) = relationship {
+        coverage.insert(
+            "relationship".into(),
+            json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "code": relationship}]}),
+        );
+        if relationship == "self" {
+            coverage.insert("subscriber".into(), json!({"reference": format!("Patient/{patient_id}")}));
+        }
+    }
+    if let Some(order) = in1.value(1, 1).and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0) {
+        coverage.insert("order".into(), json!(order));
+    }
+    let query = format!("beneficiary=Patient/{patient_id}&payor=Organization/{payer_id}");
+    upsert(context, ResourceType::Coverage, &query, |current| merge(current, "Coverage", coverage)).await?;
+    Ok(())
+}
+
+fn coverage_class(kind: &str, value: String, name: Option<String>) -> Value {
+    let mut class = json!({
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": kind}]},
+        "value": value
+    });
+    if let Some(name) = name {
+        class["name"] = Value::String(name);
+    }
+    class
+}
+
+/// A40: the Patient of PID survives; the one MRG-1 names is marked replaced, and
+/// the Encounters and Coverages that pointed to it now point to the survivor.
+pub async fn merge_patients(context: &mut MappingContext<'_>, message: &Parsed<'_>) -> Result<(), MappingError> {
+    let pid = message.segment("PID").ok_or_else(|| missing("PID", 3, "patient segment"))?;
+    let mrg = message.segment("MRG").ok_or_else(|| missing("MRG", 1, "merge segment"))?;
+    let prior_identifier = mrg
+        .first(1)
+        .and_then(|cx| identifier(&cx, context.systems))
+        .ok_or_else(|| missing("MRG", 1, "prior patient identifier list"))?;
+    let survivor = upsert_patient(context, &pid).await?;
+    let prior = context
+        .fhir
+        .single_match(context.session, ResourceType::Patient, &token_query("identifier", &prior_identifier))
+        .await?;
+    let Some(prior) = prior.filter(|p| *p != survivor) else {
+        // Nothing stored under the old identifier: the survivor is all there is.
+        return Ok(());
+    };
+    let link = |other: &str, kind: &str| json!({"other": {"reference": format!("Patient/{other}")}, "type": kind});
+    let survivor_link = link(&prior, "replaces");
+    upsert(context, ResourceType::Patient, &format!("_id={survivor}"), |current| {
+        let mut mapped = Map::new();
+        let mut links = current
+            .as_ref()
+            .and_then(|c| c.get("link"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        links.push(survivor_link);
+        mapped.insert("link".into(), Value::Array(links));
+        merge(current, "Patient", mapped)
+    })
+    .await?;
+    let prior_link = link(&survivor, "replaced-by");
+    upsert(context, ResourceType::Patient, &format!("_id={prior}"), |current| {
+        let mut mapped = Map::new();
+        mapped.insert("active".into(), Value::Bool(false));
+        mapped.insert("link".into(), json!([prior_link]));
+        merge(current, "Patient", mapped)
+    })
+    .await?;
+    for (resource_type, parameter, path) in [
+        (ResourceType::Encounter, "subject", "subject"),
+        (ResourceType::Coverage, "beneficiary", "beneficiary"),
+    ] {
+        repoint(context, resource_type, parameter, path, &prior, &survivor).await?;
+    }
+    Ok(())
+}
+
+/// Every `resource_type` whose `path` refers to Patient/`from` now refers to `to`.
+async fn repoint(
+    context: &mut MappingContext<'_>,
+    resource_type: ResourceType,
+    parameter: &str,
+    path: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), MappingError> {
+    let ids = crate::fhir::conditional::all_matching_ids(
+        context.session,
+        resource_type,
+        &format!("{parameter}=Patient/{from}"),
+        context.fhir.base_url(),
+        MERGE_LIMIT,
+    )
+    .await?;
+    for id in ids {
+        let current = context.fhir.read(context.session, resource_type, &id).await?;
+        let mut resource: Value =
+            serde_json::from_str(&current.body).map_err(|e| crate::fhir::outcome::FhirError::Internal(e.to_string()))?;
+        resource[path] = json!({"reference": format!("Patient/{to}")});
+        if let Some(object) = resource.as_object_mut() {
+            object.remove("meta");
+        }
+        context.fhir.update(context.session, resource_type, &id, resource, None).await?;
+    }
+    Ok(())
+}

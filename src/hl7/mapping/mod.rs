@@ -1,0 +1,112 @@
+//! HL7 v2 messages to FHIR resources, after the HL7 v2-to-FHIR implementation
+//! guide's message and segment maps. Every change of one message is made in the
+//! caller's transaction, so a message is applied whole or not at all.
+
+mod adt;
+pub mod datatypes;
+
+use serde_json::Value;
+
+use crate::fhir::outcome::FhirError;
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
+use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
+use crate::hl7::message::{Header, Parsed};
+use crate::store::Session;
+
+pub use datatypes::AuthoritySystems;
+
+/// Why a message was not applied.
+#[derive(Debug)]
+pub enum MappingError {
+    /// The message type or event is not one this server maps.
+    Unsupported(Problem),
+    /// The message's content cannot be applied (AE): missing or malformed data.
+    Invalid(Problem),
+    /// The store failed (AE with an internal-error code; the sender may resend).
+    Fhir(FhirError),
+}
+
+impl From<FhirError> for MappingError {
+    fn from(error: FhirError) -> Self {
+        MappingError::Fhir(error)
+    }
+}
+
+/// What a message mapping needs: the FHIR service, the open transaction, settings.
+pub struct MappingContext<'a> {
+    pub fhir: &'a ResourceService,
+    pub session: &'a mut Session,
+    pub systems: &'a AuthoritySystems,
+}
+
+/// Applies `message` to the FHIR store within the context's transaction.
+pub async fn apply(context: &mut MappingContext<'_>, header: &Header, message: &Parsed<'_>) -> Result<(), MappingError> {
+    match (header.message_type.as_str(), header.trigger_event.as_str()) {
+        ("ADT", event @ ("A01" | "A04" | "A05" | "A08" | "A03" | "A11")) => {
+            adt::admit_or_update(context, event, message).await
+        }
+        ("ADT", "A40") => adt::merge_patients(context, message).await,
+        ("ADT", event) => Err(unsupported_event("ADT", event)),
+        (other, _) => Err(MappingError::Unsupported(Problem::new(
+            ErrorCode::UnsupportedMessageType,
+            Some(ErrorLocation::component("MSH", 1, 9, 1)),
+            format!("message type {other:?} is not mapped"),
+        ))),
+    }
+}
+
+fn unsupported_event(message_type: &str, event: &str) -> MappingError {
+    MappingError::Unsupported(Problem::new(
+        ErrorCode::UnsupportedEvent,
+        Some(ErrorLocation::component("MSH", 1, 9, 2)),
+        format!("event {message_type}^{event} is not mapped"),
+    ))
+}
+
+/// A required field is empty.
+fn missing(segment: &'static str, field: usize, what: &str) -> MappingError {
+    MappingError::Invalid(Problem::new(
+        ErrorCode::RequiredFieldMissing,
+        Some(ErrorLocation::field(segment, 1, field)),
+        format!("{segment}-{field} ({what}) is empty"),
+    ))
+}
+
+/// Finds the one resource matching `query` (or none), lets `build` derive the new
+/// body from the current one, and writes it under the found or a fresh id.
+async fn upsert(
+    context: &mut MappingContext<'_>,
+    resource_type: ResourceType,
+    query: &str,
+    build: impl FnOnce(Option<Value>) -> Value,
+) -> Result<String, MappingError> {
+    let existing = context
+        .fhir
+        .single_match(context.session, resource_type, query)
+        .await?;
+    let current = match &existing {
+        Some(id) => {
+            let version = context.fhir.read(context.session, resource_type, id).await?;
+            Some(serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))?)
+        }
+        None => None,
+    };
+    let id = existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut resource = build(current);
+    resource["id"] = Value::String(id.clone());
+    context
+        .fhir
+        .update(context.session, resource_type, &id, resource, None)
+        .await?;
+    Ok(id)
+}
+
+/// A token search value `system|value`, escaped for a search URL.
+fn token_query(parameter: &str, identifier: &Value) -> String {
+    let system = identifier.get("system").and_then(Value::as_str).unwrap_or_default();
+    let value = identifier.get("value").and_then(Value::as_str).unwrap_or_default();
+    let escape = |text: &str| text.replace('\\', "\\\\").replace('|', "\\|").replace(',', "\\,").replace('$', "\\$");
+    let token = format!("{}|{}", escape(system), escape(value));
+    format!("{parameter}={}", url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>())
+}

@@ -1,0 +1,167 @@
+//! HL7 over HTTP (`POST /hl7/v2`: an ER7 message in, its ACK out) and the operations
+//! API for stored messages (`/api/hl7/messages`).
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+
+use crate::hl7::ingest::{Ingest, IngestError};
+use crate::store::messages::{MessageFilter, MessageStatus, StoredMessage};
+
+/// The media type of HL7 v2 ER7 ("pipe and hat") text.
+const ER7: &str = "x-application/hl7-v2+er7";
+const PAGE: i64 = 50;
+
+pub struct Hl7Context {
+    pub ingest: Arc<Ingest>,
+    /// Largest message accepted over HTTP: the same limit as an MLLP frame.
+    pub max_message: usize,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/hl7/v2", web::post().to(receive))
+        .route("/api/hl7/messages", web::get().to(list))
+        .route("/api/hl7/messages/{id}", web::get().to(show))
+        .route("/api/hl7/messages/{id}/reprocess", web::post().to(reprocess));
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no stored message has id {0}")]
+    NotFound(i64),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error(transparent)]
+    Unavailable(#[from] IngestError),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(serde_json::json!({"error": self.to_string()}))
+    }
+}
+
+async fn receive(context: web::Data<Hl7Context>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    if body.len() > context.max_message {
+        return Err(ApiError::TooLarge(format!("messages are limited to {} bytes", context.max_message)));
+    }
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::BadRequest("the message is not UTF-8 text".into()))?;
+    let reply = context.ingest.receive(&text).await?;
+    Ok(match reply.ack {
+        Some(ack) => HttpResponse::Ok().content_type(ER7).body(ack),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// A stored message as the API shows it; `raw` and `ack` only on the single view.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageView {
+    id: i64,
+    received_at: chrono::DateTime<chrono::Utc>,
+    sending_application: String,
+    sending_facility: String,
+    control_id: Option<String>,
+    message_type: String,
+    version: String,
+    status: &'static str,
+    error: Option<String>,
+    processed_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack: Option<String>,
+}
+
+impl MessageView {
+    fn new(message: StoredMessage, full: bool) -> Self {
+        MessageView {
+            id: message.id,
+            received_at: message.received_at,
+            sending_application: message.sending_application,
+            sending_facility: message.sending_facility,
+            control_id: message.control_id,
+            message_type: message.message_type,
+            version: message.version,
+            status: message.status.as_str(),
+            error: message.error,
+            processed_at: message.processed_at,
+            raw: full.then_some(message.raw),
+            ack: full.then_some(message.ack),
+        }
+    }
+}
+
+async fn list(context: web::Data<Hl7Context>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(text) => Some(MessageStatus::parse(text).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status {text:?} is not one of processing, applied, stored, error, rejected"
+            ))
+        })?),
+    };
+    let limit = query.limit.unwrap_or(PAGE);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be between 1 and 1000".into()));
+    }
+    let filter = MessageFilter {
+        status,
+        before_id: query.before,
+        limit,
+    };
+    let messages = context.ingest.messages(&filter).await?;
+    let next = (messages.len() as i64 == limit)
+        .then(|| messages.last().map(|m| m.id))
+        .flatten()
+        .map(|last| {
+            let status = query.status.as_deref().map(|s| format!("&status={s}")).unwrap_or_default();
+            format!("/api/hl7/messages?before={last}&limit={limit}{status}")
+        });
+    let views: Vec<MessageView> = messages.into_iter().map(|m| MessageView::new(m, false)).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"messages": views, "next": next})))
+}
+
+async fn show(context: web::Data<Hl7Context>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let message = context.ingest.message(id).await?.ok_or(ApiError::NotFound(id))?;
+    Ok(HttpResponse::Ok().json(MessageView::new(message, true)))
+}
+
+async fn reprocess(context: web::Data<Hl7Context>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let message = context.ingest.message(id).await?.ok_or(ApiError::NotFound(id))?;
+    if message.status != MessageStatus::Error {
+        return Err(ApiError::Conflict(format!(
+            "message {id} is {}; only messages in error are reprocessed",
+            message.status.as_str()
+        )));
+    }
+    context.ingest.reprocess(&message).await?;
+    let message = context.ingest.message(id).await?.ok_or(ApiError::NotFound(id))?;
+    Ok(HttpResponse::Ok().json(MessageView::new(message, true)))
+}

@@ -1,0 +1,89 @@
+//! Stored HL7 v2 messages: what was received, what became of it, and the ACK sent.
+
+use chrono::{DateTime, Utc};
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    /// Being applied in an open transaction (never visible committed).
+    Processing,
+    /// Mapped to FHIR and committed (AA).
+    Applied,
+    /// Accepted and kept without mapping (a type configured as store-only).
+    Stored,
+    /// Parsed, but could not be applied (AE); reprocessing may succeed.
+    Error,
+    /// Not accepted: bad header, unsupported type or version (AR).
+    Rejected,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Processing => "processing",
+            MessageStatus::Applied => "applied",
+            MessageStatus::Stored => "stored",
+            MessageStatus::Error => "error",
+            MessageStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            MessageStatus::Processing,
+            MessageStatus::Applied,
+            MessageStatus::Stored,
+            MessageStatus::Error,
+            MessageStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub received_at: DateTime<Utc>,
+    pub sending_application: String,
+    pub sending_facility: String,
+    pub control_id: Option<String>,
+    pub message_type: String,
+    pub version: String,
+    pub status: MessageStatus,
+    pub error: Option<String>,
+    pub raw: String,
+    pub ack: String,
+}
+
+/// The outcome a message's processing ends with.
+#[derive(Debug, Clone)]
+pub struct MessageOutcome {
+    pub status: MessageStatus,
+    pub error: Option<String>,
+    pub ack: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub sending_application: String,
+    pub sending_facility: String,
+    pub control_id: Option<String>,
+    pub message_type: String,
+    pub version: String,
+    pub status: MessageStatus,
+    pub error: Option<String>,
+    pub raw: String,
+    pub ack: String,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// A page of the message list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub status: Option<MessageStatus>,
+    /// Only messages older than this id (the previous page's last).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}

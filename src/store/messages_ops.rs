@@ -1,0 +1,143 @@
+// Storage of HL7 v2 messages, written once for both backends (included into each
+// backend module of `store/mod.rs`, like `ops.rs`).
+
+use crate::store::messages::{MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage};
+use crate::store::schema::hl7_messages;
+
+type MessageRow = (
+    i64,
+    StoredInstant,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<StoredInstant>,
+);
+
+fn message_from_row(row: MessageRow) -> Result<StoredMessage, StoreError> {
+    let status = MessageStatus::parse(&row.7).ok_or_else(|| StoreError::Corrupt(format!("message status {:?}", row.7)))?;
+    Ok(StoredMessage {
+        id: row.0,
+        received_at: row.1 .0,
+        sending_application: row.2,
+        sending_facility: row.3,
+        control_id: row.4,
+        message_type: row.5,
+        version: row.6,
+        status,
+        error: row.8,
+        raw: row.9,
+        ack: row.10,
+        processed_at: row.11.map(|at| at.0),
+    })
+}
+
+macro_rules! message_columns {
+    () => {
+        (
+            hl7_messages::id,
+            hl7_messages::received_at,
+            hl7_messages::sending_application,
+            hl7_messages::sending_facility,
+            hl7_messages::control_id,
+            hl7_messages::message_type,
+            hl7_messages::version,
+            hl7_messages::status,
+            hl7_messages::error,
+            hl7_messages::raw,
+            hl7_messages::ack,
+            hl7_messages::processed_at,
+        )
+    };
+}
+
+/// The message a sender already sent with this control id, if any.
+pub async fn find_message(
+    conn: &mut Conn,
+    sending_application: &str,
+    sending_facility: &str,
+    control_id: &str,
+) -> Result<Option<StoredMessage>, StoreError> {
+    let row: Option<MessageRow> = hl7_messages::table
+        .filter(hl7_messages::sending_application.eq(sending_application))
+        .filter(hl7_messages::sending_facility.eq(sending_facility))
+        .filter(hl7_messages::control_id.eq(control_id))
+        .select(message_columns!())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(message_from_row).transpose()
+}
+
+pub async fn get_message(conn: &mut Conn, id: i64) -> Result<Option<StoredMessage>, StoreError> {
+    let row: Option<MessageRow> = hl7_messages::table
+        .find(id)
+        .select(message_columns!())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(message_from_row).transpose()
+}
+
+pub async fn list_messages(conn: &mut Conn, filter: &MessageFilter) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut query = hl7_messages::table.select(message_columns!()).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(hl7_messages::status.eq(status.as_str()));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(hl7_messages::id.lt(before));
+    }
+    let rows: Vec<MessageRow> = query
+        .order(hl7_messages::id.desc())
+        .limit(filter.limit)
+        .load(conn)
+        .await?;
+    rows.into_iter().map(message_from_row).collect()
+}
+
+/// Inserts a message; a second one with the same sender and control id is
+/// `StoreError::WriteRace` (another connection or node got it first).
+pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<i64, StoreError> {
+    diesel::insert_into(hl7_messages::table)
+        .values((
+            hl7_messages::received_at.eq(StoredInstant(message.received_at)),
+            hl7_messages::sending_application.eq(&message.sending_application),
+            hl7_messages::sending_facility.eq(&message.sending_facility),
+            hl7_messages::control_id.eq(&message.control_id),
+            hl7_messages::message_type.eq(&message.message_type),
+            hl7_messages::version.eq(&message.version),
+            hl7_messages::status.eq(message.status.as_str()),
+            hl7_messages::error.eq(&message.error),
+            hl7_messages::raw.eq(&message.raw),
+            hl7_messages::ack.eq(&message.ack),
+            hl7_messages::processed_at.eq(
+                (message.status != MessageStatus::Processing).then_some(StoredInstant(message.received_at)),
+            ),
+        ))
+        .returning(hl7_messages::id)
+        .get_result(conn)
+        .await
+        .map_err(race_on_unique_violation)
+}
+
+pub async fn finish_message(conn: &mut Conn, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {
+    let updated = diesel::update(hl7_messages::table.find(id))
+        .set((
+            hl7_messages::status.eq(outcome.status.as_str()),
+            hl7_messages::error.eq(&outcome.error),
+            hl7_messages::ack.eq(&outcome.ack),
+            hl7_messages::processed_at.eq(Some(StoredInstant(chrono::Utc::now()))),
+        ))
+        .execute(conn)
+        .await?;
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
