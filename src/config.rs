@@ -135,9 +135,7 @@ impl Settings {
         match self.mllp_bind.trim() {
             "off" | "" => Ok(None),
             address => address.parse().map(Some).map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "mllp_bind {address:?} is neither host:port nor off"
-                ))
+                ConfigError::Invalid(format!("mllp_bind {address:?} is neither host:port nor off"))
             }),
         }
     }

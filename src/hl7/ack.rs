@@ -73,12 +73,21 @@ impl ErrorLocation {
     }
 }
 
-/// Why a message was not accepted, for the ERR segment and the stored record.
+/// ERR-4: an error refuses the message (or part of it); a warning goes with an
+/// accepted message to say what of it was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// What was wrong with a message, for the ERR segment and the stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub code: ErrorCode,
     pub location: Option<ErrorLocation>,
     pub message: String,
+    pub severity: Severity,
 }
 
 impl Problem {
@@ -87,6 +96,14 @@ impl Problem {
             code,
             location,
             message: message.into(),
+            severity: Severity::Error,
+        }
+    }
+
+    pub fn warning(code: ErrorCode, location: Option<ErrorLocation>, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::new(code, location, message)
         }
     }
 }
@@ -97,13 +114,20 @@ impl std::fmt::Display for Problem {
             Some(at) => write!(f, "{}-{}", at.segment, at.field.unwrap_or(0))?,
             None => write!(f, "message")?,
         }
-        write!(f, ": {} ({}): {}", self.code.text(), self.code as u16, self.message)
+        write!(
+            f,
+            ": {} ({}): {}",
+            self.code.text(),
+            self.code as u16,
+            self.message
+        )
     }
 }
 
 /// Builds the ACK for `header` (the received message's MSH, or what could be read
-/// of it). `enhanced` picks the commit-level codes CA/CE/CR.
-pub fn build(header: &Header, code: AckCode, enhanced: bool, problem: Option<&Problem>) -> String {
+/// of it), with one ERR segment per problem. `enhanced` picks the commit-level codes
+/// CA/CE/CR.
+pub fn build(header: &Header, code: AckCode, enhanced: bool, problems: &[Problem]) -> String {
     let sep = header.separators;
     // Header fields are echoed exactly as received (already escaped); only text of
     // our own is escaped.
@@ -116,7 +140,11 @@ pub fn build(header: &Header, code: AckCode, enhanced: bool, problem: Option<&Pr
         (true, AckCode::Error) => "CE",
         (true, AckCode::Reject) => "CR",
     };
-    let version = header.version.as_deref().filter(|v| !v.is_empty()).unwrap_or("2.5");
+    let version = header
+        .version
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .unwrap_or("2.5");
     let f = sep.field;
     let c = sep.component;
     let mut ack = format!(
@@ -134,12 +162,12 @@ pub fn build(header: &Header, code: AckCode, enhanced: bool, problem: Option<&Pr
     );
     let old_style = version_before_2_5(version);
     ack.push_str(&format!("MSA{f}{msa_code}{f}{}", header.control_id));
-    if let (true, Some(problem)) = (old_style, problem) {
+    if let (true, Some(problem)) = (old_style, problems.first()) {
         // MSA-3 (text message) is where v2.3/2.4 receivers look for a reason.
         ack.push_str(&format!("{f}{}", e(&problem.message)));
     }
     ack.push('\r');
-    if let Some(problem) = problem {
+    for problem in problems {
         ack.push_str(&err_segment(sep, old_style, problem));
         ack.push('\r');
     }
@@ -153,7 +181,12 @@ fn err_segment(sep: Separators, old_style: bool, problem: &Problem) -> String {
     let text = sep.escape(problem.code.text());
     let detail = sep.escape(&problem.message);
     let (segment, occurrence, field, component) = match &problem.location {
-        Some(at) => (at.segment, at.occurrence.to_string(), number(at.field), number(at.component)),
+        Some(at) => (
+            at.segment,
+            at.occurrence.to_string(),
+            number(at.field),
+            number(at.component),
+        ),
         None => ("", String::new(), String::new(), String::new()),
     };
     if old_style {
@@ -161,10 +194,18 @@ fn err_segment(sep: Separators, old_style: bool, problem: &Problem) -> String {
         format!("ERR{f}{segment}{c}{occurrence}{c}{field}{c}{code}{s}{text}{s}HL70357")
     } else {
         // ERR-2 (ERL) location, ERR-3 (CWE) code, ERR-4 severity, ERR-8 user message.
-        format!(
-            "ERR{f}{f}{segment}{c}{occurrence}{c}{field}{c}{}{c}{component}{f}{code}{c}{text}{c}HL70357{f}E{f}{f}{f}{f}{detail}",
-            if field.is_empty() { "" } else { "1" }
-        )
+        let location = match segment {
+            "" => String::new(),
+            _ => format!(
+                "{segment}{c}{occurrence}{c}{field}{c}{}{c}{component}",
+                if field.is_empty() { "" } else { "1" }
+            ),
+        };
+        let severity = match problem.severity {
+            Severity::Error => "E",
+            Severity::Warning => "W",
+        };
+        format!("ERR{f}{f}{location}{f}{code}{c}{text}{c}HL70357{f}{severity}{f}{f}{f}{f}{detail}")
     }
 }
 

@@ -41,7 +41,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Err(FrameError::TooLarge { limit }) => return Err(ConnectionError::TooLarge { limit }),
             }
             if self.stream.read_buf(&mut self.buffer).await? == 0 {
-                return if self.buffer.iter().any(|&b| b == frame::START) {
+                return if self.buffer.contains(&frame::START) {
                     Err(ConnectionError::Truncated)
                 } else {
                     Ok(None)

@@ -71,7 +71,10 @@ mod tests {
             assert_eq!(take_frame(&mut buffer, 1024), Ok(None));
         }
         feed(&mut buffer, &framed[framed.len() - 1..]);
-        assert_eq!(take_frame(&mut buffer, 1024).unwrap().unwrap(), &b"MSH|^~\\&|A\rPID|1"[..]);
+        assert_eq!(
+            take_frame(&mut buffer, 1024).unwrap().unwrap(),
+            &b"MSH|^~\\&|A\rPID|1"[..]
+        );
         assert!(buffer.is_empty());
     }
 
@@ -81,7 +84,7 @@ mod tests {
         feed(&mut buffer, b"\r\n");
         feed(&mut buffer, &encode(b"one"));
         feed(&mut buffer, &encode(b"two"));
-        feed(&mut buffer, &encode(b"thr")[..3]);
+        feed(&mut buffer, &encode(b"three")[..4]);
         assert_eq!(take_frame(&mut buffer, 1024).unwrap().unwrap(), &b"one"[..]);
         assert_eq!(take_frame(&mut buffer, 1024).unwrap().unwrap(), &b"two"[..]);
         assert_eq!(take_frame(&mut buffer, 1024), Ok(None));
@@ -102,14 +105,20 @@ mod tests {
     fn oversize_frames_are_refused_complete_or_not() {
         let mut buffer = BytesMut::new();
         feed(&mut buffer, &encode(&[b'x'; 11]));
-        assert_eq!(take_frame(&mut buffer, 10), Err(FrameError::TooLarge { limit: 10 }));
+        assert_eq!(
+            take_frame(&mut buffer, 10),
+            Err(FrameError::TooLarge { limit: 10 })
+        );
         let mut buffer = BytesMut::new();
         feed(&mut buffer, b"\x0b");
         feed(&mut buffer, &[b'x'; 10]);
         feed(&mut buffer, b"\x1c");
         assert_eq!(take_frame(&mut buffer, 10), Ok(None));
         feed(&mut buffer, b"x");
-        assert_eq!(take_frame(&mut buffer, 10), Err(FrameError::TooLarge { limit: 10 }));
+        assert_eq!(
+            take_frame(&mut buffer, 10),
+            Err(FrameError::TooLarge { limit: 10 })
+        );
         let mut buffer = BytesMut::new();
         feed(&mut buffer, &encode(&[b'x'; 10]));
         assert_eq!(take_frame(&mut buffer, 10).unwrap().unwrap().len(), 10);

@@ -55,18 +55,26 @@ impl Ingest {
         let text = normalize_segment_endings(raw);
         let header = match Header::read(&text) {
             Ok(header) => header,
-            Err((header, problem)) => return self.reject_unreadable(raw, &header, problem).await,
+            Err(unreadable) => {
+                return self
+                    .reject_unreadable(raw, &unreadable.header, unreadable.problem)
+                    .await
+            }
         };
         let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
         let existing = tx
-            .find_message(&header.sending_application, &header.sending_facility, &header.control_id)
+            .find_message(
+                &header.sending_application,
+                &header.sending_facility,
+                &header.control_id,
+            )
             .await?;
-        let id = match existing {
+        let record = match existing {
             Some(previous) if previous.status != MessageStatus::Error => {
                 tx.rollback().await?;
                 return Ok(resend(&header, previous));
             }
-            Some(previous) => previous.id,
+            Some(previous) => Record::Stored(previous.id),
             None => {
                 let record = NewMessage {
                     received_at,
@@ -81,7 +89,7 @@ impl Ingest {
                     ack: String::new(),
                 };
                 match tx.insert_message(&record).await {
-                    Ok(id) => id,
+                    Ok(id) => Record::Inserted(id, Box::new(record)),
                     // Sent to another connection or node at the same moment: that one
                     // won; answer with its outcome once it is committed.
                     Err(StoreError::WriteRace) => {
@@ -92,7 +100,7 @@ impl Ingest {
                 }
             }
         };
-        self.process(tx, id, &header, &text).await
+        self.process(tx, record, &header, &text).await
     }
 
     /// Applies a stored message again (after a mapping or data fix).
@@ -100,19 +108,26 @@ impl Ingest {
         let text = normalize_segment_endings(&message.raw);
         let header = match Header::read(&text) {
             Ok(header) => header,
-            Err((header, problem)) => return Ok(reply(&header, MessageStatus::Rejected, Some(&problem))),
+            Err(unreadable) => {
+                return Ok(reply(
+                    &unreadable.header,
+                    MessageStatus::Rejected,
+                    &[unreadable.problem],
+                ));
+            }
         };
         let tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
-        self.process(tx, message.id, &header, &text).await
+        self.process(tx, Record::Stored(message.id), &header, &text).await
     }
 
     async fn process(
         &self,
         mut tx: crate::store::Session,
-        id: i64,
+        record: Record,
         header: &Header,
         text: &str,
     ) -> Result<Reply, IngestError> {
+        let mut warnings = Vec::new();
         let applied = match Parsed::parse(text, header) {
             Err(problem) => Err(MappingError::Unsupported(problem)),
             Ok(parsed) => {
@@ -120,30 +135,46 @@ impl Ingest {
                     fhir: &self.fhir,
                     session: &mut tx,
                     systems: &self.settings.identifier_systems,
+                    warnings: Vec::new(),
                 };
-                mapping::apply(&mut context, header, &parsed).await
+                let applied = mapping::apply(&mut context, header, &parsed).await;
+                warnings = context.warnings;
+                applied
             }
         };
-        let (status, problem) = match applied {
-            Ok(()) => (MessageStatus::Applied, None),
-            Err(MappingError::Unsupported(_)) if self.stored_only(header) => (MessageStatus::Stored, None),
-            Err(MappingError::Unsupported(problem)) => (MessageStatus::Rejected, Some(problem)),
-            Err(MappingError::Invalid(problem)) => (MessageStatus::Error, Some(problem)),
-            Err(MappingError::Fhir(error)) => (MessageStatus::Error, Some(fhir_problem(&error))),
+        let (status, problems) = match applied {
+            Ok(()) => (MessageStatus::Applied, warnings),
+            Err(MappingError::Unsupported(_)) if self.stored_only(header) => {
+                (MessageStatus::Stored, Vec::new())
+            }
+            Err(MappingError::Unsupported(problem)) => (MessageStatus::Rejected, vec![problem]),
+            Err(MappingError::Invalid(problem)) => (MessageStatus::Error, vec![problem]),
+            Err(MappingError::Fhir(error)) => (MessageStatus::Error, vec![fhir_problem(&error)]),
         };
-        let reply = reply(header, status, problem.as_ref());
+        let reply = reply(header, status, &problems);
+        let described: Vec<String> = problems.iter().map(ToString::to_string).collect();
         let outcome = MessageOutcome {
             status,
-            error: problem.map(|p| p.to_string()),
+            error: (!described.is_empty()).then(|| described.join("; ")),
             ack: reply.ack.clone().unwrap_or_default(),
         };
         if status == MessageStatus::Error {
-            // The message's FHIR changes are undone; its record is kept with the error.
+            // The message's FHIR changes are undone, and with them a record inserted
+            // in the same transaction: it is written again, with the error.
             tx.rollback().await?;
             let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
-            tx.finish_message(id, &outcome).await?;
+            match record {
+                Record::Stored(id) => tx.finish_message(id, &outcome).await?,
+                Record::Inserted(_, mut new) => {
+                    new.status = outcome.status;
+                    new.error = outcome.error;
+                    new.ack = outcome.ack;
+                    tx.insert_message(&new).await?;
+                }
+            }
             tx.commit().await?;
         } else {
+            let (Record::Stored(id) | Record::Inserted(id, _)) = record;
             tx.finish_message(id, &outcome).await?;
             tx.commit().await?;
         }
@@ -171,8 +202,13 @@ impl Ingest {
 
     /// A message whose header cannot be read is kept (without a control id, so a
     /// corrected resend is not taken for a duplicate) and answered AR.
-    async fn reject_unreadable(&self, raw: &str, header: &Header, problem: Problem) -> Result<Reply, IngestError> {
-        let reply = reply(header, MessageStatus::Rejected, Some(&problem));
+    async fn reject_unreadable(
+        &self,
+        raw: &str,
+        header: &Header,
+        problem: Problem,
+    ) -> Result<Reply, IngestError> {
+        let reply = reply(header, MessageStatus::Rejected, std::slice::from_ref(&problem));
         let record = NewMessage {
             received_at: Utc::now(),
             sending_application: header.sending_application.clone(),
@@ -194,7 +230,11 @@ impl Ingest {
     async fn answer_duplicate(&self, header: &Header) -> Result<Reply, IngestError> {
         let mut session = self.fhir.session().await.map_err(IngestError::Fhir)?;
         match session
-            .find_message(&header.sending_application, &header.sending_facility, &header.control_id)
+            .find_message(
+                &header.sending_application,
+                &header.sending_facility,
+                &header.control_id,
+            )
             .await?
         {
             Some(previous) => Ok(resend(header, previous)),
@@ -203,11 +243,18 @@ impl Ingest {
     }
 }
 
+/// The message's record: already stored (a resend or reprocessing of a message in
+/// error), or inserted by the transaction that is applying it.
+enum Record {
+    Stored(i64),
+    Inserted(i64, Box<NewMessage>),
+}
+
 /// The ACK a resent message gets: the one sent the first time.
 fn resend(header: &Header, previous: StoredMessage) -> Reply {
     let ack = match previous.ack.is_empty() {
         // Enhanced mode may have sent nothing; the sender still waits for an answer.
-        true => ack::build(header, AckCode::Accept, header.enhanced_mode(), None),
+        true => ack::build(header, AckCode::Accept, header.enhanced_mode(), &[]),
         false => previous.ack,
     };
     Reply {
@@ -217,7 +264,7 @@ fn resend(header: &Header, previous: StoredMessage) -> Reply {
     }
 }
 
-fn reply(header: &Header, status: MessageStatus, problem: Option<&Problem>) -> Reply {
+fn reply(header: &Header, status: MessageStatus, problems: &[Problem]) -> Reply {
     let enhanced = header.enhanced_mode();
     let code = match status {
         MessageStatus::Applied | MessageStatus::Stored | MessageStatus::Processing => AckCode::Accept,
@@ -234,9 +281,15 @@ fn reply(header: &Header, status: MessageStatus, problem: Option<&Problem>) -> R
         (true, Some("SU")) => code == AckCode::Accept,
         (true, Some(_)) => true,
     };
-    let problem = problem.filter(|_| code != AckCode::Accept);
+    // An accepted message carries only its warnings (errors of an enhanced-mode
+    // message are the application acknowledgement's, not the commit ACK's).
+    let problems: Vec<Problem> = problems
+        .iter()
+        .filter(|p| code != AckCode::Accept || p.severity == ack::Severity::Warning)
+        .cloned()
+        .collect();
     Reply {
-        ack: wanted.then(|| ack::build(header, code, enhanced, problem)),
+        ack: wanted.then(|| ack::build(header, code, enhanced, &problems)),
         status,
         message_type: header.message_type.clone(),
     }

@@ -30,7 +30,11 @@ pub struct MllpListener {
 }
 
 impl MllpListener {
-    pub async fn bind(address: SocketAddr, ingest: Arc<Ingest>, limits: ListenerLimits) -> std::io::Result<Self> {
+    pub async fn bind(
+        address: SocketAddr,
+        ingest: Arc<Ingest>,
+        limits: ListenerLimits,
+    ) -> std::io::Result<Self> {
         Ok(MllpListener {
             listener: TcpListener::bind(address).await?,
             ingest,
@@ -76,7 +80,10 @@ impl MllpListener {
             // Reap finished connections so the set does not grow without bound.
             while connections.try_join_next().is_some() {}
         }
-        tracing::info!(open = connections.len(), "MLLP listener stopping; finishing in-flight messages");
+        tracing::info!(
+            open = connections.len(),
+            "MLLP listener stopping; finishing in-flight messages"
+        );
         while connections.join_next().await.is_some() {}
     }
 }
@@ -89,7 +96,14 @@ async fn serve_connection(
     shutdown: watch::Receiver<bool>,
 ) {
     tracing::debug!(%peer, "MLLP connection opened");
-    serve(Connection::new(stream, limits.max_frame), peer, &ingest, limits, shutdown).await;
+    serve(
+        Connection::new(stream, limits.max_frame),
+        peer,
+        &ingest,
+        limits,
+        shutdown,
+    )
+    .await;
     tracing::debug!(%peer, "MLLP connection closed");
 }
 

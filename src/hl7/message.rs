@@ -157,14 +157,18 @@ impl Header {
 
     /// Reads the MSH of `text` (segments already ended by `\r`). On failure, returns
     /// what could be read (for addressing the ACK) with the problem.
-    pub fn read(text: &str) -> Result<Header, (Header, Problem)> {
+    pub fn read(text: &str) -> Result<Header, Box<Unreadable>> {
         let first = text.split('\r').next().unwrap_or_default();
         let mut header = Header::default();
         if !first.starts_with("MSH") || first.len() < 8 {
-            return Err((
+            return Err(Box::new(Unreadable {
                 header,
-                Problem::new(ErrorCode::SegmentSequence, None, "the message does not start with an MSH segment"),
-            ));
+                problem: Problem::new(
+                    ErrorCode::SegmentSequence,
+                    None,
+                    "the message does not start with an MSH segment",
+                ),
+            }));
         }
         let field_separator = first[3..].chars().next().unwrap_or('|');
         let fields: Vec<&str> = first.split(field_separator).collect();
@@ -173,14 +177,14 @@ impl Header {
         header.separators = match Separators::from_msh(field_separator, msh(2)) {
             Some(separators) => separators,
             None => {
-                return Err((
+                return Err(Box::new(Unreadable {
                     header,
-                    Problem::new(
+                    problem: Problem::new(
                         ErrorCode::DataType,
                         Some(ErrorLocation::field("MSH", 1, 2)),
                         format!("MSH-2 {:?} is not four distinct encoding characters", msh(2)),
                     ),
-                ))
+                }))
             }
         };
         let component = header.separators.component;
@@ -227,15 +231,24 @@ impl Header {
             None
         };
         match problem {
-            Some(problem) => Err((header, problem)),
+            Some(problem) => Err(Box::new(Unreadable { header, problem })),
             None => Ok(header),
         }
     }
 }
 
+/// A message whose header cannot be accepted: what could be read of the header (to
+/// address the ACK) and why.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub header: Header,
+    pub problem: Problem,
+}
+
 /// Segment endings as senders write them (`\r`, `\n`, `\r\n`) made `\r`, and
-/// trailing blank lines dropped.
+/// trailing blank lines and a leading byte-order mark dropped.
 pub fn normalize_segment_endings(text: &str) -> String {
+    let text = text.trim_start_matches('\u{feff}');
     let normalized = text.replace("\r\n", "\r").replace('\n', "\r");
     normalized.trim_end_matches('\r').to_owned()
 }
@@ -247,7 +260,10 @@ mod tests {
     #[test]
     fn escapes_round_trip_with_the_message_s_own_characters() {
         let sep = Separators::from_msh('|', "^~\\&").unwrap();
-        assert_eq!(sep.unescape(r"A\F\B\S\C\T\D\R\E\E\\X41C3A9\\.br\x"), "A|B^C&D~E\\EAé\nx");
+        assert_eq!(
+            sep.unescape(r"A\F\B\S\C\T\D\R\E\E\\X41C3A9\\.br\x"),
+            "A|B^C&D~E\\Aé\nx"
+        );
         assert_eq!(sep.unescape(r"\H\bold\N\ end"), "bold end");
         assert_eq!(sep.unescape(r"broken \F"), r"broken \F");
         assert_eq!(sep.unescape(&sep.escape("a|b^c&d~e\\f")), "a|b^c&d~e\\f");
@@ -266,24 +282,32 @@ mod tests {
 
     #[test]
     fn the_header_says_who_what_and_which_version() {
-        let header = Header::read("MSH|^~\\&|LAB|HOSP|CB|BILL|20240101||ADT^A01^ADT_A01|MSG1|P|2.5.1|||AL|NE\rPID|1").unwrap();
+        let header =
+            Header::read("MSH|^~\\&|LAB|HOSP|CB|BILL|20240101||ADT^A01^ADT_A01|MSG1|P|2.5.1|||AL|NE\rPID|1")
+                .unwrap();
         assert_eq!(header.sending_application, "LAB");
         assert_eq!(header.type_and_event(), "ADT^A01");
         assert_eq!(header.control_id, "MSG1");
         assert_eq!(header.version.as_deref(), Some("2.5.1"));
         assert!(header.enhanced_mode());
 
-        let (_, problem) = Header::read("MSH|^~\\&|A|B|C|D|x||ADT^A01|1|P|2.9").unwrap_err();
-        assert_eq!(problem.code, ErrorCode::UnsupportedVersion);
-        let (partial, problem) = Header::read("MSH|^~\\&|A|B|C|D|x||ADT^A01||P|2.5").unwrap_err();
-        assert_eq!((partial.sending_application.as_str(), problem.code), ("A", ErrorCode::RequiredFieldMissing));
-        let (_, problem) = Header::read("PID|1|2").unwrap_err();
-        assert_eq!(problem.code, ErrorCode::SegmentSequence);
+        let refused = Header::read("MSH|^~\\&|A|B|C|D|x||ADT^A01|1|P|2.9").unwrap_err();
+        assert_eq!(refused.problem.code, ErrorCode::UnsupportedVersion);
+        let refused = Header::read("MSH|^~\\&|A|B|C|D|x||ADT^A01||P|2.5").unwrap_err();
+        assert_eq!(
+            (refused.header.sending_application.as_str(), refused.problem.code),
+            ("A", ErrorCode::RequiredFieldMissing)
+        );
+        let refused = Header::read("PID|1|2").unwrap_err();
+        assert_eq!(refused.problem.code, ErrorCode::SegmentSequence);
     }
 
     #[test]
     fn segment_endings_are_normalized() {
-        assert_eq!(normalize_segment_endings("MSH|a\r\nPID|b\nPV1|c\r\r\n"), "MSH|a\rPID|b\rPV1|c");
+        assert_eq!(
+            normalize_segment_endings("MSH|a\r\nPID|b\nPV1|c\r\r\n"),
+            "MSH|a\rPID|b\rPV1|c"
+        );
     }
 }
 
@@ -310,12 +334,10 @@ impl<'m> Parsed<'m> {
     }
 
     pub fn segment(&self, name: &str) -> Option<SegmentView<'_, 'm>> {
-        self.message
-            .segment(name)
-            .map(|segment| SegmentView {
-                segment,
-                separators: self.separators,
-            })
+        self.message.segment(name).map(|segment| SegmentView {
+            segment,
+            separators: self.separators,
+        })
     }
 
     pub fn segments<'a>(&'a self, name: &'a str) -> impl Iterator<Item = SegmentView<'a, 'm>> + 'a {

@@ -59,7 +59,10 @@ impl ResponseError for ApiError {
 
 async fn receive(context: web::Data<Hl7Context>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     if body.len() > context.max_message {
-        return Err(ApiError::TooLarge(format!("messages are limited to {} bytes", context.max_message)));
+        return Err(ApiError::TooLarge(format!(
+            "messages are limited to {} bytes",
+            context.max_message
+        )));
     }
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::BadRequest("the message is not UTF-8 text".into()))?;
@@ -116,7 +119,10 @@ impl MessageView {
     }
 }
 
-async fn list(context: web::Data<Hl7Context>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    context: web::Data<Hl7Context>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let status = match query.status.as_deref() {
         None => None,
         Some(text) => Some(MessageStatus::parse(text).ok_or_else(|| {
@@ -139,7 +145,11 @@ async fn list(context: web::Data<Hl7Context>, query: web::Query<ListQuery>) -> R
         .then(|| messages.last().map(|m| m.id))
         .flatten()
         .map(|last| {
-            let status = query.status.as_deref().map(|s| format!("&status={s}")).unwrap_or_default();
+            let status = query
+                .status
+                .as_deref()
+                .map(|s| format!("&status={s}"))
+                .unwrap_or_default();
             format!("/api/hl7/messages?before={last}&limit={limit}{status}")
         });
     let views: Vec<MessageView> = messages.into_iter().map(|m| MessageView::new(m, false)).collect();

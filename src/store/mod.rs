@@ -462,7 +462,10 @@ impl Session {
         sending_facility: &str,
         control_id: &str,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        on_session!(self, find_message(sending_application, sending_facility, control_id))
+        on_session!(
+            self,
+            find_message(sending_application, sending_facility, control_id)
+        )
     }
 
     pub async fn get_message(&mut self, id: i64) -> Result<Option<StoredMessage>, StoreError> {

@@ -308,7 +308,8 @@ impl<'a> IndexRows<'a> {
             self.quantities.push(NewQuantityRow::new(res_type, res_id, entry));
         }
         for entry in &index.references {
-            self.references.push(NewReferenceRow::new(res_type, res_id, entry));
+            self.references
+                .push(NewReferenceRow::new(res_type, res_id, entry));
         }
         for entry in &index.uris {
             self.uris.push(NewUriRow::new(res_type, res_id, entry));

@@ -11,10 +11,15 @@ const POSTGRES_ENV: &str = "CLAIMBRIDGE_TEST_POSTGRES_URL";
 /// Small enough that the 413 test need not send megabytes.
 pub const TEST_BODY_LIMIT: usize = 256 * 1024;
 
+/// The MLLP frame limit of test servers: above every sample message.
+pub const TEST_MAX_FRAME: usize = 64 * 1024;
+
 pub struct TestApp {
     /// `http://127.0.0.1:{port}/fhir`
     pub base: String,
     pub client: reqwest::Client,
+    /// The MLLP listener's address.
+    pub mllp: std::net::SocketAddr,
     cleanup: Cleanup,
 }
 
@@ -60,14 +65,18 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             body_limit: TEST_BODY_LIMIT,
             workers: Some(2),
+            mllp_bind: "127.0.0.1:0".into(),
+            mllp_max_frame: TEST_MAX_FRAME,
             ..Settings::default()
         };
         let app = Application::build(&settings).await.expect("server starts");
         let base = app.base_url().to_owned();
+        let mllp = app.mllp_address().expect("the MLLP listener is on");
         tokio::spawn(app.run());
         TestApp {
             base,
             client: reqwest::Client::new(),
+            mllp,
             cleanup,
         }
     }

@@ -9,5 +9,6 @@ mod examples;
 mod fhir_client;
 mod helpers;
 mod history;
+mod hl7;
 mod search;
 mod validate;

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use super::datatypes::{address, contact_point, date, date_time, human_name, identifier};
 use super::{missing, token_query, upsert, MappingContext, MappingError};
 use crate::fhir::resource_type::ResourceType;
+use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
 use crate::hl7::message::{Parsed, SegmentView};
 
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
@@ -19,19 +20,24 @@ pub async fn admit_or_update(
     event: &str,
     message: &Parsed<'_>,
 ) -> Result<(), MappingError> {
-    let pid = message.segment("PID").ok_or_else(|| missing("PID", 3, "patient segment"))?;
+    let pid = message
+        .segment("PID")
+        .ok_or_else(|| missing("PID", 3, "patient segment"))?;
     let patient_id = upsert_patient(context, &pid).await?;
     if let Some(pv1) = message.segment("PV1") {
         upsert_encounter(context, event, &pv1, &patient_id).await?;
     }
-    for in1 in message.segments("IN1") {
-        upsert_coverage(context, &in1, &patient_id).await?;
+    for (n, in1) in message.segments("IN1").enumerate() {
+        upsert_coverage(context, n + 1, &in1, &patient_id).await?;
     }
     Ok(())
 }
 
 /// PID → Patient, matched by its key identifier (MR if there is one, else the first).
-async fn upsert_patient(context: &mut MappingContext<'_>, pid: &SegmentView<'_, '_>) -> Result<String, MappingError> {
+async fn upsert_patient(
+    context: &mut MappingContext<'_>,
+    pid: &SegmentView<'_, '_>,
+) -> Result<String, MappingError> {
     let identifiers: Vec<Value> = pid
         .repetitions(3)
         .iter()
@@ -44,9 +50,12 @@ async fn upsert_patient(context: &mut MappingContext<'_>, pid: &SegmentView<'_, 
         .cloned()
         .ok_or_else(|| missing("PID", 3, "patient identifier list"))?;
     let mapped = patient_fields(pid, identifiers);
-    upsert(context, ResourceType::Patient, &token_query("identifier", &key), |current| {
-        merge(current, "Patient", mapped)
-    })
+    upsert(
+        context,
+        ResourceType::Patient,
+        &token_query("identifier", &key),
+        |current| merge(current, "Patient", mapped),
+    )
     .await
 }
 
@@ -85,12 +94,19 @@ fn patient_fields(pid: &SegmentView<'_, '_>, mut identifiers: Vec<Value>) -> Map
         .repetitions(13)
         .iter()
         .filter_map(|xtn| contact_point(xtn, "home"))
-        .chain(pid.repetitions(14).iter().filter_map(|xtn| contact_point(xtn, "work")))
+        .chain(
+            pid.repetitions(14)
+                .iter()
+                .filter_map(|xtn| contact_point(xtn, "work")),
+        )
         .collect();
     if !telecom.is_empty() {
         patient.insert("telecom".into(), Value::Array(telecom));
     }
-    match (pid.value(30, 1).as_deref(), pid.value(29, 1).as_deref().and_then(date_time)) {
+    match (
+        pid.value(30, 1).as_deref(),
+        pid.value(29, 1).as_deref().and_then(date_time),
+    ) {
         (_, Some(when)) => {
             patient.insert("deceasedDateTime".into(), Value::String(when));
         }
@@ -140,8 +156,14 @@ async fn upsert_encounter(
         Some("P") => ("PRENC", "pre-admission"),
         _ => ("AMB", "ambulatory"),
     };
-    mapped.insert("class".into(), json!({"system": ACT_CODE, "code": code, "display": display}));
-    mapped.insert("subject".into(), json!({"reference": format!("Patient/{patient_id}")}));
+    mapped.insert(
+        "class".into(),
+        json!({"system": ACT_CODE, "code": code, "display": display}),
+    );
+    mapped.insert(
+        "subject".into(),
+        json!({"reference": format!("Patient/{patient_id}")}),
+    );
     let mut period = Map::new();
     if let Some(start) = pv1.value(44, 1).as_deref().and_then(date_time) {
         period.insert("start".into(), Value::String(start));
@@ -151,7 +173,10 @@ async fn upsert_encounter(
     }
     let location: Vec<String> = (1..=3).filter_map(|c| pv1.value(3, c)).collect();
     if !location.is_empty() {
-        mapped.insert("location".into(), json!([{"location": {"display": location.join(" ")}}]));
+        mapped.insert(
+            "location".into(),
+            json!([{"location": {"display": location.join(" ")}}]),
+        );
     }
     let status = match event {
         "A01" => Some("in-progress"),
@@ -162,28 +187,36 @@ async fn upsert_encounter(
         // A08 updates what is known and leaves the status where it is.
         _ => None,
     };
-    upsert(context, ResourceType::Encounter, &token_query("identifier", &visit), |current| {
-        let previous_period = current
-            .as_ref()
-            .and_then(|c| c.get("period"))
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let previous_status = current
-            .as_ref()
-            .and_then(|c| c.get("status"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let mut merged_period = previous_period;
-        merged_period.extend(period);
-        let mut mapped = mapped;
-        if !merged_period.is_empty() {
-            mapped.insert("period".into(), Value::Object(merged_period));
-        }
-        let status = status.map(str::to_owned).or(previous_status).unwrap_or_else(|| "in-progress".into());
-        mapped.insert("status".into(), Value::String(status));
-        merge(current, "Encounter", mapped)
-    })
+    upsert(
+        context,
+        ResourceType::Encounter,
+        &token_query("identifier", &visit),
+        |current| {
+            let previous_period = current
+                .as_ref()
+                .and_then(|c| c.get("period"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let previous_status = current
+                .as_ref()
+                .and_then(|c| c.get("status"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let mut merged_period = previous_period;
+            merged_period.extend(period);
+            let mut mapped = mapped;
+            if !merged_period.is_empty() {
+                mapped.insert("period".into(), Value::Object(merged_period));
+            }
+            let status = status
+                .map(str::to_owned)
+                .or(previous_status)
+                .unwrap_or_else(|| "in-progress".into());
+            mapped.insert("status".into(), Value::String(status));
+            merge(current, "Encounter", mapped)
+        },
+    )
     .await?;
     Ok(())
 }
@@ -192,6 +225,7 @@ async fn upsert_encounter(
 /// one Coverage per patient and payer.
 async fn upsert_coverage(
     context: &mut MappingContext<'_>,
+    occurrence: usize,
     in1: &SegmentView<'_, '_>,
     patient_id: &str,
 ) -> Result<(), MappingError> {
@@ -203,7 +237,17 @@ async fn upsert_coverage(
             "name:exact={}",
             url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
         ),
-        (None, None) => return Err(missing("IN1", 3, "insurance company id or name (IN1-4)")),
+        (None, None) => {
+            // A Coverage needs its payer; the rest of the message still applies.
+            context.warnings.push(Problem::warning(
+                ErrorCode::RequiredFieldMissing,
+                Some(ErrorLocation::field("IN1", occurrence, 3)),
+                format!(
+                    "IN1 #{occurrence} names no insurance company (IN1-3, IN1-4): no Coverage made from it"
+                ),
+            ));
+            return Ok(());
+        }
     };
     let mut payer = Map::new();
     if let Some(id) = &payer_identifier {
@@ -223,8 +267,14 @@ async fn upsert_coverage(
 
     let mut coverage = Map::new();
     coverage.insert("status".into(), json!("active"));
-    coverage.insert("beneficiary".into(), json!({"reference": format!("Patient/{patient_id}")}));
-    coverage.insert("payor".into(), json!([{"reference": format!("Organization/{payer_id}")}]));
+    coverage.insert(
+        "beneficiary".into(),
+        json!({"reference": format!("Patient/{patient_id}")}),
+    );
+    coverage.insert(
+        "payor".into(),
+        json!([{"reference": format!("Organization/{payer_id}")}]),
+    );
     // IN1-36 policy number, else IN1-49 insured's id: the member id on the card.
     if let Some(member) = in1.value(36, 1).or_else(|| in1.value(49, 1)) {
         coverage.insert("subscriberId".into(), Value::String(member.clone()));
@@ -266,14 +316,24 @@ async fn upsert_coverage(
             json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "code": relationship}]}),
         );
         if relationship == "self" {
-            coverage.insert("subscriber".into(), json!({"reference": format!("Patient/{patient_id}")}));
+            coverage.insert(
+                "subscriber".into(),
+                json!({"reference": format!("Patient/{patient_id}")}),
+            );
         }
     }
-    if let Some(order) = in1.value(1, 1).and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0) {
+    if let Some(order) = in1
+        .value(1, 1)
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+    {
         coverage.insert("order".into(), json!(order));
     }
     let query = format!("beneficiary=Patient/{patient_id}&payor=Organization/{payer_id}");
-    upsert(context, ResourceType::Coverage, &query, |current| merge(current, "Coverage", coverage)).await?;
+    upsert(context, ResourceType::Coverage, &query, |current| {
+        merge(current, "Coverage", coverage)
+    })
+    .await?;
     Ok(())
 }
 
@@ -290,9 +350,16 @@ fn coverage_class(kind: &str, value: String, name: Option<String>) -> Value {
 
 /// A40: the Patient of PID survives; the one MRG-1 names is marked replaced, and
 /// the Encounters and Coverages that pointed to it now point to the survivor.
-pub async fn merge_patients(context: &mut MappingContext<'_>, message: &Parsed<'_>) -> Result<(), MappingError> {
-    let pid = message.segment("PID").ok_or_else(|| missing("PID", 3, "patient segment"))?;
-    let mrg = message.segment("MRG").ok_or_else(|| missing("MRG", 1, "merge segment"))?;
+pub async fn merge_patients(
+    context: &mut MappingContext<'_>,
+    message: &Parsed<'_>,
+) -> Result<(), MappingError> {
+    let pid = message
+        .segment("PID")
+        .ok_or_else(|| missing("PID", 3, "patient segment"))?;
+    let mrg = message
+        .segment("MRG")
+        .ok_or_else(|| missing("MRG", 1, "merge segment"))?;
     let prior_identifier = mrg
         .first(1)
         .and_then(|cx| identifier(&cx, context.systems))
@@ -300,34 +367,49 @@ pub async fn merge_patients(context: &mut MappingContext<'_>, message: &Parsed<'
     let survivor = upsert_patient(context, &pid).await?;
     let prior = context
         .fhir
-        .single_match(context.session, ResourceType::Patient, &token_query("identifier", &prior_identifier))
+        .single_match(
+            context.session,
+            ResourceType::Patient,
+            &token_query("identifier", &prior_identifier),
+        )
         .await?;
     let Some(prior) = prior.filter(|p| *p != survivor) else {
         // Nothing stored under the old identifier: the survivor is all there is.
         return Ok(());
     };
-    let link = |other: &str, kind: &str| json!({"other": {"reference": format!("Patient/{other}")}, "type": kind});
+    let link =
+        |other: &str, kind: &str| json!({"other": {"reference": format!("Patient/{other}")}, "type": kind});
     let survivor_link = link(&prior, "replaces");
-    upsert(context, ResourceType::Patient, &format!("_id={survivor}"), |current| {
-        let mut mapped = Map::new();
-        let mut links = current
-            .as_ref()
-            .and_then(|c| c.get("link"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        links.push(survivor_link);
-        mapped.insert("link".into(), Value::Array(links));
-        merge(current, "Patient", mapped)
-    })
+    upsert(
+        context,
+        ResourceType::Patient,
+        &format!("_id={survivor}"),
+        |current| {
+            let mut mapped = Map::new();
+            let mut links = current
+                .as_ref()
+                .and_then(|c| c.get("link"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            links.push(survivor_link);
+            mapped.insert("link".into(), Value::Array(links));
+            merge(current, "Patient", mapped)
+        },
+    )
     .await?;
     let prior_link = link(&survivor, "replaced-by");
-    upsert(context, ResourceType::Patient, &format!("_id={prior}"), |current| {
-        let mut mapped = Map::new();
-        mapped.insert("active".into(), Value::Bool(false));
-        mapped.insert("link".into(), json!([prior_link]));
-        merge(current, "Patient", mapped)
-    })
+    upsert(
+        context,
+        ResourceType::Patient,
+        &format!("_id={prior}"),
+        |current| {
+            let mut mapped = Map::new();
+            mapped.insert("active".into(), Value::Bool(false));
+            mapped.insert("link".into(), json!([prior_link]));
+            merge(current, "Patient", mapped)
+        },
+    )
     .await?;
     for (resource_type, parameter, path) in [
         (ResourceType::Encounter, "subject", "subject"),
@@ -357,13 +439,16 @@ async fn repoint(
     .await?;
     for id in ids {
         let current = context.fhir.read(context.session, resource_type, &id).await?;
-        let mut resource: Value =
-            serde_json::from_str(&current.body).map_err(|e| crate::fhir::outcome::FhirError::Internal(e.to_string()))?;
+        let mut resource: Value = serde_json::from_str(&current.body)
+            .map_err(|e| crate::fhir::outcome::FhirError::Internal(e.to_string()))?;
         resource[path] = json!({"reference": format!("Patient/{to}")});
         if let Some(object) = resource.as_object_mut() {
             object.remove("meta");
         }
-        context.fhir.update(context.session, resource_type, &id, resource, None).await?;
+        context
+            .fhir
+            .update(context.session, resource_type, &id, resource, None)
+            .await?;
     }
     Ok(())
 }

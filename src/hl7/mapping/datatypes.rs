@@ -35,7 +35,10 @@ pub fn identifier(cx: &Repetition, systems: &AuthoritySystems) -> Option<Value> 
     let value = cx.component(1)?;
     let mut identifier = Map::new();
     if let Some(code) = cx.component(5) {
-        identifier.insert("type".into(), json!({"coding": [{"system": V2_0203, "code": code}]}));
+        identifier.insert(
+            "type".into(),
+            json!({"coding": [{"system": V2_0203, "code": code}]}),
+        );
     }
     if let Some(system) = identifier_system(cx, systems) {
         identifier.insert("system".into(), Value::String(system));
@@ -183,7 +186,11 @@ pub fn date_time(value: &str) -> Option<String> {
         Some(zone) if zone.len() == 5 => format!("{}:{}", &zone[..3], &zone[3..]),
         _ => "Z".to_owned(),
     };
-    Some(format!("{date}T{}:{}:{seconds}{zone}", part(8, 10)?, part(10, 12)?))
+    Some(format!(
+        "{date}T{}:{}:{seconds}{zone}",
+        part(8, 10)?,
+        part(10, 12)?
+    ))
 }
 
 /// Only the date of a v2 date/time (`birthDate`, coverage periods).
@@ -200,8 +207,14 @@ mod tests {
         assert_eq!(date_time("19800229").as_deref(), Some("1980-02-29"));
         assert_eq!(date_time("198002").as_deref(), Some("1980-02"));
         assert_eq!(date_time("200501100452").as_deref(), Some("2005-01-10T04:52:00Z"));
-        assert_eq!(date_time("20050110045253-0500").as_deref(), Some("2005-01-10T04:52:53-05:00"));
-        assert_eq!(date_time("20050110045253.1234+0100").as_deref(), Some("2005-01-10T04:52:53+01:00"));
+        assert_eq!(
+            date_time("20050110045253-0500").as_deref(),
+            Some("2005-01-10T04:52:53-05:00")
+        );
+        assert_eq!(
+            date_time("20050110045253.1234+0100").as_deref(),
+            Some("2005-01-10T04:52:53+01:00")
+        );
         assert_eq!(date_time("19801332"), None);
         assert_eq!(date_time("abc"), None);
         assert_eq!(date("20050110045253").as_deref(), Some("2005-01-10"));

@@ -38,10 +38,16 @@ pub struct MappingContext<'a> {
     pub fhir: &'a ResourceService,
     pub session: &'a mut Session,
     pub systems: &'a AuthoritySystems,
+    /// Parts of the message that were not used, reported in the ACK (ERR, severity W).
+    pub warnings: Vec<Problem>,
 }
 
 /// Applies `message` to the FHIR store within the context's transaction.
-pub async fn apply(context: &mut MappingContext<'_>, header: &Header, message: &Parsed<'_>) -> Result<(), MappingError> {
+pub async fn apply(
+    context: &mut MappingContext<'_>,
+    header: &Header,
+    message: &Parsed<'_>,
+) -> Result<(), MappingError> {
     match (header.message_type.as_str(), header.trigger_event.as_str()) {
         ("ADT", event @ ("A01" | "A04" | "A05" | "A08" | "A03" | "A11")) => {
             adt::admit_or_update(context, event, message).await
@@ -104,9 +110,23 @@ async fn upsert(
 
 /// A token search value `system|value`, escaped for a search URL.
 fn token_query(parameter: &str, identifier: &Value) -> String {
-    let system = identifier.get("system").and_then(Value::as_str).unwrap_or_default();
-    let value = identifier.get("value").and_then(Value::as_str).unwrap_or_default();
-    let escape = |text: &str| text.replace('\\', "\\\\").replace('|', "\\|").replace(',', "\\,").replace('$', "\\$");
+    let system = identifier
+        .get("system")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let value = identifier
+        .get("value")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let escape = |text: &str| {
+        text.replace('\\', "\\\\")
+            .replace('|', "\\|")
+            .replace(',', "\\,")
+            .replace('$', "\\$")
+    };
     let token = format!("{}|{}", escape(system), escape(value));
-    format!("{parameter}={}", url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>())
+    format!(
+        "{parameter}={}",
+        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+    )
 }

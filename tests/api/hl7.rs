@@ -1,0 +1,596 @@
+//! HL7 v2 the way interface engines send it: MLLP frames over TCP (and ER7 over
+//! HTTP), checked through the ACKs and the FHIR resources that result.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{fhir_json, TestApp, TEST_MAX_FRAME};
+
+crate::on_both_backends!(
+    admit_creates_patient_encounter_and_coverage,
+    every_sample_message_is_stored_and_answered,
+    a_resent_message_gets_the_same_ack_and_changes_nothing,
+    broken_messages_are_refused_and_recorded,
+    framing_survives_splits_batches_oversize_and_hangups,
+    enhanced_mode_and_http_transport,
+    a_failed_message_is_reprocessed_after_the_data_is_fixed,
+    merge_repoints_the_replaced_patient,
+);
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hl7v2");
+
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture")
+}
+
+/// A TCP connection speaking MLLP, as an interface engine's sender does.
+struct MllpClient {
+    stream: TcpStream,
+}
+
+impl MllpClient {
+    async fn connect(address: SocketAddr) -> Self {
+        MllpClient {
+            stream: TcpStream::connect(address).await.expect("MLLP connect"),
+        }
+    }
+
+    async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("MLLP write");
+    }
+
+    async fn send(&mut self, message: &str) {
+        let mut frame = vec![0x0b];
+        frame.extend_from_slice(message.as_bytes());
+        frame.extend_from_slice(&[0x1c, 0x0d]);
+        self.send_raw(&frame).await;
+    }
+
+    /// The next framed reply; `None` if the server closed the connection or said
+    /// nothing within two seconds.
+    async fn receive(&mut self) -> Option<String> {
+        let mut reply = Vec::new();
+        let read = async {
+            loop {
+                let mut byte = [0u8; 1];
+                if self.stream.read(&mut byte).await.ok()? == 0 {
+                    return None;
+                }
+                reply.push(byte[0]);
+                if reply.ends_with(&[0x1c, 0x0d]) {
+                    let text = String::from_utf8(reply[1..reply.len() - 2].to_vec()).ok()?;
+                    return Some(text);
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), read)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn exchange(&mut self, message: &str) -> String {
+        self.send(message).await;
+        self.receive().await.expect("an ACK")
+    }
+}
+
+async fn send_one(app: &TestApp, message: &str) -> String {
+    MllpClient::connect(app.mllp).await.exchange(message).await
+}
+
+/// `(segment, field) → value` of an ACK, fields numbered as in the standard.
+fn field(ack: &str, segment: &str, n: usize) -> String {
+    let line = ack
+        .split('\r')
+        .find(|l| l.starts_with(segment))
+        .unwrap_or_else(|| panic!("no {segment} in {ack:?}"));
+    let fields: Vec<&str> = line.split('|').collect();
+    let index = if segment == "MSH" { n - 1 } else { n };
+    fields.get(index).copied().unwrap_or_default().to_owned()
+}
+
+/// The HL7 error code of an ACK's ERR: ERR-3 (v2.5+) or the code in ERR-1 (v2.3/2.4).
+fn error_code(ack: &str) -> String {
+    let code = field(ack, "ERR", 3);
+    if !code.is_empty() {
+        return code.split('^').next().unwrap().to_owned();
+    }
+    let location = field(ack, "ERR", 1);
+    let code = location.split('^').nth(3).unwrap_or_default();
+    code.split('&').next().unwrap().to_owned()
+}
+
+fn with_control_id(message: &str, control_id: &str) -> String {
+    let text = message.trim_start_matches('\u{feff}');
+    let end = text.find(['\r', '\n']).unwrap_or(text.len());
+    let mut msh: Vec<String> = text[..end].split('|').map(str::to_owned).collect();
+    msh[9] = control_id.to_owned();
+    format!("{}{}", msh.join("|"), &text[end..])
+}
+
+async fn search(app: &TestApp, query: &str) -> Vec<Value> {
+    let bundle = fhir_json(app.get(query).await).await;
+    bundle["entry"]
+        .as_array()
+        .map(|entries| entries.iter().map(|e| e["resource"].clone()).collect())
+        .unwrap_or_default()
+}
+
+async fn messages(app: &TestApp, query: &str) -> Vec<Value> {
+    let url = format!("{}/api/hl7/messages{query}", app.base.trim_end_matches("/fhir"));
+    let body: Value = app.client.get(url).send().await.unwrap().json().await.unwrap();
+    body["messages"].as_array().cloned().unwrap_or_default()
+}
+
+const MRN: &str = "urn:claimbridge:hl7:authority:HOSP";
+
+/// A segment with the given fields set (numbered as in the standard), the rest empty.
+fn segment(name: &str, fields: &[(usize, &str)]) -> String {
+    let last = fields.iter().map(|(n, _)| *n).max().unwrap_or(0);
+    let mut values = vec![String::new(); last + 1];
+    values[0] = name.to_owned();
+    for (n, value) in fields {
+        values[*n] = (*value).to_owned();
+    }
+    values.join("|") + "\r"
+}
+
+fn admit(control_id: &str, mrn: &str, visit: &str) -> String {
+    let patient_ids = format!("{mrn}^^^HOSP^MR~123-45-6789^^^SSA^SS");
+    let visit_number = format!("{visit}^^^HOSP^VN");
+    [
+        format!("MSH|^~\\&|EPIC|GOODHEALTH|CLAIMBRIDGE|BILLING|20240501120000||ADT^A01^ADT_A01|{control_id}|P|2.5.1\r"),
+        segment("EVN", &[(1, "A01"), (2, "20240501120000")]),
+        segment(
+            "PID",
+            &[
+                (1, "1"),
+                (3, &patient_ids),
+                (5, "M\\XC3BC\\ller^Ana^Q^^Dr.^^L"),
+                (7, "19800229"),
+                (8, "F"),
+                (11, "12 Elm St\\S\\Apt 3^^Springfield^IL^62701^USA^H"),
+                (13, "(217)555-0100^PRN^PH~^NET^Internet^ana@example.org"),
+                (14, "(217)555-0199^WPN^PH"),
+            ],
+        ),
+        segment(
+            "PV1",
+            &[(1, "1"), (2, "I"), (3, "4E^401^B"), (7, "1234^Welby^Marcus"), (19, &visit_number), (44, "20240501113000")],
+        ),
+        segment(
+            "IN1",
+            &[
+                (1, "1"),
+                (2, "GOLD^Gold PPO"),
+                (3, "ACME01^^^PAYERS"),
+                (4, "Acme Health Plan"),
+                (8, "GRP-7"),
+                (9, "Acme Group"),
+                (12, "20240101"),
+                (13, "20241231"),
+                (17, "SEL"),
+                (36, "M-778899"),
+            ],
+        ),
+    ]
+    .concat()
+}
+
+async fn admit_creates_patient_encounter_and_coverage(app: &TestApp) {
+    let ack = send_one(app, &admit("ADM-1", "P100", "V100")).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    assert_eq!(field(&ack, "MSA", 2), "ADM-1");
+    assert_eq!(field(&ack, "MSH", 9), "ACK^A01^ACK");
+    // Sender and receiver swapped.
+    assert_eq!(field(&ack, "MSH", 3), "CLAIMBRIDGE");
+    assert_eq!(field(&ack, "MSH", 5), "EPIC");
+    assert_eq!(field(&ack, "MSH", 6), "GOODHEALTH");
+
+    let patients = search(app, &format!("Patient?identifier={MRN}|P100")).await;
+    assert_eq!(patients.len(), 1);
+    let patient = &patients[0];
+    assert_eq!(
+        patient["name"][0]["family"], "Müller",
+        "\\X..\\ escapes decode as UTF-8"
+    );
+    assert_eq!(patient["name"][0]["given"], serde_json::json!(["Ana", "Q"]));
+    assert_eq!(patient["name"][0]["use"], "official");
+    assert_eq!(patient["birthDate"], "1980-02-29");
+    assert_eq!(patient["gender"], "female");
+    assert_eq!(
+        patient["address"][0]["line"][0], "12 Elm St^Apt 3",
+        "\\S\\ is the component separator"
+    );
+    assert_eq!(patient["address"][0]["city"], "Springfield");
+    assert_eq!(patient["telecom"][0]["value"], "(217)555-0100");
+    assert_eq!(patient["telecom"][1]["system"], "email");
+    assert_eq!(patient["telecom"][2]["use"], "work");
+    let patient_id = patient["id"].as_str().unwrap().to_owned();
+
+    let encounters = search(app, &format!("Encounter?identifier={MRN}|V100")).await;
+    assert_eq!(encounters.len(), 1);
+    assert_eq!(encounters[0]["status"], "in-progress");
+    assert_eq!(encounters[0]["class"]["code"], "IMP");
+    assert_eq!(
+        encounters[0]["subject"]["reference"],
+        format!("Patient/{patient_id}")
+    );
+    assert_eq!(encounters[0]["period"]["start"], "2024-05-01T11:30:00Z");
+
+    let coverages = search(
+        app,
+        &format!("Coverage?beneficiary=Patient/{patient_id}&_include=Coverage:payor"),
+    )
+    .await;
+    assert_eq!(coverages.len(), 2, "the coverage and its payer");
+    let coverage = coverages
+        .iter()
+        .find(|r| r["resourceType"] == "Coverage")
+        .unwrap();
+    assert_eq!(coverage["subscriberId"], "M-778899");
+    assert_eq!(coverage["period"]["start"], "2024-01-01");
+    assert_eq!(coverage["relationship"]["coding"][0]["code"], "self");
+    let payer = coverages
+        .iter()
+        .find(|r| r["resourceType"] == "Organization")
+        .unwrap();
+    assert_eq!(payer["name"], "Acme Health Plan");
+
+    // A03 on the same visit finishes the encounter; the patient is updated, not duplicated.
+    let discharge = admit("ADM-2", "P100", "V100")
+        .replace("ADT^A01^ADT_A01", "ADT^A03^ADT_A03")
+        .replace("|20240501113000\r", "|20240501113000|20240503090000\r");
+    assert!(discharge.contains("|20240503090000\r"));
+    assert_eq!(field(&send_one(app, &discharge).await, "MSA", 1), "AA");
+    let encounters = search(app, &format!("Encounter?identifier={MRN}|V100")).await;
+    assert_eq!(encounters[0]["status"], "finished");
+    assert_eq!(encounters[0]["period"]["end"], "2024-05-03T09:00:00Z");
+    assert_eq!(
+        search(app, &format!("Patient?identifier={MRN}|P100")).await.len(),
+        1
+    );
+    assert_eq!(
+        search(app, &format!("Coverage?beneficiary=Patient/{patient_id}"))
+            .await
+            .len(),
+        1
+    );
+
+    let stored = messages(app, "?status=applied").await;
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0]["controlId"], "ADM-2", "newest first");
+    assert!(
+        stored[0].get("raw").is_none(),
+        "the list leaves out message bodies"
+    );
+}
+
+async fn every_sample_message_is_stored_and_answered(app: &TestApp) {
+    let mut files: Vec<_> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".hl7"))
+        .collect();
+    files.sort();
+    let mut client = MllpClient::connect(app.mllp).await;
+    let (mut answered, mut mapped_count) = (0, 0);
+    for (n, name) in files.iter().enumerate() {
+        let message = with_control_id(&sample(name), &format!("SAMPLE-{n}"));
+        client.send(&message).await;
+        let mapped = ["A01", "A03", "A04", "A05", "A08", "A11", "A40"]
+            .iter()
+            .any(|event| message.contains(&format!("ADT^{event}")));
+        mapped_count += usize::from(mapped);
+        let header = message.split(['\r', '\n']).next().unwrap();
+        let accept_never = header.split('|').nth(14) == Some("NE");
+        match client.receive().await {
+            None => assert!(accept_never, "{name}: no ACK although MSH-15 does not say NE"),
+            Some(ack) => {
+                answered += 1;
+                let code = field(&ack, "MSA", 1);
+                assert_eq!(field(&ack, "MSA", 2), format!("SAMPLE-{n}"), "{name}");
+                let enhanced = header.split('|').nth(14).is_some_and(|v| !v.is_empty())
+                    || header.split('|').nth(15).is_some_and(|v| !v.is_empty());
+                let expected = match (mapped, enhanced) {
+                    (true, false) => "AA",
+                    (true, true) => "CA",
+                    (false, false) => "AR",
+                    (false, true) => "CR",
+                };
+                assert_eq!(code, expected, "{name}: {ack}");
+                if !mapped {
+                    let code = error_code(&ack);
+                    assert!(code == "200" || code == "201", "{name}: {ack}");
+                }
+            }
+        }
+    }
+    assert!(answered > 70);
+    let stored = messages(app, "?limit=1000").await;
+    assert_eq!(stored.len(), files.len(), "every message is recorded");
+    let applied = stored.iter().filter(|m| m["status"] == "applied").count();
+    assert_eq!(applied, mapped_count, "every mapped ADT message applied");
+    assert!(mapped_count >= 11);
+}
+
+async fn a_resent_message_gets_the_same_ack_and_changes_nothing(app: &TestApp) {
+    let message = admit("DUP-1", "P200", "V200");
+    let first = send_one(app, &message).await;
+    let second = send_one(app, &message).await;
+    assert_eq!(first, second, "the resend gets the first ACK, byte for byte");
+    let patients = search(app, &format!("Patient?identifier={MRN}|P200")).await;
+    assert_eq!(patients[0]["meta"]["versionId"], "1", "applied once");
+    let history = fhir_json(
+        app.get(&format!(
+            "Patient/{}/_history",
+            patients[0]["id"].as_str().unwrap()
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(history["entry"].as_array().map(Vec::len), Some(1));
+
+    // Another sender may use the same control id: it is a different message.
+    let other = message.replace("|EPIC|GOODHEALTH|", "|CERNER|GOODHEALTH|");
+    assert_eq!(field(&send_one(app, &other).await, "MSA", 1), "AA");
+    assert_eq!(messages(app, "").await.len(), 2);
+}
+
+async fn broken_messages_are_refused_and_recorded(app: &TestApp) {
+    let ack = send_one(app, "PID|1||X^^^HOSP^MR\rPV1|1|I").await;
+    assert_eq!(field(&ack, "MSA", 1), "AR");
+    assert!(field(&ack, "ERR", 3).starts_with("100^"), "{ack}");
+
+    let bad_encoding = admit("BAD-ENC", "P300", "V300").replacen("^~\\&", "^^\\&", 1);
+    let ack = send_one(app, &bad_encoding).await;
+    assert_eq!(field(&ack, "MSA", 1), "AR");
+    assert_eq!(field(&ack, "ERR", 2), "MSH^1^2^1^", "{ack}");
+
+    let unknown_event = admit("BAD-EVT", "P301", "V301").replace("ADT^A01^ADT_A01", "ADT^A99");
+    let ack = send_one(app, &unknown_event).await;
+    assert_eq!(
+        (field(&ack, "MSA", 1), field(&ack, "MSA", 2)),
+        ("AR".into(), "BAD-EVT".into())
+    );
+    assert!(field(&ack, "ERR", 3).starts_with("201^"), "{ack}");
+
+    let bad_version = admit("BAD-VER", "P302", "V302").replace("|P|2.5.1\r", "|P|3.0\r");
+    assert!(field(&send_one(app, &bad_version).await, "ERR", 3).starts_with("203^"));
+
+    // Truncated after the MSH: parsed, but there is no patient to apply (AE, 101).
+    let truncated: String = admit("TRUNC", "P303", "V303")
+        .split('\r')
+        .next()
+        .unwrap()
+        .to_owned();
+    let ack = send_one(app, &truncated).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE", "{ack}");
+    assert!(field(&ack, "ERR", 3).starts_with("101^"), "{ack}");
+    assert!(field(&ack, "ERR", 2).starts_with("PID^1^3"), "{ack}");
+
+    // v2.3 senders read the reason from MSA-3 and ERR-1.
+    let old = admit("OLD-1", "", "V304")
+        .replace("|P|2.5.1\r", "|P|2.3\r")
+        .replace("|^^^HOSP^MR~123-45-6789^^^SSA^SS|", "||");
+    let ack = send_one(app, &old).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE");
+    assert!(field(&ack, "MSA", 3).contains("PID-3"), "{ack}");
+    assert!(field(&ack, "ERR", 1).starts_with("PID^1^3^101"), "{ack}");
+
+    let stored = messages(app, "").await;
+    assert_eq!(stored.len(), 6);
+    assert_eq!(stored.iter().filter(|m| m["status"] == "rejected").count(), 4);
+    assert_eq!(stored.iter().filter(|m| m["status"] == "error").count(), 2);
+    assert!(stored.iter().all(|m| m["error"].is_string()), "each records why");
+    assert!(search(app, "Patient").await.is_empty(), "nothing was applied");
+}
+
+async fn framing_survives_splits_batches_oversize_and_hangups(app: &TestApp) {
+    // A frame dribbled a few bytes at a time.
+    let mut client = MllpClient::connect(app.mllp).await;
+    let mut frame = vec![0x0b];
+    frame.extend_from_slice(admit("SPLIT-1", "P400", "V400").as_bytes());
+    frame.extend_from_slice(&[0x1c, 0x0d]);
+    for chunk in frame.chunks(7) {
+        client.send_raw(chunk).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(field(&client.receive().await.unwrap(), "MSA", 2), "SPLIT-1");
+
+    // Two frames in one write: two ACKs, in order.
+    let mut both = Vec::new();
+    for id in ["BATCH-1", "BATCH-2"] {
+        both.push(0x0b);
+        both.extend_from_slice(admit(id, &format!("P-{id}"), &format!("V-{id}")).as_bytes());
+        both.extend_from_slice(&[0x1c, 0x0d]);
+    }
+    client.send_raw(&both).await;
+    assert_eq!(field(&client.receive().await.unwrap(), "MSA", 2), "BATCH-1");
+    assert_eq!(field(&client.receive().await.unwrap(), "MSA", 2), "BATCH-2");
+
+    // A sender that hangs up mid-frame: nothing of it is stored.
+    let mut hangup = MllpClient::connect(app.mllp).await;
+    let partial = admit("HANGUP", "P401", "V401");
+    hangup.send_raw(&[0x0b]).await;
+    hangup.send_raw(&partial.as_bytes()[..partial.len() / 2]).await;
+    drop(hangup);
+
+    // An oversized frame closes its connection without an ACK.
+    let mut oversize = MllpClient::connect(app.mllp).await;
+    let huge = format!(
+        "{}NTE|1||{}\r",
+        admit("HUGE", "P402", "V402"),
+        "x".repeat(TEST_MAX_FRAME)
+    );
+    oversize.send(&huge).await;
+    assert_eq!(oversize.receive().await, None);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base.trim_end_matches("/fhir")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("claimbridge_mllp_frames_refused_total{reason=\"oversize\"}"),
+        "{metrics}"
+    );
+
+    // The first connection still works, and what was stored before is intact.
+    assert_eq!(
+        field(&client.exchange(&admit("AFTER", "P403", "V403")).await, "MSA", 1),
+        "AA"
+    );
+    let ids: Vec<String> = messages(app, "")
+        .await
+        .iter()
+        .map(|m| m["controlId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["AFTER", "BATCH-2", "BATCH-1", "SPLIT-1"]);
+}
+
+async fn enhanced_mode_and_http_transport(app: &TestApp) {
+    let always = admit("ENH-1", "P500", "V500").replace("|P|2.5.1\r", "|P|2.5.1|||AL|NE\r");
+    let ack = send_one(app, &always).await;
+    assert_eq!(field(&ack, "MSA", 1), "CA");
+
+    // MSH-15 = NE: the sender wants no accept acknowledgement at all.
+    let never = admit("ENH-2", "P501", "V501").replace("|P|2.5.1\r", "|P|2.5.1|||NE|AL\r");
+    let mut client = MllpClient::connect(app.mllp).await;
+    client.send(&never).await;
+    assert_eq!(client.receive().await, None);
+    assert_eq!(
+        search(app, &format!("Patient?identifier={MRN}|P501")).await.len(),
+        1
+    );
+
+    let endpoint = format!("{}/hl7/v2", app.base.trim_end_matches("/fhir"));
+    let response = app
+        .client
+        .post(&endpoint)
+        .header("Content-Type", "x-application/hl7-v2+er7")
+        .body(admit("HTTP-1", "P502", "V502").replace('\r', "\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "x-application/hl7-v2+er7");
+    let ack = response.text().await.unwrap();
+    assert_eq!(
+        (field(&ack, "MSA", 1), field(&ack, "MSA", 2)),
+        ("AA".into(), "HTTP-1".into())
+    );
+    let response = app
+        .client
+        .post(&endpoint)
+        .body(never.replace("ENH-2", "ENH-3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+async fn a_failed_message_is_reprocessed_after_the_data_is_fixed(app: &TestApp) {
+    // Two Patients already carry the MRN: which one the message means is ambiguous.
+    for _ in 0..2 {
+        app.create(&serde_json::json!({
+            "resourceType": "Patient", "identifier": [{"system": MRN, "value": "P600"}]
+        }))
+        .await;
+    }
+    let ack = send_one(app, &admit("FIX-1", "P600", "V600")).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE", "{ack}");
+    assert!(
+        search(app, &format!("Encounter?identifier={MRN}|V600"))
+            .await
+            .is_empty(),
+        "nothing half-applied"
+    );
+    let failed = messages(app, "?status=error").await;
+    assert_eq!(failed.len(), 1);
+    let id = failed[0]["id"].as_i64().unwrap();
+    let root = app.base.trim_end_matches("/fhir").to_owned();
+    let detail: Value = app
+        .client
+        .get(format!("{root}/api/hl7/messages/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(detail["raw"].as_str().unwrap().contains("FIX-1"));
+    assert_eq!(detail["ack"], ack);
+
+    // The biller removes the duplicate, then asks for the message to be applied again.
+    let duplicate = search(app, &format!("Patient?identifier={MRN}|P600")).await[1]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.client
+        .delete(app.url(&format!("Patient/{duplicate}")))
+        .send()
+        .await
+        .unwrap();
+    let reprocessed: Value = app
+        .client
+        .post(format!("{root}/api/hl7/messages/{id}/reprocess"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reprocessed["status"], "applied", "{reprocessed}");
+    assert_eq!(
+        search(app, &format!("Encounter?identifier={MRN}|V600"))
+            .await
+            .len(),
+        1
+    );
+    // A resend now gets the new, positive ACK; an applied message is not reprocessed.
+    assert_eq!(
+        field(&send_one(app, &admit("FIX-1", "P600", "V600")).await, "MSA", 1),
+        "AA"
+    );
+    let again = app
+        .client
+        .post(format!("{root}/api/hl7/messages/{id}/reprocess"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+}
+
+async fn merge_repoints_the_replaced_patient(app: &TestApp) {
+    send_one(app, &admit("M-1", "OLD-7", "V700")).await;
+    send_one(app, &admit("M-2", "NEW-7", "V701")).await;
+    let merge = "MSH|^~\\&|EPIC|GOODHEALTH|CLAIMBRIDGE|BILLING|20240601||ADT^A40^ADT_A39|M-3|P|2.5.1\r\
+                 EVN|A40|20240601\r\
+                 PID|1||NEW-7^^^HOSP^MR||Müller^Ana\r\
+                 MRG|OLD-7^^^HOSP^MR\r";
+    assert_eq!(field(&send_one(app, merge).await, "MSA", 1), "AA");
+    let survivor = &search(app, &format!("Patient?identifier={MRN}|NEW-7")).await[0];
+    let replaced = &search(app, &format!("Patient?identifier={MRN}|OLD-7")).await[0];
+    let survivor_id = survivor["id"].as_str().unwrap();
+    let replaced_id = replaced["id"].as_str().unwrap();
+    assert_eq!(survivor["link"][0]["type"], "replaces");
+    assert_eq!(
+        survivor["link"][0]["other"]["reference"],
+        format!("Patient/{replaced_id}")
+    );
+    assert_eq!(replaced["active"], false);
+    assert_eq!(replaced["link"][0]["type"], "replaced-by");
+    let encounters = search(app, &format!("Encounter?subject=Patient/{survivor_id}")).await;
+    assert_eq!(encounters.len(), 2, "the old patient's encounter moved over");
+    let coverages = search(app, &format!("Coverage?beneficiary=Patient/{replaced_id}")).await;
+    assert!(coverages.is_empty());
+}
