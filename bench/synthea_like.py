@@ -120,7 +120,7 @@ def main():
                 item = next(queue, None)
             if item is None or errors:
                 return
-            index, body = item
+            index, (body, patients_in_bundle) = item
             began = time.perf_counter()
             connection.request("POST", base.path, body, {"Content-Type": "application/fhir+json"})
             response = connection.getresponse()
@@ -132,12 +132,10 @@ def main():
             reply = json.loads(answer)
             with lock:
                 latencies.append(took)
-                # Every Patient's MRN and assigned id (the first entry of each group).
-                request = json.loads(body)
-                for sent, got in zip(request["entry"], reply["entry"]):
-                    if sent["request"]["url"] == "Patient":
-                        mrn = sent["resource"]["identifier"][0]["value"]
-                        sample.append((mrn, got["response"]["location"].split("/")[1]))
+                # Every Patient's MRN and the id the server gave it.
+                for position, mrn in patients_in_bundle:
+                    location = reply["entry"][position]["response"]["location"]
+                    sample.append((mrn, location.split("/")[1]))
 
     began = time.perf_counter()
     threads = [threading.Thread(target=loader) for _ in range(concurrency)]

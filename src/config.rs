@@ -183,4 +183,26 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn hl7_settings_come_from_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "claimbridge.toml",
+                "[hl7_identifier_systems]\nHOSP = \"http://hospital.example.org/mrn\"\n",
+            )?;
+            jail.set_env("CLAIMBRIDGE_HL7_STORE_ONLY", r#"["ORU","SIU^S12"]"#);
+            jail.set_env("CLAIMBRIDGE_MLLP_BIND", "off");
+            let settings = Settings::load(Some(Path::new("claimbridge.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(settings.hl7_store_only, ["ORU", "SIU^S12"]);
+            assert_eq!(
+                settings.hl7_identifier_systems["HOSP"],
+                "http://hospital.example.org/mrn"
+            );
+            assert_eq!(settings.mllp_address().map_err(|e| e.to_string())?, None);
+            jail.set_env("CLAIMBRIDGE_MLLP_BIND", "2575");
+            assert!(Settings::load(None).is_err(), "a port alone is not an address");
+            Ok(())
+        });
+    }
 }

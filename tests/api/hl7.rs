@@ -19,6 +19,7 @@ crate::on_both_backends!(
     enhanced_mode_and_http_transport,
     a_failed_message_is_reprocessed_after_the_data_is_fixed,
     merge_repoints_the_replaced_patient,
+    charges_gather_on_the_encounter_s_draft_claim,
 );
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hl7v2");
@@ -283,9 +284,11 @@ async fn every_sample_message_is_stored_and_answered(app: &TestApp) {
     for (n, name) in files.iter().enumerate() {
         let message = with_control_id(&sample(name), &format!("SAMPLE-{n}"));
         client.send(&message).await;
-        let mapped = ["A01", "A03", "A04", "A05", "A08", "A11", "A40"]
-            .iter()
-            .any(|event| message.contains(&format!("ADT^{event}")));
+        let mapped = [
+            "ADT^A01", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A11", "ADT^A40", "DFT^P03",
+        ]
+        .iter()
+        .any(|event| message.contains(event));
         mapped_count += usize::from(mapped);
         let header = message.split(['\r', '\n']).next().unwrap();
         let accept_never = header.split('|').nth(14) == Some("NE");
@@ -315,8 +318,8 @@ async fn every_sample_message_is_stored_and_answered(app: &TestApp) {
     let stored = messages(app, "?limit=1000").await;
     assert_eq!(stored.len(), files.len(), "every message is recorded");
     let applied = stored.iter().filter(|m| m["status"] == "applied").count();
-    assert_eq!(applied, mapped_count, "every mapped ADT message applied");
-    assert!(mapped_count >= 11);
+    assert_eq!(applied, mapped_count, "every mapped ADT and DFT message applied");
+    assert!(mapped_count >= 12);
 }
 
 async fn a_resent_message_gets_the_same_ack_and_changes_nothing(app: &TestApp) {
@@ -593,4 +596,121 @@ async fn merge_repoints_the_replaced_patient(app: &TestApp) {
     assert_eq!(encounters.len(), 2, "the old patient's encounter moved over");
     let coverages = search(app, &format!("Coverage?beneficiary=Patient/{replaced_id}")).await;
     assert!(coverages.is_empty());
+}
+
+fn charges(control_id: &str, visit: &str, lines: &[(&str, &str, &str, &str, &str)]) -> String {
+    let visit_number = format!("{visit}^^^HOSP^VN");
+    let mut message = [
+        format!(
+            "MSH|^~\\&|EPIC|GOODHEALTH|CLAIMBRIDGE|BILLING|20240502||DFT^P03^DFT_P03|{control_id}|P|2.5.1\r"
+        ),
+        segment("EVN", &[(1, "P03")]),
+        segment("PID", &[(1, "1"), (3, "P800^^^HOSP^MR")]),
+        segment("PV1", &[(1, "1"), (2, "O"), (19, &visit_number)]),
+    ]
+    .concat();
+    for (n, (transaction, code, modifier, units, amount)) in lines.iter().enumerate() {
+        let set_id = (n + 1).to_string();
+        // No coding system named: the server tells CPT from HCPCS by the code's shape.
+        let procedure = code.to_string();
+        message.push_str(&segment(
+            "FT1",
+            &[
+                (1, &set_id),
+                (2, transaction),
+                (4, "20240502"),
+                (6, "CG"),
+                (10, units),
+                (11, &format!("{amount}&USD")),
+                (19, "E11.9"),
+                (
+                    20,
+                    "1234567893^Welby^Marcus^^^^^^&2.16.840.1.113883.4.6&ISO^^^^NPI",
+                ),
+                (25, &procedure),
+                (26, modifier),
+            ],
+        ));
+    }
+    message.push_str(&segment(
+        "DG1",
+        &[(1, "1"), (3, "I10^Essential hypertension^I10")],
+    ));
+    message.push_str(&segment("DG1", &[(1, "2"), (3, "E11.9^Type 2 diabetes^I10")]));
+    message
+}
+
+async fn charges_gather_on_the_encounter_s_draft_claim(app: &TestApp) {
+    assert_eq!(
+        field(&send_one(app, &admit("CH-1", "P800", "V800")).await, "MSA", 1),
+        "AA"
+    );
+    let encounter = search(app, &format!("Encounter?identifier={MRN}|V800")).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = charges(
+        "CH-2",
+        "V800",
+        &[
+            ("T1", "99213", "25", "1", "125.00"),
+            ("T2", "36415", "", "2", "30"),
+        ],
+    );
+    let ack = send_one(app, &first).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+
+    let claims = search(
+        app,
+        &format!("Claim?encounter=Encounter/{encounter}&status=draft"),
+    )
+    .await;
+    assert_eq!(claims.len(), 1);
+    let claim = &claims[0];
+    assert_eq!(claim["type"]["coding"][0]["code"], "professional");
+    assert_eq!(
+        claim["provider"]["identifier"]["system"],
+        "http://hl7.org/fhir/sid/us-npi"
+    );
+    assert!(claim["insurance"][0]["coverage"]["reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("Coverage/"));
+    let items = claim["item"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["productOrService"]["coding"][0]["code"], "99213");
+    assert_eq!(
+        items[0]["productOrService"]["coding"][0]["system"],
+        "http://www.ama-assn.org/go/cpt"
+    );
+    assert_eq!(items[0]["modifier"][0]["coding"][0]["code"], "25");
+    assert_eq!(items[0]["net"]["value"].to_string(), "125.00");
+    assert_eq!(items[1]["quantity"]["value"].to_string(), "2");
+    assert_eq!(
+        items[0]["diagnosisSequence"],
+        serde_json::json!([2]),
+        "FT1-19 points at E11.9, the second DG1"
+    );
+    assert_eq!(
+        claim["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0]["system"],
+        "http://hl7.org/fhir/sid/icd-10-cm"
+    );
+    assert_eq!(claim["total"]["value"].to_string(), "155.00");
+
+    // A later DFT adds its new charge; the repeated one (same FT1-2) is not added twice.
+    let second = charges(
+        "CH-3",
+        "V800",
+        &[("T2", "36415", "", "2", "30"), ("T3", "J1100", "", "1", "12.50")],
+    );
+    assert_eq!(field(&send_one(app, &second).await, "MSA", 1), "AA");
+    let claims = search(app, &format!("Claim?encounter=Encounter/{encounter}")).await;
+    assert_eq!(claims.len(), 1);
+    let items = claims[0]["item"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(
+        items[2]["productOrService"]["coding"][0]["system"],
+        "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+    );
+    assert_eq!(claims[0]["total"]["value"].to_string(), "167.50");
 }

@@ -27,14 +27,25 @@ pub async fn admit_or_update(
     if let Some(pv1) = message.segment("PV1") {
         upsert_encounter(context, event, &pv1, &patient_id).await?;
     }
-    for (n, in1) in message.segments("IN1").enumerate() {
-        upsert_coverage(context, n + 1, &in1, &patient_id).await?;
-    }
+    upsert_coverages(context, message, &patient_id).await?;
     Ok(())
 }
 
+/// Every IN1 → its Coverage; the ids of those made or updated, in IN1 order.
+pub(super) async fn upsert_coverages(
+    context: &mut MappingContext<'_>,
+    message: &Parsed<'_>,
+    patient_id: &str,
+) -> Result<Vec<String>, MappingError> {
+    let mut ids = Vec::new();
+    for (n, in1) in message.segments("IN1").enumerate() {
+        ids.extend(upsert_coverage(context, n + 1, &in1, patient_id).await?);
+    }
+    Ok(ids)
+}
+
 /// PID → Patient, matched by its key identifier (MR if there is one, else the first).
-async fn upsert_patient(
+pub(super) async fn upsert_patient(
     context: &mut MappingContext<'_>,
     pid: &SegmentView<'_, '_>,
 ) -> Result<String, MappingError> {
@@ -132,17 +143,17 @@ fn merge(current: Option<Value>, resource_type: &str, mapped: Map<String, Value>
 }
 
 /// PV1 → Encounter, matched by the visit number (PV1-19); none without one.
-async fn upsert_encounter(
+pub(super) async fn upsert_encounter(
     context: &mut MappingContext<'_>,
     event: &str,
     pv1: &SegmentView<'_, '_>,
     patient_id: &str,
-) -> Result<(), MappingError> {
+) -> Result<Option<String>, MappingError> {
     let Some(visit) = pv1.first(19).and_then(|cx| identifier(&cx, context.systems)) else {
         if matches!(event, "A03" | "A11") {
             return Err(missing("PV1", 19, "visit number"));
         }
-        return Ok(());
+        return Ok(None);
     };
     let mut visit = visit;
     if visit.get("type").is_none() {
@@ -187,7 +198,7 @@ async fn upsert_encounter(
         // A08 updates what is known and leaves the status where it is.
         _ => None,
     };
-    upsert(
+    let id = upsert(
         context,
         ResourceType::Encounter,
         &token_query("identifier", &visit),
@@ -218,7 +229,7 @@ async fn upsert_encounter(
         },
     )
     .await?;
-    Ok(())
+    Ok(Some(id))
 }
 
 /// IN1 → Coverage of the patient with the payer (IN1-3/IN1-4) as Organization;
@@ -228,7 +239,7 @@ async fn upsert_coverage(
     occurrence: usize,
     in1: &SegmentView<'_, '_>,
     patient_id: &str,
-) -> Result<(), MappingError> {
+) -> Result<Option<String>, MappingError> {
     let payer_identifier = in1.first(3).and_then(|cx| identifier(&cx, context.systems));
     let payer_name = in1.value(4, 1);
     let payer_query = match (&payer_identifier, &payer_name) {
@@ -246,7 +257,7 @@ async fn upsert_coverage(
                     "IN1 #{occurrence} names no insurance company (IN1-3, IN1-4): no Coverage made from it"
                 ),
             ));
-            return Ok(());
+            return Ok(None);
         }
     };
     let mut payer = Map::new();
@@ -330,11 +341,11 @@ async fn upsert_coverage(
         coverage.insert("order".into(), json!(order));
     }
     let query = format!("beneficiary=Patient/{patient_id}&payor=Organization/{payer_id}");
-    upsert(context, ResourceType::Coverage, &query, |current| {
+    let id = upsert(context, ResourceType::Coverage, &query, |current| {
         merge(current, "Coverage", coverage)
     })
     .await?;
-    Ok(())
+    Ok(Some(id))
 }
 
 fn coverage_class(kind: &str, value: String, name: Option<String>) -> Value {

@@ -4,6 +4,7 @@
 
 mod adt;
 pub mod datatypes;
+mod dft;
 
 use serde_json::Value;
 
@@ -54,6 +55,8 @@ pub async fn apply(
         }
         ("ADT", "A40") => adt::merge_patients(context, message).await,
         ("ADT", event) => Err(unsupported_event("ADT", event)),
+        ("DFT", "P03") => dft::post_charges(context, message).await,
+        ("DFT", event) => Err(unsupported_event("DFT", event)),
         (other, _) => Err(MappingError::Unsupported(Problem::new(
             ErrorCode::UnsupportedMessageType,
             Some(ErrorLocation::component("MSH", 1, 9, 1)),

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# HL7 v2 (issue 4): parse-only throughput of ADT^A01 messages beside python-hl7 and
+# hl7apy on the same files, then end-to-end MLLP ingest (store, map to FHIR, commit,
+# ACK) on one and on eight connections.
+#
+#   bench/hl7.sh [postgres|sqlite]     (default postgres)
+#
+# Needs python3 with `pip install hl7==0.4.5 hl7apy==1.3.5`, and for postgres a
+# PostgreSQL at 127.0.0.1:5432 with trust auth. Environment: DURATION (default 15).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BACKEND=${1:-postgres}
+DURATION=${DURATION:-15}
+PORT=${PORT:-18080}
+MLLP_PORT=${MLLP_PORT:-12575}
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+SAMPLES="tests/fixtures/hl7v2/ADT-A01-01.hl7 tests/fixtures/hl7v2/ADT01-23.hl7"
+
+cargo build --release --quiet --bin claimbridge
+cargo bench --quiet --no-run --bench hl7_parse --bench mllp_load 2>/dev/null
+
+echo "== parse only: claimbridge (hl7-parser), then python-hl7 and hl7apy"
+cargo bench --quiet --bench hl7_parse -- $SAMPLES
+python3 bench/hl7_parse_peers.py $SAMPLES
+
+case "$BACKEND" in
+  postgres)
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS claimbridge_bench" -c "CREATE DATABASE claimbridge_bench"
+    export CLAIMBRIDGE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/claimbridge_bench ;;
+  sqlite)
+    export CLAIMBRIDGE_DATABASE_URL="sqlite://$WORK/bench.db" ;;
+  *) echo "usage: $0 [postgres|sqlite]" >&2; exit 2 ;;
+esac
+RUST_LOG=warn CLAIMBRIDGE_BIND=127.0.0.1:$PORT CLAIMBRIDGE_MLLP_BIND=127.0.0.1:$MLLP_PORT \
+  target/release/claimbridge serve &
+SERVER=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/fhir/metadata" >/dev/null && break; sleep 0.1; done
+
+for connections in 1 8; do
+  echo "== claimbridge ($BACKEND): ADT^A01 over MLLP, $connections connection(s), ${DURATION}s, commit before every ACK"
+  cargo bench --quiet --bench mllp_load -- "127.0.0.1:$MLLP_PORT" "$connections" "$DURATION" bench/adt_a01.hl7
+done
