@@ -11,6 +11,7 @@
 # (default 32), SEED (patients to read back, default 1000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 BACKEND=${1:-postgres}
 DURATION=${DURATION:-20}
@@ -23,19 +24,8 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release --quiet --bin claimbridge
 
-case "$BACKEND" in
-  postgres)
-    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS claimbridge_bench" -c "CREATE DATABASE claimbridge_bench"
-    export CLAIMBRIDGE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/claimbridge_bench ;;
-  sqlite)
-    export CLAIMBRIDGE_DATABASE_URL="sqlite://$WORK/bench.db" ;;
-  *) echo "usage: $0 [postgres|sqlite]" >&2; exit 2 ;;
-esac
-
-RUST_LOG=warn CLAIMBRIDGE_BIND=127.0.0.1:$PORT CLAIMBRIDGE_DATABASE_POOL_SIZE=${POOL:-16} \
-  target/release/claimbridge serve &
-SERVER=$!
-for _ in $(seq 100); do curl -sf "$BASE/metadata" >/dev/null && break; sleep 0.1; done
+use_fresh_database
+start_server
 
 # Seed patients with known ids (PUT = update-as-create) from the official example.
 python3 bench/seed_patients.py "$BASE" "$SEED"

@@ -12,6 +12,7 @@
 # CONNECTIONS (default 8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 BACKEND=${1:-postgres}
 PATIENTS=${PATIENTS:-100000}
@@ -26,19 +27,8 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release --quiet --bin claimbridge
 
-case "$BACKEND" in
-  postgres)
-    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS claimbridge_bench" -c "CREATE DATABASE claimbridge_bench"
-    export CLAIMBRIDGE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/claimbridge_bench ;;
-  sqlite)
-    export CLAIMBRIDGE_DATABASE_URL="sqlite://$WORK/bench.db" ;;
-  *) echo "usage: $0 [postgres|sqlite]" >&2; exit 2 ;;
-esac
-
-RUST_LOG=warn CLAIMBRIDGE_BIND=127.0.0.1:$PORT CLAIMBRIDGE_DATABASE_POOL_SIZE=${POOL:-16} \
-  target/release/claimbridge serve &
-SERVER=$!
-for _ in $(seq 100); do curl -sf "$BASE/metadata" >/dev/null && break; sleep 0.1; done
+use_fresh_database
+start_server
 
 echo "== claimbridge ($BACKEND): bulk load of $PATIENTS Patients + $((PATIENTS * 3)) Claims in 1,000-entry transaction Bundles, $LOADERS loaders"
 python3 bench/synthea_like.py "$BASE" "$PATIENTS" 3 1000 "$LOADERS" "$WORK/ids.tsv"

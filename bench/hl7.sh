@@ -9,6 +9,7 @@
 # PostgreSQL at 127.0.0.1:5432 with trust auth. Environment: DURATION (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 BACKEND=${1:-postgres}
 DURATION=${DURATION:-15}
@@ -25,18 +26,8 @@ echo "== parse only: claimbridge (hl7-parser), then python-hl7 and hl7apy"
 cargo bench --quiet --bench hl7_parse -- $SAMPLES
 python3 bench/hl7_parse_peers.py $SAMPLES
 
-case "$BACKEND" in
-  postgres)
-    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS claimbridge_bench" -c "CREATE DATABASE claimbridge_bench"
-    export CLAIMBRIDGE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/claimbridge_bench ;;
-  sqlite)
-    export CLAIMBRIDGE_DATABASE_URL="sqlite://$WORK/bench.db" ;;
-  *) echo "usage: $0 [postgres|sqlite]" >&2; exit 2 ;;
-esac
-RUST_LOG=warn CLAIMBRIDGE_BIND=127.0.0.1:$PORT CLAIMBRIDGE_MLLP_BIND=127.0.0.1:$MLLP_PORT \
-  target/release/claimbridge serve &
-SERVER=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/fhir/metadata" >/dev/null && break; sleep 0.1; done
+use_fresh_database
+CLAIMBRIDGE_MLLP_BIND=127.0.0.1:$MLLP_PORT start_server
 
 for connections in 1 8; do
   echo "== claimbridge ($BACKEND): ADT^A01 over MLLP, $connections connection(s), ${DURATION}s, commit before every ACK"

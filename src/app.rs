@@ -24,6 +24,8 @@ pub enum StartupError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Tls(#[from] crate::hl7::tls::TlsError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: SocketAddr,
@@ -80,7 +82,11 @@ impl Application {
                     max_frame: settings.mllp_max_frame,
                     idle_timeout: std::time::Duration::from_secs(settings.mllp_idle_timeout_secs),
                 };
-                let listener = MllpListener::bind(mllp_address, Arc::clone(&ingest), limits)
+                let tls = match (&settings.mllp_tls_cert, &settings.mllp_tls_key) {
+                    (Some(cert), Some(key)) => Some(crate::hl7::tls::acceptor(cert, key)?),
+                    _ => None,
+                };
+                let listener = MllpListener::bind(mllp_address, Arc::clone(&ingest), limits, tls)
                     .await
                     .map_err(|source| StartupError::Bind {
                         address: mllp_address,

@@ -44,6 +44,7 @@ async fn serve_answers_on_the_configured_address() {
     let mut child = claimbridge(&format!("sqlite://{}/db.sqlite", dir.path().display()))
         .env("CLAIMBRIDGE_BIND", format!("127.0.0.1:{port}"))
         .env("CLAIMBRIDGE_MLLP_BIND", format!("127.0.0.1:{mllp_port}"))
+        .env("CLAIMBRIDGE_MLLP_IDLE_TIMEOUT_SECS", "1")
         .arg("serve")
         .stdout(Stdio::null())
         .spawn()
@@ -74,6 +75,15 @@ async fn serve_answers_on_the_configured_address() {
     }
     assert!(String::from_utf8_lossy(&ack).contains("MSA|AA|CLI-1"));
 
+    // A connection that stays silent past the idle timeout is closed by the server.
+    let quiet_since = Instant::now();
+    assert_eq!(
+        stream.read(&mut byte).unwrap(),
+        0,
+        "the idle connection is closed"
+    );
+    assert!(quiet_since.elapsed() < Duration::from_secs(5));
+
     // SIGTERM: the server stops cleanly.
     let stopped = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -103,4 +113,94 @@ fn serve_refuses_a_bad_configuration() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("redis_url"));
+}
+
+/// MLLP over TLS with a configured certificate and key: a client that trusts the
+/// certificate gets its ACK over the encrypted connection.
+#[tokio::test]
+async fn mllp_speaks_tls_when_given_a_certificate() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{crypto, ClientConfig, RootCertStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    // A server (not CA) certificate for localhost: rustls refuses a CA as end entity.
+    let config = dir.path().join("openssl.cnf");
+    std::fs::write(
+        &config,
+        "[req]\ndistinguished_name = dn\nx509_extensions = server\nprompt = no\n[dn]\nCN = localhost\n\
+         [server]\nbasicConstraints = critical, CA:FALSE\nsubjectAltName = DNS:localhost\n",
+    )
+    .unwrap();
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-config",
+        ])
+        .arg(&config)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success(), "openssl made a test certificate");
+    let (port, mllp_port) = (free_port(), free_port());
+    let child = claimbridge(&format!("sqlite://{}/db.sqlite", dir.path().display()))
+        .env("CLAIMBRIDGE_BIND", format!("127.0.0.1:{port}"))
+        .env("CLAIMBRIDGE_MLLP_BIND", format!("127.0.0.1:{mllp_port}"))
+        .env("CLAIMBRIDGE_MLLP_TLS_CERT", &cert)
+        .env("CLAIMBRIDGE_MLLP_TLS_KEY", &key)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = KillOnDrop(child);
+
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(&cert).unwrap()).unwrap();
+    let config = ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let started = Instant::now();
+    let tcp = loop {
+        match tokio::net::TcpStream::connect(("127.0.0.1", mllp_port)).await {
+            Ok(tcp) => break tcp,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("MLLP listener did not come up: {error}"),
+        }
+    };
+    let mut tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS handshake");
+    tls.write_all(b"\x0bMSH|^~\\&|A|B|C|D|20240101||ADT^A08|TLS-1|P|2.5\rPID|1||9^^^H^MR\x1c\x0d")
+        .await
+        .unwrap();
+    let mut ack = Vec::new();
+    while !ack.ends_with(b"\x1c\x0d") {
+        let mut chunk = [0u8; 512];
+        let read = tls.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "closed before the ACK");
+        ack.extend_from_slice(&chunk[..read]);
+    }
+    assert!(String::from_utf8_lossy(&ack).contains("MSA|AA|TLS-1"));
+}
+
+/// Stops a spawned server even when the test fails half-way.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -10,12 +10,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::hl7::connection::{Connection, ConnectionError};
 use crate::hl7::ingest::Ingest;
 
 /// Connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 1024;
+/// A peer that has not finished the TLS handshake by then is dropped.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy)]
 pub struct ListenerLimits {
@@ -27,6 +30,7 @@ pub struct MllpListener {
     listener: TcpListener,
     ingest: Arc<Ingest>,
     limits: ListenerLimits,
+    tls: Option<TlsAcceptor>,
 }
 
 impl MllpListener {
@@ -34,11 +38,13 @@ impl MllpListener {
         address: SocketAddr,
         ingest: Arc<Ingest>,
         limits: ListenerLimits,
+        tls: Option<TlsAcceptor>,
     ) -> std::io::Result<Self> {
         Ok(MllpListener {
             listener: TcpListener::bind(address).await?,
             ingest,
             limits,
+            tls,
         })
     }
 
@@ -73,8 +79,9 @@ impl MllpListener {
             let ingest = Arc::clone(&self.ingest);
             let limits = self.limits;
             let shutdown = shutdown.clone();
+            let tls = self.tls.clone();
             connections.spawn(async move {
-                serve_connection(stream, peer, ingest, limits, shutdown).await;
+                serve_connection(stream, peer, tls, ingest, limits, shutdown).await;
                 drop(permit);
             });
             // Reap finished connections so the set does not grow without bound.
@@ -91,19 +98,38 @@ impl MllpListener {
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
     ingest: Arc<Ingest>,
     limits: ListenerLimits,
     shutdown: watch::Receiver<bool>,
 ) {
     tracing::debug!(%peer, "MLLP connection opened");
-    serve(
-        Connection::new(stream, limits.max_frame),
-        peer,
-        &ingest,
-        limits,
-        shutdown,
-    )
-    .await;
+    match tls {
+        None => {
+            serve(
+                Connection::new(stream, limits.max_frame),
+                peer,
+                &ingest,
+                limits,
+                shutdown,
+            )
+            .await
+        }
+        Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => {
+                serve(
+                    Connection::new(stream, limits.max_frame),
+                    peer,
+                    &ingest,
+                    limits,
+                    shutdown,
+                )
+                .await
+            }
+            Ok(Err(error)) => tracing::info!(%peer, %error, "MLLP TLS handshake failed"),
+            Err(_) => tracing::info!(%peer, "MLLP TLS handshake timed out"),
+        },
+    }
     tracing::debug!(%peer, "MLLP connection closed");
 }
 

@@ -9,3 +9,4 @@ pub mod listener;
 pub mod mapping;
 pub mod message;
 pub mod routes;
+pub mod tls;

@@ -1,0 +1,23 @@
+# Shared by the benchmark scripts (sourced): a fresh database for the chosen backend
+# and the release server started on it. Expects BACKEND, PORT and WORK to be set.
+
+# Points CLAIMBRIDGE_DATABASE_URL at an empty database of $BACKEND.
+use_fresh_database() {
+  case "$BACKEND" in
+    postgres)
+      psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS claimbridge_bench" -c "CREATE DATABASE claimbridge_bench"
+      export CLAIMBRIDGE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/claimbridge_bench ;;
+    sqlite)
+      export CLAIMBRIDGE_DATABASE_URL="sqlite://$WORK/bench.db" ;;
+    *) echo "usage: $0 [postgres|sqlite]" >&2; exit 2 ;;
+  esac
+}
+
+# Starts target/release/claimbridge (extra settings come from the environment) and
+# waits until it answers; its pid is in SERVER.
+start_server() {
+  RUST_LOG=warn CLAIMBRIDGE_BIND=127.0.0.1:$PORT CLAIMBRIDGE_DATABASE_POOL_SIZE=${POOL:-16} \
+    target/release/claimbridge serve &
+  SERVER=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/fhir/metadata" >/dev/null && break; sleep 0.1; done
+}
