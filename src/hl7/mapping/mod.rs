@@ -102,13 +102,35 @@ async fn upsert(
         None => None,
     };
     let id = existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut resource = build(current);
+    let mut resource = build(current.clone());
     resource["id"] = Value::String(id.clone());
+    // A message that says nothing new (the payer of every admission, a repeated
+    // A08) writes no new version.
+    if current.is_some_and(|current| same_content(&current, &resource)) {
+        return Ok(id);
+    }
     context
         .fhir
         .update(context.session, resource_type, &id, resource, None)
         .await?;
     Ok(id)
+}
+
+/// Equal but for `meta`, which the server sets on every write.
+fn same_content(stored: &Value, built: &Value) -> bool {
+    match (stored.as_object(), built.as_object()) {
+        (Some(stored), Some(built)) => {
+            let without_meta = |object: &serde_json::Map<String, Value>| {
+                object
+                    .iter()
+                    .filter(|(key, _)| key.as_str() != "meta")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            };
+            without_meta(stored) == without_meta(built)
+        }
+        _ => false,
+    }
 }
 
 /// A token search value `system|value`, escaped for a search URL.
