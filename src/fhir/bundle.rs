@@ -231,26 +231,15 @@ fn parse_target(url: &str, base_url: &str) -> Option<Target> {
 
 async fn run_transaction(ctx: &FhirContext, mut requests: Vec<EntryRequest>) -> Result<Value, FhirError> {
     let mut session = ctx.service.begin().await?;
-    // Any failure returns early: the session is dropped uncommitted and the pool
-    // discards it, so nothing of the transaction is kept.
-    let references = assign_ids(ctx, &mut session, &mut requests).await?;
-    let mut order: Vec<usize> = (0..requests.len()).collect();
-    order.sort_by_key(|&i| (requests[i].method.phase(), i));
-    let mut responses: Vec<Option<EntryResponse>> = (0..requests.len()).map(|_| None).collect();
-    for i in order {
-        let request = &mut requests[i];
-        // Conditional references resolve when their entry runs, so they can match
-        // what earlier entries of the same transaction created.
-        if let Some(resource) = &mut request.resource {
-            rewrite_references(ctx, &mut session, resource, &references)
-                .await
-                .map_err(|e| e.for_entry(request.index))?;
+    let responses = match run_entries(ctx, &mut session, &mut requests).await {
+        Ok(responses) => responses,
+        Err(error) => {
+            // Rolled back here rather than left to the pool: a connection returned
+            // mid-transaction would keep its locks until it is recycled.
+            let _ = session.rollback().await;
+            return Err(error);
         }
-        let response = execute(ctx, &mut session, request)
-            .await
-            .map_err(|e| e.for_entry(request.index))?;
-        responses[i] = Some(response);
-    }
+    };
     session.commit().await?;
     Ok(response_bundle(
         "transaction-response",
@@ -649,4 +638,31 @@ mod tests {
         assert_eq!(methods[1], Method::Post);
         assert_eq!(methods[4], Method::Get);
     }
+}
+
+/// Runs a transaction's entries in the spec's order; the first failure stops it.
+async fn run_entries(
+    ctx: &FhirContext,
+    session: &mut Session,
+    requests: &mut [EntryRequest],
+) -> Result<Vec<Option<EntryResponse>>, FhirError> {
+    let references = assign_ids(ctx, session, requests).await?;
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| (requests[i].method.phase(), i));
+    let mut responses: Vec<Option<EntryResponse>> = (0..requests.len()).map(|_| None).collect();
+    for i in order {
+        let request = &mut requests[i];
+        // Conditional references resolve when their entry runs, so they can match
+        // what earlier entries of the same transaction created.
+        if let Some(resource) = &mut request.resource {
+            rewrite_references(ctx, session, resource, &references)
+                .await
+                .map_err(|e| e.for_entry(request.index))?;
+        }
+        let response = execute(ctx, session, request)
+            .await
+            .map_err(|e| e.for_entry(request.index))?;
+        responses[i] = Some(response);
+    }
+    Ok(responses)
 }
