@@ -591,6 +591,33 @@ fn response_bundle(kind: &str, base_url: &str, responses: Vec<EntryResponse>) ->
     })
 }
 
+/// Runs a transaction's entries in the spec's order; the first failure stops it.
+async fn run_entries(
+    ctx: &FhirContext,
+    session: &mut Session,
+    requests: &mut [EntryRequest],
+) -> Result<Vec<Option<EntryResponse>>, FhirError> {
+    let references = assign_ids(ctx, session, requests).await?;
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| (requests[i].method.phase(), i));
+    let mut responses: Vec<Option<EntryResponse>> = (0..requests.len()).map(|_| None).collect();
+    for i in order {
+        let request = &mut requests[i];
+        // Conditional references resolve when their entry runs, so they can match
+        // what earlier entries of the same transaction created.
+        if let Some(resource) = &mut request.resource {
+            rewrite_references(ctx, session, resource, &references)
+                .await
+                .map_err(|e| e.for_entry(request.index))?;
+        }
+        let response = execute(ctx, session, request)
+            .await
+            .map_err(|e| e.for_entry(request.index))?;
+        responses[i] = Some(response);
+    }
+    Ok(responses)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -638,31 +665,4 @@ mod tests {
         assert_eq!(methods[1], Method::Post);
         assert_eq!(methods[4], Method::Get);
     }
-}
-
-/// Runs a transaction's entries in the spec's order; the first failure stops it.
-async fn run_entries(
-    ctx: &FhirContext,
-    session: &mut Session,
-    requests: &mut [EntryRequest],
-) -> Result<Vec<Option<EntryResponse>>, FhirError> {
-    let references = assign_ids(ctx, session, requests).await?;
-    let mut order: Vec<usize> = (0..requests.len()).collect();
-    order.sort_by_key(|&i| (requests[i].method.phase(), i));
-    let mut responses: Vec<Option<EntryResponse>> = (0..requests.len()).map(|_| None).collect();
-    for i in order {
-        let request = &mut requests[i];
-        // Conditional references resolve when their entry runs, so they can match
-        // what earlier entries of the same transaction created.
-        if let Some(resource) = &mut request.resource {
-            rewrite_references(ctx, session, resource, &references)
-                .await
-                .map_err(|e| e.for_entry(request.index))?;
-        }
-        let response = execute(ctx, session, request)
-            .await
-            .map_err(|e| e.for_entry(request.index))?;
-        responses[i] = Some(response);
-    }
-    Ok(responses)
 }
