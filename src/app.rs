@@ -109,12 +109,12 @@ impl Application {
             });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),
-                max_message,
             });
             App::new()
                 .wrap(from_fn(log_request))
                 .app_data(context)
                 .app_data(hl7)
+                // Bounds `POST /hl7/v2` like an MLLP frame (FHIR routes stream theirs).
                 .app_data(web::PayloadConfig::new(max_message))
                 .configure(routes::configure)
                 .configure(crate::hl7::routes::configure)

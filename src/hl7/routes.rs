@@ -14,10 +14,10 @@ use crate::store::messages::{MessageFilter, MessageStatus, StoredMessage};
 const ER7: &str = "x-application/hl7-v2+er7";
 const PAGE: i64 = 50;
 
+/// `POST /hl7/v2` bodies are bounded by the app's `PayloadConfig` (the MLLP frame
+/// limit): a larger one is refused with 413 before it reaches the handler.
 pub struct Hl7Context {
     pub ingest: Arc<Ingest>,
-    /// Largest message accepted over HTTP: the same limit as an MLLP frame.
-    pub max_message: usize,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,8 +35,6 @@ enum ApiError {
     NotFound(i64),
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    TooLarge(String),
     #[error(transparent)]
     Unavailable(#[from] IngestError),
 }
@@ -47,7 +45,6 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -58,12 +55,6 @@ impl ResponseError for ApiError {
 }
 
 async fn receive(context: web::Data<Hl7Context>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    if body.len() > context.max_message {
-        return Err(ApiError::TooLarge(format!(
-            "messages are limited to {} bytes",
-            context.max_message
-        )));
-    }
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::BadRequest("the message is not UTF-8 text".into()))?;
     let reply = context.ingest.receive(&text).await?;
