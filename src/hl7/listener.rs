@@ -105,27 +105,9 @@ async fn serve_connection(
 ) {
     tracing::debug!(%peer, "MLLP connection opened");
     match tls {
-        None => {
-            serve(
-                Connection::new(stream, limits.max_frame),
-                peer,
-                &ingest,
-                limits,
-                shutdown,
-            )
-            .await
-        }
+        None => serve(stream, peer, &ingest, limits, shutdown).await,
         Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => {
-                serve(
-                    Connection::new(stream, limits.max_frame),
-                    peer,
-                    &ingest,
-                    limits,
-                    shutdown,
-                )
-                .await
-            }
+            Ok(Ok(stream)) => serve(stream, peer, &ingest, limits, shutdown).await,
             Ok(Err(error)) => tracing::info!(%peer, %error, "MLLP TLS handshake failed"),
             Err(_) => tracing::info!(%peer, "MLLP TLS handshake timed out"),
         },
@@ -133,13 +115,15 @@ async fn serve_connection(
     tracing::debug!(%peer, "MLLP connection closed");
 }
 
+/// Reads messages off one connection (plain or TLS) and answers each with its ACK.
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    mut connection: Connection<S>,
+    stream: S,
     peer: SocketAddr,
     ingest: &Ingest,
     limits: ListenerLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut connection = Connection::new(stream, limits.max_frame);
     loop {
         let frame = tokio::select! {
             frame = tokio::time::timeout(limits.idle_timeout, connection.read_frame()) => frame,
