@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::datatypes::{address, contact_point, date, date_time, human_name, identifier};
-use super::{missing, token_query, upsert, MappingContext, MappingError};
+use super::{missing, token_query, upsert, write_over, MappingContext, MappingError};
 use crate::fhir::resource_type::ResourceType;
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
 use crate::hl7::message::{Parsed, SegmentView};
@@ -391,10 +391,10 @@ pub async fn merge_patients(
     let link =
         |other: &str, kind: &str| json!({"other": {"reference": format!("Patient/{other}")}, "type": kind});
     let survivor_link = link(&prior, "replaces");
-    upsert(
+    write_over(
         context,
         ResourceType::Patient,
-        &format!("_id={survivor}"),
+        Some(survivor.clone()),
         |current| {
             let mut mapped = Map::new();
             let mut links = current
@@ -410,56 +410,49 @@ pub async fn merge_patients(
     )
     .await?;
     let prior_link = link(&survivor, "replaced-by");
-    upsert(
-        context,
-        ResourceType::Patient,
-        &format!("_id={prior}"),
-        |current| {
-            let mut mapped = Map::new();
-            mapped.insert("active".into(), Value::Bool(false));
-            mapped.insert("link".into(), json!([prior_link]));
-            merge(current, "Patient", mapped)
-        },
-    )
+    write_over(context, ResourceType::Patient, Some(prior.clone()), |current| {
+        let mut mapped = Map::new();
+        mapped.insert("active".into(), Value::Bool(false));
+        mapped.insert("link".into(), json!([prior_link]));
+        merge(current, "Patient", mapped)
+    })
     .await?;
-    for (resource_type, parameter, path) in [
-        (ResourceType::Encounter, "subject", "subject"),
-        (ResourceType::Coverage, "beneficiary", "beneficiary"),
+    for (resource_type, element) in [
+        (ResourceType::Encounter, "subject"),
+        (ResourceType::Coverage, "beneficiary"),
     ] {
-        repoint(context, resource_type, parameter, path, &prior, &survivor).await?;
+        repoint(context, resource_type, element, &prior, &survivor).await?;
     }
     Ok(())
 }
 
-/// Every `resource_type` whose `path` refers to Patient/`from` now refers to `to`.
+/// Every `resource_type` whose `element` refers to Patient/`from` now refers to `to`
+/// (the element and its search parameter share the name).
 async fn repoint(
     context: &mut MappingContext<'_>,
     resource_type: ResourceType,
-    parameter: &str,
-    path: &str,
+    element: &str,
     from: &str,
     to: &str,
 ) -> Result<(), MappingError> {
     let ids = crate::fhir::conditional::all_matching_ids(
         context.session,
         resource_type,
-        &format!("{parameter}=Patient/{from}"),
+        &format!("{element}=Patient/{from}"),
         context.fhir.base_url(),
         MERGE_LIMIT,
     )
     .await?;
     for id in ids {
-        let current = context.fhir.read(context.session, resource_type, &id).await?;
-        let mut resource: Value = serde_json::from_str(&current.body)
-            .map_err(|e| crate::fhir::outcome::FhirError::Internal(e.to_string()))?;
-        resource[path] = json!({"reference": format!("Patient/{to}")});
-        if let Some(object) = resource.as_object_mut() {
-            object.remove("meta");
-        }
-        context
-            .fhir
-            .update(context.session, resource_type, &id, resource, None)
-            .await?;
+        write_over(context, resource_type, Some(id), |current| {
+            let mut resource = current.unwrap_or_default();
+            resource[element] = json!({"reference": format!("Patient/{to}")});
+            if let Some(object) = resource.as_object_mut() {
+                object.remove("meta");
+            }
+            resource
+        })
+        .await?;
     }
     Ok(())
 }

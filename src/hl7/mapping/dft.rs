@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::adt::{upsert_coverages, upsert_encounter, upsert_patient};
 use super::datatypes::date;
-use super::{missing, upsert, MappingContext, MappingError};
+use super::{missing, upsert, write_over, MappingContext, MappingError};
 use crate::fhir::resource_type::ResourceType;
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
 use crate::hl7::message::{Parsed, Repetition, SegmentView};
@@ -67,12 +67,7 @@ pub async fn post_charges(
         .map(|xcn| practitioner_reference(&xcn))
         .unwrap_or_else(|| json!({"display": "unknown provider"}));
     let inpatient = message.segment("PV1").and_then(|pv1| pv1.value(2, 1)).as_deref() == Some("I");
-    let query = match &encounter_id {
-        Some(id) => format!("encounter=Encounter/{id}&status=draft"),
-        // Without a visit there is nothing to gather charges on: one claim per message.
-        None => format!("_id={}", uuid::Uuid::new_v4()),
-    };
-    upsert(context, ResourceType::Claim, &query, |current| {
+    let build = |current: Option<Value>| {
         let mut claim = match current {
             Some(Value::Object(current)) => current,
             _ => new_claim(&patient_id, &coverage_id, provider, inpatient),
@@ -81,8 +76,15 @@ pub async fn post_charges(
         merge_diagnoses(&mut claim, &diagnoses);
         append_items(&mut claim, items, encounter_id.as_deref());
         Value::Object(claim)
-    })
-    .await?;
+    };
+    match &encounter_id {
+        Some(id) => {
+            let query = format!("encounter=Encounter/{id}&status=draft");
+            upsert(context, ResourceType::Claim, &query, build).await?
+        }
+        // Without a visit there is nothing to gather charges on: one claim per message.
+        None => write_over(context, ResourceType::Claim, None, build).await?,
+    };
     Ok(())
 }
 

@@ -94,14 +94,25 @@ async fn upsert(
         .fhir
         .single_match(context.session, resource_type, query)
         .await?;
-    let current = match &existing {
+    write_over(context, resource_type, existing, build).await
+}
+
+/// Writes `build(current)` over resource `id` (its current body read first), or as
+/// a new resource under a fresh id when there is no `id`.
+async fn write_over(
+    context: &mut MappingContext<'_>,
+    resource_type: ResourceType,
+    id: Option<String>,
+    build: impl FnOnce(Option<Value>) -> Value,
+) -> Result<String, MappingError> {
+    let current = match &id {
         Some(id) => {
             let version = context.fhir.read(context.session, resource_type, id).await?;
             Some(serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))?)
         }
         None => None,
     };
-    let id = existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut resource = build(current.clone());
     resource["id"] = Value::String(id.clone());
     // A message that says nothing new (the payer of every admission, a repeated
