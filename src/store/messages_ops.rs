@@ -2,59 +2,8 @@
 // backend module of `store/mod.rs`, like `ops.rs`).
 
 use crate::store::messages::{MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage};
+use crate::store::rows::MessageRow;
 use crate::store::schema::hl7_messages;
-
-type MessageRow = (
-    i64,
-    StoredInstant,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<StoredInstant>,
-);
-
-fn message_from_row(row: MessageRow) -> Result<StoredMessage, StoreError> {
-    let status = MessageStatus::parse(&row.7).ok_or_else(|| StoreError::Corrupt(format!("message status {:?}", row.7)))?;
-    Ok(StoredMessage {
-        id: row.0,
-        received_at: row.1 .0,
-        sending_application: row.2,
-        sending_facility: row.3,
-        control_id: row.4,
-        message_type: row.5,
-        version: row.6,
-        status,
-        error: row.8,
-        raw: row.9,
-        ack: row.10,
-        processed_at: row.11.map(|at| at.0),
-    })
-}
-
-macro_rules! message_columns {
-    () => {
-        (
-            hl7_messages::id,
-            hl7_messages::received_at,
-            hl7_messages::sending_application,
-            hl7_messages::sending_facility,
-            hl7_messages::control_id,
-            hl7_messages::message_type,
-            hl7_messages::version,
-            hl7_messages::status,
-            hl7_messages::error,
-            hl7_messages::raw,
-            hl7_messages::ack,
-            hl7_messages::processed_at,
-        )
-    };
-}
 
 /// The message a sender already sent with this control id, if any.
 pub async fn find_message(
@@ -67,25 +16,25 @@ pub async fn find_message(
         .filter(hl7_messages::sending_application.eq(sending_application))
         .filter(hl7_messages::sending_facility.eq(sending_facility))
         .filter(hl7_messages::control_id.eq(control_id))
-        .select(message_columns!())
+        .select(MessageRow::as_select())
         .first(conn)
         .await
         .optional()?;
-    row.map(message_from_row).transpose()
+    row.map(MessageRow::into_message).transpose()
 }
 
 pub async fn get_message(conn: &mut Conn, id: i64) -> Result<Option<StoredMessage>, StoreError> {
     let row: Option<MessageRow> = hl7_messages::table
         .find(id)
-        .select(message_columns!())
+        .select(MessageRow::as_select())
         .first(conn)
         .await
         .optional()?;
-    row.map(message_from_row).transpose()
+    row.map(MessageRow::into_message).transpose()
 }
 
 pub async fn list_messages(conn: &mut Conn, filter: &MessageFilter) -> Result<Vec<StoredMessage>, StoreError> {
-    let mut query = hl7_messages::table.select(message_columns!()).into_boxed();
+    let mut query = hl7_messages::table.select(MessageRow::as_select()).into_boxed();
     if let Some(status) = filter.status {
         query = query.filter(hl7_messages::status.eq(status.as_str()));
     }
@@ -97,7 +46,7 @@ pub async fn list_messages(conn: &mut Conn, filter: &MessageFilter) -> Result<Ve
         .limit(filter.limit)
         .load(conn)
         .await?;
-    rows.into_iter().map(message_from_row).collect()
+    rows.into_iter().map(MessageRow::into_message).collect()
 }
 
 /// Inserts a message; a second one with the same sender and control id is

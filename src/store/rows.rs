@@ -2,13 +2,14 @@
 
 use diesel::prelude::*;
 
+use crate::store::messages::{MessageStatus, StoredMessage};
 use crate::store::model::{
     DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, SearchIndexEntries, StagedCreate,
     StringEntry, TokenEntry, UriEntry, WriteMethod,
 };
 use crate::store::schema::{
-    resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
-    search_uri,
+    hl7_messages, resource_history, resources, search_date, search_quantity, search_reference, search_string,
+    search_token, search_uri,
 };
 use crate::store::sql_types::{JsonText, StoredInstant};
 use crate::store::token_hash::TokenHashes;
@@ -60,6 +61,45 @@ pub struct HistoryRow {
     pub last_updated: StoredInstant,
     pub method: String,
     pub body: Option<JsonText>,
+}
+
+/// A stored HL7 v2 message as read back.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = hl7_messages)]
+pub struct MessageRow {
+    pub id: i64,
+    pub received_at: StoredInstant,
+    pub sending_application: String,
+    pub sending_facility: String,
+    pub control_id: Option<String>,
+    pub message_type: String,
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub raw: String,
+    pub ack: String,
+    pub processed_at: Option<StoredInstant>,
+}
+
+impl MessageRow {
+    pub fn into_message(self) -> Result<StoredMessage, StoreError> {
+        let status = MessageStatus::parse(&self.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("message status {:?}", self.status)))?;
+        Ok(StoredMessage {
+            id: self.id,
+            received_at: self.received_at.0,
+            sending_application: self.sending_application,
+            sending_facility: self.sending_facility,
+            control_id: self.control_id,
+            message_type: self.message_type,
+            version: self.version,
+            status,
+            error: self.error,
+            raw: self.raw,
+            ack: self.ack,
+            processed_at: self.processed_at.map(|at| at.0),
+        })
+    }
 }
 
 impl HistoryRow {
