@@ -97,6 +97,11 @@ impl TestApp {
         format!("{}/{}", self.base, path.trim_start_matches('/'))
     }
 
+    /// A URL outside the FHIR base (`/hl7/v2`, `/api/…`, `/metrics`).
+    pub fn server_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.trim_end_matches("/fhir"))
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }

@@ -123,7 +123,7 @@ async fn search(app: &TestApp, query: &str) -> Vec<Value> {
 }
 
 async fn messages(app: &TestApp, query: &str) -> Vec<Value> {
-    let url = format!("{}/api/hl7/messages{query}", app.base.trim_end_matches("/fhir"));
+    let url = app.server_url(&format!("/api/hl7/messages{query}"));
     let body: Value = app.client.get(url).send().await.unwrap().json().await.unwrap();
     body["messages"].as_array().cloned().unwrap_or_default()
 }
@@ -435,7 +435,7 @@ async fn framing_survives_splits_batches_oversize_and_hangups(app: &TestApp) {
     assert_eq!(oversize.receive().await, None);
     let metrics = app
         .client
-        .get(format!("{}/metrics", app.base.trim_end_matches("/fhir")))
+        .get(app.server_url("/metrics"))
         .send()
         .await
         .unwrap()
@@ -475,7 +475,7 @@ async fn enhanced_mode_and_http_transport(app: &TestApp) {
         1
     );
 
-    let endpoint = format!("{}/hl7/v2", app.base.trim_end_matches("/fhir"));
+    let endpoint = app.server_url("/hl7/v2");
     let response = app
         .client
         .post(&endpoint)
@@ -520,10 +520,9 @@ async fn a_failed_message_is_reprocessed_after_the_data_is_fixed(app: &TestApp) 
     let failed = messages(app, "?status=error").await;
     assert_eq!(failed.len(), 1);
     let id = failed[0]["id"].as_i64().unwrap();
-    let root = app.base.trim_end_matches("/fhir").to_owned();
     let detail: Value = app
         .client
-        .get(format!("{root}/api/hl7/messages/{id}"))
+        .get(app.server_url(&format!("/api/hl7/messages/{id}")))
         .send()
         .await
         .unwrap()
@@ -545,7 +544,7 @@ async fn a_failed_message_is_reprocessed_after_the_data_is_fixed(app: &TestApp) 
         .unwrap();
     let reprocessed: Value = app
         .client
-        .post(format!("{root}/api/hl7/messages/{id}/reprocess"))
+        .post(app.server_url(&format!("/api/hl7/messages/{id}/reprocess")))
         .send()
         .await
         .unwrap()
@@ -566,7 +565,7 @@ async fn a_failed_message_is_reprocessed_after_the_data_is_fixed(app: &TestApp) 
     );
     let again = app
         .client
-        .post(format!("{root}/api/hl7/messages/{id}/reprocess"))
+        .post(app.server_url(&format!("/api/hl7/messages/{id}/reprocess")))
         .send()
         .await
         .unwrap();
