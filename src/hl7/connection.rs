@@ -4,7 +4,7 @@
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 
-use crate::hl7::frame::{self, FrameError};
+use crate::hl7::frame::{self, FrameError, FrameFinder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
@@ -20,7 +20,7 @@ pub enum ConnectionError {
 pub struct Connection<S> {
     stream: BufWriter<S>,
     buffer: BytesMut,
-    max_frame: usize,
+    frames: FrameFinder,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -28,14 +28,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Connection {
             stream: BufWriter::new(stream),
             buffer: BytesMut::with_capacity(8 * 1024),
-            max_frame,
+            frames: FrameFinder::new(max_frame),
         }
     }
 
     /// The next frame's payload; `None` when the peer closed cleanly between frames.
     pub async fn read_frame(&mut self) -> Result<Option<BytesMut>, ConnectionError> {
         loop {
-            match frame::take_frame(&mut self.buffer, self.max_frame) {
+            match self.frames.take_frame(&mut self.buffer) {
                 Ok(Some(frame)) => return Ok(Some(frame)),
                 Ok(None) => {}
                 Err(FrameError::TooLarge { limit }) => return Err(ConnectionError::TooLarge { limit }),

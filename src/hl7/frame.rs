@@ -15,33 +15,67 @@ pub enum FrameError {
     TooLarge { limit: usize },
 }
 
-/// Takes the next complete frame's payload out of `buffer`, if one has arrived.
-///
-/// Bytes before a start block (line noise, a peer's keep-alive newlines) are
-/// dropped. A partial frame stays in the buffer until more bytes come; one larger
-/// than `max_size` is an error, so a peer cannot make the server buffer without end.
-pub fn take_frame(buffer: &mut BytesMut, max_size: usize) -> Result<Option<BytesMut>, FrameError> {
-    match buffer.iter().position(|&b| b == START) {
-        Some(start) => buffer.advance(start),
-        None => {
-            buffer.clear();
-            return Ok(None);
+/// Finds frames in a buffer that grows with each read. It remembers how far it has
+/// looked for the end block, so a large frame arriving over many reads is scanned
+/// once rather than once per read.
+#[derive(Debug)]
+pub struct FrameFinder {
+    max_size: usize,
+    searched: usize,
+}
+
+impl FrameFinder {
+    pub fn new(max_size: usize) -> Self {
+        FrameFinder {
+            max_size,
+            searched: 0,
         }
     }
-    match buffer.windows(2).position(|w| w == END) {
-        Some(end) => {
-            if end - 1 > max_size {
-                return Err(FrameError::TooLarge { limit: max_size });
+
+    /// Takes the next complete frame's payload out of `buffer`, if one has arrived.
+    ///
+    /// Bytes before a start block (line noise, a peer's keep-alive newlines) are
+    /// dropped. A partial frame stays in the buffer until more bytes come; one larger
+    /// than the maximum is an error, so a peer cannot make the server buffer without end.
+    pub fn take_frame(&mut self, buffer: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+        let max_size = self.max_size;
+        match buffer.iter().position(|&b| b == START) {
+            Some(0) => {}
+            Some(start) => {
+                buffer.advance(start);
+                self.searched = 0;
             }
-            let mut frame = buffer.split_to(end + END.len());
-            frame.advance(1);
-            frame.truncate(end - 1);
-            Ok(Some(frame))
+            None => {
+                buffer.clear();
+                self.searched = 0;
+                return Ok(None);
+            }
         }
-        // Start block, `max_size` bytes and a possible first end byte: anything
-        // longer without an end block cannot be a frame within the limit.
-        None if buffer.len() > max_size + 2 => Err(FrameError::TooLarge { limit: max_size }),
-        None => Ok(None),
+        // The last byte already looked at may be the first half of the end block.
+        let from = self.searched.saturating_sub(1);
+        match buffer[from..]
+            .windows(2)
+            .position(|w| w == END)
+            .map(|at| from + at)
+        {
+            Some(end) => {
+                self.searched = 0;
+                if end - 1 > max_size {
+                    return Err(FrameError::TooLarge { limit: max_size });
+                }
+                let mut frame = buffer.split_to(end + END.len());
+                frame.advance(1);
+                frame.truncate(end - 1);
+                Ok(Some(frame))
+            }
+            // Start block, `max_size` bytes and a possible first end byte: anything
+            // longer without an end block cannot be a frame within the limit.
+            None if buffer.len() > max_size + 2 => Err(FrameError::TooLarge { limit: max_size }),
+            None => {
+                self.searched = buffer.len();
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -66,13 +100,14 @@ mod tests {
     fn a_frame_split_across_reads_is_assembled() {
         let framed = encode(b"MSH|^~\\&|A\rPID|1");
         let mut buffer = BytesMut::new();
+        let mut frames = FrameFinder::new(1024);
         for byte in &framed[..framed.len() - 1] {
             feed(&mut buffer, &[*byte]);
-            assert_eq!(take_frame(&mut buffer, 1024), Ok(None));
+            assert_eq!(frames.take_frame(&mut buffer), Ok(None));
         }
         feed(&mut buffer, &framed[framed.len() - 1..]);
         assert_eq!(
-            take_frame(&mut buffer, 1024).unwrap().unwrap(),
+            frames.take_frame(&mut buffer).unwrap().unwrap(),
             &b"MSH|^~\\&|A\rPID|1"[..]
         );
         assert!(buffer.is_empty());
@@ -81,46 +116,51 @@ mod tests {
     #[test]
     fn several_frames_in_one_read_come_out_in_order() {
         let mut buffer = BytesMut::new();
+        let mut frames = FrameFinder::new(1024);
         feed(&mut buffer, b"\r\n");
         feed(&mut buffer, &encode(b"one"));
         feed(&mut buffer, &encode(b"two"));
         feed(&mut buffer, &encode(b"three")[..4]);
-        assert_eq!(take_frame(&mut buffer, 1024).unwrap().unwrap(), &b"one"[..]);
-        assert_eq!(take_frame(&mut buffer, 1024).unwrap().unwrap(), &b"two"[..]);
-        assert_eq!(take_frame(&mut buffer, 1024), Ok(None));
+        assert_eq!(frames.take_frame(&mut buffer).unwrap().unwrap(), &b"one"[..]);
+        assert_eq!(frames.take_frame(&mut buffer).unwrap().unwrap(), &b"two"[..]);
+        assert_eq!(frames.take_frame(&mut buffer), Ok(None));
         feed(&mut buffer, b"ee\x1c\x0d");
-        assert_eq!(take_frame(&mut buffer, 1024).unwrap().unwrap(), &b"three"[..]);
+        assert_eq!(frames.take_frame(&mut buffer).unwrap().unwrap(), &b"three"[..]);
     }
 
     #[test]
     fn an_end_block_without_carriage_return_is_not_an_end() {
         let mut buffer = BytesMut::new();
+        let mut frames = FrameFinder::new(1024);
         feed(&mut buffer, b"\x0bab\x1ccd");
-        assert_eq!(take_frame(&mut buffer, 1024), Ok(None));
+        assert_eq!(frames.take_frame(&mut buffer), Ok(None));
         feed(&mut buffer, b"\x1c\x0d");
-        assert_eq!(take_frame(&mut buffer, 1024).unwrap().unwrap(), &b"ab\x1ccd"[..]);
+        assert_eq!(frames.take_frame(&mut buffer).unwrap().unwrap(), &b"ab\x1ccd"[..]);
     }
 
     #[test]
     fn oversize_frames_are_refused_complete_or_not() {
         let mut buffer = BytesMut::new();
+        let mut frames = FrameFinder::new(10);
         feed(&mut buffer, &encode(&[b'x'; 11]));
         assert_eq!(
-            take_frame(&mut buffer, 10),
+            frames.take_frame(&mut buffer),
             Err(FrameError::TooLarge { limit: 10 })
         );
         let mut buffer = BytesMut::new();
+        let mut frames = FrameFinder::new(10);
         feed(&mut buffer, b"\x0b");
         feed(&mut buffer, &[b'x'; 10]);
         feed(&mut buffer, b"\x1c");
-        assert_eq!(take_frame(&mut buffer, 10), Ok(None));
+        assert_eq!(frames.take_frame(&mut buffer), Ok(None));
         feed(&mut buffer, b"x");
         assert_eq!(
-            take_frame(&mut buffer, 10),
+            frames.take_frame(&mut buffer),
             Err(FrameError::TooLarge { limit: 10 })
         );
         let mut buffer = BytesMut::new();
+        let mut frames = FrameFinder::new(10);
         feed(&mut buffer, &encode(&[b'x'; 10]));
-        assert_eq!(take_frame(&mut buffer, 10).unwrap().unwrap().len(), 10);
+        assert_eq!(frames.take_frame(&mut buffer).unwrap().unwrap().len(), 10);
     }
 }
