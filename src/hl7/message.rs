@@ -1,6 +1,6 @@
 //! A received HL7 v2 message: its MSH header read first (so even a message the parser
-//! refuses gets an addressed ACK), then its structure parsed by hl7-parser, with
-//! values decoded from the message's own encoding characters.
+//! refuses gets an addressed ACK), then split into segments, its fields split and
+//! decoded from the message's own encoding characters.
 
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
 
@@ -303,6 +303,41 @@ mod tests {
     }
 
     #[test]
+    fn fields_repetitions_and_components_are_split_where_read() {
+        let text = "MSH|^~\\&|LAB|HOSP|CB|BILL|20240101||ADT^A01|MSG1|P|2.5\r\
+                    PID|1||123^^^HOSP&1.2.3&ISO^MR~456^^^SSA^SS||Doe\\S\\Jr^Jane||19800101\r\
+                    ZPI|custom|value\r\
+                    IN1|1|A\rIN1|2|B";
+        let header = Header::read(text).unwrap();
+        let message = Parsed::parse(text, &header).unwrap();
+        let msh = message.segment("MSH").unwrap();
+        assert_eq!(msh.value(1, 1).as_deref(), Some("|"));
+        assert_eq!(msh.value(9, 2).as_deref(), Some("A01"));
+        let pid = message.segment("PID").unwrap();
+        let ids = pid.repetitions(3);
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0].subcomponent(4, 2).as_deref(), Some("1.2.3"));
+        assert_eq!(ids[1].component(5).as_deref(), Some("SS"));
+        assert_eq!(pid.value(5, 1).as_deref(), Some("Doe^Jr"));
+        assert_eq!(pid.value(2, 1), None);
+        assert_eq!(pid.value(40, 1), None);
+        assert_eq!(
+            message.segment("ZPI").unwrap().value(2, 1).as_deref(),
+            Some("value")
+        );
+        let payers: Vec<_> = message.segments("IN1").filter_map(|s| s.value(2, 1)).collect();
+        assert_eq!(payers, ["A", "B"]);
+    }
+
+    #[test]
+    fn a_segment_without_an_id_is_refused() {
+        let text = "MSH|^~\\&|LAB|HOSP|CB|BILL|20240101||ADT^A01|MSG1|P|2.5\rPID|1\rjunk text";
+        let header = Header::read(text).unwrap();
+        let problem = Parsed::parse(text, &header).err().unwrap();
+        assert_eq!(problem.code, ErrorCode::SegmentSequence);
+    }
+
+    #[test]
     fn segment_endings_are_normalized() {
         assert_eq!(
             normalize_segment_endings("MSH|a\r\nPID|b\nPV1|c\r\r\n"),
@@ -311,71 +346,94 @@ mod tests {
     }
 }
 
-/// A message's structure, parsed by hl7-parser, read through decoded values.
+/// A message split into its segments. Fields, repetitions and components are split
+/// only when read: the maps read a few dozen of a message's hundreds of fields, and a
+/// separator never occurs escaped (`\F\`, `\S\`…), so splitting on it is exact.
 pub struct Parsed<'m> {
-    message: hl7_parser::Message<'m>,
+    segments: Vec<&'m str>,
     separators: Separators,
 }
 
 impl<'m> Parsed<'m> {
-    /// Parses `text` (segments ended by `\r`) whose header has been read.
+    /// Splits `text` (segments ended by `\r`, header already read) into segments,
+    /// refusing one whose name is not three upper-case letters or digits.
     pub fn parse(text: &'m str, header: &Header) -> Result<Self, Problem> {
-        let message = hl7_parser::Message::parse(text).map_err(|error| {
-            Problem::new(
-                ErrorCode::DataType,
-                None,
-                format!("the message structure cannot be parsed: {error}"),
-            )
-        })?;
-        Ok(Parsed {
-            message,
-            separators: header.separators,
-        })
+        let separators = header.separators;
+        let segments: Vec<&str> = text.split('\r').filter(|s| !s.is_empty()).collect();
+        for (index, segment) in segments.iter().enumerate() {
+            let name = segment.as_bytes().get(..3);
+            let named = name.is_some_and(|n| n.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+            let delimited = segment[segment.len().min(3)..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == separators.field);
+            if !(named && delimited) {
+                let shown: String = segment.chars().take(8).collect();
+                return Err(Problem::new(
+                    ErrorCode::SegmentSequence,
+                    None,
+                    format!(
+                        "segment {} ({shown:?}…) has no three-character segment id",
+                        index + 1
+                    ),
+                ));
+            }
+        }
+        Ok(Parsed { segments, separators })
     }
 
-    pub fn segment(&self, name: &str) -> Option<SegmentView<'_, 'm>> {
-        self.message.segment(name).map(|segment| SegmentView {
-            segment,
-            separators: self.separators,
-        })
+    pub fn segment(&self, name: &str) -> Option<SegmentView<'m>> {
+        self.segments(name).next()
     }
 
-    pub fn segments<'a>(&'a self, name: &'a str) -> impl Iterator<Item = SegmentView<'a, 'm>> + 'a {
-        self.message
-            .segments()
-            .filter(move |s| s.name == name)
-            .map(|segment| SegmentView {
-                segment,
-                separators: self.separators,
-            })
+    pub fn segments<'a>(&'a self, name: &'a str) -> impl Iterator<Item = SegmentView<'m>> + 'a {
+        let separators = self.separators;
+        self.segments
+            .iter()
+            .filter(move |s| &s[..3] == name)
+            .map(move |&text| SegmentView { text, separators })
     }
 }
 
+/// One segment, as received.
 #[derive(Clone, Copy)]
-pub struct SegmentView<'a, 'm> {
-    segment: &'a hl7_parser::message::Segment<'m>,
+pub struct SegmentView<'m> {
+    text: &'m str,
     separators: Separators,
 }
 
-impl<'a, 'm> SegmentView<'a, 'm> {
-    /// Every repetition of field `n` (1-based, as in `PID-3`).
-    pub fn repetitions(&self, n: usize) -> Vec<Repetition<'a, 'm>> {
-        self.segment
-            .field(n)
-            .map(|field| {
-                field
-                    .repeats()
-                    .filter(|r| !r.is_empty())
-                    .map(|repeat| Repetition {
-                        repeat,
-                        separators: self.separators,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+impl<'m> SegmentView<'m> {
+    /// Field `n` (1-based, as in `PID-3`) as received. In MSH the field separator is
+    /// itself MSH-1, so MSH-n is the (n-1)th piece after the segment id.
+    fn field(&self, n: usize) -> Option<&'m str> {
+        let offset = usize::from(self.text.starts_with("MSH"));
+        if offset == 1 && n == 1 {
+            return self.text.get(3..4);
+        }
+        self.text.split(self.separators.field).nth(n.checked_sub(offset)?)
     }
 
-    pub fn first(&self, n: usize) -> Option<Repetition<'a, 'm>> {
+    /// Every non-empty repetition of field `n` (1-based, as in `PID-3`).
+    pub fn repetitions(&self, n: usize) -> Vec<Repetition<'m>> {
+        let separators = self.separators;
+        let Some(field) = self.field(n) else {
+            return Vec::new();
+        };
+        // MSH-1 and MSH-2 are the separators themselves, not values to split.
+        if self.text.starts_with("MSH") && n <= 2 {
+            return vec![Repetition {
+                text: field,
+                separators,
+            }];
+        }
+        field
+            .split(separators.repetition)
+            .filter(|r| !r.is_empty())
+            .map(|text| Repetition { text, separators })
+            .collect()
+    }
+
+    pub fn first(&self, n: usize) -> Option<Repetition<'m>> {
         self.repetitions(n).into_iter().next()
     }
 
@@ -385,13 +443,14 @@ impl<'a, 'm> SegmentView<'a, 'm> {
     }
 }
 
+/// One repetition of a field, as received.
 #[derive(Clone, Copy)]
-pub struct Repetition<'a, 'm> {
-    repeat: &'a hl7_parser::message::Repeat<'m>,
+pub struct Repetition<'m> {
+    text: &'m str,
     separators: Separators,
 }
 
-impl Repetition<'_, '_> {
+impl Repetition<'_> {
     /// Component `c` (1-based), its first sub-component, decoded; `None` if empty.
     pub fn component(&self, c: usize) -> Option<String> {
         self.subcomponent(c, 1)
@@ -399,8 +458,12 @@ impl Repetition<'_, '_> {
 
     /// Sub-component `s` of component `c`, decoded; `None` if empty.
     pub fn subcomponent(&self, c: usize, s: usize) -> Option<String> {
-        let component = self.repeat.component(c)?;
-        let raw = component.subcomponents.get(s - 1)?.raw_value();
+        let raw = self
+            .text
+            .split(self.separators.component)
+            .nth(c.checked_sub(1)?)?
+            .split(self.separators.subcomponent)
+            .nth(s.checked_sub(1)?)?;
         Some(self.separators.unescape(raw)).filter(|v| !v.trim().is_empty())
     }
 }

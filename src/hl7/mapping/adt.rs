@@ -47,7 +47,7 @@ pub(super) async fn upsert_coverages(
 /// PID → Patient, matched by its key identifier (MR if there is one, else the first).
 pub(super) async fn upsert_patient(
     context: &mut MappingContext<'_>,
-    pid: &SegmentView<'_, '_>,
+    pid: &SegmentView<'_>,
 ) -> Result<String, MappingError> {
     let identifiers: Vec<Value> = pid
         .repetitions(3)
@@ -70,7 +70,7 @@ pub(super) async fn upsert_patient(
     .await
 }
 
-fn patient_fields(pid: &SegmentView<'_, '_>, mut identifiers: Vec<Value>) -> Map<String, Value> {
+fn patient_fields(pid: &SegmentView<'_>, mut identifiers: Vec<Value>) -> Map<String, Value> {
     let mut patient = Map::new();
     if let Some(ssn) = pid.value(19, 1) {
         identifiers.push(json!({
@@ -146,7 +146,7 @@ fn merge(current: Option<Value>, resource_type: &str, mapped: Map<String, Value>
 pub(super) async fn upsert_encounter(
     context: &mut MappingContext<'_>,
     event: &str,
-    pv1: &SegmentView<'_, '_>,
+    pv1: &SegmentView<'_>,
     patient_id: &str,
 ) -> Result<Option<String>, MappingError> {
     let Some(visit) = pv1.first(19).and_then(|cx| identifier(&cx, context.systems)) else {
@@ -237,7 +237,7 @@ pub(super) async fn upsert_encounter(
 async fn upsert_coverage(
     context: &mut MappingContext<'_>,
     occurrence: usize,
-    in1: &SegmentView<'_, '_>,
+    in1: &SegmentView<'_>,
     patient_id: &str,
 ) -> Result<Option<String>, MappingError> {
     let payer_identifier = in1.first(3).and_then(|cx| identifier(&cx, context.systems));

@@ -157,7 +157,7 @@ fn money(value: &str) -> Option<Value> {
 }
 
 fn charge_item(
-    ft1: &SegmentView<'_, '_>,
+    ft1: &SegmentView<'_>,
     occurrence: usize,
     diagnoses: &[(String, Option<String>, String)],
 ) -> Result<Map<String, Value>, MappingError> {
@@ -247,7 +247,7 @@ fn charge_item(
     Ok(item)
 }
 
-fn practitioner_reference(xcn: &Repetition<'_, '_>) -> Value {
+fn practitioner_reference(xcn: &Repetition<'_>) -> Value {
     let name: Vec<String> = [xcn.component(3), xcn.component(2)]
         .into_iter()
         .flatten()
