@@ -62,42 +62,36 @@ impl Ingest {
             }
         };
         let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
-        let existing = tx
-            .find_message(
-                &header.sending_application,
-                &header.sending_facility,
-                &header.control_id,
-            )
-            .await?;
-        let record = match existing {
-            Some(previous) if previous.status != MessageStatus::Error => {
-                tx.rollback().await?;
-                return Ok(resend(&header, previous));
-            }
-            Some(previous) => Record::Stored(previous.id),
+        let record = NewMessage {
+            received_at,
+            sending_application: header.sending_application.clone(),
+            sending_facility: header.sending_facility.clone(),
+            control_id: Some(header.control_id.clone()),
+            message_type: header.type_and_event(),
+            version: header.version.clone().unwrap_or_default(),
+            status: MessageStatus::Processing,
+            error: None,
+            raw: raw.to_owned(),
+            ack: String::new(),
+        };
+        let record = match tx.insert_message(&record).await? {
+            Some(id) => Record::Inserted(id, Box::new(record)),
+            // Sent before (or to another connection or node at the same moment, whose
+            // transaction the insert waited for).
             None => {
-                let record = NewMessage {
-                    received_at,
-                    sending_application: header.sending_application.clone(),
-                    sending_facility: header.sending_facility.clone(),
-                    control_id: Some(header.control_id.clone()),
-                    message_type: header.type_and_event(),
-                    version: header.version.clone().unwrap_or_default(),
-                    status: MessageStatus::Processing,
-                    error: None,
-                    raw: raw.to_owned(),
-                    ack: String::new(),
-                };
-                match tx.insert_message(&record).await {
-                    Ok(id) => Record::Inserted(id, Box::new(record)),
-                    // Sent to another connection or node at the same moment: that one
-                    // won; answer with its outcome once it is committed.
-                    Err(StoreError::WriteRace) => {
-                        tx.rollback().await?;
-                        return self.answer_duplicate(&header).await;
-                    }
-                    Err(other) => return Err(other.into()),
+                let previous = tx
+                    .find_message(
+                        &header.sending_application,
+                        &header.sending_facility,
+                        &header.control_id,
+                    )
+                    .await?
+                    .ok_or(StoreError::WriteRace)?;
+                if previous.status != MessageStatus::Error {
+                    tx.rollback().await?;
+                    return Ok(resend(&header, previous));
                 }
+                Record::Stored(previous.id)
             }
         };
         self.process(tx, record, &header, &text).await
@@ -169,7 +163,7 @@ impl Ingest {
                     new.status = outcome.status;
                     new.error = outcome.error;
                     new.ack = outcome.ack;
-                    tx.insert_message(&new).await?;
+                    tx.insert_message(&new).await?.ok_or(StoreError::WriteRace)?;
                 }
             }
             tx.commit().await?;
@@ -222,24 +216,10 @@ impl Ingest {
             ack: reply.ack.clone().unwrap_or_default(),
         };
         let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+        // Without a control id there is nothing to conflict with.
         tx.insert_message(&record).await?;
         tx.commit().await?;
         Ok(reply)
-    }
-
-    async fn answer_duplicate(&self, header: &Header) -> Result<Reply, IngestError> {
-        let mut session = self.fhir.session().await.map_err(IngestError::Fhir)?;
-        match session
-            .find_message(
-                &header.sending_application,
-                &header.sending_facility,
-                &header.control_id,
-            )
-            .await?
-        {
-            Some(previous) => Ok(resend(header, previous)),
-            None => Err(StoreError::WriteRace.into()),
-        }
     }
 }
 

@@ -49,10 +49,11 @@ pub async fn list_messages(conn: &mut Conn, filter: &MessageFilter) -> Result<Ve
     rows.into_iter().map(MessageRow::into_message).collect()
 }
 
-/// Inserts a message; a second one with the same sender and control id is
-/// `StoreError::WriteRace` (another connection or node got it first).
-pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<i64, StoreError> {
-    diesel::insert_into(hl7_messages::table)
+/// Inserts a message and returns its id, or `None` when the sender's control id is
+/// already recorded. A concurrent transaction recording the same one makes this
+/// wait for its outcome (the unique index), so a message is never applied twice.
+pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Option<i64>, StoreError> {
+    Ok(diesel::insert_into(hl7_messages::table)
         .values((
             hl7_messages::received_at.eq(StoredInstant(message.received_at)),
             hl7_messages::sending_application.eq(&message.sending_application),
@@ -68,10 +69,11 @@ pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<i64
                 (message.status != MessageStatus::Processing).then_some(StoredInstant(message.received_at)),
             ),
         ))
+        .on_conflict_do_nothing()
         .returning(hl7_messages::id)
         .get_result(conn)
         .await
-        .map_err(race_on_unique_violation)
+        .optional()?)
 }
 
 pub async fn finish_message(conn: &mut Conn, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {

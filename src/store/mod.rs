@@ -44,7 +44,7 @@ const WRITE_ATTEMPTS: usize = 3;
 /// Calls the same `ops` function on whichever backend the session is on.
 macro_rules! on_session {
     ($session:expr, $op:ident($($arg:expr),*)) => {
-        match &mut $session.conn {
+        match $session.conn_mut() {
             SessionConn::Postgres(conn) => postgres::$op(&mut ***conn, $($arg),*).await,
             SessionConn::Sqlite(conn) => sqlite::$op(&mut **conn, $($arg),*).await,
         }
@@ -58,16 +58,39 @@ mod postgres {
     /// statement, and no table here has more than 10 columns.
     const ROWS_PER_INSERT: usize = 5000;
 
-    /// Multi-row INSERTs of at most `ROWS_PER_INSERT` rows each.
-    macro_rules! insert_rows {
-        ($conn:expr, $table:ident, $rows:expr) => {{
-            let rows: Vec<_> = $rows;
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                diesel::insert_into($table::table)
-                    .values(chunk)
-                    .execute($conn)
-                    .await?;
-            }
+    /// Statements sent at once on the connection (pipelined): PostgreSQL still runs
+    /// them one after another, in order, but the round trips overlap. Each is
+    /// `$statement` with `$conn` bound to a shared reference to the connection.
+    macro_rules! execute_together {
+        ($conn:expr, |$c:ident| [$($statement:expr),+ $(,)?]) => {{
+            let shared: &Conn = $conn;
+            let mut pending: Vec<futures_util::future::BoxFuture<'_, diesel::QueryResult<usize>>> =
+                Vec::new();
+            $({
+                let mut copy = shared;
+                let $c = &mut copy;
+                pending.push($statement);
+            })+
+            futures_util::future::try_join_all(pending).await?;
+        }};
+    }
+
+    /// Multi-row INSERTs into several tables, pipelined (see `execute_together!`).
+    macro_rules! insert_together {
+        ($conn:expr, [$($table:ident <- $rows:expr),+ $(,)?]) => {{
+            let shared: &Conn = $conn;
+            let mut pending: Vec<futures_util::future::BoxFuture<'_, diesel::QueryResult<usize>>> =
+                Vec::new();
+            $(
+                let rows = $rows;
+                for chunk in rows.chunks(ROWS_PER_INSERT) {
+                    let mut conn = shared;
+                    pending.push(diesel::insert_into($table::table).values(chunk).execute(&mut conn));
+                }
+            )+
+            futures_util::future::try_join_all(pending)
+                .await
+                .map_err(race_on_unique_violation)?;
         }};
     }
 
@@ -121,17 +144,29 @@ mod sqlite {
     pub type Conn =
         diesel_async::sync_connection_wrapper::SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
 
+    /// SQLite has no pipelining: the statements run one after another.
+    macro_rules! execute_together {
+        ($conn:expr, |$c:ident| [$($statement:expr),+ $(,)?]) => {{
+            $({
+                let $c = &mut *$conn;
+                $statement.await?;
+            })+
+        }};
+    }
+
     /// diesel_async cannot send a multi-row INSERT to SQLite; rows go one by one,
     /// which costs little on an in-process database inside one transaction.
-    macro_rules! insert_rows {
-        ($conn:expr, $table:ident, $rows:expr) => {{
-            let rows: Vec<_> = $rows;
-            for row in &rows {
-                diesel::insert_into($table::table)
-                    .values(row)
-                    .execute($conn)
-                    .await?;
-            }
+    macro_rules! insert_together {
+        ($conn:expr, [$($table:ident <- $rows:expr),+ $(,)?]) => {{
+            $(
+                for row in &$rows {
+                    diesel::insert_into($table::table)
+                        .values(row)
+                        .execute($conn)
+                        .await
+                        .map_err(race_on_unique_violation)?;
+                }
+            )+
         }};
     }
 
@@ -286,14 +321,14 @@ impl Store {
     pub async fn session(&self) -> Result<Session, StoreError> {
         Ok(match &self.backend {
             Backend::Postgres(pool) => Session {
-                conn: SessionConn::Postgres(Box::new(pool.get().await?)),
+                conn: Some(SessionConn::Postgres(Box::new(pool.get().await?))),
                 sqlite_writer: None,
                 transaction_lock: None,
                 in_transaction: false,
                 staged: Vec::new(),
             },
             Backend::Sqlite { pool, writer } => Session {
-                conn: SessionConn::Sqlite(pool.get().await?),
+                conn: Some(SessionConn::Sqlite(pool.get().await?)),
                 sqlite_writer: Some(Arc::clone(writer)),
                 transaction_lock: None,
                 in_transaction: false,
@@ -356,10 +391,12 @@ enum SessionConn {
 }
 
 /// One pooled connection, optionally inside a transaction. Dropping a session in a
-/// transaction without `commit` abandons it: the pool discards a connection left
-/// mid-transaction, so nothing of it is kept.
+/// transaction without `commit` or `rollback` abandons it: the connection is taken
+/// out of the pool and closed, which rolls the transaction back at once (returned to
+/// the pool it would hold its locks until the next checkout noticed).
 pub struct Session {
-    conn: SessionConn,
+    /// Always `Some` until the session is dropped.
+    conn: Option<SessionConn>,
     /// SQLite's writer lock, taken for each write of a session outside a transaction.
     sqlite_writer: Option<Arc<Mutex<()>>>,
     /// SQLite's writer lock held for a whole transaction.
@@ -369,26 +406,47 @@ pub struct Session {
     staged: Vec<StagedCreate>,
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.in_transaction {
+            return;
+        }
+        match self.conn.take() {
+            Some(SessionConn::Postgres(conn)) => drop(Object::take(*conn)),
+            Some(SessionConn::Sqlite(conn)) => drop(Object::take(conn)),
+            None => {}
+        }
+    }
+}
+
 impl Session {
+    fn conn_mut(&mut self) -> &mut SessionConn {
+        self.conn
+            .as_mut()
+            .expect("a session has its connection until dropped")
+    }
+
     pub async fn read_current(
         &mut self,
         res_type: &str,
         id: &str,
     ) -> Result<Option<CurrentResource>, StoreError> {
-        self.flush_staged().await?;
+        if self.is_staged(res_type, id) {
+            self.flush_staged().await?;
+        }
         on_session!(self, read_current(res_type, id))
     }
 
     /// One page of a search, in the query's order.
     pub async fn search(&mut self, query: &SearchQuery) -> Result<Vec<FoundResource>, StoreError> {
-        self.flush_staged().await?;
+        self.flush_staged_read_by(query).await?;
         let statement = search::page_statement(query);
         on_session!(self, load_found(statement))
     }
 
     /// How many resources a search matches in all.
     pub async fn count(&mut self, query: &SearchQuery) -> Result<i64, StoreError> {
-        self.flush_staged().await?;
+        self.flush_staged_read_by(query).await?;
         let statement = search::count_statement(query);
         on_session!(self, count(statement))
     }
@@ -438,7 +496,9 @@ impl Session {
             if request.method == WriteMethod::Create {
                 return Ok(self.stage_create(request, render));
             }
-            self.flush_staged().await?;
+            if self.is_staged(request.res_type, request.id) {
+                self.flush_staged().await?;
+            }
             return on_session!(self, write_in_transaction(request, render));
         }
         let writer = self.sqlite_writer.clone();
@@ -476,14 +536,13 @@ impl Session {
         on_session!(self, list_messages(filter))
     }
 
-    /// Records a received message (in a transaction: SQLite's writer lock is held).
-    pub async fn insert_message(&mut self, message: &NewMessage) -> Result<i64, StoreError> {
-        self.flush_staged().await?;
+    /// Records a received message (in a transaction: SQLite's writer lock is held);
+    /// `None` when its sender's control id is already recorded.
+    pub async fn insert_message(&mut self, message: &NewMessage) -> Result<Option<i64>, StoreError> {
         on_session!(self, insert_message(message))
     }
 
     pub async fn finish_message(&mut self, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {
-        self.flush_staged().await?;
         on_session!(self, finish_message(id, outcome))
     }
 
@@ -512,6 +571,22 @@ impl Session {
             created: true,
             body: Some(body),
         }
+    }
+
+    fn is_staged(&self, res_type: &str, id: &str) -> bool {
+        self.staged
+            .iter()
+            .any(|c| c.res_type == res_type && c.res_id == id)
+    }
+
+    /// Flushes staged creates a search could match; creates of types it does not
+    /// read stay staged, so a message's or Bundle's lookups and writes do not
+    /// alternate with a flush after each.
+    async fn flush_staged_read_by(&mut self, query: &SearchQuery) -> Result<(), StoreError> {
+        if self.staged.iter().any(|c| query.reads_type(&c.res_type)) {
+            self.flush_staged().await?;
+        }
+        Ok(())
     }
 
     async fn flush_staged(&mut self) -> Result<(), StoreError> {
@@ -581,4 +656,45 @@ where
         .run_pending_migrations(migrations)
         .map(|_| ())
         .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::messages::{MessageStatus, NewMessage};
+    use super::*;
+
+    fn message(control_id: &str) -> NewMessage {
+        NewMessage {
+            received_at: chrono::Utc::now(),
+            sending_application: "APP".into(),
+            sending_facility: "FAC".into(),
+            control_id: Some(control_id.into()),
+            message_type: "ADT^A01".into(),
+            version: "2.5.1".into(),
+            status: MessageStatus::Applied,
+            error: None,
+            raw: "MSH|^~\\&|APP|FAC".into(),
+            ack: String::new(),
+        }
+    }
+
+    /// A transaction abandoned by an early return must not keep SQLite's write lock
+    /// (or PostgreSQL's row locks) on a connection parked in the pool.
+    // Migrations block in place, which needs the multi-threaded runtime.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_dropped_transaction_releases_the_database_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = Database::open(&url).await.unwrap().store(2).unwrap();
+        // Held throughout so the abandoned connection cannot be the one reused.
+        let mut other = store.session().await.unwrap();
+        let mut abandoned = store.begin().await.unwrap();
+        abandoned.insert_message(&message("1")).await.unwrap().unwrap();
+        drop(abandoned);
+
+        let started = std::time::Instant::now();
+        other.insert_message(&message("2")).await.unwrap().unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(other.find_message("APP", "FAC", "1").await.unwrap().is_none());
+    }
 }

@@ -260,38 +260,52 @@ pub async fn insert_staged(conn: &mut Conn, staged: &[StagedCreate]) -> Result<(
     let history = staged_history_rows(staged);
     let change_seqs = insert_history_rows(conn, &history).await?;
     drop(history);
-    insert_rows!(conn, resources, staged_resource_rows(staged, change_seqs));
-    insert_index_rows(conn, IndexRows::of_staged(staged)).await
+    insert_current_and_index_rows(conn, staged_resource_rows(staged, change_seqs), IndexRows::of_staged(staged))
+        .await
 }
 
-async fn insert_index_rows(conn: &mut Conn, rows: IndexRows<'_>) -> Result<(), StoreError> {
-    insert_rows!(conn, search_token, rows.tokens);
-    insert_rows!(conn, search_string, rows.strings);
-    insert_rows!(conn, search_date, rows.dates);
-    insert_rows!(conn, search_quantity, rows.quantities);
-    insert_rows!(conn, search_reference, rows.references);
-    insert_rows!(conn, search_uri, rows.uris);
+/// Current rows (of creates) and search index rows, sent together.
+async fn insert_current_and_index_rows(
+    conn: &mut Conn,
+    current: Vec<NewResourceRow<'_>>,
+    index: IndexRows<'_>,
+) -> Result<(), StoreError> {
+    insert_together!(
+        conn,
+        [
+            resources <- current,
+            search_token <- index.tokens,
+            search_string <- index.strings,
+            search_date <- index.dates,
+            search_quantity <- index.quantities,
+            search_reference <- index.references,
+            search_uri <- index.uris,
+        ]
+    );
     Ok(())
 }
 
 async fn clear_search_index(conn: &mut Conn, res_type: &str, id: &str) -> Result<(), StoreError> {
-    macro_rules! clear {
+    macro_rules! of_resource {
         ($table:ident) => {
             diesel::delete(
                 $table::table
                     .filter($table::res_type.eq(res_type))
                     .filter($table::res_id.eq(id)),
             )
-            .execute(conn)
-            .await?
         };
     }
-    clear!(search_token);
-    clear!(search_string);
-    clear!(search_date);
-    clear!(search_quantity);
-    clear!(search_reference);
-    clear!(search_uri);
+    execute_together!(
+        conn,
+        |c| [
+            of_resource!(search_token).execute(c),
+            of_resource!(search_string).execute(c),
+            of_resource!(search_date).execute(c),
+            of_resource!(search_quantity).execute(c),
+            of_resource!(search_reference).execute(c),
+            of_resource!(search_uri).execute(c),
+        ]
+    );
     Ok(())
 }
 
@@ -301,7 +315,7 @@ async fn insert_search_index(
     id: &str,
     index: &SearchIndexEntries,
 ) -> Result<(), StoreError> {
-    insert_index_rows(conn, IndexRows::of_one(res_type, id, index)).await
+    insert_current_and_index_rows(conn, Vec::new(), IndexRows::of_one(res_type, id, index)).await
 }
 
 /// A unique-key violation on a version row means another writer got there first.

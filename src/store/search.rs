@@ -195,6 +195,26 @@ pub struct SearchQuery {
     pub limit: i64,
 }
 
+impl SearchQuery {
+    /// Whether answering this query reads resources of `res_type`: its own type, or
+    /// the target of a chain or the source of a `_has` at any depth.
+    pub fn reads_type(&self, res_type: &str) -> bool {
+        fn in_filters(filters: &[Filter], res_type: &str) -> bool {
+            filters.iter().any(|filter| match filter {
+                Filter::Chain {
+                    target_type, filters, ..
+                } => target_type == res_type || in_filters(filters, res_type),
+                Filter::ReverseChain {
+                    source_type, filters, ..
+                } => source_type == res_type || in_filters(filters, res_type),
+                Filter::Not(inner) => in_filters(std::slice::from_ref(inner), res_type),
+                _ => false,
+            })
+        }
+        self.res_type == res_type || in_filters(&self.filters, res_type)
+    }
+}
+
 /// Value that stands for "no value" in a sort key, so missing values order
 /// predictably (first ascending, last descending) on both backends.
 pub const MISSING_TEXT: &str = "";

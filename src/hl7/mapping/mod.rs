@@ -105,19 +105,26 @@ async fn write_over(
     id: Option<String>,
     build: impl FnOnce(Option<Value>) -> Value,
 ) -> Result<String, MappingError> {
-    let current = match &id {
-        Some(id) => {
-            let version = context.fhir.read(context.session, resource_type, id).await?;
-            Some(serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))?)
-        }
-        None => None,
+    let Some(id) = id else {
+        // A new resource: created under a fresh id and staged, to go to the database
+        // with the message's other writes in one batch.
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut resource = build(None);
+        resource["id"] = Value::String(id.clone());
+        context
+            .fhir
+            .create_with_id(context.session, resource_type, resource, None, &id)
+            .await?;
+        return Ok(id);
     };
-    let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut resource = build(current.clone());
+    let version = context.fhir.read(context.session, resource_type, &id).await?;
+    let current: Value =
+        serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+    let mut resource = build(Some(current.clone()));
     resource["id"] = Value::String(id.clone());
     // A message that says nothing new (the payer of every admission, a repeated
     // A08) writes no new version.
-    if current.is_some_and(|current| same_content(&current, &resource)) {
+    if same_content(&current, &resource) {
         return Ok(id);
     }
     context
