@@ -1,6 +1,7 @@
 //! Claimbridge: a FHIR R4 server for healthcare exchange and billing.
 
 pub mod app;
+pub mod billing;
 pub mod config;
 pub mod fhir;
 pub mod hl7;

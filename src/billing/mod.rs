@@ -1,0 +1,4 @@
+//! Billing: claims as billing sees them, scrubbing, pricing, and the X12 documents
+//! exchanged with clearinghouses and payers.
+
+pub mod claim;
