@@ -11,6 +11,9 @@ use rust_decimal::Decimal;
 pub struct BillingClaim {
     /// The FHIR Claim's id.
     pub claim_id: String,
+    /// Claim.patient: the FHIR Patient id, the patient's identity within this server
+    /// (duplicate-claim checks match on it; demographics can change or collide).
+    pub patient_id: String,
     /// Claim.created: the date the claim was made.
     pub created: NaiveDate,
     pub patient: Person,
