@@ -2,3 +2,4 @@
 //! exchanged with clearinghouses and payers.
 
 pub mod claim;
+pub mod codes;
