@@ -10,13 +10,22 @@ use crate::store::Session;
 
 /// Up to two ids of live resources of `resource_type` matching `query`: enough to
 /// tell none, one and several apart.
+/// Who wrote conditional criteria: a client (any shape) or the server's own maps (a
+/// few shapes run again and again, whose statements are worth keeping prepared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CriteriaAuthor {
+    Client,
+    Server,
+}
+
 pub async fn matching_ids(
     session: &mut Session,
     resource_type: ResourceType,
     query: &str,
     base_url: &str,
+    author: CriteriaAuthor,
 ) -> Result<Vec<String>, FhirError> {
-    ids_matching(session, resource_type, query, base_url, 2).await
+    ids_matching(session, resource_type, query, base_url, 2, author).await
 }
 
 /// The ids of every live resource matching `query`, up to `limit` (callers that
@@ -28,7 +37,15 @@ pub async fn all_matching_ids(
     base_url: &str,
     limit: usize,
 ) -> Result<Vec<String>, FhirError> {
-    ids_matching(session, resource_type, query, base_url, limit).await
+    ids_matching(
+        session,
+        resource_type,
+        query,
+        base_url,
+        limit,
+        CriteriaAuthor::Server,
+    )
+    .await
 }
 
 async fn ids_matching(
@@ -37,6 +54,7 @@ async fn ids_matching(
     query: &str,
     base_url: &str,
     limit: usize,
+    author: CriteriaAuthor,
 ) -> Result<Vec<String>, FhirError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -66,6 +84,7 @@ async fn ids_matching(
         sort: Vec::new(),
         cursor: None,
         limit: limit as i64,
+        repeated: author == CriteriaAuthor::Server,
     };
     Ok(session.search(&query).await?.into_iter().map(|r| r.id).collect())
 }

@@ -4,7 +4,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use crate::fhir::conditional::matching_ids;
+use crate::fhir::conditional::{matching_ids, CriteriaAuthor};
 use crate::fhir::outcome::{FhirError, Issue};
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::extract;
@@ -148,14 +148,26 @@ impl ResourceService {
             .await
     }
 
-    /// The one resource matching conditional criteria, none, or 412 for several.
+    /// The one resource matching a client's conditional criteria, none, or 412 for
+    /// several.
     pub async fn single_match(
         &self,
         session: &mut Session,
         resource_type: ResourceType,
         query: &str,
     ) -> Result<Option<String>, FhirError> {
-        let mut ids = matching_ids(session, resource_type, query, &self.base_url).await?;
+        self.single_match_by(session, resource_type, query, CriteriaAuthor::Client)
+            .await
+    }
+
+    pub async fn single_match_by(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        query: &str,
+        author: CriteriaAuthor,
+    ) -> Result<Option<String>, FhirError> {
+        let mut ids = matching_ids(session, resource_type, query, &self.base_url, author).await?;
         match ids.len() {
             0 | 1 => Ok(ids.pop()),
             _ => Err(multiple_matches(resource_type, query)),

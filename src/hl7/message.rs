@@ -464,6 +464,9 @@ impl Repetition<'_> {
             .nth(c.checked_sub(1)?)?
             .split(self.separators.subcomponent)
             .nth(s.checked_sub(1)?)?;
+        if raw.trim().is_empty() {
+            return None;
+        }
         Some(self.separators.unescape(raw)).filter(|v| !v.trim().is_empty())
     }
 }

@@ -193,6 +193,9 @@ pub struct SearchQuery {
     pub sort: Vec<SortKey>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
+    /// The server runs this query's shape over and over (a lookup made for every
+    /// message): its statement stays prepared. Never for client-shaped searches.
+    pub repeated: bool,
 }
 
 impl SearchQuery {
@@ -650,6 +653,9 @@ pub fn page_statement(query: &SearchQuery) -> Statement {
     }
     s.sql(if reversed { "r.res_id DESC" } else { "r.res_id ASC" });
     s.sql(" LIMIT ").bind(query.limit);
+    if query.repeated {
+        s.keep_prepared();
+    }
     s
 }
 
@@ -760,6 +766,7 @@ mod tests {
             sort: Vec::new(),
             cursor: None,
             limit: 21,
+            repeated: false,
         }
     }
 

@@ -29,6 +29,8 @@ enum Part {
 #[derive(Debug, Clone, Default)]
 pub struct Statement {
     parts: Vec<Part>,
+    /// Kept prepared on the connection (see `keep_prepared`).
+    keep_prepared: bool,
 }
 
 impl Statement {
@@ -43,6 +45,14 @@ impl Statement {
             Some(Part::Sql(text)) => text.push_str(sql),
             _ => self.parts.push(Part::Sql(sql.to_owned())),
         }
+        self
+    }
+
+    /// Statements built at run time are prepared once and dropped, since a client can
+    /// make endlessly many shapes; one whose SQL repeats (a lookup the server runs for
+    /// every message) is kept prepared, saving a round trip and the planning.
+    pub fn keep_prepared(&mut self) -> &mut Self {
+        self.keep_prepared = true;
         self
     }
 
@@ -129,7 +139,9 @@ macro_rules! walk_statement {
     ($db:ty) => {
         impl QueryFragment<$db> for Statement {
             fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
-                out.unsafe_to_cache_prepared();
+                if !self.keep_prepared {
+                    out.unsafe_to_cache_prepared();
+                }
                 for part in &self.parts {
                     match part {
                         Part::Sql(text) => out.push_sql(text),

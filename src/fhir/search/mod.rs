@@ -37,6 +37,7 @@ pub async fn search_bundle(
         sort: request.sort.clone(),
         cursor: request.cursor.clone(),
         limit: request.count as i64 + 1,
+        repeated: false,
     };
     let link_to = |cursor: Option<String>| {
         let mut serializer = url::form_urlencoded::Serializer::new(String::new());

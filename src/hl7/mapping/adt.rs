@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::datatypes::{address, contact_point, date, date_time, human_name, identifier};
 use super::{missing, token_query, upsert, write_over, MappingContext, MappingError};
+use crate::fhir::conditional::CriteriaAuthor;
 use crate::fhir::resource_type::ResourceType;
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
 use crate::hl7::message::{Parsed, SegmentView};
@@ -378,10 +379,11 @@ pub async fn merge_patients(
     let survivor = upsert_patient(context, &pid).await?;
     let prior = context
         .fhir
-        .single_match(
+        .single_match_by(
             context.session,
             ResourceType::Patient,
             &token_query("identifier", &prior_identifier),
+            CriteriaAuthor::Server,
         )
         .await?;
     let Some(prior) = prior.filter(|p| *p != survivor) else {

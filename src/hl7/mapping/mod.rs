@@ -8,6 +8,7 @@ mod dft;
 
 use serde_json::Value;
 
+use crate::fhir::conditional::CriteriaAuthor;
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
@@ -92,7 +93,7 @@ async fn upsert(
 ) -> Result<String, MappingError> {
     let existing = context
         .fhir
-        .single_match(context.session, resource_type, query)
+        .single_match_by(context.session, resource_type, query, CriteriaAuthor::Server)
         .await?;
     write_over(context, resource_type, existing, build).await
 }
