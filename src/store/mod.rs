@@ -97,6 +97,14 @@ mod postgres {
     include!("ops.rs");
     include!("messages_ops.rs");
 
+    /// Takes the transaction-scoped advisory lock `key`: held until commit or rollback.
+    pub async fn advisory_lock(conn: &mut Conn, key: i64) -> Result<(), StoreError> {
+        let mut statement = Statement::new("SELECT 1::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(");
+        statement.bind(key).sql(")) AS locked").keep_prepared();
+        let _: CountRow = statement.get_result(conn).await?;
+        Ok(())
+    }
+
     /// Inserts history rows, returning each one's `change_seq` in the order given.
     async fn insert_history_rows(
         conn: &mut Conn,
@@ -515,6 +523,16 @@ impl Session {
         }
     }
 
+    /// Makes transactions that look for `key` and create it when missing take turns:
+    /// a second one waits here until the first commits, and then finds what the first
+    /// made instead of making it again. SQLite runs one writer at a time already.
+    pub async fn serialize_on(&mut self, key: &str) -> Result<(), StoreError> {
+        match self.conn_mut() {
+            SessionConn::Postgres(conn) => postgres::advisory_lock(conn, lock_key(key)).await,
+            SessionConn::Sqlite(_) => Ok(()),
+        }
+    }
+
     /// The message `sender` already sent with `control_id`, if any.
     pub async fn find_message(
         &mut self,
@@ -609,6 +627,12 @@ impl Session {
         self.in_transaction = false;
         Ok(())
     }
+}
+
+/// The advisory lock number of `key` (all 64 bits: collisions only make two unrelated
+/// writers wait for each other).
+fn lock_key(key: &str) -> i64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes()) as i64
 }
 
 fn pool_error(error: impl std::fmt::Display) -> StoreError {

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     a_failed_message_is_reprocessed_after_the_data_is_fixed,
     merge_repoints_the_replaced_patient,
     charges_gather_on_the_encounter_s_draft_claim,
+    concurrent_messages_share_one_payer_and_apply_once,
 );
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hl7v2");
@@ -570,6 +571,48 @@ async fn a_failed_message_is_reprocessed_after_the_data_is_fixed(app: &TestApp) 
         .await
         .unwrap();
     assert_eq!(again.status(), 409);
+}
+
+/// Interface engines send on several connections at once: patients admitted at the
+/// same moment under one new payer get one payer Organization, and a message sent to
+/// two connections at once is applied once.
+async fn concurrent_messages_share_one_payer_and_apply_once(app: &TestApp) {
+    let admissions = (0..8).map(|n| {
+        let message = admit(&format!("CONC-{n}"), &format!("P5{n}"), &format!("V5{n}"))
+            .replace("ACME01^^^PAYERS|Acme Health Plan", "NEWPAY^^^PAYERS|New Payer");
+        async move { send_one(app, &message).await }
+    });
+    let twice = admit("CONC-TWICE", "P590", "V590");
+    let resends = (0..2).map(|_| send_one(app, &twice));
+    let (acks, resent) = tokio::join!(
+        futures_util::future::join_all(admissions),
+        futures_util::future::join_all(resends)
+    );
+    for ack in acks.iter().chain(&resent) {
+        assert_eq!(field(ack, "MSA", 1), "AA", "{ack}");
+    }
+    let payers = search(
+        app,
+        "Organization?identifier=urn:claimbridge:hl7:authority:PAYERS|NEWPAY",
+    )
+    .await;
+    assert_eq!(
+        payers.len(),
+        1,
+        "one payer, however many admissions raced to create it"
+    );
+    let coverages = search(
+        app,
+        &format!(
+            "Coverage?payor=Organization/{}",
+            payers[0]["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(coverages.len(), 8);
+    let patients = search(app, &format!("Patient?identifier={MRN}|P590")).await;
+    assert_eq!(patients.len(), 1);
+    assert_eq!(patients[0]["meta"]["versionId"], "1", "applied once");
 }
 
 async fn merge_repoints_the_replaced_patient(app: &TestApp) {

@@ -91,6 +91,12 @@ async fn upsert(
     query: &str,
     build: impl FnOnce(Option<Value>) -> Value,
 ) -> Result<String, MappingError> {
+    // Messages on other connections may be about the same payer or patient right now.
+    context
+        .session
+        .serialize_on(&format!("{resource_type}?{query}"))
+        .await
+        .map_err(FhirError::from)?;
     let existing = context
         .fhir
         .single_match_by(context.session, resource_type, query, CriteriaAuthor::Server)
