@@ -7,3 +7,4 @@ pub mod fhir;
 pub mod hl7;
 pub mod observability;
 pub mod store;
+pub mod x12;

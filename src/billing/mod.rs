@@ -3,3 +3,4 @@
 
 pub mod claim;
 pub mod codes;
+pub mod scrub;
