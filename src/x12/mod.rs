@@ -16,17 +16,21 @@
 //! | [`eligibility_inquiry`] | 005010X279A1 270 | write |
 //! | [`eligibility_response`] | 005010X279A1 271 | read |
 
+pub mod claim_837p;
 pub mod delimiters;
 pub mod envelope;
 pub mod error;
+mod people;
 pub mod segment;
 pub mod transaction;
 pub mod values;
+pub mod writer;
 
 pub use delimiters::Delimiters;
 pub use envelope::{check_envelope, InterchangeSummary};
 pub use error::{Location, Problem, ReadError};
 pub use segment::{Element, Segment, Segments};
+pub use writer::{ControlNumbers, EnvelopeConfig, InterchangeParty, InterchangeWriter, Usage, WriteError};
 
 #[cfg(test)]
 pub(crate) mod test_fixtures {
@@ -58,13 +62,5 @@ pub(crate) mod test_fixtures {
             .collect();
         names.sort();
         names
-    }
-
-    /// The fixtures whose name starts with `prefix` ("835_", "271_"…).
-    pub fn fixtures_starting(prefix: &str) -> Vec<String> {
-        fixture_names()
-            .into_iter()
-            .filter(|name| name.starts_with(prefix))
-            .collect()
     }
 }
