@@ -3,4 +3,5 @@
 
 pub mod claim;
 pub mod codes;
+pub mod pricing;
 pub mod scrub;
