@@ -18,9 +18,12 @@
 
 pub mod claim_837p;
 pub mod delimiters;
+pub mod entity;
 pub mod envelope;
 pub mod error;
 mod people;
+pub mod procedure;
+pub mod remittance;
 pub mod segment;
 pub mod transaction;
 pub mod values;
@@ -62,5 +65,13 @@ pub(crate) mod test_fixtures {
             .collect();
         names.sort();
         names
+    }
+
+    /// The fixtures whose name starts with `prefix` ("835_", "271_"…).
+    pub fn fixtures_starting(prefix: &str) -> Vec<String> {
+        fixture_names()
+            .into_iter()
+            .filter(|name| name.starts_with(prefix))
+            .collect()
     }
 }
