@@ -251,9 +251,7 @@ pub fn price(claim: &BillingClaim, schedules: &FeeSchedules) -> Result<PricedCla
         let overflow = PricingError::Overflow {
             sequence: line.sequence,
         };
-        let (amount, basis) = schedules
-            .allowed(&claim.payer.payer_id, line)
-            .ok_or(overflow)?;
+        let (amount, basis) = schedules.allowed(&claim.payer.payer_id, line).ok_or(overflow)?;
         // A negative charge or unit count (which scrubbing reports) allows nothing.
         let allowed = round_to_cents(amount).max(Decimal::ZERO);
         let patient_estimate = sharing.patient_share(allowed);
