@@ -17,10 +17,12 @@
 //! | [`eligibility_response`] | 005010X279A1 271 | read |
 
 pub mod claim_837p;
+pub mod claim_status;
 pub mod delimiters;
 pub mod entity;
 pub mod envelope;
 pub mod error;
+pub mod implementation_ack;
 mod people;
 pub mod procedure;
 pub mod remittance;
