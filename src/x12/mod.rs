@@ -19,6 +19,8 @@
 pub mod claim_837p;
 pub mod claim_status;
 pub mod delimiters;
+pub mod eligibility_inquiry;
+pub mod eligibility_response;
 pub mod entity;
 pub mod envelope;
 pub mod error;

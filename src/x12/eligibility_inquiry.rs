@@ -1,0 +1,327 @@
+//! The 270 eligibility inquiry (005010X279A1): "is this member covered on this date,
+//! and for what?". Each inquiry is its own transaction set — payer (HL 20), the
+//! provider asking (HL 21), the subscriber (HL 22) — as clearinghouses that take one
+//! patient per 270 expect; several inquiries share one interchange.
+//!
+//! The inquiry's reference goes out in BHT03 and TRN*1, and comes back in the
+//! 271's TRN*2, which is how an answer finds its question.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::billing::claim::{Payer, Person, Provider};
+use crate::x12::people::{entity_type, person_name, provider_name};
+use crate::x12::writer::{ControlNumbers, EnvelopeConfig, InterchangeWriter, TransactionWriter, WriteError};
+
+/// GS08 and ST03.
+pub const IMPLEMENTATION: &str = "005010X279A1";
+
+/// EQ01 when the inquiry names no service type: 30, health benefit plan coverage.
+const PLAN_COVERAGE: &str = "30";
+
+/// The envelope, and our id as trace originator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EligibilityConfig {
+    pub envelope: EnvelopeConfig,
+    /// TRN03: "1" followed by our federal tax id (or "9" and another id), ten
+    /// characters.
+    pub trace_originator: String,
+}
+
+/// One question about one subscriber.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EligibilityInquiry {
+    /// BHT03 and TRN02: unique per inquiry.
+    pub reference: String,
+    pub payer: Payer,
+    /// The provider asking (NM1*1P with the NPI).
+    pub provider: Provider,
+    pub subscriber: Person,
+    pub member_id: String,
+    /// DTP*291: the date the question is about.
+    pub service_date: NaiveDate,
+    /// EQ01 service type codes (30 plan coverage, 98 office visit…); empty asks
+    /// for 30.
+    pub service_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InquiryError {
+    #[error("there are no inquiries to write")]
+    NoInquiries,
+    #[error("inquiry {reference}: {problem}")]
+    Inquiry {
+        reference: String,
+        problem: InquiryProblem,
+    },
+    #[error(transparent)]
+    Envelope(#[from] WriteError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InquiryProblem {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error(transparent)]
+    Unwritable(WriteError),
+}
+
+/// Writes `inquiries` as one 270 interchange, one transaction set each.
+pub fn write_270(
+    inquiries: &[EligibilityInquiry],
+    config: &EligibilityConfig,
+    control: ControlNumbers,
+    created: NaiveDateTime,
+) -> Result<String, InquiryError> {
+    if inquiries.is_empty() {
+        return Err(InquiryError::NoInquiries);
+    }
+    let fail = |inquiry: &EligibilityInquiry, problem| InquiryError::Inquiry {
+        reference: inquiry.reference.clone(),
+        problem,
+    };
+    for inquiry in inquiries {
+        check(inquiry, config).map_err(|problem| fail(inquiry, problem))?;
+    }
+    let mut interchange = InterchangeWriter::begin(&config.envelope, control.interchange, created)?;
+    interchange.group("HS", IMPLEMENTATION, control.group, |group| {
+        for inquiry in inquiries {
+            group.transaction("270", |transaction| {
+                write_inquiry(transaction, inquiry, config, created)
+                    .map_err(|e| fail(inquiry, InquiryProblem::Unwritable(e)))
+            })?;
+        }
+        Ok::<(), InquiryError>(())
+    })?;
+    Ok(interchange.finish())
+}
+
+fn check(inquiry: &EligibilityInquiry, config: &EligibilityConfig) -> Result<(), InquiryProblem> {
+    let required = [
+        (inquiry.reference.as_str(), "the inquiry's reference"),
+        (inquiry.payer.payer_id.as_str(), "the payer's id"),
+        (inquiry.payer.name.as_str(), "the payer's name"),
+        (inquiry.provider.name.as_str(), "the provider's name"),
+        (
+            inquiry.provider.npi.as_deref().unwrap_or(""),
+            "the provider's NPI",
+        ),
+        (inquiry.member_id.as_str(), "the member id"),
+        (config.trace_originator.as_str(), "the trace originator (TRN03)"),
+    ];
+    match required.iter().find(|(value, _)| value.is_empty()) {
+        Some((_, what)) => Err(InquiryProblem::Missing(what)),
+        None => Ok(()),
+    }
+}
+
+fn write_inquiry(
+    transaction: &mut TransactionWriter<'_>,
+    inquiry: &EligibilityInquiry,
+    config: &EligibilityConfig,
+    created: NaiveDateTime,
+) -> Result<(), WriteError> {
+    // 0022: information source, receiver, subscriber; 13: a request.
+    transaction
+        .segment("BHT")
+        .element("0022")
+        .element("13")
+        .element(&inquiry.reference)
+        .date(created.date())
+        .element(&created.format("%H%M").to_string())
+        .finish()?;
+    transaction
+        .segment("HL")
+        .number(1)
+        .element("")
+        .element("20")
+        .element("1")
+        .finish()?;
+    transaction
+        .segment("NM1")
+        .element("PR")
+        .element("2")
+        .element(&inquiry.payer.name)
+        .element("")
+        .element("")
+        .element("")
+        .element("")
+        .element("PI")
+        .element(&inquiry.payer.payer_id)
+        .finish()?;
+    transaction
+        .segment("HL")
+        .number(2)
+        .number(1)
+        .element("21")
+        .element("1")
+        .finish()?;
+    let nm1 = transaction
+        .segment("NM1")
+        .element("1P")
+        .element(entity_type(&inquiry.provider));
+    provider_name(nm1, &inquiry.provider)
+        .element("")
+        .element("")
+        .element("XX")
+        .optional(inquiry.provider.npi.as_deref())
+        .finish()?;
+    transaction
+        .segment("HL")
+        .number(3)
+        .number(2)
+        .element("22")
+        .element("0")
+        .finish()?;
+    transaction
+        .segment("TRN")
+        .element("1")
+        .element(&inquiry.reference)
+        .element(&config.trace_originator)
+        .finish()?;
+    let nm1 = transaction.segment("NM1").element("IL").element("1");
+    person_name(nm1, &inquiry.subscriber)
+        .element("")
+        .element("")
+        .element("MI")
+        .element(&inquiry.member_id)
+        .finish()?;
+    if let Some(birth_date) = inquiry.subscriber.birth_date {
+        // DMG03 takes F or M only: an unknown gender is left out.
+        let gender = match inquiry.subscriber.gender.as_deref() {
+            Some("female") => "F",
+            Some("male") => "M",
+            _ => "",
+        };
+        transaction
+            .segment("DMG")
+            .element("D8")
+            .date(birth_date)
+            .element(gender)
+            .finish()?;
+    }
+    transaction
+        .segment("DTP")
+        .element("291")
+        .element("D8")
+        .date(inquiry.service_date)
+        .finish()?;
+    let default = [PLAN_COVERAGE.to_string()];
+    let service_types = if inquiry.service_types.is_empty() {
+        &default[..]
+    } else {
+        &inquiry.service_types[..]
+    };
+    for service_type in service_types {
+        transaction.segment("EQ").element(service_type).finish()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::envelope::check_envelope;
+    use crate::x12::writer::tests::{created, envelope_config};
+
+    fn config() -> EligibilityConfig {
+        EligibilityConfig {
+            envelope: envelope_config(),
+            trace_originator: "1123456789".into(),
+        }
+    }
+
+    fn inquiry(reference: &str) -> EligibilityInquiry {
+        EligibilityInquiry {
+            reference: reference.into(),
+            payer: Payer {
+                payer_id: "60054".into(),
+                name: "ACME HEALTH PLAN".into(),
+                organization_id: None,
+            },
+            provider: Provider {
+                npi: Some("1234567893".into()),
+                name: "BRIGHT CLINIC".into(),
+                ..Provider::default()
+            },
+            subscriber: Person {
+                family: "DOE".into(),
+                given: vec!["JANE".into(), "Q".into()],
+                birth_date: NaiveDate::from_ymd_opt(1970, 1, 1),
+                gender: Some("female".into()),
+                address: None,
+            },
+            member_id: "M123456789".into(),
+            service_date: NaiveDate::from_ymd_opt(2024, 1, 16).unwrap(),
+            service_types: vec![],
+        }
+    }
+
+    const CONTROL: ControlNumbers = ControlNumbers {
+        interchange: 101,
+        group: 101,
+    };
+
+    #[test]
+    fn an_inquiry_asks_about_one_subscriber_on_one_date() {
+        let text = write_270(&[inquiry("ELIG-1")], &config(), CONTROL, created()).unwrap();
+        let body: Vec<&str> = text.lines().skip(2).take(13).collect();
+        assert_eq!(
+            body,
+            [
+                "ST*270*0001*005010X279A1~",
+                "BHT*0022*13*ELIG-1*20240115*0905~",
+                "HL*1**20*1~",
+                "NM1*PR*2*ACME HEALTH PLAN*****PI*60054~",
+                "HL*2*1*21*1~",
+                "NM1*1P*2*BRIGHT CLINIC*****XX*1234567893~",
+                "HL*3*2*22*0~",
+                "TRN*1*ELIG-1*1123456789~",
+                "NM1*IL*1*DOE*JANE*Q***MI*M123456789~",
+                "DMG*D8*19700101*F~",
+                "DTP*291*D8*20240116~",
+                "EQ*30~",
+                "SE*13*0001~",
+            ]
+        );
+        let summary = check_envelope(&text).unwrap();
+        assert_eq!(summary.groups[0].functional_id, "HS");
+        assert_eq!(summary.groups[0].version, IMPLEMENTATION);
+    }
+
+    #[test]
+    fn several_inquiries_are_several_transaction_sets() {
+        let mut second = inquiry("ELIG-2");
+        second.service_types = vec!["98".into(), "UC".into()];
+        second.subscriber.gender = None;
+        let text = write_270(&[inquiry("ELIG-1"), second], &config(), CONTROL, created()).unwrap();
+        let summary = check_envelope(&text).unwrap();
+        let controls: Vec<&str> = summary.groups[0]
+            .transactions
+            .iter()
+            .map(|t| t.control_number.as_str())
+            .collect();
+        assert_eq!(controls, ["0001", "0002"]);
+        assert!(text.contains("\nDMG*D8*19700101~\nDTP*291*D8*20240116~\nEQ*98~\nEQ*UC~\nSE*14*0002~\n"));
+    }
+
+    #[test]
+    fn an_inquiry_without_what_the_payer_needs_is_refused() {
+        let mut incomplete = inquiry("ELIG-1");
+        incomplete.provider.npi = None;
+        let error = write_270(&[incomplete], &config(), CONTROL, created()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "inquiry ELIG-1: the provider's NPI is required"
+        );
+        let mut unwritable = inquiry("ELIG-1");
+        unwritable.member_id = "M12~3".into();
+        let error = write_270(&[unwritable], &config(), CONTROL, created()).unwrap_err();
+        assert!(matches!(
+            error,
+            InquiryError::Inquiry {
+                problem: InquiryProblem::Unwritable(WriteError::DelimiterInData { .. }),
+                ..
+            }
+        ));
+    }
+}
