@@ -3,6 +3,7 @@
 //!   read, segments split and checked (fields are split when read);
 //! - `parse+decode`: the same, then every component of every field of PID, PV1 and
 //!   IN1 split and unescaped (more than the ADT map reads).
+//!
 //! `bench/hl7.sh` runs it beside python-hl7 and hl7apy on the same files.
 //!
 //!     cargo bench --bench hl7_parse -- tests/fixtures/hl7v2/ADT-A01-01.hl7 …

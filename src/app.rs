@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::billing::scrub::RuleSet;
 use crate::config::Settings;
 use crate::fhir::capability::capability_statement;
 use crate::fhir::routes::{self, FhirContext};
@@ -95,6 +96,7 @@ impl Application {
                 Some(listener)
             }
         };
+        let scrub_rules = Arc::new(RuleSet::default());
         let max_message = settings.mllp_max_frame;
         let server = HttpServer::new(move || {
             let store = database
@@ -106,6 +108,7 @@ impl Application {
                 body_limit,
                 search_max_count,
                 capability: Arc::clone(&capability),
+                scrub_rules: Arc::clone(&scrub_rules),
             });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),

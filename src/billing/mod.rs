@@ -1,7 +1,10 @@
 //! Billing: claims as billing sees them, scrubbing, pricing, and the X12 documents
 //! exchanged with clearinghouses and payers.
 
+pub mod checks;
 pub mod claim;
 pub mod codes;
+pub mod from_fhir;
+pub mod lifecycle;
 pub mod pricing;
 pub mod scrub;

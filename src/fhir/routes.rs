@@ -10,6 +10,8 @@ use fhirbolt::serde::{DeserializationConfig, DeserializationMode};
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use crate::billing::checks::scrub_claim;
+use crate::billing::scrub::RuleSet;
 use crate::fhir::format::{self, BodyKind, Format, ResponseFormat};
 use crate::fhir::history::{history_bundle, HistoryParams};
 use crate::fhir::outcome::{operation_outcome, FhirError, Issue};
@@ -44,6 +46,8 @@ pub struct FhirContext {
     pub search_max_count: usize,
     /// The CapabilityStatement, built once at start-up.
     pub capability: std::sync::Arc<Value>,
+    /// The billing scrub rules `Claim/$validate` applies after the structural checks.
+    pub scrub_rules: std::sync::Arc<RuleSet>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -459,12 +463,29 @@ async fn validate(
     let issues = ctx
         .service
         .validate(resource_type, &resource, id, profile.as_deref())?;
+    if resource_type == ResourceType::Claim && issues.is_empty() {
+        let outcome = scrub_outcome(ctx, id, &resource).await?;
+        return respond(HttpResponse::Ok(), format, outcome.to_string());
+    }
     let issues = if issues.is_empty() {
         vec![Issue::information(format!("{resource_type} is valid"))]
     } else {
         issues
     };
     respond(HttpResponse::Ok(), format, operation_outcome(&issues).to_string())
+}
+
+/// A well-formed Claim is also checked as billing would before sending it: what it
+/// references must exist, and the scrub rules must pass.
+async fn scrub_outcome(ctx: &FhirContext, id: Option<&str>, claim: &Value) -> Result<Value, FhirError> {
+    let mut session = ctx.service.session().await?;
+    // A Claim not stored yet is its own id's only claim: "" matches no stored one.
+    let claim_id = id.unwrap_or_default();
+    match scrub_claim(&ctx.service, &mut session, &ctx.scrub_rules, claim_id, claim).await {
+        Ok((_, report)) => Ok(report.to_operation_outcome()),
+        Err(FhirError::Invalid(issues)) => Ok(operation_outcome(&issues)),
+        Err(other) => Err(other),
+    }
 }
 
 /// `$validate` accepts the resource itself or a Parameters with `resource` (and

@@ -1,0 +1,111 @@
+//! Scrubbing a stored or submitted FHIR Claim: the Claim and what it references are
+//! read, earlier claims of the same patient are loaded for the duplicate check, and
+//! the rule set is applied.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use serde_json::Value;
+
+use crate::billing::claim::BillingClaim;
+use crate::billing::from_fhir;
+use crate::billing::scrub::{self, BilledService, DuplicateCheck, RuleSet, ScrubContext, ScrubReport};
+use crate::fhir::outcome::FhirError;
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
+use crate::store::Session;
+
+/// The most earlier claims of one patient loaded for the duplicate check.
+const EARLIER_CLAIMS: usize = 1_000;
+
+/// Scrubs `claim` (the body of Claim `claim_id`), returning the claim as billing
+/// reads it and what the rules found.
+pub async fn scrub_claim(
+    fhir: &ResourceService,
+    session: &mut Session,
+    rules: &RuleSet,
+    claim_id: &str,
+    claim: &Value,
+) -> Result<(BillingClaim, ScrubReport), FhirError> {
+    let billed = from_fhir::read_claim_body(fhir, session, claim_id, claim).await?;
+    let earlier = EarlierServices::load(fhir, session, &billed, claim).await?;
+    let context = ScrubContext {
+        today: Utc::now().date_naive(),
+        duplicates: &earlier,
+    };
+    let report = scrub::scrub(&billed, rules, &context);
+    Ok((billed, report))
+}
+
+/// Services billed on the patient's other live claims from the same provider
+/// resource (same provider, hence same NPI), by date of service and code.
+struct EarlierServices {
+    /// (date of service, code) → the claim that billed it.
+    services: HashMap<(NaiveDate, String), String>,
+}
+
+impl EarlierServices {
+    async fn load(
+        fhir: &ResourceService,
+        session: &mut Session,
+        billed: &BillingClaim,
+        claim: &Value,
+    ) -> Result<Self, FhirError> {
+        let mut earlier = EarlierServices {
+            services: HashMap::new(),
+        };
+        let provider = claim.pointer("/provider/reference").and_then(Value::as_str);
+        let Some(provider) = provider.filter(|_| !billed.patient_id.is_empty()) else {
+            return Ok(earlier);
+        };
+        let query = format!("patient=Patient/{}", billed.patient_id);
+        let ids = crate::fhir::conditional::all_matching_ids(
+            session,
+            ResourceType::Claim,
+            &query,
+            fhir.base_url(),
+            EARLIER_CLAIMS,
+        )
+        .await?;
+        for id in ids.into_iter().filter(|id| *id != billed.claim_id) {
+            let version = fhir.read(session, ResourceType::Claim, &id).await?;
+            let other: Value =
+                serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+            let live = !matches!(
+                other.get("status").and_then(Value::as_str),
+                Some("cancelled" | "entered-in-error")
+            );
+            if !live || other.pointer("/provider/reference").and_then(Value::as_str) != Some(provider) {
+                continue;
+            }
+            for service in billed_services(&other) {
+                earlier.services.insert(service, id.clone());
+            }
+        }
+        Ok(earlier)
+    }
+}
+
+impl DuplicateCheck for EarlierServices {
+    fn earlier_claim(&self, service: &BilledService<'_>) -> Option<String> {
+        self.services
+            .get(&(service.service_date, service.code.to_owned()))
+            .cloned()
+    }
+}
+
+/// (date of service, code) of each line of a stored Claim.
+fn billed_services(claim: &Value) -> Vec<(NaiveDate, String)> {
+    let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
+    items
+        .filter_map(|item| {
+            let code = item.pointer("/productOrService/coding/0/code")?.as_str()?;
+            let date = item
+                .get("servicedDate")
+                .or_else(|| item.pointer("/servicedPeriod/start"))?
+                .as_str()?;
+            let date = NaiveDate::parse_from_str(date.get(..10)?, "%Y-%m-%d").ok()?;
+            Some((date, code.to_owned()))
+        })
+        .collect()
+}

@@ -1,0 +1,563 @@
+//! Reads a FHIR Claim and the resources it references (Patient, Coverage, the payer
+//! Organization, the billing and rendering providers) into a `BillingClaim`.
+//!
+//! Only what billing cannot do without is refused here (no patient, no coverage, a
+//! line without a date of service); everything else is carried as found, empty or
+//! not, for the scrubber to judge and report with its path.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::billing::claim::{
+    Address, BillingClaim, CoverageTerms, Payer, Person, Provider, ServiceLine, Subscriber,
+};
+use crate::fhir::outcome::FhirError;
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
+use crate::store::Session;
+
+pub const NPI_SYSTEM: &str = "http://hl7.org/fhir/sid/us-npi";
+pub const TAX_ID_SYSTEM: &str = "urn:oid:2.16.840.1.113883.4.4";
+const ICD10_SYSTEMS: &[&str] = &[
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://hl7.org/fhir/sid/icd-10",
+];
+const POS_SYSTEM: &str =
+    "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set";
+
+/// The resources a Claim points at, as read from the store.
+#[derive(Debug, Default)]
+pub struct Referenced {
+    pub patient: Value,
+    pub coverage: Value,
+    pub payer: Value,
+    pub billing_provider: Value,
+    pub rendering_provider: Option<Value>,
+    /// The Coverage's subscriber when it is another Patient.
+    pub subscriber: Option<Value>,
+}
+
+/// Reads Claim `claim_id` and what it references.
+pub async fn read_claim(
+    fhir: &ResourceService,
+    session: &mut Session,
+    claim_id: &str,
+) -> Result<BillingClaim, FhirError> {
+    let claim = read_json(fhir, session, ResourceType::Claim, claim_id).await?;
+    read_claim_body(fhir, session, claim_id, &claim).await
+}
+
+/// Reads what `claim` (a Claim body, stored or not) references and builds the claim.
+pub async fn read_claim_body(
+    fhir: &ResourceService,
+    session: &mut Session,
+    claim_id: &str,
+    claim: &Value,
+) -> Result<BillingClaim, FhirError> {
+    let patient = follow(fhir, session, claim, "/patient", "Claim.patient").await?;
+    let insurance = focal_insurance(claim)?;
+    let coverage_path = format!("Claim.insurance[{}].coverage", insurance.0);
+    let coverage = follow(fhir, session, insurance.1, "/coverage", &coverage_path).await?;
+    let payer = match coverage.pointer("/payor/0") {
+        Some(_) => follow(fhir, session, &coverage, "/payor/0", "Coverage.payor[0]").await?,
+        None => follow(fhir, session, claim, "/insurer", "Claim.insurer").await?,
+    };
+    let billing_provider = follow(fhir, session, claim, "/provider", "Claim.provider").await?;
+    let rendering_provider = match rendering_member(claim) {
+        Some(index) => {
+            let path = format!("Claim.careTeam[{index}].provider");
+            let pointer = format!("/careTeam/{index}/provider");
+            Some(follow(fhir, session, claim, &pointer, &path).await?)
+        }
+        None => None,
+    };
+    let subscriber = match reference_of(&coverage, "/subscriber") {
+        Some((ResourceType::Patient, id)) if Some(id) != reference_of(claim, "/patient").map(|r| r.1) => {
+            Some(read_json(fhir, session, ResourceType::Patient, id).await?)
+        }
+        _ => None,
+    };
+    let referenced = Referenced {
+        patient,
+        coverage,
+        payer,
+        billing_provider,
+        rendering_provider,
+        subscriber,
+    };
+    billing_claim(claim_id, claim, &referenced)
+}
+
+/// Builds the claim from its body and what it references.
+pub fn billing_claim(
+    claim_id: &str,
+    claim: &Value,
+    referenced: &Referenced,
+) -> Result<BillingClaim, FhirError> {
+    let created = claim
+        .get("created")
+        .and_then(Value::as_str)
+        .and_then(date_of)
+        .ok_or_else(|| {
+            FhirError::invalid_at("required", "Claim.created", "the claim has no creation date")
+        })?;
+    let patient_id = reference_of(claim, "/patient")
+        .map(|(_, id)| id.to_owned())
+        .unwrap_or_default();
+    let lines = service_lines(claim)?;
+    let place_of_service = lines.first().and_then(|l| l.place_of_service.clone());
+    let lines = lines
+        .into_iter()
+        .map(|mut line| {
+            // Said once on the claim; a line carries it only where it differs.
+            if line.place_of_service == place_of_service {
+                line.place_of_service = None;
+            }
+            line
+        })
+        .collect();
+    Ok(BillingClaim {
+        claim_id: claim_id.to_owned(),
+        patient_id,
+        created,
+        patient: person(&referenced.patient),
+        subscriber: subscriber(&referenced.coverage, referenced.subscriber.as_ref()),
+        payer: payer(&referenced.payer),
+        coverage: Some(coverage_terms(&referenced.coverage)),
+        billing_provider: provider(&referenced.billing_provider),
+        rendering_provider: referenced.rendering_provider.as_ref().map(provider),
+        place_of_service,
+        diagnoses: diagnoses(claim),
+        lines,
+        total_charge: claim
+            .pointer("/total/value")
+            .and_then(decimal)
+            .unwrap_or_default(),
+        original_reference: claim
+            .get("related")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|r| text(r, "/reference/value")),
+    })
+}
+
+async fn read_json(
+    fhir: &ResourceService,
+    session: &mut Session,
+    resource_type: ResourceType,
+    id: &str,
+) -> Result<Value, FhirError> {
+    let version = fhir.read(session, resource_type, id).await?;
+    serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))
+}
+
+/// Reads the resource `from[pointer]` refers to; a missing or dangling reference is
+/// reported at `path`.
+async fn follow(
+    fhir: &ResourceService,
+    session: &mut Session,
+    from: &Value,
+    pointer: &str,
+    path: &str,
+) -> Result<Value, FhirError> {
+    let (resource_type, id) = reference_of(from, pointer).ok_or_else(|| {
+        FhirError::invalid_at("required", path, format!("{path} is needed to bill the claim"))
+    })?;
+    read_json(fhir, session, resource_type, id)
+        .await
+        .map_err(|error| match error {
+            FhirError::NotFound(_) | FhirError::Gone(_) => FhirError::invalid_at(
+                "not-found",
+                path,
+                format!("{path} refers to {resource_type}/{id}, which does not exist"),
+            ),
+            other => other,
+        })
+}
+
+/// `Type/id` of a relative reference at `pointer`.
+fn reference_of<'v>(from: &'v Value, pointer: &str) -> Option<(ResourceType, &'v str)> {
+    let reference = from.pointer(pointer)?.get("reference")?.as_str()?;
+    let (resource_type, id) = reference.split_once('/')?;
+    Some((resource_type.parse().ok()?, id))
+}
+
+/// The insurance the claim is for: the focal one, else the first.
+fn focal_insurance(claim: &Value) -> Result<(usize, &Value), FhirError> {
+    let insurance = claim.get("insurance").and_then(Value::as_array);
+    let mut entries = insurance.into_iter().flatten().enumerate();
+    let focal = entries
+        .clone()
+        .find(|(_, i)| i.get("focal") == Some(&Value::Bool(true)));
+    focal
+        .or_else(|| entries.next())
+        .ok_or_else(|| FhirError::invalid_at("required", "Claim.insurance", "the claim names no insurance"))
+}
+
+/// The care team member who performed the service (role `primary`, else the first).
+fn rendering_member(claim: &Value) -> Option<usize> {
+    let team = claim.get("careTeam")?.as_array()?;
+    let role = |member: &Value| text(member, "/role/coding/0/code");
+    team.iter()
+        .position(|m| role(m).as_deref() == Some("primary"))
+        .or((!team.is_empty()).then_some(0))
+}
+
+fn service_lines(claim: &Value) -> Result<Vec<ServiceLine>, FhirError> {
+    let billable_start = claim.pointer("/billablePeriod/start").and_then(Value::as_str);
+    let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
+    items
+        .enumerate()
+        .map(|(index, item)| {
+            let service_date = item
+                .get("servicedDate")
+                .or_else(|| item.pointer("/servicedPeriod/start"))
+                .and_then(Value::as_str)
+                .or(billable_start)
+                .and_then(date_of)
+                .ok_or_else(|| {
+                    FhirError::invalid_at(
+                        "required",
+                        format!("Claim.item[{index}].serviced[x]"),
+                        "the line has no date of service",
+                    )
+                })?;
+            let units = item
+                .pointer("/quantity/value")
+                .and_then(decimal)
+                .unwrap_or(Decimal::ONE);
+            let charge = item.pointer("/net/value").and_then(decimal).or_else(|| {
+                item.pointer("/unitPrice/value")
+                    .and_then(decimal)
+                    .map(|price| price * units)
+            });
+            Ok(ServiceLine {
+                sequence: item
+                    .get("sequence")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(index as u32 + 1),
+                code: text(item, "/productOrService/coding/0/code").unwrap_or_default(),
+                modifiers: item
+                    .get("modifier")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| text(m, "/coding/0/code"))
+                    .collect(),
+                units,
+                charge: charge.unwrap_or_default(),
+                service_date,
+                diagnosis_pointers: item
+                    .get("diagnosisSequence")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n.as_u64().and_then(|n| u32::try_from(n).ok()))
+                    .collect(),
+                place_of_service: coding_in(item.get("locationCodeableConcept"), &[POS_SYSTEM])
+                    .or_else(|| text(item, "/locationCodeableConcept/coding/0/code")),
+            })
+        })
+        .collect()
+}
+
+/// ICD-10 codes in `sequence` order, without the dot.
+fn diagnoses(claim: &Value) -> Vec<String> {
+    let mut found: Vec<(u64, String)> = claim
+        .get("diagnosis")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(index, d)| {
+            let code = coding_in(d.get("diagnosisCodeableConcept"), ICD10_SYSTEMS)?;
+            let sequence = d
+                .get("sequence")
+                .and_then(Value::as_u64)
+                .unwrap_or(index as u64 + 1);
+            Some((sequence, code.replace('.', "")))
+        })
+        .collect();
+    found.sort_by_key(|(sequence, _)| *sequence);
+    found.into_iter().map(|(_, code)| code).collect()
+}
+
+fn person(resource: &Value) -> Person {
+    Person {
+        family: text(resource, "/name/0/family").unwrap_or_default(),
+        given: resource
+            .pointer("/name/0/given")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str().map(str::to_owned))
+            .collect(),
+        birth_date: resource
+            .get("birthDate")
+            .and_then(Value::as_str)
+            .and_then(date_of),
+        gender: text(resource, "/gender"),
+        address: resource.pointer("/address/0").map(address),
+    }
+}
+
+fn address(address: &Value) -> Address {
+    Address {
+        lines: address
+            .get("line")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.as_str().map(str::to_owned))
+            .collect(),
+        city: text(address, "/city").unwrap_or_default(),
+        state: text(address, "/state").unwrap_or_default(),
+        postal_code: text(address, "/postalCode").unwrap_or_default(),
+    }
+}
+
+fn subscriber(coverage: &Value, other: Option<&Value>) -> Subscriber {
+    let relationship = match text(coverage, "/relationship/coding/0/code").as_deref() {
+        Some("self") | None => "18",
+        Some("spouse") => "01",
+        Some("child") => "19",
+        Some(_) => "G8",
+    };
+    let group = coverage
+        .get("class")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| text(c, "/type/coding/0/code").as_deref() == Some("group"))
+        .and_then(|c| text(c, "/value"));
+    Subscriber {
+        member_id: text(coverage, "/subscriberId").or_else(|| text(coverage, "/identifier/0/value")),
+        group_number: group,
+        relationship: relationship.to_owned(),
+        person: other.map(person),
+    }
+}
+
+fn payer(organization: &Value) -> Payer {
+    Payer {
+        payer_id: other_identifier(organization).unwrap_or_default(),
+        name: text(organization, "/name").unwrap_or_default(),
+        organization_id: text(organization, "/id"),
+    }
+}
+
+fn coverage_terms(coverage: &Value) -> CoverageTerms {
+    let costs = coverage
+        .get("costToBeneficiary")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let mut terms = CoverageTerms {
+        status: text(coverage, "/status").unwrap_or_default(),
+        period_start: coverage
+            .pointer("/period/start")
+            .and_then(Value::as_str)
+            .and_then(date_of),
+        period_end: coverage
+            .pointer("/period/end")
+            .and_then(Value::as_str)
+            .and_then(date_of),
+        copay: None,
+        coinsurance: None,
+    };
+    for cost in costs {
+        match text(cost, "/type/coding/0/code").as_deref() {
+            Some("copaypct") => {
+                terms.coinsurance = cost
+                    .pointer("/valueQuantity/value")
+                    .and_then(decimal)
+                    .map(|percent| percent / Decimal::ONE_HUNDRED);
+            }
+            Some("copay" | "gpvisit" | "spvisit") if terms.copay.is_none() => {
+                terms.copay = cost.pointer("/valueMoney/value").and_then(decimal);
+            }
+            _ => {}
+        }
+    }
+    terms
+}
+
+fn provider(resource: &Value) -> Provider {
+    let is_person = text(resource, "/resourceType").as_deref() == Some("Practitioner");
+    let (name, given) = if is_person {
+        let person = person(resource);
+        (person.family, person.given.into_iter().next())
+    } else {
+        (text(resource, "/name").unwrap_or_default(), None)
+    };
+    Provider {
+        npi: identifier_in(resource, NPI_SYSTEM),
+        tax_id: identifier_in(resource, TAX_ID_SYSTEM),
+        name,
+        given,
+        is_person,
+        taxonomy: None,
+        address: resource.pointer("/address/0").map(address),
+    }
+}
+
+fn identifier_in(resource: &Value, system: &str) -> Option<String> {
+    resource
+        .get("identifier")?
+        .as_array()?
+        .iter()
+        .find(|i| i.get("system").and_then(Value::as_str) == Some(system))
+        .and_then(|i| text(i, "/value"))
+}
+
+/// A payer's own id: its first identifier that is not an NPI or a tax id.
+fn other_identifier(resource: &Value) -> Option<String> {
+    resource
+        .get("identifier")?
+        .as_array()?
+        .iter()
+        .find(|i| {
+            let system = i.get("system").and_then(Value::as_str);
+            system != Some(NPI_SYSTEM) && system != Some(TAX_ID_SYSTEM)
+        })
+        .and_then(|i| text(i, "/value"))
+}
+
+/// The code of the first coding in one of `systems`.
+fn coding_in(concept: Option<&Value>, systems: &[&str]) -> Option<String> {
+    concept?
+        .get("coding")?
+        .as_array()?
+        .iter()
+        .find(|c| {
+            c.get("system")
+                .and_then(Value::as_str)
+                .is_some_and(|s| systems.contains(&s))
+        })
+        .and_then(|c| text(c, "/code"))
+}
+
+fn text(from: &Value, pointer: &str) -> Option<String> {
+    from.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// A JSON number as an exact decimal (the server keeps numbers as written).
+fn decimal(value: &Value) -> Option<Decimal> {
+    match value {
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The date part of a FHIR date or dateTime.
+fn date_of(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claim() -> Value {
+        json!({
+            "resourceType": "Claim", "id": "c1", "status": "active", "use": "claim",
+            "created": "2026-03-02T10:00:00Z",
+            "patient": {"reference": "Patient/p1"},
+            "provider": {"reference": "Organization/clinic"},
+            "careTeam": [{"sequence": 1, "provider": {"reference": "Practitioner/dr"},
+                          "role": {"coding": [{"code": "primary"}]}}],
+            "insurance": [{"sequence": 1, "focal": true, "coverage": {"reference": "Coverage/cov"}}],
+            "diagnosis": [
+                {"sequence": 2, "diagnosisCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]}},
+                {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "E11.9"}]}}
+            ],
+            "item": [
+                {"sequence": 1, "productOrService": {"coding": [{"code": "99213"}]},
+                 "modifier": [{"coding": [{"code": "25"}]}], "servicedDate": "2026-03-01",
+                 "quantity": {"value": 1}, "net": {"value": 125.50}, "diagnosisSequence": [1, 2],
+                 "locationCodeableConcept": {"coding": [{"system": POS_SYSTEM, "code": "11"}]}},
+                {"sequence": 2, "productOrService": {"coding": [{"code": "36415"}]},
+                 "servicedPeriod": {"start": "2026-03-01"}, "quantity": {"value": 2},
+                 "unitPrice": {"value": 10.25}, "diagnosisSequence": [1],
+                 "locationCodeableConcept": {"coding": [{"system": POS_SYSTEM, "code": "22"}]}}
+            ],
+            "total": {"value": 146.00, "currency": "USD"}
+        })
+    }
+
+    fn referenced() -> Referenced {
+        Referenced {
+            patient: json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe", "given": ["Jane", "Q"]}],
+                            "birthDate": "1980-02-29", "gender": "female",
+                            "address": [{"line": ["1 Main St"], "city": "Durham", "state": "NC", "postalCode": "27701"}]}),
+            coverage: json!({"resourceType": "Coverage", "id": "cov", "status": "active", "subscriberId": "M123",
+                             "relationship": {"coding": [{"code": "self"}]},
+                             "class": [{"type": {"coding": [{"code": "group"}]}, "value": "GRP-7"}],
+                             "period": {"start": "2026-01-01", "end": "2026-12-31"},
+                             "costToBeneficiary": [
+                                {"type": {"coding": [{"code": "copay"}]}, "valueMoney": {"value": 20, "currency": "USD"}},
+                                {"type": {"coding": [{"code": "copaypct"}]}, "valueQuantity": {"value": 20}}]}),
+            payer: json!({"resourceType": "Organization", "id": "acme", "name": "Acme Health",
+                          "identifier": [{"system": TAX_ID_SYSTEM, "value": "111111111"},
+                                         {"system": "urn:payer-id", "value": "ACME01"}]}),
+            billing_provider: json!({"resourceType": "Organization", "id": "clinic", "name": "Good Clinic",
+                                     "identifier": [{"system": NPI_SYSTEM, "value": "1234567893"},
+                                                    {"system": TAX_ID_SYSTEM, "value": "12-3456789"}]}),
+            rendering_provider: Some(json!({"resourceType": "Practitioner", "id": "dr",
+                                            "name": [{"family": "Welby", "given": ["Marcus"]}],
+                                            "identifier": [{"system": NPI_SYSTEM, "value": "1245319599"}]})),
+            subscriber: None,
+        }
+    }
+
+    #[test]
+    fn a_professional_claim_reads_whole() {
+        let billed = billing_claim("c1", &claim(), &referenced()).unwrap();
+        assert_eq!(billed.patient_id, "p1");
+        assert_eq!(billed.created, NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+        assert_eq!(billed.diagnoses, ["E119", "I10"]);
+        assert_eq!(billed.place_of_service.as_deref(), Some("11"));
+        assert_eq!(billed.lines[0].place_of_service, None);
+        assert_eq!(billed.lines[1].place_of_service.as_deref(), Some("22"));
+        assert_eq!(billed.lines[0].charge, Decimal::new(12550, 2));
+        assert_eq!(billed.lines[1].charge, Decimal::new(2050, 2));
+        assert_eq!(billed.lines[0].modifiers, ["25"]);
+        assert_eq!(billed.lines[0].diagnosis_pointers, [1, 2]);
+        assert_eq!(billed.total_charge, Decimal::new(146, 0));
+        assert_eq!(billed.payer.payer_id, "ACME01");
+        assert_eq!(billed.billing_provider.npi.as_deref(), Some("1234567893"));
+        assert_eq!(billed.billing_provider.tax_id.as_deref(), Some("12-3456789"));
+        let rendering = billed.rendering_provider.unwrap();
+        assert!(rendering.is_person);
+        assert_eq!(
+            (rendering.name.as_str(), rendering.given.as_deref()),
+            ("Welby", Some("Marcus"))
+        );
+        assert_eq!(billed.subscriber.member_id.as_deref(), Some("M123"));
+        assert_eq!(billed.subscriber.group_number.as_deref(), Some("GRP-7"));
+        assert_eq!(billed.subscriber.relationship, "18");
+        let terms = billed.coverage.unwrap();
+        assert_eq!(terms.copay, Some(Decimal::new(20, 0)));
+        assert_eq!(terms.coinsurance, Some(Decimal::new(2, 1)));
+        assert_eq!(billed.patient.given, ["Jane", "Q"]);
+    }
+
+    #[test]
+    fn a_line_without_a_date_is_refused_with_its_path() {
+        let mut claim = claim();
+        claim["item"][1].as_object_mut().unwrap().remove("servicedPeriod");
+        let error = billing_claim("c1", &claim, &referenced()).unwrap_err();
+        assert!(
+            format!("{error:?}").contains("Claim.item[1].serviced[x]"),
+            "{error:?}"
+        );
+    }
+}
