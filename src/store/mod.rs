@@ -97,12 +97,23 @@ mod postgres {
     include!("ops.rs");
     include!("messages_ops.rs");
 
-    /// Takes the transaction-scoped advisory lock `key`: held until commit or rollback.
-    pub async fn advisory_lock(conn: &mut Conn, key: i64) -> Result<(), StoreError> {
-        let mut statement = Statement::new("SELECT 1::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(");
-        statement.bind(key).sql(")) AS locked").keep_prepared();
-        let _: CountRow = statement.get_result(conn).await?;
-        Ok(())
+    /// Takes the transaction-scoped advisory lock `key` (held until commit or
+    /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
+    /// pipelined statements in order, and the search's snapshot is taken once the
+    /// lock is held, so it sees whatever the lock's previous holder committed.
+    pub async fn lock_then_load(
+        conn: &mut Conn,
+        key: i64,
+        search: Statement,
+    ) -> Result<Vec<FoundResource>, StoreError> {
+        let mut lock = Statement::new("SELECT 1::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(");
+        lock.bind(key).sql(")) AS locked").keep_prepared();
+        let shared: &Conn = conn;
+        let (mut first, mut second) = (shared, shared);
+        let locking = lock.get_result::<CountRow>(&mut first);
+        let loading = search.load::<FoundRow>(&mut second);
+        let (_, rows) = futures_util::future::try_join(locking, loading).await?;
+        Ok(rows.into_iter().map(FoundResource::from).collect())
     }
 
     /// Inserts history rows, returning each one's `change_seq` in the order given.
@@ -334,6 +345,7 @@ impl Store {
                 transaction_lock: None,
                 in_transaction: false,
                 staged: Vec::new(),
+                pending_lock: None,
             },
             Backend::Sqlite { pool, writer } => Session {
                 conn: Some(SessionConn::Sqlite(pool.get().await?)),
@@ -341,6 +353,7 @@ impl Store {
                 transaction_lock: None,
                 in_transaction: false,
                 staged: Vec::new(),
+                pending_lock: None,
             },
         })
     }
@@ -412,6 +425,8 @@ pub struct Session {
     in_transaction: bool,
     /// Creates of this transaction not yet sent; written before anything reads.
     staged: Vec<StagedCreate>,
+    /// An advisory lock the next search takes first (see `lock_before_next_search`).
+    pending_lock: Option<i64>,
 }
 
 impl Drop for Session {
@@ -449,7 +464,10 @@ impl Session {
     pub async fn search(&mut self, query: &SearchQuery) -> Result<Vec<FoundResource>, StoreError> {
         self.flush_staged_read_by(query).await?;
         let statement = search::page_statement(query);
-        on_session!(self, load_found(statement))
+        match (self.pending_lock.take(), self.conn_mut()) {
+            (Some(key), SessionConn::Postgres(conn)) => postgres::lock_then_load(conn, key, statement).await,
+            _ => on_session!(self, load_found(statement)),
+        }
     }
 
     /// How many resources a search matches in all.
@@ -524,13 +542,11 @@ impl Session {
     }
 
     /// Makes transactions that look for `key` and create it when missing take turns:
-    /// a second one waits here until the first commits, and then finds what the first
-    /// made instead of making it again. SQLite runs one writer at a time already.
-    pub async fn serialize_on(&mut self, key: &str) -> Result<(), StoreError> {
-        match self.conn_mut() {
-            SessionConn::Postgres(conn) => postgres::advisory_lock(conn, lock_key(key)).await,
-            SessionConn::Sqlite(_) => Ok(()),
-        }
+    /// the next search first waits for the lock on `key` (in the same round trip), so
+    /// a second transaction finds what the first made instead of making it again.
+    /// SQLite runs one writer at a time already.
+    pub fn lock_before_next_search(&mut self, key: &str) {
+        self.pending_lock = Some(lock_key(key));
     }
 
     /// The message `sender` already sent with `control_id`, if any.

@@ -91,16 +91,21 @@ async fn upsert(
     query: &str,
     build: impl FnOnce(Option<Value>) -> Value,
 ) -> Result<String, MappingError> {
-    // Messages on other connections may be about the same payer or patient right now.
-    context
-        .session
-        .serialize_on(&format!("{resource_type}?{query}"))
-        .await
-        .map_err(FhirError::from)?;
-    let existing = context
+    let mut existing = context
         .fhir
         .single_match_by(context.session, resource_type, query, CriteriaAuthor::Server)
         .await?;
+    if existing.is_none() {
+        // A message on another connection may be creating the same payer or patient
+        // right now: take turns on the key and look again before creating it.
+        context
+            .session
+            .lock_before_next_search(&format!("{resource_type}?{query}"));
+        existing = context
+            .fhir
+            .single_match_by(context.session, resource_type, query, CriteriaAuthor::Server)
+            .await?;
+    }
     write_over(context, resource_type, existing, build).await
 }
 
