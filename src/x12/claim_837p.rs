@@ -532,11 +532,15 @@ fn write_subscriber(
         .element("MI")
         .optional(claim.subscriber.member_id.as_deref())
         .finish()?;
-    if let Some(address) = &subscriber.subscriber.address {
-        write_address(transaction, address)?;
-    }
-    if let Some(birth_date) = subscriber.subscriber.birth_date {
-        write_demographics(transaction, birth_date, subscriber.subscriber.gender.as_deref())?;
+    // The guide: N3/N4 and DMG here are "required when the patient is the
+    // subscriber… if not required, do not send" (the patient's go in 2010CA).
+    if !subscriber.own_claims.is_empty() {
+        if let Some(address) = &subscriber.subscriber.address {
+            write_address(transaction, address)?;
+        }
+        if let Some(birth_date) = subscriber.subscriber.birth_date {
+            write_demographics(transaction, birth_date, subscriber.subscriber.gender.as_deref())?;
+        }
     }
     transaction
         .segment("NM1")

@@ -270,7 +270,8 @@ fn claims_are_grouped_by_billing_provider_subscriber_and_patient() {
     );
     // The father is the subscriber: no SBR02, and his child level follows.
     assert!(text.contains("\nHL*3*1*22*1~\nSBR*P********CI~\n"));
-    assert!(text.contains("\nNM1*IL*1*ROE*JOHN****MI*R987654321~\n"));
+    // Not the patient: no address or demographics for him.
+    assert!(text.contains("\nNM1*IL*1*ROE*JOHN****MI*R987654321~\nNM1*PR*2*ACME HEALTH PLAN*****PI*60054~\n"));
     assert!(
         text.contains("\nNM1*QC*1*ROE*TIM~\nN3*236 N MAIN ST~\nN4*MIAMI*FL*331110000~\nDMG*D8*20150601*M~\n")
     );
@@ -300,6 +301,7 @@ fn twelve_diagnoses_fit_and_thirteen_do_not() {
     let hi = segments(&text).into_iter().find(|s| s.id == "HI").unwrap();
     assert_eq!(hi.elements.len(), 12);
     assert_eq!(hi.value(12), "ABF:Z0011");
+    assert_reads_back(&text, 1);
     claim.diagnoses.push("Z0012".into());
     let error = write_837p(&[submission(&claim, "CB1001")], &config(), CONTROL, created()).unwrap_err();
     assert_eq!(
@@ -360,4 +362,35 @@ fn claims_the_guide_would_reject_are_refused_with_their_reason() {
         write_837p(&[], &config(), CONTROL, created()).unwrap_err(),
         ClaimFileError::NoClaims
     );
+}
+
+#[test]
+fn every_batch_written_reads_back_with_matching_counts_and_control_numbers() {
+    let claims: Vec<BillingClaim> = (0..25)
+        .map(|n| {
+            let mut claim = if n % 3 == 0 {
+                childs_visit()
+            } else {
+                office_visit("claim")
+            };
+            claim.claim_id = format!("claim-{n}");
+            if n % 4 == 0 {
+                claim.billing_provider.npi = Some("1518012345".into());
+            }
+            if n % 5 == 0 {
+                claim.patient.given = vec![format!("SIBLING{n}")];
+            }
+            claim
+        })
+        .collect();
+    let numbers: Vec<String> = (0..claims.len()).map(|n| format!("CB{n:04}")).collect();
+    for size in 1..=claims.len() {
+        let batch: Vec<ClaimSubmission<'_>> = claims[..size]
+            .iter()
+            .zip(&numbers)
+            .map(|(claim, number)| submission(claim, number))
+            .collect();
+        let text = write_837p(&batch, &config(), CONTROL, created()).unwrap();
+        assert_reads_back(&text, size);
+    }
 }
