@@ -191,8 +191,8 @@ impl<'a> TransactionReader<'a> for StatusReader {
     type Output = StatusReport;
     const SET_ID: &'static str = "277";
 
-    fn start(header: &TransactionHeader<'a>) -> Result<Self, ReadError> {
-        Ok(StatusReader {
+    fn start(header: &TransactionHeader<'a>) -> Self {
+        StatusReader {
             report: StatusReport {
                 control_number: header.control_number.to_string(),
                 implementation: header.implementation.to_string(),
@@ -205,7 +205,7 @@ impl<'a> TransactionReader<'a> for StatusReader {
             level_trace: None,
             in_claim: false,
             in_service: false,
-        })
+        }
     }
 
     fn segment(&mut self, segment: &Segment<'a>) -> Result<(), ReadError> {
@@ -308,21 +308,20 @@ impl StatusReader {
         if self.level.is_empty() {
             return Err(segment.error(Problem::OutOfPlace("STC before any HL")));
         }
-        let reopened = self.report.level_statuses.last().is_some_and(|last| {
+        let statuses = &mut self.report.level_statuses;
+        let reopened = statuses.last().is_some_and(|last| {
             last.level == self.level && last.trace == self.level_trace && last.entity == self.level_entity
         });
         if !reopened {
-            self.report.level_statuses.push(LevelStatus {
+            statuses.push(LevelStatus {
                 level: self.level.clone(),
                 entity: self.level_entity.clone(),
                 trace: self.level_trace.clone(),
                 statuses: Vec::new(),
             });
         }
-        self.report
-            .level_statuses
-            .last_mut()
-            .ok_or_else(|| segment.error(Problem::OutOfPlace("STC")))
+        let last = statuses.len() - 1;
+        Ok(&mut statuses[last])
     }
 }
 

@@ -210,15 +210,15 @@ impl<'a> TransactionReader<'a> for ResponseReader {
     type Output = EligibilityResponse;
     const SET_ID: &'static str = "271";
 
-    fn start(header: &TransactionHeader<'a>) -> Result<Self, ReadError> {
-        Ok(ResponseReader {
+    fn start(header: &TransactionHeader<'a>) -> Self {
+        ResponseReader {
             response: EligibilityResponse {
                 control_number: header.control_number.to_string(),
                 ..EligibilityResponse::default()
             },
             level: String::new(),
             in_related_entity: false,
-        })
+        }
     }
 
     fn segment(&mut self, segment: &Segment<'a>) -> Result<(), ReadError> {

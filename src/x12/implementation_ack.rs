@@ -178,14 +178,14 @@ impl<'a> TransactionReader<'a> for AckReader {
     type Output = ImplementationAck;
     const SET_ID: &'static str = "999";
 
-    fn start(header: &TransactionHeader<'a>) -> Result<Self, ReadError> {
-        Ok(AckReader {
+    fn start(header: &TransactionHeader<'a>) -> Self {
+        AckReader {
             control_number: header.control_number.to_string(),
             group: None,
             transactions: Vec::new(),
             open: None,
             group_result: None,
-        })
+        }
     }
 
     fn segment(&mut self, segment: &Segment<'a>) -> Result<(), ReadError> {

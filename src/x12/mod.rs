@@ -39,6 +39,13 @@ pub use error::{Location, Problem, ReadError};
 pub use segment::{Element, Segment, Segments};
 pub use writer::{ControlNumbers, EnvelopeConfig, InterchangeParty, InterchangeWriter, Usage, WriteError};
 
+pub use claim_837p::write_837p;
+pub use claim_status::read_277;
+pub use eligibility_inquiry::write_270;
+pub use eligibility_response::read_271;
+pub use implementation_ack::read_999;
+pub use remittance::read_835;
+
 #[cfg(test)]
 pub(crate) mod test_fixtures {
     //! The sample files in `tests/fixtures/x12` (provenance in its SOURCES.md).

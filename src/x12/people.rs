@@ -7,7 +7,7 @@ use crate::billing::claim::{Address, Person, Provider};
 use crate::x12::writer::{SegmentBuilder, TransactionWriter, WriteError};
 
 /// NM104 and NM105: the first given name, and the second as middle name.
-pub fn first_and_middle(person: &Person) -> (&str, &str) {
+fn first_and_middle(person: &Person) -> (&str, &str) {
     let given = |index: usize| person.given.get(index).map_or("", String::as_str);
     (given(0), given(1))
 }

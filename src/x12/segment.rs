@@ -157,10 +157,6 @@ impl<'a> Segments<'a> {
             delimiters,
         })
     }
-
-    pub fn delimiters(&self) -> Delimiters {
-        self.delimiters
-    }
 }
 
 /// Line breaks (and indentation) after a segment terminator make files readable;

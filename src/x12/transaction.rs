@@ -23,7 +23,7 @@ pub trait TransactionReader<'a>: Sized {
     /// ST01 this reader accepts (`"835"`).
     const SET_ID: &'static str;
 
-    fn start(header: &TransactionHeader<'a>) -> Result<Self, ReadError>;
+    fn start(header: &TransactionHeader<'a>) -> Self;
 
     /// A segment between ST and SE.
     fn segment(&mut self, segment: &Segment<'a>) -> Result<(), ReadError>;
@@ -59,7 +59,7 @@ pub fn read_transactions<'a, R: TransactionReader<'a>>(text: &'a str) -> Result<
                     implementation: segment.optional(3).unwrap_or(group_version),
                     segment,
                 };
-                open = Some(R::start(&header)?);
+                open = Some(R::start(&header));
             }
             ("ST", Some(_)) => return Err(segment.error(Problem::OutOfPlace("ST before the previous SE"))),
             ("SE", Some(_)) => {

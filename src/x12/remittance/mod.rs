@@ -58,7 +58,8 @@ pub struct Payment {
     /// BPR04: ACH, CHK (check), NON (no payment), BOP, FWT.
     pub method: String,
     /// BPR16: the check issue or EFT effective date; `None` (and a problem noted)
-    /// when it is not a date — one of the guide's own samples has month 23.
+    /// when it is absent or not a date — the guide-derived samples have one with
+    /// month 23 and one with the date in BPR15.
     pub date: Option<NaiveDate>,
 }
 
@@ -214,16 +215,6 @@ impl AdjustmentGroup {
             "CR" => AdjustmentGroup::CorrectionReversal,
             _ => return None,
         })
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            AdjustmentGroup::ContractualObligation => "CO",
-            AdjustmentGroup::PatientResponsibility => "PR",
-            AdjustmentGroup::OtherAdjustment => "OA",
-            AdjustmentGroup::PayerInitiated => "PI",
-            AdjustmentGroup::CorrectionReversal => "CR",
-        }
     }
 }
 

@@ -44,8 +44,8 @@ impl<'a> TransactionReader<'a> for RemittanceReader {
     type Output = Remittance;
     const SET_ID: &'static str = "835";
 
-    fn start(header: &TransactionHeader<'a>) -> Result<Self, ReadError> {
-        Ok(RemittanceReader {
+    fn start(header: &TransactionHeader<'a>) -> Self {
+        RemittanceReader {
             control_number: header.control_number.to_string(),
             payment: None,
             trace: None,
@@ -56,7 +56,7 @@ impl<'a> TransactionReader<'a> for RemittanceReader {
             provider_adjustments: Vec::new(),
             problems: Vec::new(),
             current: Loop::Header,
-        })
+        }
     }
 
     fn segment(&mut self, segment: &Segment<'a>) -> Result<(), ReadError> {
