@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::billing::routes::BillingContext;
 use crate::billing::scrub::RuleSet;
 use crate::config::Settings;
 use crate::fhir::capability::capability_statement;
@@ -97,6 +98,7 @@ impl Application {
             }
         };
         let scrub_rules = Arc::new(RuleSet::default());
+        let submission = settings.claim_submission()?;
         let max_message = settings.mllp_max_frame;
         let server = HttpServer::new(move || {
             let store = database
@@ -110,6 +112,10 @@ impl Application {
                 capability: Arc::clone(&capability),
                 scrub_rules: Arc::clone(&scrub_rules),
             });
+            let billing = web::Data::new(BillingContext {
+                rules: Arc::clone(&scrub_rules),
+                submission: submission.clone(),
+            });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),
             });
@@ -117,10 +123,12 @@ impl Application {
                 .wrap(from_fn(log_request))
                 .app_data(context)
                 .app_data(hl7)
+                .app_data(billing)
                 // Bounds `POST /hl7/v2` like an MLLP frame (FHIR routes stream theirs).
                 .app_data(web::PayloadConfig::new(max_message))
                 .configure(routes::configure)
                 .configure(crate::hl7::routes::configure)
+                .configure(crate::billing::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })
         .workers(workers)

@@ -1,6 +1,8 @@
 //! One typed configuration, layered: built-in defaults, then an optional TOML file,
 //! then `CLAIMBRIDGE_*` environment variables (highest precedence).
 
+use crate::x12::claim_837p::{ClaimSubmissionConfig, Receiver, Submitter};
+use crate::x12::{EnvelopeConfig, InterchangeParty, Usage};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -42,6 +44,17 @@ pub struct Settings {
     /// Message types (`ORU`) or type^event (`SIU^S12`) accepted and stored without
     /// mapping, instead of being rejected with AR.
     pub hl7_store_only: Vec<String>,
+    /// Who the server is in X12 files (ISA06/GS02, loop 1000A) and whom it sends
+    /// them to (ISA08/GS03, loop 1000B): the ids a clearinghouse assigns at enrolment.
+    pub x12_sender_id: String,
+    pub x12_submitter_name: String,
+    pub x12_submitter_contact: String,
+    /// Digits only, area code first.
+    pub x12_submitter_phone: String,
+    pub x12_receiver_id: String,
+    pub x12_receiver_name: String,
+    /// `P` production or `T` test (ISA15).
+    pub x12_usage: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -71,6 +84,13 @@ impl Default for Settings {
             mllp_tls_key: None,
             hl7_identifier_systems: Default::default(),
             hl7_store_only: Vec::new(),
+            x12_sender_id: "CLAIMBRIDGE".into(),
+            x12_submitter_name: "Claimbridge".into(),
+            x12_submitter_contact: "Billing office".into(),
+            x12_submitter_phone: "0000000000".into(),
+            x12_receiver_id: "CLEARINGHOUSE".into(),
+            x12_receiver_name: "Clearinghouse".into(),
+            x12_usage: "T".into(),
         }
     }
 }
@@ -84,6 +104,39 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// The X12 envelope and loops 1000A/1000B of the 837P files this server writes.
+    pub fn claim_submission(&self) -> Result<ClaimSubmissionConfig, ConfigError> {
+        let usage = match self.x12_usage.as_str() {
+            "P" => Usage::Production,
+            "T" => Usage::Test,
+            other => return Err(ConfigError::Invalid(format!("x12_usage {other:?} is not P or T"))),
+        };
+        let party = |id: &str| InterchangeParty {
+            qualifier: "ZZ".into(),
+            id: id.to_owned(),
+        };
+        Ok(ClaimSubmissionConfig {
+            envelope: EnvelopeConfig {
+                sender: party(&self.x12_sender_id),
+                receiver: party(&self.x12_receiver_id),
+                application_sender: self.x12_sender_id.clone(),
+                application_receiver: self.x12_receiver_id.clone(),
+                usage,
+                acknowledgment_requested: false,
+            },
+            submitter: Submitter {
+                name: self.x12_submitter_name.clone(),
+                id: self.x12_sender_id.clone(),
+                contact_name: self.x12_submitter_contact.clone(),
+                phone: self.x12_submitter_phone.clone(),
+            },
+            receiver: Receiver {
+                name: self.x12_receiver_name.clone(),
+                id: self.x12_receiver_id.clone(),
+            },
+        })
+    }
+
     /// Loads defaults ← `file` (if given) ← environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));

@@ -7,4 +7,6 @@ pub mod codes;
 pub mod from_fhir;
 pub mod lifecycle;
 pub mod pricing;
+pub mod routes;
 pub mod scrub;
+pub mod service;

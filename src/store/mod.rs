@@ -6,6 +6,7 @@
 //! SQLite allows one writer at a time, so writes there are queued on a mutex instead
 //! of failing with "database is locked".
 
+pub mod billing;
 pub mod messages;
 pub mod model;
 mod rows;
@@ -28,6 +29,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use billing::{ClaimStateRow, StateChange};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
@@ -94,8 +96,16 @@ mod postgres {
         }};
     }
 
+    /// Row locks for the rest of the transaction (`FOR UPDATE`).
+    macro_rules! lock_rows {
+        ($query:expr) => {
+            $query.for_update()
+        };
+    }
+
     include!("ops.rs");
     include!("messages_ops.rs");
+    include!("billing_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -189,8 +199,16 @@ mod sqlite {
         }};
     }
 
+    /// SQLite has no row locks; `Store` already runs one write at a time.
+    macro_rules! lock_rows {
+        ($query:expr) => {
+            $query
+        };
+    }
+
     include!("ops.rs");
     include!("messages_ops.rs");
+    include!("billing_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -578,6 +596,49 @@ impl Session {
 
     pub async fn finish_message(&mut self, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {
         on_session!(self, finish_message(id, outcome))
+    }
+
+    /// The claim's billing row, locked until the transaction ends (PostgreSQL).
+    pub async fn claim_state_for_update(
+        &mut self,
+        claim_id: &str,
+    ) -> Result<Option<ClaimStateRow>, StoreError> {
+        on_session!(self, claim_state_for_update(claim_id))
+    }
+
+    /// Gives a claim its first billing state; `None` if it already has one.
+    pub async fn insert_claim_state(
+        &mut self,
+        claim_id: &str,
+        state: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ClaimStateRow>, StoreError> {
+        on_session!(self, insert_claim_state(claim_id, state, at))
+    }
+
+    /// Moves a claim to `change.to_state` and records the move.
+    pub async fn record_state_change(&mut self, change: &StateChange) -> Result<(), StoreError> {
+        on_session!(
+            self,
+            set_claim_state(&change.claim_id, &change.to_state, change.at)
+        )?;
+        on_session!(self, insert_state_change(change))
+    }
+
+    pub async fn state_history(&mut self, claim_id: &str) -> Result<Vec<StateChange>, StoreError> {
+        on_session!(self, state_history(claim_id))
+    }
+
+    pub async fn reserve_interchange(
+        &mut self,
+        kind: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, StoreError> {
+        on_session!(self, reserve_interchange(kind, at))
+    }
+
+    pub async fn store_interchange(&mut self, control_number: i64, document: &str) -> Result<(), StoreError> {
+        on_session!(self, store_interchange(control_number, document))
     }
 
     /// A create in a transaction: version 1 of a server-minted id, so its outcome is

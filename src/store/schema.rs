@@ -130,3 +130,43 @@ diesel::table! {
         processed_at -> Nullable<UtcTimestamp>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    billing_claims (id) {
+        id -> BigInt,
+        claim_id -> Text,
+        state -> Text,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    billing_state_history (id) {
+        id -> BigInt,
+        claim_id -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor -> Text,
+        reason -> Nullable<Text>,
+        details -> Nullable<Text>,
+        at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    x12_interchanges (control_number) {
+        control_number -> BigInt,
+        kind -> Text,
+        document -> Text,
+        created_at -> UtcTimestamp,
+    }
+}

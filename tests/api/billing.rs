@@ -11,6 +11,8 @@ crate::on_both_backends!(
     a_clean_claim_passes_every_rule,
     a_faulty_claim_gets_each_problem_with_its_path,
     the_same_service_billed_twice_is_a_duplicate,
+    a_claim_moves_through_its_states_and_is_written_as_837p,
+    a_claim_with_errors_goes_to_review,
 );
 
 const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
@@ -25,7 +27,8 @@ async fn claim_for_new_patient(app: &TestApp) -> Value {
     let patient = id(app
         .create(
             &json!({"resourceType": "Patient", "name": [{"family": "Doe", "given": ["Jane"]}],
-                         "birthDate": "1980-02-29", "gender": "female"}),
+                         "birthDate": "1980-02-29", "gender": "female",
+                         "address": [{"line": ["1 Elm St"], "city": "Durham", "state": "NC", "postalCode": "27701"}]}),
         )
         .await);
     let payer = id(app
@@ -35,7 +38,8 @@ async fn claim_for_new_patient(app: &TestApp) -> Value {
     let clinic = id(app
         .create(&json!({"resourceType": "Organization", "name": "Good Clinic",
                          "identifier": [{"system": NPI, "value": "1234567893"},
-                                        {"system": TAX_ID, "value": "12-3456789"}]}))
+                                        {"system": TAX_ID, "value": "12-3456789"}],
+                         "address": [{"line": ["100 Main St"], "city": "Durham", "state": "NC", "postalCode": "277010000"}]}))
         .await);
     let doctor = id(app
         .create(
@@ -171,4 +175,139 @@ async fn the_same_service_billed_twice_is_a_duplicate(app: &TestApp) {
             .any(|(path, code)| path == "Claim.item[0]" && code == "DUPLICATE_SERVICE"),
         "{found:?}"
     );
+}
+
+async fn billing_json(response: reqwest::Response, expected: u16) -> Value {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(status, expected, "{body}");
+    body
+}
+
+async fn billing_post(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.server_url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("POST")
+}
+
+async fn a_claim_moves_through_its_states_and_is_written_as_837p(app: &TestApp) {
+    let stored = app.create(&claim_for_new_patient(app).await).await;
+    let id = stored["id"].as_str().unwrap();
+    let api = |rest: &str| format!("/api/billing/claims/{id}{rest}");
+    let get = |path: String| async move { app.client.get(app.server_url(&path)).send().await.unwrap() };
+
+    let status = billing_json(get(api("")).await, 200).await;
+    assert_eq!(status["status"], "draft");
+
+    let refused = billing_json(
+        billing_post(app, &api("/transitions"), &json!({"to": "paid"})).await,
+        409,
+    )
+    .await;
+    assert_eq!(refused["state"], "draft");
+    assert!(
+        refused["allowed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ready_to_submit")),
+        "{refused}"
+    );
+    billing_json(
+        billing_post(app, &api("/transitions"), &json!({"to": "lost"})).await,
+        400,
+    )
+    .await;
+
+    let checked = billing_json(
+        billing_post(app, &api("/validate"), &json!({"actor": "biller-1"})).await,
+        200,
+    )
+    .await;
+    assert_eq!(checked["cleanClaim"], true, "{checked}");
+    assert_eq!(checked["status"], "ready_to_submit");
+    let moves: Vec<(Value, Value)> = checked["statusHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["from"].clone(), m["to"].clone()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (Value::Null, json!("draft")),
+            (json!("draft"), json!("ready_to_submit"))
+        ]
+    );
+    assert_eq!(checked["statusHistory"][1]["actor"], "biller-1");
+
+    let response = get(api("/837")).await;
+    let status = response.status();
+    let document = response.text().await.unwrap();
+    assert_eq!(status, 200, "{document}");
+    let summary = claimbridge::x12::check_envelope(&document).expect("counts and control numbers agree");
+    assert_eq!(summary.groups[0].functional_id, "HC");
+    for expected in [
+        "*005010X222A1~",
+        "NM1*85*2*Good Clinic*****XX*1234567893~",
+        "SV1*HC:99213:25*125*UN*1***1:2~",
+        "HI*ABK:E119*ABF:I10~",
+    ] {
+        assert!(document.contains(expected), "{expected} not in {document}");
+    }
+    let clm = document
+        .split('~')
+        .find(|s| s.trim_start().starts_with("CLM*"))
+        .unwrap();
+    assert!(clm.trim_start().starts_with("CLM*CB"), "{clm}");
+    // Each document gets its own interchange control number.
+    let again = get(api("/837")).await.text().await.unwrap();
+    let again = claimbridge::x12::check_envelope(&again).unwrap();
+    assert_ne!(again.control_number, summary.control_number);
+
+    let sent = json!({"to": "submitted", "actor": "biller-1", "reason": "sent to the clearinghouse"});
+    let moved = billing_json(billing_post(app, &api("/transitions"), &sent).await, 200).await;
+    assert_eq!(moved["status"], "submitted");
+    assert_eq!(moved["fhirStatus"], "active");
+    assert_eq!(moved["statusHistory"][2]["reason"], "sent to the clearinghouse");
+    billing_json(
+        billing_post(app, &api("/transitions"), &json!({"to": "draft"})).await,
+        409,
+    )
+    .await;
+
+    let missing = app
+        .client
+        .get(app.server_url("/api/billing/claims/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+async fn a_claim_with_errors_goes_to_review(app: &TestApp) {
+    let mut claim = claim_for_new_patient(app).await;
+    claim["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0]["code"] = json!("E11");
+    let stored = app.create(&claim).await;
+    let id = stored["id"].as_str().unwrap();
+    let checked = billing_json(
+        billing_post(app, &format!("/api/billing/claims/{id}/validate"), &json!({})).await,
+        200,
+    )
+    .await;
+    assert_eq!(checked["cleanClaim"], false);
+    assert_eq!(checked["status"], "needs_review");
+    assert_eq!(
+        checked["scrubResults"][0]["code"], "DIAGNOSIS_NOT_BILLABLE",
+        "{checked}"
+    );
+    assert_eq!(
+        checked["statusHistory"][1]["details"][0]["code"],
+        "DIAGNOSIS_NOT_BILLABLE"
+    );
+    // FHIR readers see a claim being prepared.
+    let fhir = fhir_json(app.get(&format!("Claim/{id}")).await).await;
+    assert_eq!(fhir["status"], "draft");
 }

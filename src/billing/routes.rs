@@ -1,0 +1,170 @@
+//! The billing API for one claim (`/api/billing/claims/{id}`): its state and history,
+//! moves between states, scrubbing, and its 837P. Handlers parse, call
+//! `billing::service`, and render.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, ResponseError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::billing::lifecycle::BillingState;
+use crate::billing::scrub::{RuleSet, ScrubReport};
+use crate::billing::service::{self, BillingError, ClaimStatus, Move};
+use crate::fhir::routes::FhirContext;
+use crate::x12::claim_837p::ClaimSubmissionConfig;
+
+pub struct BillingContext {
+    pub rules: Arc<RuleSet>,
+    pub submission: ClaimSubmissionConfig,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/billing/claims/{id}", web::get().to(show))
+        .route("/api/billing/claims/{id}/transitions", web::post().to(transition))
+        .route("/api/billing/claims/{id}/validate", web::post().to(validate))
+        .route("/api/billing/claims/{id}/837", web::get().to(document_837));
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Billing(#[from] BillingError),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Billing(BillingError::Fhir(error)) => error.status_code(),
+            ApiError::Billing(BillingError::Illegal(_)) => StatusCode::CONFLICT,
+            ApiError::Billing(BillingError::Unbillable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = json!({"error": self.to_string()});
+        if let ApiError::Billing(BillingError::Illegal(illegal)) = self {
+            let allowed: Vec<&str> = illegal.from.next_states().iter().map(|s| s.as_str()).collect();
+            body["state"] = json!(illegal.from.as_str());
+            body["allowed"] = json!(allowed);
+        }
+        HttpResponse::build(self.status_code()).json(body)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TransitionRequest {
+    to: String,
+    actor: Option<String>,
+    reason: Option<String>,
+    details: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct ValidateRequest {
+    actor: Option<String>,
+}
+
+/// Who a move is recorded as when the request does not say (until sign-in exists).
+const API_ACTOR: &str = "api";
+
+async fn show(fhir: web::Data<FhirContext>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let status = service::status(&fhir.service, &id).await?;
+    Ok(HttpResponse::Ok().json(status_json(&status)))
+}
+
+async fn transition(
+    fhir: web::Data<FhirContext>,
+    id: web::Path<String>,
+    request: web::Json<TransitionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = request.into_inner();
+    let to = BillingState::parse(&request.to).ok_or_else(|| {
+        let known: Vec<&str> = BillingState::ALL.iter().map(|s| s.as_str()).collect();
+        ApiError::BadRequest(format!(
+            "unknown state {:?}; states are {}",
+            request.to,
+            known.join(", ")
+        ))
+    })?;
+    let step = Move {
+        to,
+        actor: request.actor.unwrap_or_else(|| API_ACTOR.into()),
+        reason: request.reason,
+        details: request.details,
+    };
+    let status = service::move_claim(&fhir.service, &id, step).await?;
+    Ok(HttpResponse::Ok().json(status_json(&status)))
+}
+
+async fn validate(
+    fhir: web::Data<FhirContext>,
+    billing: web::Data<BillingContext>,
+    id: web::Path<String>,
+    request: Option<web::Json<ValidateRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = request
+        .and_then(|r| r.into_inner().actor)
+        .unwrap_or_else(|| API_ACTOR.into());
+    let (status, report) = service::validate(&fhir.service, &billing.rules, &id, &actor).await?;
+    let mut body = status_json(&status);
+    body["cleanClaim"] = json!(report.clean_claim);
+    body["scrubResults"] = scrub_json(&report);
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn document_837(
+    fhir: web::Data<FhirContext>,
+    billing: web::Data<BillingContext>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let document = service::claim_837p(&fhir.service, &billing.submission, &id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/edi-x12")
+        .body(document))
+}
+
+fn status_json(status: &ClaimStatus) -> Value {
+    let history: Vec<Value> = status
+        .history
+        .iter()
+        .map(|change| {
+            json!({
+                "from": change.from_state,
+                "to": change.to_state,
+                "actor": change.actor,
+                "reason": change.reason,
+                "details": change.details.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok()),
+                "at": crate::fhir::instant(change.at),
+            })
+        })
+        .collect();
+    json!({
+        "claimId": status.claim_id,
+        "status": status.state.as_str(),
+        "fhirStatus": status.state.fhir_status(),
+        "statusHistory": history,
+    })
+}
+
+fn scrub_json(report: &ScrubReport) -> Value {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "severity": f.severity.as_str(),
+                "path": f.path,
+                "code": f.code.as_str(),
+                "rule": f.rule_id,
+                "message": f.message,
+                "suggestion": f.suggestion,
+            })
+        })
+        .collect()
+}

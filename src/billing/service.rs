@@ -1,0 +1,246 @@
+//! Billing operations on one claim: its state and history, scrubbing that moves it
+//! on, and its 837P. Each runs in one transaction with the claim's billing row
+//! locked, so moves of one claim never interleave and a move is recorded whole.
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::billing::checks::scrub_claim;
+use crate::billing::from_fhir;
+use crate::billing::lifecycle::{check_transition, BillingState, IllegalTransition};
+use crate::billing::scrub::{RuleSet, ScrubReport};
+use crate::fhir::outcome::FhirError;
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
+use crate::store::billing::{ClaimStateRow, StateChange};
+use crate::store::Session;
+use crate::x12::claim_837p::{ClaimSubmission, ClaimSubmissionConfig};
+use crate::x12::{write_837p, ControlNumbers};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Fhir(#[from] FhirError),
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("the claim cannot be written as an 837P: {0}")]
+    Unbillable(String),
+}
+
+impl From<crate::store::StoreError> for BillingError {
+    fn from(error: crate::store::StoreError) -> Self {
+        BillingError::Fhir(error.into())
+    }
+}
+
+/// Where a claim stands and how it got there.
+#[derive(Debug, Clone)]
+pub struct ClaimStatus {
+    pub claim_id: String,
+    pub state: BillingState,
+    pub history: Vec<StateChange>,
+}
+
+/// A requested move.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub to: BillingState,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub details: Option<Value>,
+}
+
+/// The claim's state, from its stored row, or `draft` for a Claim billing has not
+/// touched yet. The FHIR Claim must exist.
+pub async fn status(fhir: &ResourceService, claim_id: &str) -> Result<ClaimStatus, BillingError> {
+    let mut session = fhir.session().await?;
+    fhir.read(&mut session, ResourceType::Claim, claim_id).await?;
+    let state = match session.claim_state_for_update(claim_id).await? {
+        Some(row) => parse_state(&row)?,
+        None => BillingState::Draft,
+    };
+    Ok(ClaimStatus {
+        claim_id: claim_id.to_owned(),
+        state,
+        history: session.state_history(claim_id).await?,
+    })
+}
+
+/// Moves the claim (409 for a move its state does not allow), keeping the FHIR
+/// Claim's `status` in step (`BillingState::fhir_status`).
+pub async fn move_claim(
+    fhir: &ResourceService,
+    claim_id: &str,
+    step: Move,
+) -> Result<ClaimStatus, BillingError> {
+    let mut tx = fhir.begin().await?;
+    let row = billing_row(fhir, &mut tx, claim_id).await?;
+    let from = parse_state(&row)?;
+    check_transition(from, step.to)?;
+    record(fhir, &mut tx, claim_id, from, &step).await?;
+    let history = tx.state_history(claim_id).await?;
+    tx.commit().await?;
+    Ok(ClaimStatus {
+        claim_id: claim_id.to_owned(),
+        state: step.to,
+        history,
+    })
+}
+
+/// Scrubs the stored claim and moves it to `ready_to_submit` when clean or
+/// `needs_review` when not (from draft, needs_review, or a rejected or denied
+/// claim being corrected; other states keep theirs).
+pub async fn validate(
+    fhir: &ResourceService,
+    rules: &RuleSet,
+    claim_id: &str,
+    actor: &str,
+) -> Result<(ClaimStatus, ScrubReport), BillingError> {
+    let mut tx = fhir.begin().await?;
+    let row = billing_row(fhir, &mut tx, claim_id).await?;
+    let from = parse_state(&row)?;
+    let claim = read_claim(fhir, &mut tx, claim_id).await?;
+    let (_, report) = scrub_claim(fhir, &mut tx, rules, claim_id, &claim).await?;
+    let to = if report.clean_claim {
+        BillingState::ReadyToSubmit
+    } else {
+        BillingState::NeedsReview
+    };
+    let correcting = matches!(
+        from,
+        BillingState::Draft | BillingState::NeedsReview | BillingState::Rejected | BillingState::Denied
+    );
+    let state = if correcting && from != to && from.can_move_to(to) {
+        let findings: Vec<Value> = report
+            .findings
+            .iter()
+            .map(|f| serde_json::json!({"code": f.code.as_str(), "path": f.path, "severity": f.severity.as_str()}))
+            .collect();
+        let step = Move {
+            to,
+            actor: actor.to_owned(),
+            reason: Some(
+                if report.clean_claim {
+                    "scrub passed"
+                } else {
+                    "scrub found errors"
+                }
+                .into(),
+            ),
+            details: Some(Value::Array(findings)),
+        };
+        record(fhir, &mut tx, claim_id, from, &step).await?;
+        to
+    } else {
+        from
+    };
+    let history = tx.state_history(claim_id).await?;
+    tx.commit().await?;
+    let status = ClaimStatus {
+        claim_id: claim_id.to_owned(),
+        state,
+        history,
+    };
+    Ok((status, report))
+}
+
+/// The claim as an 837P interchange, under a fresh interchange control number kept
+/// with the document. CLM01 is the claim's billing number, `CB` + its row id.
+pub async fn claim_837p(
+    fhir: &ResourceService,
+    config: &ClaimSubmissionConfig,
+    claim_id: &str,
+) -> Result<String, BillingError> {
+    let mut tx = fhir.begin().await?;
+    let row = billing_row(fhir, &mut tx, claim_id).await?;
+    let billed = from_fhir::read_claim(fhir, &mut tx, claim_id).await?;
+    let now = Utc::now();
+    let control_number = tx.reserve_interchange("837P", now).await?;
+    let control = u32::try_from(control_number)
+        .map(|n| ControlNumbers {
+            interchange: n,
+            group: n,
+        })
+        .map_err(|_| BillingError::Unbillable("interchange control numbers are exhausted".into()))?;
+    let patient_control_number = format!("CB{}", row.id);
+    let submission = ClaimSubmission {
+        claim: &billed,
+        patient_control_number: &patient_control_number,
+        claim_filing_indicator: "CI",
+    };
+    let document = write_837p(&[submission], config, control, now.naive_utc())
+        .map_err(|error| BillingError::Unbillable(error.to_string()))?;
+    tx.store_interchange(control_number, &document).await?;
+    tx.commit().await?;
+    Ok(document)
+}
+
+/// The claim's billing row, made (as `draft`, recorded in its history) the first
+/// time billing touches a stored Claim.
+async fn billing_row(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    claim_id: &str,
+) -> Result<ClaimStateRow, BillingError> {
+    if let Some(row) = tx.claim_state_for_update(claim_id).await? {
+        return Ok(row);
+    }
+    fhir.read(tx, ResourceType::Claim, claim_id).await?;
+    let now = Utc::now();
+    let draft = BillingState::Draft.as_str();
+    if let Some(row) = tx.insert_claim_state(claim_id, draft, now).await? {
+        tx.record_state_change(&StateChange {
+            claim_id: claim_id.to_owned(),
+            from_state: None,
+            to_state: draft.to_owned(),
+            actor: "claimbridge".into(),
+            reason: Some("first seen by billing".into()),
+            details: None,
+            at: now,
+        })
+        .await?;
+        return Ok(row);
+    }
+    // Made by a concurrent request a moment ago: its insert is committed now.
+    tx.claim_state_for_update(claim_id)
+        .await?
+        .ok_or_else(|| BillingError::Fhir(FhirError::Internal("billing row vanished".into())))
+}
+
+async fn record(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    claim_id: &str,
+    from: BillingState,
+    step: &Move,
+) -> Result<(), BillingError> {
+    tx.record_state_change(&StateChange {
+        claim_id: claim_id.to_owned(),
+        from_state: Some(from.as_str().to_owned()),
+        to_state: step.to.as_str().to_owned(),
+        actor: step.actor.clone(),
+        reason: step.reason.clone(),
+        details: step.details.as_ref().map(Value::to_string),
+        at: Utc::now(),
+    })
+    .await?;
+    let mut claim = read_claim(fhir, tx, claim_id).await?;
+    let status = claim.get("status").and_then(Value::as_str);
+    // A claim withdrawn in FHIR (cancelled, entered-in-error) stays withdrawn.
+    if matches!(status, Some("draft" | "active")) && status != Some(step.to.fhir_status()) {
+        claim["status"] = Value::String(step.to.fhir_status().into());
+        fhir.update(tx, ResourceType::Claim, claim_id, claim, None)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn read_claim(fhir: &ResourceService, tx: &mut Session, claim_id: &str) -> Result<Value, BillingError> {
+    let version = fhir.read(tx, ResourceType::Claim, claim_id).await?;
+    serde_json::from_str(&version.body).map_err(|e| BillingError::Fhir(FhirError::Internal(e.to_string())))
+}
+
+fn parse_state(row: &ClaimStateRow) -> Result<BillingState, BillingError> {
+    BillingState::parse(&row.state)
+        .ok_or_else(|| BillingError::Fhir(FhirError::Internal(format!("billing state {:?}", row.state))))
+}
