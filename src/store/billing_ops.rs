@@ -42,6 +42,22 @@ pub async fn claim_state_for_update(
     Ok(row.map(claim_state))
 }
 
+/// The billing row with this number (`id`, the digits of the patient control number
+/// `CB…`), locked like `claim_state_for_update`.
+pub async fn claim_state_by_number_for_update(
+    conn: &mut Conn,
+    number: i64,
+) -> Result<Option<ClaimStateRow>, StoreError> {
+    let query = billing_claims::table.find(number).select((
+        billing_claims::id,
+        billing_claims::claim_id,
+        billing_claims::state,
+        billing_claims::updated_at,
+    ));
+    let row: Option<ClaimStateColumns> = lock_rows!(query).first(conn).await.optional()?;
+    Ok(row.map(claim_state))
+}
+
 /// Gives a claim its first billing state; `None` if it already has one.
 pub async fn insert_claim_state(
     conn: &mut Conn,

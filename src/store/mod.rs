@@ -9,6 +9,7 @@
 pub mod billing;
 pub mod messages;
 pub mod model;
+pub mod remittance;
 mod rows;
 mod schema;
 pub mod search;
@@ -35,6 +36,7 @@ use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
     WriteMethod, WriteOutcome, WriteRequest,
 };
+use remittance::{LedgerAmount, NewLedgerEntry, NewRemittance, NewUnmatchedClaim, UnmatchedClaim};
 use search::SearchQuery;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -106,6 +108,7 @@ mod postgres {
     include!("ops.rs");
     include!("messages_ops.rs");
     include!("billing_ops.rs");
+    include!("remittance_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -209,6 +212,7 @@ mod sqlite {
     include!("ops.rs");
     include!("messages_ops.rs");
     include!("billing_ops.rs");
+    include!("remittance_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -606,6 +610,14 @@ impl Session {
         on_session!(self, claim_state_for_update(claim_id))
     }
 
+    /// The billing row numbered `number` (see `claim_state_by_number_for_update`).
+    pub async fn claim_state_by_number_for_update(
+        &mut self,
+        number: i64,
+    ) -> Result<Option<ClaimStateRow>, StoreError> {
+        on_session!(self, claim_state_by_number_for_update(number))
+    }
+
     /// Gives a claim its first billing state; `None` if it already has one.
     pub async fn insert_claim_state(
         &mut self,
@@ -639,6 +651,52 @@ impl Session {
 
     pub async fn store_interchange(&mut self, control_number: i64, document: &str) -> Result<(), StoreError> {
         on_session!(self, store_interchange(control_number, document))
+    }
+
+    /// Records a remittance; `None` when the payer's trace number is already recorded
+    /// (in a transaction: a concurrent one recording it is waited for).
+    pub async fn insert_remittance(
+        &mut self,
+        remittance: &NewRemittance<'_>,
+    ) -> Result<Option<i64>, StoreError> {
+        on_session!(self, insert_remittance(remittance))
+    }
+
+    /// The id and posting report of a recorded remittance.
+    pub async fn remittance_report(
+        &mut self,
+        payer_id: &str,
+        trace_number: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        on_session!(self, remittance_report(payer_id, trace_number))
+    }
+
+    pub async fn set_remittance_report(&mut self, id: i64, report: &str) -> Result<(), StoreError> {
+        on_session!(self, set_remittance_report(id, report))
+    }
+
+    pub async fn insert_ledger_entries(&mut self, entries: &[NewLedgerEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        on_session!(self, insert_ledger_entries(entries))
+    }
+
+    pub async fn claim_ledger(&mut self, claim_id: &str) -> Result<Vec<LedgerAmount>, StoreError> {
+        on_session!(self, claim_ledger(claim_id))
+    }
+
+    pub async fn insert_unmatched_claim(&mut self, claim: &NewUnmatchedClaim) -> Result<(), StoreError> {
+        on_session!(self, insert_unmatched_claim(claim))
+    }
+
+    /// Unmatched claim payments, newest first.
+    pub async fn list_unmatched_claims(
+        &mut self,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<UnmatchedClaim>, StoreError> {
+        on_session!(self, list_unmatched_claims(before_id, limit))
     }
 
     /// A create in a transaction: version 1 of a server-minted id, so its outcome is

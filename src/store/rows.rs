@@ -7,9 +7,10 @@ use crate::store::model::{
     DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, SearchIndexEntries, StagedCreate,
     StringEntry, TokenEntry, UriEntry, WriteMethod,
 };
+use crate::store::remittance::NewLedgerEntry;
 use crate::store::schema::{
-    hl7_messages, resource_history, resources, search_date, search_quantity, search_reference, search_string,
-    search_token, search_uri,
+    hl7_messages, ledger_entries, resource_history, resources, search_date, search_quantity,
+    search_reference, search_string, search_token, search_uri,
 };
 use crate::store::sql_types::{JsonText, StoredInstant};
 use crate::store::token_hash::TokenHashes;
@@ -61,6 +62,35 @@ pub struct HistoryRow {
     pub last_updated: StoredInstant,
     pub method: String,
     pub body: Option<JsonText>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = ledger_entries)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewLedgerRow<'a> {
+    pub claim_id: Option<&'a str>,
+    pub remittance_id: i64,
+    pub kind: &'a str,
+    pub party: &'a str,
+    pub group_code: Option<&'a str>,
+    pub reason_code: Option<&'a str>,
+    pub amount_cents: i64,
+    pub posted_at: StoredInstant,
+}
+
+impl<'a> From<&'a NewLedgerEntry> for NewLedgerRow<'a> {
+    fn from(entry: &'a NewLedgerEntry) -> Self {
+        NewLedgerRow {
+            claim_id: entry.claim_id.as_deref(),
+            remittance_id: entry.remittance_id,
+            kind: entry.kind,
+            party: entry.party,
+            group_code: entry.group_code.as_deref(),
+            reason_code: entry.reason_code.as_deref(),
+            amount_cents: entry.amount_cents,
+            posted_at: StoredInstant(entry.posted_at),
+        }
+    }
 }
 
 /// A stored HL7 v2 message as read back.

@@ -170,3 +170,52 @@ diesel::table! {
         created_at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    remittances (id) {
+        id -> BigInt,
+        payer_id -> Text,
+        payer_name -> Text,
+        trace_number -> Text,
+        payment_cents -> BigInt,
+        payment_date -> Nullable<Date>,
+        raw -> Text,
+        received_at -> UtcTimestamp,
+        report -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    ledger_entries (id) {
+        id -> BigInt,
+        claim_id -> Nullable<Text>,
+        remittance_id -> BigInt,
+        kind -> Text,
+        party -> Text,
+        group_code -> Nullable<Text>,
+        reason_code -> Nullable<Text>,
+        amount_cents -> BigInt,
+        posted_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    unmatched_remittance_claims (id) {
+        id -> BigInt,
+        remittance_id -> BigInt,
+        patient_control_number -> Text,
+        payer_claim_control_number -> Nullable<Text>,
+        charge_cents -> BigInt,
+        paid_cents -> BigInt,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(unmatched_remittance_claims -> remittances (remittance_id));
+diesel::allow_tables_to_appear_in_same_query!(remittances, unmatched_remittance_claims);
