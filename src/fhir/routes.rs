@@ -463,7 +463,9 @@ async fn validate(
     let issues = ctx
         .service
         .validate(resource_type, &resource, id, profile.as_deref())?;
-    if resource_type == ResourceType::Claim && issues.is_empty() {
+    // On a stored Claim (`Claim/{id}/$validate`) the billing checks run too; a Claim
+    // validated on its own may name resources that do not exist yet.
+    if let (ResourceType::Claim, Some(id), true) = (resource_type, id, issues.is_empty()) {
         let outcome = scrub_outcome(ctx, id, &resource).await?;
         return respond(HttpResponse::Ok(), format, outcome.to_string());
     }
@@ -477,10 +479,8 @@ async fn validate(
 
 /// A well-formed Claim is also checked as billing would before sending it: what it
 /// references must exist, and the scrub rules must pass.
-async fn scrub_outcome(ctx: &FhirContext, id: Option<&str>, claim: &Value) -> Result<Value, FhirError> {
+async fn scrub_outcome(ctx: &FhirContext, claim_id: &str, claim: &Value) -> Result<Value, FhirError> {
     let mut session = ctx.service.session().await?;
-    // A Claim not stored yet is its own id's only claim: "" matches no stored one.
-    let claim_id = id.unwrap_or_default();
     match scrub_claim(&ctx.service, &mut session, &ctx.scrub_rules, claim_id, claim).await {
         Ok((_, report)) => Ok(report.to_operation_outcome()),
         Err(FhirError::Invalid(issues)) => Ok(operation_outcome(&issues)),
@@ -522,7 +522,7 @@ fn unwrap_parameters(body: Value) -> Result<(Value, Option<String>), FhirError> 
 }
 
 /// Reads the request body, refusing more than `limit` bytes (413) without buffering them.
-async fn read_body(
+pub(crate) async fn read_body(
     request: &HttpRequest,
     mut body: web::Payload,
     limit: usize,
