@@ -7,6 +7,7 @@ pub mod codes;
 pub mod from_fhir;
 pub mod lifecycle;
 pub mod pricing;
+pub mod remittance;
 pub mod routes;
 pub mod scrub;
 pub mod service;

@@ -1,6 +1,7 @@
-//! The billing API for one claim (`/api/billing/claims/{id}`): its state and history,
-//! moves between states, scrubbing, and its 837P. Handlers parse, call
-//! `billing::service`, and render.
+//! The billing API for one claim (`/api/billing/claims/{id}`): its state, history
+//! and ledger totals, moves between states, scrubbing, and its 837P. Handlers parse,
+//! call `billing::service`, and render. Remittance posting has its own routes
+//! (`billing::remittance::routes`), configured from here.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::billing::lifecycle::BillingState;
+use crate::billing::remittance::money::json_amount;
 use crate::billing::scrub::{RuleSet, ScrubReport};
 use crate::billing::service::{self, BillingError, ClaimStatus, Move};
 use crate::fhir::routes::FhirContext;
@@ -24,7 +26,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/billing/claims/{id}", web::get().to(show))
         .route("/api/billing/claims/{id}/transitions", web::post().to(transition))
         .route("/api/billing/claims/{id}/validate", web::post().to(validate))
-        .route("/api/billing/claims/{id}/837", web::get().to(document_837));
+        .route("/api/billing/claims/{id}/837", web::get().to(document_837))
+        .configure(crate::billing::remittance::routes::configure);
+}
+
+/// The HTTP status of a billing failure.
+pub(crate) fn billing_status(error: &BillingError) -> StatusCode {
+    match error {
+        BillingError::Fhir(error) => error.status_code(),
+        BillingError::Illegal(_) => StatusCode::CONFLICT,
+        BillingError::Unbillable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +51,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Billing(BillingError::Fhir(error)) => error.status_code(),
-            ApiError::Billing(BillingError::Illegal(_)) => StatusCode::CONFLICT,
-            ApiError::Billing(BillingError::Unbillable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Billing(error) => billing_status(error),
         }
     }
 
@@ -149,6 +159,9 @@ fn status_json(status: &ClaimStatus) -> Value {
         "status": status.state.as_str(),
         "fhirStatus": status.state.fhir_status(),
         "statusHistory": history,
+        "paid": json_amount(status.totals.paid()),
+        "patientResponsibility": json_amount(status.totals.patient_responsibility()),
+        "adjustments": json_amount(status.totals.adjustments()),
     })
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::billing::checks::scrub_claim;
 use crate::billing::from_fhir;
 use crate::billing::lifecycle::{check_transition, BillingState, IllegalTransition};
+use crate::billing::remittance::ledger::LedgerTotals;
 use crate::billing::scrub::{RuleSet, ScrubReport};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
@@ -33,12 +34,14 @@ impl From<crate::store::StoreError> for BillingError {
     }
 }
 
-/// Where a claim stands and how it got there.
+/// Where a claim stands, how it got there, and what has been paid on it.
 #[derive(Debug, Clone)]
 pub struct ClaimStatus {
     pub claim_id: String,
     pub state: BillingState,
     pub history: Vec<StateChange>,
+    /// From the ledger (posted remittances).
+    pub totals: LedgerTotals,
 }
 
 /// A requested move.
@@ -59,11 +62,7 @@ pub async fn status(fhir: &ResourceService, claim_id: &str) -> Result<ClaimStatu
         Some(row) => parse_state(&row)?,
         None => BillingState::Draft,
     };
-    Ok(ClaimStatus {
-        claim_id: claim_id.to_owned(),
-        state,
-        history: session.state_history(claim_id).await?,
-    })
+    claim_status(&mut session, claim_id, state).await
 }
 
 /// Moves the claim (409 for a move its state does not allow), keeping the FHIR
@@ -78,13 +77,9 @@ pub async fn move_claim(
     let from = parse_state(&row)?;
     check_transition(from, step.to)?;
     record(fhir, &mut tx, claim_id, from, &step).await?;
-    let history = tx.state_history(claim_id).await?;
+    let status = claim_status(&mut tx, claim_id, step.to).await?;
     tx.commit().await?;
-    Ok(ClaimStatus {
-        claim_id: claim_id.to_owned(),
-        state: step.to,
-        history,
-    })
+    Ok(status)
 }
 
 /// Scrubs the stored claim and moves it to `ready_to_submit` when clean or
@@ -134,13 +129,8 @@ pub async fn validate(
     } else {
         from
     };
-    let history = tx.state_history(claim_id).await?;
+    let status = claim_status(&mut tx, claim_id, state).await?;
     tx.commit().await?;
-    let status = ClaimStatus {
-        claim_id: claim_id.to_owned(),
-        state,
-        history,
-    };
     Ok((status, report))
 }
 
@@ -207,7 +197,22 @@ async fn billing_row(
         .ok_or_else(|| BillingError::Fhir(FhirError::Internal("billing row vanished".into())))
 }
 
-async fn record(
+async fn claim_status(
+    session: &mut Session,
+    claim_id: &str,
+    state: BillingState,
+) -> Result<ClaimStatus, BillingError> {
+    Ok(ClaimStatus {
+        claim_id: claim_id.to_owned(),
+        state,
+        history: session.state_history(claim_id).await?,
+        totals: LedgerTotals::of_stored(&session.claim_ledger(claim_id).await?),
+    })
+}
+
+/// Records the move `from → step.to` (checked by the caller) and mirrors it in the
+/// FHIR Claim's `status`.
+pub(crate) async fn record(
     fhir: &ResourceService,
     tx: &mut Session,
     claim_id: &str,
@@ -235,12 +240,17 @@ async fn record(
     Ok(())
 }
 
-async fn read_claim(fhir: &ResourceService, tx: &mut Session, claim_id: &str) -> Result<Value, BillingError> {
+/// The stored FHIR Claim's JSON.
+pub(crate) async fn read_claim(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    claim_id: &str,
+) -> Result<Value, BillingError> {
     let version = fhir.read(tx, ResourceType::Claim, claim_id).await?;
     serde_json::from_str(&version.body).map_err(|e| BillingError::Fhir(FhirError::Internal(e.to_string())))
 }
 
-fn parse_state(row: &ClaimStateRow) -> Result<BillingState, BillingError> {
+pub(crate) fn parse_state(row: &ClaimStateRow) -> Result<BillingState, BillingError> {
     BillingState::parse(&row.state)
         .ok_or_else(|| BillingError::Fhir(FhirError::Internal(format!("billing state {:?}", row.state))))
 }

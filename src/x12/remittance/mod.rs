@@ -216,6 +216,17 @@ impl AdjustmentGroup {
             _ => return None,
         })
     }
+
+    /// CAS01 as written.
+    pub fn code(self) -> &'static str {
+        match self {
+            AdjustmentGroup::ContractualObligation => "CO",
+            AdjustmentGroup::PatientResponsibility => "PR",
+            AdjustmentGroup::OtherAdjustment => "OA",
+            AdjustmentGroup::PayerInitiated => "PI",
+            AdjustmentGroup::CorrectionReversal => "CR",
+        }
+    }
 }
 
 /// A qualified amount (AMT01/AMT02).

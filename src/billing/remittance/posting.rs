@@ -1,0 +1,378 @@
+//! Posting an 835: each remittance (transaction set) in one database transaction —
+//! the remittance row, the ledger entries, the ClaimResponses and the claims' moves
+//! commit together or not at all. A payer's trace number is posted once: the row
+//! is inserted first, so a second posting of the same payment (even a concurrent
+//! one) finds it and answers with the first posting's report.
+//!
+//! Everything that can be refused in the file itself (it does not parse, an amount
+//! is not whole cents) is checked for every remittance before anything is written.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::billing::lifecycle::{check_transition, BillingState};
+use crate::billing::remittance::claim_response::{claim_response, Answer};
+use crate::billing::remittance::detail::claim_detail;
+use crate::billing::remittance::ledger::{claim_lines, provider_lines, LedgerLine, LedgerTotals};
+use crate::billing::remittance::money::{to_cents, SubCentAmount};
+use crate::billing::remittance::report::{
+    PayerView, PostedClaim, ProviderAdjustmentView, RemittanceReport, UnmatchedPayment,
+};
+use crate::billing::remittance::verdict::{route, verdict, Verdict};
+use crate::billing::service::{self, BillingError, Move};
+use crate::fhir::outcome::FhirError;
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
+use crate::store::billing::ClaimStateRow;
+use crate::store::remittance::{NewRemittance, NewUnmatchedClaim};
+use crate::store::Session;
+use crate::x12::remittance::{ClaimPayment, Remittance};
+use crate::x12::{read_835, ReadError};
+
+/// Who state moves made by posting are recorded as.
+const ACTOR: &str = "remittance";
+
+/// Our patient control numbers (CLM01) are this prefix and the billing row's id.
+const CONTROL_NUMBER_PREFIX: &str = "CB";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemittanceError {
+    #[error("the 835 cannot be read: {0}")]
+    Unreadable(#[from] ReadError),
+    #[error("the interchange holds no 835 transaction set")]
+    NoRemittance,
+    #[error(transparent)]
+    SubCent(#[from] SubCentAmount),
+    /// Posting failed and this remittance was rolled back; those before it in the
+    /// file were committed and are in `posted`.
+    #[error("remittance with trace number {trace_number} was not posted: {source}")]
+    NotPosted {
+        trace_number: String,
+        source: BillingError,
+        posted: Vec<RemittanceReport>,
+    },
+}
+
+/// Posts every remittance of the 835 `text`, in file order.
+pub async fn post_835(fhir: &ResourceService, text: &str) -> Result<Vec<RemittanceReport>, RemittanceError> {
+    let remittances = read_835(text)?;
+    if remittances.is_empty() {
+        return Err(RemittanceError::NoRemittance);
+    }
+    let plans = remittances.iter().map(Plan::new).collect::<Result<Vec<_>, _>>()?;
+    let mut posted = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        match post_remittance(fhir, text, plan).await {
+            Ok(report) => posted.push(report),
+            Err(source) => {
+                return Err(RemittanceError::NotPosted {
+                    trace_number: plan.remittance.trace.number.clone(),
+                    source,
+                    posted,
+                })
+            }
+        }
+    }
+    Ok(posted)
+}
+
+/// A remittance with its amounts checked and converted, ready to write.
+struct Plan<'a> {
+    remittance: &'a Remittance,
+    /// With the trace number, the remittance's identity: REF*2U (or N104), else
+    /// TRN03 — the payer's own originating company id, which every 835 has.
+    payer_id: &'a str,
+    payment_cents: i64,
+    claims: Vec<PlannedClaim<'a>>,
+    provider_lines: Vec<LedgerLine>,
+}
+
+struct PlannedClaim<'a> {
+    payment: &'a ClaimPayment,
+    ledger: Vec<LedgerLine>,
+    charge_cents: i64,
+}
+
+impl<'a> Plan<'a> {
+    fn new(remittance: &'a Remittance) -> Result<Self, SubCentAmount> {
+        let payment = &remittance.payment;
+        let signed = match payment.credit_debit {
+            crate::x12::remittance::CreditDebit::Credit => payment.amount,
+            crate::x12::remittance::CreditDebit::Debit => -payment.amount,
+        };
+        let trace = &remittance.trace.number;
+        let claims = remittance
+            .claims()
+            .map(|claim| {
+                let number = &claim.patient_control_number;
+                Ok(PlannedClaim {
+                    payment: claim,
+                    ledger: claim_lines(claim)?,
+                    charge_cents: to_cents(claim.charge, || format!("CLP03 of claim {number}"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, SubCentAmount>>()?;
+        Ok(Plan {
+            remittance,
+            payer_id: remittance
+                .payer
+                .payer_id()
+                .unwrap_or(&remittance.trace.originator),
+            payment_cents: to_cents(signed, || format!("BPR02 of trace number {trace}"))?,
+            claims,
+            provider_lines: provider_lines(&remittance.provider_adjustments)?,
+        })
+    }
+
+    fn empty_report(&self, remittance_id: i64) -> RemittanceReport {
+        let remittance = self.remittance;
+        RemittanceReport {
+            remittance_id,
+            trace_number: remittance.trace.number.clone(),
+            payer: PayerView {
+                id: self.payer_id.to_owned(),
+                name: remittance.payer.name.clone(),
+            },
+            payment_amount: crate::billing::remittance::money::from_cents(self.payment_cents),
+            payment_date: remittance.payment.date,
+            duplicate: false,
+            posted: Vec::new(),
+            unmatched: Vec::new(),
+            provider_adjustments: remittance
+                .provider_adjustments
+                .iter()
+                .map(ProviderAdjustmentView::from)
+                .collect(),
+            imbalances: remittance.imbalances().into_iter().map(Into::into).collect(),
+            problems: remittance.problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+async fn post_remittance(
+    fhir: &ResourceService,
+    text: &str,
+    plan: &Plan<'_>,
+) -> Result<RemittanceReport, BillingError> {
+    let remittance = plan.remittance;
+    let now = Utc::now();
+    let mut tx = fhir.begin().await?;
+    let new = NewRemittance {
+        payer_id: plan.payer_id,
+        payer_name: &remittance.payer.name,
+        trace_number: &remittance.trace.number,
+        payment_cents: plan.payment_cents,
+        payment_date: remittance.payment.date,
+        raw: text,
+        received_at: now,
+    };
+    let Some(remittance_id) = tx.insert_remittance(&new).await? else {
+        let report = first_report(&mut tx, plan).await?;
+        tx.rollback().await?;
+        return Ok(report);
+    };
+    let mut report = plan.empty_report(remittance_id);
+    for claim in &plan.claims {
+        match matching_claim(&mut tx, &claim.payment.patient_control_number).await? {
+            Some(row) => {
+                let posted = post_claim(fhir, &mut tx, plan, claim, row, remittance_id, now).await?;
+                report.posted.push(posted);
+            }
+            None => {
+                keep_unmatched(&mut tx, claim, remittance_id).await?;
+                report.unmatched.push(UnmatchedPayment {
+                    patient_control_number: claim.payment.patient_control_number.clone(),
+                    paid: claim.payment.paid,
+                });
+            }
+        }
+    }
+    let provider_entries: Vec<_> = plan
+        .provider_lines
+        .iter()
+        .map(|line| line.entry(None, remittance_id, now))
+        .collect();
+    tx.insert_ledger_entries(&provider_entries).await?;
+    let stored = serde_json::to_string(&report).map_err(|e| internal(e.to_string()))?;
+    tx.set_remittance_report(remittance_id, &stored).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// The report of the first posting of this payment, marked as a duplicate.
+async fn first_report(tx: &mut Session, plan: &Plan<'_>) -> Result<RemittanceReport, BillingError> {
+    let (_, stored) = tx
+        .remittance_report(plan.payer_id, &plan.remittance.trace.number)
+        .await?
+        .ok_or_else(|| internal("a recorded remittance vanished".into()))?;
+    let mut report: RemittanceReport =
+        serde_json::from_str(&stored).map_err(|e| internal(format!("stored remittance report: {e}")))?;
+    report.duplicate = true;
+    Ok(report)
+}
+
+/// The billing row CLP01 names, locked: `CB` and the row's id, as our 837P wrote it.
+async fn matching_claim(
+    tx: &mut Session,
+    patient_control_number: &str,
+) -> Result<Option<ClaimStateRow>, BillingError> {
+    let number = patient_control_number
+        .strip_prefix(CONTROL_NUMBER_PREFIX)
+        .and_then(|digits| digits.parse::<i64>().ok());
+    Ok(match number {
+        Some(number) => tx.claim_state_by_number_for_update(number).await?,
+        None => None,
+    })
+}
+
+async fn keep_unmatched(
+    tx: &mut Session,
+    claim: &PlannedClaim<'_>,
+    remittance_id: i64,
+) -> Result<(), BillingError> {
+    let payment = claim.payment;
+    let paid_cents = claim.ledger.first().map_or(0, |payment| payment.amount_cents);
+    tx.insert_unmatched_claim(&NewUnmatchedClaim {
+        remittance_id,
+        patient_control_number: payment.patient_control_number.clone(),
+        payer_claim_control_number: payment.payer_claim_control_number.clone(),
+        charge_cents: claim.charge_cents,
+        paid_cents,
+        detail: claim_detail(payment).to_string(),
+    })
+    .await?;
+    Ok(())
+}
+
+/// Ledger entries, a ClaimResponse, and the claim's move for one matched claim.
+async fn post_claim(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    plan: &Plan<'_>,
+    claim: &PlannedClaim<'_>,
+    row: ClaimStateRow,
+    remittance_id: i64,
+    now: DateTime<Utc>,
+) -> Result<PostedClaim, BillingError> {
+    let claim_id = row.claim_id.as_str();
+    let entries: Vec<_> = claim
+        .ledger
+        .iter()
+        .map(|line| line.entry(Some(claim_id), remittance_id, now))
+        .collect();
+    tx.insert_ledger_entries(&entries).await?;
+    let stored = service::read_claim(fhir, tx, claim_id).await?;
+    let verdict = verdict(claim.payment);
+    let response = claim_response(&Answer {
+        claim_id,
+        claim: &stored,
+        insurer: insurer(fhir, tx, &stored, plan).await?,
+        remittance: plan.remittance,
+        payment: claim.payment,
+        verdict,
+        created: now,
+    });
+    let written = fhir
+        .create(tx, ResourceType::ClaimResponse, response, None)
+        .await?;
+    let (state, state_not_moved) = follow_verdict(fhir, tx, &row, verdict, plan, claim.payment).await?;
+    let totals = LedgerTotals::of_lines(&claim.ledger);
+    Ok(PostedClaim {
+        claim_id: claim_id.to_owned(),
+        claim_response_id: written.version.id,
+        paid: totals.paid(),
+        patient_responsibility: totals.patient_responsibility(),
+        state: state.as_str().to_owned(),
+        state_not_moved,
+    })
+}
+
+/// Moves the claim where the verdict points, through the states it skipped when
+/// they are legal; otherwise leaves it and says why.
+async fn follow_verdict(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    row: &ClaimStateRow,
+    verdict: Verdict,
+    plan: &Plan<'_>,
+    payment: &ClaimPayment,
+) -> Result<(BillingState, Option<String>), BillingError> {
+    let from = service::parse_state(row)?;
+    let Some(to) = verdict.state() else {
+        return Ok((from, None));
+    };
+    let Some(steps) = route(from, to) else {
+        let refused = check_transition(from, to)
+            .err()
+            .map(|illegal| illegal.to_string());
+        return Ok((from, refused));
+    };
+    let trace = &plan.remittance.trace.number;
+    let mut at = from;
+    for step in steps {
+        let change = Move {
+            to: step,
+            actor: ACTOR.into(),
+            reason: Some(format!("835 remittance, trace number {trace}")),
+            details: Some(json!({
+                "payerId": plan.payer_id,
+                "claimStatusCode": payment.status,
+                "payerClaimControlNumber": payment.payer_claim_control_number,
+            })),
+        };
+        service::record(fhir, tx, &row.claim_id, at, &change).await?;
+        at = step;
+    }
+    Ok((at, None))
+}
+
+/// `ClaimResponse.insurer`: the Claim's insurer, else the payor of its focal
+/// Coverage, else the 835's payer by name and id.
+async fn insurer(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    claim: &Value,
+    plan: &Plan<'_>,
+) -> Result<Value, BillingError> {
+    if let Some(insurer) = claim.get("insurer") {
+        return Ok(insurer.clone());
+    }
+    if let Some(payor) = coverage_payor(fhir, tx, claim).await? {
+        return Ok(payor);
+    }
+    Ok(json!({
+        "identifier": {"value": plan.payer_id},
+        "display": plan.remittance.payer.name,
+    }))
+}
+
+async fn coverage_payor(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    claim: &Value,
+) -> Result<Option<Value>, BillingError> {
+    let insurance = claim["insurance"].as_array().and_then(|all| {
+        all.iter()
+            .find(|i| i["focal"] == Value::Bool(true))
+            .or_else(|| all.first())
+    });
+    let coverage_id = insurance
+        .and_then(|i| i.pointer("/coverage/reference"))
+        .and_then(Value::as_str)
+        .and_then(|reference| reference.strip_prefix("Coverage/"));
+    let Some(coverage_id) = coverage_id else {
+        return Ok(None);
+    };
+    let coverage = match fhir.read(tx, ResourceType::Coverage, coverage_id).await {
+        Ok(version) => version,
+        // A Coverage gone since billing is no reason to refuse the payment.
+        Err(FhirError::NotFound(_) | FhirError::Gone(_)) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let coverage: Value = serde_json::from_str(&coverage.body).map_err(|e| internal(e.to_string()))?;
+    Ok(coverage.pointer("/payor/0").cloned())
+}
+
+fn internal(message: String) -> BillingError {
+    BillingError::Fhir(FhirError::Internal(message))
+}
