@@ -28,6 +28,8 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Tls(#[from] crate::hl7::tls::TlsError),
+    #[error(transparent)]
+    Denials(#[from] &'static crate::billing::denials::DenialDataError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: SocketAddr,
@@ -98,6 +100,8 @@ impl Application {
             }
         };
         let scrub_rules = Arc::new(RuleSet::default());
+        // Read the denial data now, so a mistake in it stops start-up, not a request.
+        crate::billing::denials::shipped()?;
         let submission = settings.claim_submission()?;
         let max_message = settings.mllp_max_frame;
         let server = HttpServer::new(move || {
@@ -129,6 +133,7 @@ impl Application {
                 .configure(routes::configure)
                 .configure(crate::hl7::routes::configure)
                 .configure(crate::billing::routes::configure)
+                .configure(crate::billing::denials::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })
         .workers(workers)

@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod claim;
 pub mod codes;
+pub mod denials;
 pub mod from_fhir;
 pub mod lifecycle;
 pub mod pricing;
