@@ -5,6 +5,7 @@
 mod billing;
 mod bundles;
 mod crud;
+mod denials;
 mod errors;
 mod examples;
 mod fhir_client;
