@@ -662,12 +662,12 @@ impl Session {
         on_session!(self, insert_remittance(remittance))
     }
 
-    /// The id and posting report of a recorded remittance.
+    /// The posting report of a recorded remittance.
     pub async fn remittance_report(
         &mut self,
         payer_id: &str,
         trace_number: &str,
-    ) -> Result<Option<(i64, String)>, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         on_session!(self, remittance_report(payer_id, trace_number))
     }
 

@@ -47,16 +47,16 @@ pub async fn insert_remittance(
         .optional()?)
 }
 
-/// The id and report of the payer's remittance with this trace number, if recorded.
+/// The posting report of the payer's remittance with this trace number, if recorded.
 pub async fn remittance_report(
     conn: &mut Conn,
     payer_id: &str,
     trace_number: &str,
-) -> Result<Option<(i64, String)>, StoreError> {
+) -> Result<Option<String>, StoreError> {
     Ok(remittances::table
         .filter(remittances::payer_id.eq(payer_id))
         .filter(remittances::trace_number.eq(trace_number))
-        .select((remittances::id, remittances::report))
+        .select(remittances::report)
         .first(conn)
         .await
         .optional()?)

@@ -14,7 +14,7 @@ use crate::billing::lifecycle::{check_transition, BillingState};
 use crate::billing::remittance::claim_response::{claim_response, Answer};
 use crate::billing::remittance::detail::claim_detail;
 use crate::billing::remittance::ledger::{claim_lines, provider_lines, LedgerLine, LedgerTotals};
-use crate::billing::remittance::money::{to_cents, SubCentAmount};
+use crate::billing::remittance::money::{from_cents, to_cents, SubCentAmount};
 use crate::billing::remittance::report::{
     PayerView, PostedClaim, ProviderAdjustmentView, RemittanceReport, UnmatchedPayment,
 };
@@ -26,7 +26,7 @@ use crate::fhir::service::ResourceService;
 use crate::store::billing::ClaimStateRow;
 use crate::store::remittance::{NewRemittance, NewUnmatchedClaim};
 use crate::store::Session;
-use crate::x12::remittance::{ClaimPayment, Remittance};
+use crate::x12::remittance::{ClaimPayment, CreditDebit, Remittance};
 use crate::x12::{read_835, ReadError};
 
 /// Who state moves made by posting are recorded as.
@@ -91,14 +91,15 @@ struct PlannedClaim<'a> {
     payment: &'a ClaimPayment,
     ledger: Vec<LedgerLine>,
     charge_cents: i64,
+    paid_cents: i64,
 }
 
 impl<'a> Plan<'a> {
     fn new(remittance: &'a Remittance) -> Result<Self, SubCentAmount> {
         let payment = &remittance.payment;
         let signed = match payment.credit_debit {
-            crate::x12::remittance::CreditDebit::Credit => payment.amount,
-            crate::x12::remittance::CreditDebit::Debit => -payment.amount,
+            CreditDebit::Credit => payment.amount,
+            CreditDebit::Debit => -payment.amount,
         };
         let trace = &remittance.trace.number;
         let claims = remittance
@@ -109,6 +110,7 @@ impl<'a> Plan<'a> {
                     payment: claim,
                     ledger: claim_lines(claim)?,
                     charge_cents: to_cents(claim.charge, || format!("CLP03 of claim {number}"))?,
+                    paid_cents: to_cents(claim.paid, || format!("CLP04 of claim {number}"))?,
                 })
             })
             .collect::<Result<Vec<_>, SubCentAmount>>()?;
@@ -133,7 +135,7 @@ impl<'a> Plan<'a> {
                 id: self.payer_id.to_owned(),
                 name: remittance.payer.name.clone(),
             },
-            payment_amount: crate::billing::remittance::money::from_cents(self.payment_cents),
+            payment_amount: from_cents(self.payment_cents),
             payment_date: remittance.payment.date,
             duplicate: false,
             posted: Vec::new(),
@@ -201,7 +203,7 @@ async fn post_remittance(
 
 /// The report of the first posting of this payment, marked as a duplicate.
 async fn first_report(tx: &mut Session, plan: &Plan<'_>) -> Result<RemittanceReport, BillingError> {
-    let (_, stored) = tx
+    let stored = tx
         .remittance_report(plan.payer_id, &plan.remittance.trace.number)
         .await?
         .ok_or_else(|| internal("a recorded remittance vanished".into()))?;
@@ -231,13 +233,12 @@ async fn keep_unmatched(
     remittance_id: i64,
 ) -> Result<(), BillingError> {
     let payment = claim.payment;
-    let paid_cents = claim.ledger.first().map_or(0, |payment| payment.amount_cents);
     tx.insert_unmatched_claim(&NewUnmatchedClaim {
         remittance_id,
         patient_control_number: payment.patient_control_number.clone(),
         payer_claim_control_number: payment.payer_claim_control_number.clone(),
         charge_cents: claim.charge_cents,
-        paid_cents,
+        paid_cents: claim.paid_cents,
         detail: claim_detail(payment).to_string(),
     })
     .await?;
