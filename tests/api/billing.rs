@@ -22,7 +22,7 @@ const POS: &str = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Pl
 
 /// Stores a patient, payer, clinic (billing provider), doctor and coverage; returns
 /// a Claim body referring to them, dated ten days ago.
-async fn claim_for_new_patient(app: &TestApp) -> Value {
+pub(crate) async fn claim_for_new_patient(app: &TestApp) -> Value {
     let id = |resource: Value| resource["id"].as_str().unwrap().to_owned();
     let patient = id(app
         .create(

@@ -12,5 +12,6 @@ mod fhir_client;
 mod helpers;
 mod history;
 mod hl7;
+mod remittance;
 mod search;
 mod validate;
