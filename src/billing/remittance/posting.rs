@@ -173,6 +173,7 @@ async fn post_remittance(
         tx.rollback().await?;
         return Ok(report);
     };
+    lock_in_order(&mut tx, plan).await?;
     let mut report = plan.empty_report(remittance_id);
     for claim in &plan.claims {
         match matching_claim(&mut tx, &claim.payment.patient_control_number).await? {
@@ -213,18 +214,38 @@ async fn first_report(tx: &mut Session, plan: &Plan<'_>) -> Result<RemittanceRep
     Ok(report)
 }
 
+/// Locks every billing row the remittance names, lowest number first: two
+/// remittances paying the same claims in different orders then queue instead of
+/// deadlocking (PostgreSQL would abort one of them).
+async fn lock_in_order(tx: &mut Session, plan: &Plan<'_>) -> Result<(), BillingError> {
+    let mut numbers: Vec<i64> = plan
+        .claims
+        .iter()
+        .filter_map(|claim| billing_number(&claim.payment.patient_control_number))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    for number in numbers {
+        tx.claim_state_by_number_for_update(number).await?;
+    }
+    Ok(())
+}
+
 /// The billing row CLP01 names, locked: `CB` and the row's id, as our 837P wrote it.
 async fn matching_claim(
     tx: &mut Session,
     patient_control_number: &str,
 ) -> Result<Option<ClaimStateRow>, BillingError> {
-    let number = patient_control_number
-        .strip_prefix(CONTROL_NUMBER_PREFIX)
-        .and_then(|digits| digits.parse::<i64>().ok());
-    Ok(match number {
+    Ok(match billing_number(patient_control_number) {
         Some(number) => tx.claim_state_by_number_for_update(number).await?,
         None => None,
     })
+}
+
+fn billing_number(patient_control_number: &str) -> Option<i64> {
+    patient_control_number
+        .strip_prefix(CONTROL_NUMBER_PREFIX)
+        .and_then(|digits| digits.parse::<i64>().ok())
 }
 
 async fn keep_unmatched(
