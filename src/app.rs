@@ -133,6 +133,7 @@ impl Application {
                 .configure(routes::configure)
                 .configure(crate::hl7::routes::configure)
                 .configure(crate::billing::routes::configure)
+                .configure(crate::billing::intake::routes::configure)
                 .configure(crate::billing::denials::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })

@@ -6,6 +6,7 @@ pub mod claim;
 pub mod codes;
 pub mod denials;
 pub mod from_fhir;
+pub mod intake;
 pub mod lifecycle;
 pub mod pricing;
 pub mod remittance;

@@ -139,7 +139,7 @@ async fn document_837(
         .body(document))
 }
 
-fn status_json(status: &ClaimStatus) -> Value {
+pub(crate) fn status_json(status: &ClaimStatus) -> Value {
     let history: Vec<Value> = status
         .history
         .iter()
@@ -165,7 +165,7 @@ fn status_json(status: &ClaimStatus) -> Value {
     })
 }
 
-fn scrub_json(report: &ScrubReport) -> Value {
+pub(crate) fn scrub_json(report: &ScrubReport) -> Value {
     report
         .findings
         .iter()

@@ -96,34 +96,13 @@ pub async fn validate(
     let from = parse_state(&row)?;
     let claim = read_claim(fhir, &mut tx, claim_id).await?;
     let (_, report) = scrub_claim(fhir, &mut tx, rules, claim_id, &claim).await?;
-    let to = if report.clean_claim {
-        BillingState::ReadyToSubmit
-    } else {
-        BillingState::NeedsReview
-    };
+    let step = scrub_move(&report, actor);
+    let to = step.to;
     let correcting = matches!(
         from,
         BillingState::Draft | BillingState::NeedsReview | BillingState::Rejected | BillingState::Denied
     );
     let state = if correcting && from != to && from.can_move_to(to) {
-        let findings: Vec<Value> = report
-            .findings
-            .iter()
-            .map(|f| serde_json::json!({"code": f.code.as_str(), "path": f.path, "severity": f.severity.as_str()}))
-            .collect();
-        let step = Move {
-            to,
-            actor: actor.to_owned(),
-            reason: Some(
-                if report.clean_claim {
-                    "scrub passed"
-                } else {
-                    "scrub found errors"
-                }
-                .into(),
-            ),
-            details: Some(Value::Array(findings)),
-        };
         record(fhir, &mut tx, claim_id, from, &step).await?;
         to
     } else {
@@ -132,6 +111,29 @@ pub async fn validate(
     let status = claim_status(&mut tx, claim_id, state).await?;
     tx.commit().await?;
     Ok((status, report))
+}
+
+/// Where a scrub sends a claim: `ready_to_submit` when clean, `needs_review` when
+/// not, with the findings kept in the history.
+pub(crate) fn scrub_move(report: &ScrubReport, actor: &str) -> Move {
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(
+            |f| serde_json::json!({"code": f.code.as_str(), "path": f.path, "severity": f.severity.as_str()}),
+        )
+        .collect();
+    let (to, reason) = if report.clean_claim {
+        (BillingState::ReadyToSubmit, "scrub passed")
+    } else {
+        (BillingState::NeedsReview, "scrub found errors")
+    };
+    Move {
+        to,
+        actor: actor.to_owned(),
+        reason: Some(reason.into()),
+        details: Some(Value::Array(findings)),
+    }
 }
 
 /// The claim as an 837P interchange, under a fresh interchange control number kept
@@ -167,7 +169,7 @@ pub async fn claim_837p(
 
 /// The claim's billing row, made (as `draft`, recorded in its history) the first
 /// time billing touches a stored Claim.
-async fn billing_row(
+pub(crate) async fn billing_row(
     fhir: &ResourceService,
     tx: &mut Session,
     claim_id: &str,

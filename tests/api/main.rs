@@ -12,6 +12,7 @@ mod fhir_client;
 mod helpers;
 mod history;
 mod hl7;
+mod intake;
 mod remittance;
 mod search;
 mod validate;

@@ -1,0 +1,183 @@
+//! The claims intake API as a biller's system meets it: plain JSON claims in,
+//! stored FHIR Claims with their billing state and scrub findings out.
+
+use serde_json::{json, Value};
+
+use crate::billing::claim_for_new_patient;
+use crate::helpers::{fhir_json, TestApp};
+
+crate::on_both_backends!(
+    a_clean_claim_is_stored_ready_to_submit,
+    a_claim_with_a_bad_code_goes_to_review,
+    a_refused_claim_stores_nothing,
+    a_bad_batch_line_is_reported_and_the_others_stored,
+);
+
+/// An intake request for the patient, clinic, doctor and coverage the billing
+/// tests' clean claim refers to, with its two services.
+async fn intake_request(app: &TestApp) -> Value {
+    let claim = claim_for_new_patient(app).await;
+    let served = claim["item"][0]["servicedDate"].clone();
+    json!({
+        "patient": claim["patient"],
+        "provider": claim["provider"],
+        "coverage": claim["insurance"][0]["coverage"],
+        "rendering": claim["careTeam"][0]["provider"],
+        "diagnoses": ["E11.9", "I10"],
+        "procedures": [
+            {"code": "99213", "modifiers": ["25"], "units": 1, "charge": "125.00", "serviceDate": served,
+             "diagnosisPointers": [1, 2], "placeOfService": "11"},
+            {"code": "36415", "charge": "21.00", "serviceDate": served, "diagnosisPointers": [1],
+             "placeOfService": "11"}
+        ]
+    })
+}
+
+async fn post_claim(app: &TestApp, body: &Value, expected: u16) -> Value {
+    let response = app
+        .client
+        .post(app.server_url("/api/claims"))
+        .json(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.expect("JSON body");
+    assert_eq!(status, expected, "{answer}");
+    answer
+}
+
+/// The ids of the Claims stored for `patient` (a `Patient/{id}` reference).
+async fn claims_of(app: &TestApp, patient: &Value) -> Vec<String> {
+    let reference = patient["reference"].as_str().unwrap();
+    let bundle = fhir_json(app.get(&format!("Claim?patient={reference}")).await).await;
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["resource"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn a_clean_claim_is_stored_ready_to_submit(app: &TestApp) {
+    let mut request = intake_request(app).await;
+    request["documents"] = json!([{"contentType": "text/plain", "title": "visit note", "data": "dmlzaXQ="}]);
+    let answer = post_claim(app, &request, 201).await;
+    assert_eq!(answer["status"], "ready_to_submit");
+    assert_eq!(answer["cleanClaim"], true);
+    assert_eq!(answer["scrubResults"], json!([]));
+    // The default schedule knows no fees: each line is estimated at its charge.
+    assert_eq!(answer["pricing"]["allowedTotal"].as_f64(), Some(146.0));
+    assert!(answer["nextSteps"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("submit the claim"));
+
+    let id = answer["claimId"].as_str().unwrap();
+    let stored = fhir_json(app.get(&format!("Claim/{id}")).await).await;
+    assert_eq!(stored["total"]["value"].as_f64(), Some(146.0), "{stored}");
+    assert_eq!(stored["status"], "active");
+    assert_eq!(stored["meta"]["versionId"], "1");
+    assert_eq!(stored["patient"], request["patient"]);
+    assert_eq!(
+        stored["supportingInfo"][0]["valueAttachment"]["title"],
+        "visit note"
+    );
+
+    let response = app
+        .client
+        .get(app.server_url(&format!("/api/claims/{id}/status")))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 200);
+    let status: Value = response.json().await.unwrap();
+    assert_eq!(status["status"], "ready_to_submit");
+    assert_eq!(status["denials"], json!([]));
+    let moves: Vec<&Value> = status["statusHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["to"])
+        .collect();
+    assert_eq!(moves, [&json!("draft"), &json!("ready_to_submit")]);
+}
+
+async fn a_claim_with_a_bad_code_goes_to_review(app: &TestApp) {
+    let mut request = intake_request(app).await;
+    request["diagnoses"][0] = json!("E11");
+    let answer = post_claim(app, &request, 201).await;
+    assert_eq!(answer["status"], "needs_review");
+    assert_eq!(answer["cleanClaim"], false);
+    assert_eq!(
+        answer["scrubResults"][0]["code"], "DIAGNOSIS_NOT_BILLABLE",
+        "{answer}"
+    );
+    assert!(!answer["nextSteps"].as_array().unwrap().is_empty());
+    let id = answer["claimId"].as_str().unwrap();
+    let stored = fhir_json(app.get(&format!("Claim/{id}")).await).await;
+    assert_eq!(stored["status"], "draft");
+}
+
+async fn a_refused_claim_stores_nothing(app: &TestApp) {
+    let request = intake_request(app).await;
+
+    let mut missing = request.clone();
+    missing["coverage"] = json!({"reference": "Coverage/no-such-coverage"});
+    let answer = post_claim(app, &missing, 422).await;
+    assert_eq!(answer["field"], "coverage", "{answer}");
+
+    let mut unpriced = request.clone();
+    unpriced["procedures"][1]["charge"] = json!("twenty-one dollars");
+    let answer = post_claim(app, &unpriced, 422).await;
+    assert_eq!(answer["field"], "procedures[1].charge", "{answer}");
+
+    let mut undated = request.clone();
+    undated["procedures"][0]["serviceDate"] = json!("next Tuesday");
+    let answer = post_claim(app, &undated, 422).await;
+    assert_eq!(answer["field"], "procedures[0].serviceDate", "{answer}");
+
+    assert_eq!(claims_of(app, &request["patient"]).await, Vec::<String>::new());
+
+    let mut nobody = request.clone();
+    nobody["patient"] = json!({"reference": "Patient/no-such-patient"});
+    let answer = post_claim(app, &nobody, 422).await;
+    assert_eq!(answer["field"], "patient", "{answer}");
+    assert_eq!(claims_of(app, &nobody["patient"]).await, Vec::<String>::new());
+}
+
+async fn a_bad_batch_line_is_reported_and_the_others_stored(app: &TestApp) {
+    let first = intake_request(app).await;
+    let mut third = first.clone();
+    third["procedures"] = json!([{"code": "99214", "charge": "180.00", "serviceDate": "2026-01-15",
+                                  "diagnosisPointers": [1], "placeOfService": "11"}]);
+    let batch = format!("{first}\n{{\"patient\": \n{third}\n");
+    let response = app
+        .client
+        .post(app.server_url("/api/claims/batch"))
+        .header("Content-Type", "application/x-ndjson")
+        .body(batch)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    let results: Value = response.json().await.unwrap();
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert_eq!(results[1]["line"], 2);
+    assert!(results[1]["error"].as_str().unwrap().contains("not JSON"));
+    assert!(results[1].get("claimId").is_none());
+
+    let mut stored = Vec::new();
+    for (result, line) in [(&results[0], 1), (&results[2], 3)] {
+        assert_eq!(result["line"], line);
+        assert!(result["status"].is_string(), "{result}");
+        let id = result["claimId"].as_str().unwrap().to_owned();
+        assert_eq!(app.get(&format!("Claim/{id}")).await.status(), 200);
+        stored.push(id);
+    }
+    let mut found = claims_of(app, &first["patient"]).await;
+    found.sort();
+    stored.sort();
+    assert_eq!(found, stored);
+}
