@@ -13,3 +13,4 @@ pub mod remittance;
 pub mod routes;
 pub mod scrub;
 pub mod service;
+pub mod worklist;

@@ -27,7 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/billing/claims/{id}/transitions", web::post().to(transition))
         .route("/api/billing/claims/{id}/validate", web::post().to(validate))
         .route("/api/billing/claims/{id}/837", web::get().to(document_837))
-        .configure(crate::billing::remittance::routes::configure);
+        .configure(crate::billing::remittance::routes::configure)
+        .configure(crate::billing::worklist::configure);
 }
 
 /// The HTTP status of a billing failure.

@@ -154,7 +154,7 @@ pub async fn claim_837p(
             group: n,
         })
         .map_err(|_| BillingError::Unbillable("interchange control numbers are exhausted".into()))?;
-    let patient_control_number = format!("CB{}", row.id);
+    let patient_control_number = row.patient_control_number();
     let submission = ClaimSubmission {
         claim: &billed,
         patient_control_number: &patient_control_number,

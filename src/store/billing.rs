@@ -13,6 +13,23 @@ pub struct ClaimStateRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a claim's patient control number (CLM01) starts with; its row id follows.
+pub const CONTROL_NUMBER_PREFIX: &str = "CB";
+
+impl ClaimStateRow {
+    /// CLM01 of the claim's 837P, echoed by payers in 277CA and 835 (CLP01).
+    pub fn patient_control_number(&self) -> String {
+        format!("{CONTROL_NUMBER_PREFIX}{}", self.id)
+    }
+}
+
+/// The row id a patient control number names, if it is one of ours.
+pub fn row_id_of(patient_control_number: &str) -> Option<i64> {
+    patient_control_number
+        .strip_prefix(CONTROL_NUMBER_PREFIX)
+        .and_then(|digits| digits.parse().ok())
+}
+
 /// One move of a claim between states.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateChange {

@@ -134,15 +134,17 @@ pub async fn state_history(conn: &mut Conn, claim_id: &str) -> Result<Vec<StateC
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(claim_id, from_state, to_state, actor, reason, details, at)| StateChange {
-            claim_id,
-            from_state,
-            to_state,
-            actor,
-            reason,
-            details,
-            at: at.0,
-        })
+        .map(
+            |(claim_id, from_state, to_state, actor, reason, details, at)| StateChange {
+                claim_id,
+                from_state,
+                to_state,
+                actor,
+                reason,
+                details,
+                at: at.0,
+            },
+        )
         .collect())
 }
 
@@ -164,10 +166,44 @@ pub async fn reserve_interchange(
         .await?)
 }
 
-pub async fn store_interchange(conn: &mut Conn, control_number: i64, document: &str) -> Result<(), StoreError> {
+pub async fn store_interchange(
+    conn: &mut Conn,
+    control_number: i64,
+    document: &str,
+) -> Result<(), StoreError> {
     diesel::update(x12_interchanges::table.find(control_number))
         .set(x12_interchanges::document.eq(document))
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Claims billing knows of, newest row first, optionally in one state; `before` is
+/// the previous page's last row id.
+pub async fn list_claim_states(
+    conn: &mut Conn,
+    state: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ClaimStateRow>, StoreError> {
+    let mut query = billing_claims::table
+        .select((
+            billing_claims::id,
+            billing_claims::claim_id,
+            billing_claims::state,
+            billing_claims::updated_at,
+        ))
+        .into_boxed();
+    if let Some(state) = state {
+        query = query.filter(billing_claims::state.eq(state));
+    }
+    if let Some(before) = before {
+        query = query.filter(billing_claims::id.lt(before));
+    }
+    let rows: Vec<ClaimStateColumns> = query
+        .order(billing_claims::id.desc())
+        .limit(limit)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(claim_state).collect())
 }

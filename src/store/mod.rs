@@ -637,6 +637,16 @@ impl Session {
         on_session!(self, insert_state_change(change))
     }
 
+    /// A page of claims billing knows of, newest first (see `billing_ops.rs`).
+    pub async fn list_claim_states(
+        &mut self,
+        state: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ClaimStateRow>, StoreError> {
+        on_session!(self, list_claim_states(state, before, limit))
+    }
+
     pub async fn state_history(&mut self, claim_id: &str) -> Result<Vec<StateChange>, StoreError> {
         on_session!(self, state_history(claim_id))
     }

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     the_same_service_billed_twice_is_a_duplicate,
     a_claim_moves_through_its_states_and_is_written_as_837p,
     a_claim_with_errors_goes_to_review,
+    the_worklist_pages_claims_by_status,
 );
 
 const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
@@ -310,4 +311,47 @@ async fn a_claim_with_errors_goes_to_review(app: &TestApp) {
     // FHIR readers see a claim being prepared.
     let fhir = fhir_json(app.get(&format!("Claim/{id}")).await).await;
     assert_eq!(fhir["status"], "draft");
+}
+
+async fn the_worklist_pages_claims_by_status(app: &TestApp) {
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let stored = app.create(&claim_for_new_patient(app).await).await;
+        let id = stored["id"].as_str().unwrap().to_owned();
+        billing_json(
+            billing_post(app, &format!("/api/billing/claims/{id}/validate"), &json!({})).await,
+            200,
+        )
+        .await;
+        ids.push(id);
+    }
+    let sent = json!({"to": "submitted"});
+    billing_json(
+        billing_post(app, &format!("/api/billing/claims/{}/transitions", ids[0]), &sent).await,
+        200,
+    )
+    .await;
+
+    let list = |query: &str| {
+        let url = app.server_url(&format!("/api/billing/claims{query}"));
+        async move { app.client.get(url).send().await.unwrap() }
+    };
+    let ready = billing_json(list("?status=ready_to_submit&limit=1").await, 200).await;
+    assert_eq!(ready["claims"].as_array().unwrap().len(), 1);
+    assert_eq!(ready["claims"][0]["claimId"], ids[2].as_str(), "newest first");
+    let before = ready["nextBefore"].as_i64().unwrap();
+    let next = billing_json(
+        list(&format!("?status=ready_to_submit&limit=1&before={before}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(next["claims"][0]["claimId"], ids[1].as_str());
+    let submitted = billing_json(list("?status=submitted").await, 200).await;
+    assert_eq!(submitted["claims"].as_array().unwrap().len(), 1);
+    assert_eq!(submitted["claims"][0]["claimId"], ids[0].as_str());
+    assert!(submitted["claims"][0]["number"]
+        .as_str()
+        .unwrap()
+        .starts_with("CB"));
+    billing_json(list("?status=lost").await, 400).await;
 }

@@ -23,7 +23,7 @@ use crate::billing::service::{self, BillingError, Move};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
-use crate::store::billing::ClaimStateRow;
+use crate::store::billing::{row_id_of, ClaimStateRow};
 use crate::store::remittance::{NewRemittance, NewUnmatchedClaim};
 use crate::store::Session;
 use crate::x12::remittance::{ClaimPayment, CreditDebit, Remittance};
@@ -33,7 +33,6 @@ use crate::x12::{read_835, ReadError};
 const ACTOR: &str = "remittance";
 
 /// Our patient control numbers (CLM01) are this prefix and the billing row's id.
-const CONTROL_NUMBER_PREFIX: &str = "CB";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemittanceError {
@@ -221,7 +220,7 @@ async fn lock_in_order(tx: &mut Session, plan: &Plan<'_>) -> Result<(), BillingE
     let mut numbers: Vec<i64> = plan
         .claims
         .iter()
-        .filter_map(|claim| billing_number(&claim.payment.patient_control_number))
+        .filter_map(|claim| row_id_of(&claim.payment.patient_control_number))
         .collect();
     numbers.sort_unstable();
     numbers.dedup();
@@ -236,16 +235,10 @@ async fn matching_claim(
     tx: &mut Session,
     patient_control_number: &str,
 ) -> Result<Option<ClaimStateRow>, BillingError> {
-    Ok(match billing_number(patient_control_number) {
+    Ok(match row_id_of(patient_control_number) {
         Some(number) => tx.claim_state_by_number_for_update(number).await?,
         None => None,
     })
-}
-
-fn billing_number(patient_control_number: &str) -> Option<i64> {
-    patient_control_number
-        .strip_prefix(CONTROL_NUMBER_PREFIX)
-        .and_then(|digits| digits.parse::<i64>().ok())
 }
 
 async fn keep_unmatched(
