@@ -59,6 +59,9 @@ impl EarlierServices {
             return Ok(earlier);
         };
         let query = format!("patient=Patient/{}", billed.patient_id);
+        // Inside a transaction that stores the claim, claims of one patient take
+        // turns from here to commit: a second one sees the first and its services.
+        session.lock_before_next_search(&format!("claims of Patient/{}", billed.patient_id));
         let ids = crate::fhir::conditional::all_matching_ids(
             session,
             ResourceType::Claim,

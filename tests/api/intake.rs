@@ -11,6 +11,7 @@ crate::on_both_backends!(
     a_claim_with_a_bad_code_goes_to_review,
     a_refused_claim_stores_nothing,
     a_bad_batch_line_is_reported_and_the_others_stored,
+    a_service_billed_twice_in_one_batch_is_found,
 );
 
 /// An intake request for the patient, clinic, doctor and coverage the billing
@@ -180,4 +181,35 @@ async fn a_bad_batch_line_is_reported_and_the_others_stored(app: &TestApp) {
     found.sort();
     stored.sort();
     assert_eq!(found, stored);
+}
+
+/// Batch lines run several at a time; claims of one patient still take turns, so the
+/// same service sent three times in one batch is found as a duplicate by the second
+/// and third claim stored (the scrub findings are kept with the claim's first move).
+async fn a_service_billed_twice_in_one_batch_is_found(app: &TestApp) {
+    let line = intake_request(app).await;
+    let batch = format!("{line}\n{line}\n{line}\n");
+    let response = app
+        .client
+        .post(app.server_url("/api/claims/batch"))
+        .body(batch)
+        .send()
+        .await
+        .expect("POST");
+    let results: Value = response.json().await.unwrap();
+    let mut found_duplicate = 0;
+    for result in results.as_array().unwrap() {
+        let id = result["claimId"].as_str().expect("stored");
+        let status = app
+            .client
+            .get(app.server_url(&format!("/api/billing/claims/{id}")))
+            .send()
+            .await
+            .unwrap();
+        let status: Value = status.json().await.unwrap();
+        let first_move = &status["statusHistory"][1]["details"];
+        let findings = first_move.as_array().cloned().unwrap_or_default();
+        found_duplicate += usize::from(findings.iter().any(|f| f["code"] == "DUPLICATE_SERVICE"));
+    }
+    assert_eq!(found_duplicate, 2, "{results}");
 }

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::billing::intake::{self, Intake, IntakeError};
@@ -15,6 +16,8 @@ use crate::fhir::routes::{read_body, FhirContext};
 
 /// The most claims one batch may hold; the body limit bounds their size.
 const MAX_BATCH_LINES: usize = 100_000;
+/// Batch lines processed at once (each holds a pooled connection).
+const LINES_IN_FLIGHT: usize = 8;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/claims", web::post().to(create))
@@ -105,22 +108,28 @@ async fn batch(
         )));
     }
     let schedules = fee_schedules();
-    let mut results = Vec::with_capacity(lines.len());
-    for (number, line) in lines {
-        let result = match serde_json::from_str::<Value>(line) {
-            Err(error) => json!({"line": number, "error": format!("the line is not JSON: {error}")}),
-            Ok(claim) => match intake::submit(&fhir.service, &billing.rules, &schedules, &claim).await {
-                Ok(intake) => json!({
-                    "line": number,
-                    "claimId": intake.claim_id,
-                    "status": intake.state.as_str(),
-                    "cleanClaim": intake.report.clean_claim,
-                }),
-                Err(error) => json!({"line": number, "error": error.to_string(), "field": error.field()}),
-            },
-        };
-        results.push(result);
-    }
+    let (fhir, billing, schedules) = (&fhir, &billing, &schedules);
+    // Lines are independent transactions: several in flight overlap their database
+    // round trips. Claims of one patient still take turns (see `checks`), so a
+    // service billed twice in one batch is found as a duplicate.
+    let results: Vec<Value> = futures_util::stream::iter(lines)
+        .map(|(number, line)| async move {
+            match serde_json::from_str::<Value>(line) {
+                Err(error) => json!({"line": number, "error": format!("the line is not JSON: {error}")}),
+                Ok(claim) => match intake::submit(&fhir.service, &billing.rules, schedules, &claim).await {
+                    Ok(intake) => json!({
+                        "line": number,
+                        "claimId": intake.claim_id,
+                        "status": intake.state.as_str(),
+                        "cleanClaim": intake.report.clean_claim,
+                    }),
+                    Err(error) => json!({"line": number, "error": error.to_string(), "field": error.field()}),
+                },
+            }
+        })
+        .buffered(LINES_IN_FLIGHT)
+        .collect()
+        .await;
     Ok(HttpResponse::Ok().json(results))
 }
 
