@@ -5,6 +5,19 @@ use crate::store::billing::{ClaimStateRow, StateChange};
 use crate::store::schema::{billing_claims, billing_state_history, x12_interchanges};
 
 type ClaimStateColumns = (i64, String, String, StoredInstant);
+
+/// What every read of a billing row selects, in `ClaimStateColumns` order.
+const CLAIM_STATE_COLUMNS: (
+    billing_claims::id,
+    billing_claims::claim_id,
+    billing_claims::state,
+    billing_claims::updated_at,
+) = (
+    billing_claims::id,
+    billing_claims::claim_id,
+    billing_claims::state,
+    billing_claims::updated_at,
+);
 type StateChangeColumns = (
     String,
     Option<String>,
@@ -32,12 +45,7 @@ pub async fn claim_state_for_update(
 ) -> Result<Option<ClaimStateRow>, StoreError> {
     let query = billing_claims::table
         .filter(billing_claims::claim_id.eq(claim_id))
-        .select((
-            billing_claims::id,
-            billing_claims::claim_id,
-            billing_claims::state,
-            billing_claims::updated_at,
-        ));
+        .select(CLAIM_STATE_COLUMNS);
     let row: Option<ClaimStateColumns> = lock_rows!(query).first(conn).await.optional()?;
     Ok(row.map(claim_state))
 }
@@ -48,12 +56,7 @@ pub async fn claim_state_by_number_for_update(
     conn: &mut Conn,
     number: i64,
 ) -> Result<Option<ClaimStateRow>, StoreError> {
-    let query = billing_claims::table.find(number).select((
-        billing_claims::id,
-        billing_claims::claim_id,
-        billing_claims::state,
-        billing_claims::updated_at,
-    ));
+    let query = billing_claims::table.find(number).select(CLAIM_STATE_COLUMNS);
     let row: Option<ClaimStateColumns> = lock_rows!(query).first(conn).await.optional()?;
     Ok(row.map(claim_state))
 }
@@ -72,12 +75,7 @@ pub async fn insert_claim_state(
             billing_claims::updated_at.eq(StoredInstant(at)),
         ))
         .on_conflict_do_nothing()
-        .returning((
-            billing_claims::id,
-            billing_claims::claim_id,
-            billing_claims::state,
-            billing_claims::updated_at,
-        ))
+        .returning(CLAIM_STATE_COLUMNS)
         .get_result(conn)
         .await
         .optional()?;
@@ -186,14 +184,7 @@ pub async fn list_claim_states(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ClaimStateRow>, StoreError> {
-    let mut query = billing_claims::table
-        .select((
-            billing_claims::id,
-            billing_claims::claim_id,
-            billing_claims::state,
-            billing_claims::updated_at,
-        ))
-        .into_boxed();
+    let mut query = billing_claims::table.select(CLAIM_STATE_COLUMNS).into_boxed();
     if let Some(state) = state {
         query = query.filter(billing_claims::state.eq(state));
     }
