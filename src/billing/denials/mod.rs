@@ -86,24 +86,28 @@ pub fn analyze(denial: &Denial) -> DenialAnalysis<'static> {
     shipped().expect("data/denials/ is valid").analyze(denial)
 }
 
+/// A denial from its hyphenated code (`CO-197`) and remark codes, for tests.
+#[cfg(test)]
+pub(crate) fn test_denial(code: &str, rarcs: &[&str]) -> Denial {
+    let (group, carc) = parse_denial_code(code).expect("denial code");
+    Denial {
+        group,
+        carc,
+        rarcs: rarcs
+            .iter()
+            .map(|r| Rarc::parse(r).expect("remark code"))
+            .collect(),
+        payer_id: None,
+        amount: None,
+        text: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn denial(code: &str, rarcs: &[&str]) -> Denial {
-        let (group, carc) = parse_denial_code(code).expect("denial code");
-        Denial {
-            group,
-            carc,
-            rarcs: rarcs
-                .iter()
-                .map(|r| Rarc::parse(r).expect("remark code"))
-                .collect(),
-            payer_id: None,
-            amount: None,
-            text: None,
-        }
-    }
+    use super::test_denial as denial;
 
     fn playbook_id<'a>(analysis: &DenialAnalysis<'a>) -> Option<&'a str> {
         analysis.playbook.map(|playbook| playbook.id.as_str())

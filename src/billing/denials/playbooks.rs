@@ -266,7 +266,7 @@ fn check(playbook: &Playbook, knowledge: &KnowledgeBase) -> Result<(), PlaybookE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::billing::denials::parse_denial_code;
+    use crate::billing::denials::test_denial as denial;
 
     fn knowledge() -> KnowledgeBase {
         let carc = |code: &str, category: &str| {
@@ -301,21 +301,6 @@ mod tests {
         {"id": "retro", "priority": 40, "description": "d", "match": {"keywords": ["Retro Auth"]},
          "action": {"kind": "manual_review", "queue": "appeals"}, "max_attempts": 1}
     ]}"#;
-
-    fn denial(code: &str, rarcs: &[&str]) -> Denial {
-        let (group, carc) = parse_denial_code(code).expect("denial code");
-        Denial {
-            group,
-            carc,
-            rarcs: rarcs
-                .iter()
-                .map(|r| Rarc::parse(r).expect("remark code"))
-                .collect(),
-            payer_id: None,
-            amount: None,
-            text: None,
-        }
-    }
 
     fn chosen<'a>(playbooks: &'a Playbooks, denial: &Denial) -> Option<&'a str> {
         playbooks.choose(denial).map(|playbook| playbook.id.as_str())
