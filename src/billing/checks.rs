@@ -107,8 +107,7 @@ fn billed_services(claim: &Value) -> Vec<(NaiveDate, String)> {
                 .get("servicedDate")
                 .or_else(|| item.pointer("/servicedPeriod/start"))?
                 .as_str()?;
-            let date = NaiveDate::parse_from_str(date.get(..10)?, "%Y-%m-%d").ok()?;
-            Some((date, code.to_owned()))
+            Some((from_fhir::date_of(date)?, code.to_owned()))
         })
         .collect()
 }

@@ -457,7 +457,7 @@ fn decimal(value: &Value) -> Option<Decimal> {
 }
 
 /// The date part of a FHIR date or dateTime.
-fn date_of(text: &str) -> Option<NaiveDate> {
+pub(crate) fn date_of(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
