@@ -5,11 +5,20 @@
 //!
 //! The inquiry's reference goes out in BHT03 and TRN*1, and comes back in the
 //! 271's TRN*2, which is how an answer finds its question.
+//!
+//! [`read_270`] reads inquiries as their receiver does — any number of subscribers
+//! and dependents — so that an answering party (the sandbox clearinghouse) works
+//! from what was really sent.
 
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::billing::claim::{Payer, Person, Provider};
+use crate::x12::entity::EntityName;
+use crate::x12::error::{Problem, ReadError};
 use crate::x12::people::{entity_type, person_name, provider_name};
+use crate::x12::segment::Segment;
+use crate::x12::transaction::{read_transactions, TransactionHeader, TransactionReader};
+use crate::x12::values::parse_period;
 use crate::x12::writer::{ControlNumbers, EnvelopeConfig, InterchangeWriter, TransactionWriter, WriteError};
 
 /// GS08 and ST03.
@@ -217,10 +226,166 @@ fn write_inquiry(
     Ok(())
 }
 
+/// Every 270 transaction set in `text`.
+pub fn read_270(text: &str) -> Result<Vec<ReceivedInquiry>, ReadError> {
+    read_transactions::<InquiryReader>(text)
+}
+
+/// One 270 transaction set as its receiver reads it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReceivedInquiry {
+    /// ST02.
+    pub control_number: String,
+    /// BHT03, which the 271 repeats.
+    pub reference: String,
+    /// The information source (HL 20): the payer asked.
+    pub source: Option<EntityName>,
+    /// The information receiver (HL 21): the provider asking.
+    pub receiver: Option<EntityName>,
+    /// Subscribers (HL 22), each followed by its dependents (HL 23).
+    pub members: Vec<InquiredMember>,
+}
+
+/// A subscriber or dependent asked about.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InquiredMember {
+    /// HL03: 22 subscriber, 23 dependent.
+    pub level: String,
+    /// NM1*IL (subscriber, with the member id in NM109) or NM1*03 (dependent).
+    pub name: Option<EntityName>,
+    pub traces: Vec<Trace>,
+    /// DMG02.
+    pub birth_date: Option<NaiveDate>,
+    /// DMG03: F, M or U.
+    pub gender: Option<String>,
+    /// DTP*291: the date asked about (the first day, for a range).
+    pub service_date: Option<NaiveDate>,
+    /// EQ01 service type codes, in order.
+    pub service_types: Vec<String>,
+}
+
+/// A TRN segment: a trace number and who assigned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// TRN01: 1 assigned by the sender of this transaction, 2 echoed from another.
+    pub kind: String,
+    /// TRN02.
+    pub reference: String,
+    /// TRN03: the company that assigned it.
+    pub originator: Option<String>,
+}
+
+impl InquiredMember {
+    /// NM109 when NM108 says it is a member id (MI).
+    pub fn member_id(&self) -> Option<&str> {
+        let name = self.name.as_ref()?;
+        match name.id_qualifier.as_deref() {
+            Some("MI") => name.id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+struct InquiryReader {
+    inquiry: ReceivedInquiry,
+    level: String,
+}
+
+impl<'a> TransactionReader<'a> for InquiryReader {
+    type Output = ReceivedInquiry;
+    const SET_ID: &'static str = "270";
+
+    fn start(header: &TransactionHeader<'a>) -> Self {
+        InquiryReader {
+            inquiry: ReceivedInquiry {
+                control_number: header.control_number.to_string(),
+                ..ReceivedInquiry::default()
+            },
+            level: String::new(),
+        }
+    }
+
+    fn segment(&mut self, segment: &Segment<'a>) -> Result<(), ReadError> {
+        match segment.id {
+            "BHT" => self.inquiry.reference = segment.value(3).to_string(),
+            "HL" => {
+                self.level = segment.required(3)?.to_string();
+                if is_member_level(&self.level) {
+                    self.inquiry.members.push(InquiredMember {
+                        level: self.level.clone(),
+                        ..InquiredMember::default()
+                    });
+                }
+            }
+            "NM1" => {
+                let name = Some(EntityName::from_nm1(segment)?);
+                match self.level.as_str() {
+                    "20" => self.inquiry.source = name,
+                    "21" => self.inquiry.receiver = name,
+                    _ => self.member(segment)?.name = name,
+                }
+            }
+            "TRN" => {
+                let trace = Trace {
+                    kind: segment.required(1)?.to_string(),
+                    reference: segment.required(2)?.to_string(),
+                    originator: segment.optional_string(3),
+                };
+                self.member(segment)?.traces.push(trace);
+            }
+            "DMG" if segment.value(1) == "D8" => {
+                let birth_date = segment.optional_date(2)?;
+                let member = self.member(segment)?;
+                member.birth_date = birth_date;
+                member.gender = segment.optional_string(3);
+            }
+            "DTP" if segment.value(1) == "291" => {
+                let text = segment.required(3)?;
+                let (from, _) = parse_period(text)
+                    .ok_or_else(|| segment.element_error(3, Problem::NotADate(text.to_string())))?;
+                self.member(segment)?.service_date = Some(from);
+            }
+            "EQ" => {
+                let service_types = segment
+                    .element(1)
+                    .into_iter()
+                    .flat_map(|element| element.repetitions())
+                    .map(|repetition| repetition.as_str())
+                    .filter(|code| !code.is_empty())
+                    .map(str::to_string);
+                self.member(segment)?.service_types.extend(service_types);
+            }
+            // REF, N3/N4, PRV, INS, HI, AMT, III: not read.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self, _trailer: &Segment<'a>) -> Result<ReceivedInquiry, ReadError> {
+        Ok(self.inquiry)
+    }
+}
+
+impl InquiryReader {
+    fn member(&mut self, segment: &Segment<'_>) -> Result<&mut InquiredMember, ReadError> {
+        let member = if is_member_level(&self.level) {
+            self.inquiry.members.last_mut()
+        } else {
+            None
+        };
+        member.ok_or_else(|| segment.error(Problem::OutOfPlace("outside a subscriber or dependent level")))
+    }
+}
+
+fn is_member_level(level: &str) -> bool {
+    matches!(level, "22" | "23")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::x12::envelope::check_envelope;
+    use crate::x12::test_fixtures::{fixture, fixtures_starting};
     use crate::x12::writer::tests::{created, envelope_config};
 
     fn config() -> EligibilityConfig {
@@ -323,5 +488,80 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn what_we_write_reads_back() {
+        let mut sent = inquiry("ELIG-1");
+        sent.service_types = vec!["98".into(), "UC".into()];
+        let text = write_270(&[sent], &config(), CONTROL, created()).unwrap();
+        let read = read_270(&text).unwrap();
+        assert_eq!(read.len(), 1);
+        let inquiry = &read[0];
+        assert_eq!(
+            (inquiry.control_number.as_str(), inquiry.reference.as_str()),
+            ("0001", "ELIG-1")
+        );
+        let source = inquiry.source.as_ref().unwrap();
+        assert_eq!(
+            (source.name.as_str(), source.id.as_deref()),
+            ("ACME HEALTH PLAN", Some("60054"))
+        );
+        assert_eq!(
+            inquiry.receiver.as_ref().unwrap().id.as_deref(),
+            Some("1234567893")
+        );
+        let member = &inquiry.members[0];
+        assert_eq!(member.level, "22");
+        assert_eq!(member.member_id(), Some("M123456789"));
+        assert_eq!(member.name.as_ref().unwrap().first.as_deref(), Some("JANE"));
+        assert_eq!(
+            member.traces,
+            [Trace {
+                kind: "1".into(),
+                reference: "ELIG-1".into(),
+                originator: Some("1123456789".into())
+            }]
+        );
+        assert_eq!(member.birth_date, NaiveDate::from_ymd_opt(1970, 1, 1));
+        assert_eq!(member.gender.as_deref(), Some("F"));
+        assert_eq!(member.service_date, NaiveDate::from_ymd_opt(2024, 1, 16));
+        assert_eq!(member.service_types, ["98", "UC"]);
+    }
+
+    #[test]
+    fn the_270_samples_read_with_their_subscribers_and_dependents() {
+        assert_eq!(fixtures_starting("270_").len(), 2);
+        let subscriber =
+            &read_270(&fixture("270_005010X279A1__subscriber-health-benefit-check.270")).unwrap()[0];
+        assert_eq!(subscriber.reference, "10001234");
+        assert_eq!(subscriber.members.len(), 1);
+        assert_eq!(subscriber.members[0].member_id(), Some("11122333301"));
+        assert_eq!(subscriber.members[0].service_types, ["30"]);
+        assert_eq!(
+            subscriber.members[0].service_date,
+            NaiveDate::from_ymd_opt(2006, 5, 1)
+        );
+
+        let dependent =
+            &read_270(&fixture("270_005010X279A1__dependent-health-benefit-check.270")).unwrap()[0];
+        let levels: Vec<&str> = dependent.members.iter().map(|m| m.level.as_str()).collect();
+        assert_eq!(levels, ["22", "23"]);
+        assert_eq!(dependent.members[0].member_id(), Some("11122333301"));
+        let child = &dependent.members[1];
+        assert_eq!(child.name.as_ref().unwrap().first.as_deref(), Some("MARY"));
+        assert_eq!(child.traces[0].reference, "93175-012547");
+        assert_eq!(child.birth_date, NaiveDate::from_ymd_opt(1978, 10, 14));
+    }
+
+    #[test]
+    fn a_bad_date_of_service_is_located() {
+        let text = fixture("270_005010X279A1__subscriber-health-benefit-check.270")
+            .replace("DTP*291*D8*20060501", "DTP*291*D8*2006-05-01");
+        let error = read_270(&text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "segment 13, DTP03: \"2006-05-01\" is not a date (CCYYMMDD)"
+        );
     }
 }

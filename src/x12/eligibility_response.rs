@@ -3,14 +3,20 @@
 //! pays, one EB segment per fact (active coverage, copay, coinsurance, deductible,
 //! out-of-pocket maximum…), or an AAA rejection saying why the payer could not
 //! answer.
+//!
+//! [`write_271`] answers a 270 read with [`read_270`](crate::x12::read_270) the way
+//! payers do: the inquiry's parties, members and trace numbers echoed, each member
+//! with its benefits or rejections. The sandbox clearinghouse answers with it.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
+use crate::x12::eligibility_inquiry::{InquiredMember, ReceivedInquiry, IMPLEMENTATION};
 use crate::x12::entity::EntityName;
 use crate::x12::error::{Problem, ReadError};
 use crate::x12::segment::Segment;
 use crate::x12::transaction::{read_transactions, TransactionHeader, TransactionReader};
+use crate::x12::writer::{ControlNumbers, EnvelopeConfig, InterchangeWriter, TransactionWriter, WriteError};
 
 /// Every 271 transaction set in `text`.
 pub fn read_271(text: &str) -> Result<Vec<EligibilityResponse>, ReadError> {
@@ -170,6 +176,20 @@ impl TimePeriod {
             other => TimePeriod::Other(other.to_string()),
         }
     }
+
+    /// EB06 as written.
+    pub fn code(&self) -> &str {
+        match self {
+            TimePeriod::ServiceYear => "22",
+            TimePeriod::CalendarYear => "23",
+            TimePeriod::YearToDate => "24",
+            TimePeriod::Visit => "27",
+            TimePeriod::Remaining => "29",
+            TimePeriod::Lifetime => "32",
+            TimePeriod::LifetimeRemaining => "33",
+            TimePeriod::Other(code) => code,
+        }
+    }
 }
 
 impl MemberEligibility {
@@ -327,10 +347,181 @@ fn benefit(segment: &Segment<'_>) -> Result<Benefit, ReadError> {
     })
 }
 
+/// The answer to one 270 transaction set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EligibilityAnswer<'a> {
+    pub inquiry: &'a ReceivedInquiry,
+    /// What the payer says about each member asked about, in the inquiry's order
+    /// (a dependent right after its subscriber).
+    pub members: Vec<MemberAnswer<'a>>,
+}
+
+/// What the payer says about one member: benefits, or why it cannot say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberAnswer<'a> {
+    pub member: &'a InquiredMember,
+    pub benefits: Vec<Benefit>,
+    pub rejections: Vec<Rejection>,
+}
+
+/// Writes `answers` as one 271 interchange, one transaction set each.
+pub fn write_271(
+    answers: &[EligibilityAnswer<'_>],
+    envelope: &EnvelopeConfig,
+    control: ControlNumbers,
+    created: NaiveDateTime,
+) -> Result<String, WriteError> {
+    let mut interchange = InterchangeWriter::begin(envelope, control.interchange, created)?;
+    interchange.group("HB", IMPLEMENTATION, control.group, |group| {
+        for answer in answers {
+            group.transaction("271", |transaction| write_answer(transaction, answer, created))?;
+        }
+        Ok::<(), WriteError>(())
+    })?;
+    Ok(interchange.finish())
+}
+
+fn write_answer(
+    transaction: &mut TransactionWriter<'_>,
+    answer: &EligibilityAnswer<'_>,
+    created: NaiveDateTime,
+) -> Result<(), WriteError> {
+    let party = |name: &Option<EntityName>, field: &'static str| {
+        name.clone().ok_or(WriteError::Invalid {
+            field,
+            value: String::new(),
+            expected: "is required: the inquiry named no such party",
+        })
+    };
+    let source = party(&answer.inquiry.source, "2100A NM1")?;
+    let receiver = party(&answer.inquiry.receiver, "2100B NM1")?;
+    // 0022: information source, receiver, subscriber; 11: a response.
+    transaction
+        .segment("BHT")
+        .element("0022")
+        .element("11")
+        .element(&answer.inquiry.reference)
+        .date(created.date())
+        .element(&created.format("%H%M").to_string())
+        .finish()?;
+    transaction
+        .segment("HL")
+        .number(1)
+        .element("")
+        .element("20")
+        .element("1")
+        .finish()?;
+    source.write(transaction)?;
+    transaction
+        .segment("HL")
+        .number(2)
+        .number(1)
+        .element("21")
+        .element("1")
+        .finish()?;
+    receiver.write(transaction)?;
+    let mut subscriber_hl = 2;
+    for (index, member) in answer.members.iter().enumerate() {
+        let hl = index + 3;
+        let (parent, level) = if member.member.level == "23" {
+            (subscriber_hl, "23")
+        } else {
+            subscriber_hl = hl;
+            (2, "22")
+        };
+        let has_dependents = level == "22"
+            && answer
+                .members
+                .get(index + 1)
+                .is_some_and(|next| next.member.level == "23");
+        transaction
+            .segment("HL")
+            .number(hl)
+            .number(parent)
+            .element(level)
+            .element(if has_dependents { "1" } else { "0" })
+            .finish()?;
+        write_member(transaction, member)?;
+    }
+    Ok(())
+}
+
+/// Loops 2000C/D to 2110C/D: the traces echoed (TRN*2), the member's name, any
+/// rejection, demographics, then one EB (with its MSGs) per benefit.
+fn write_member(
+    transaction: &mut TransactionWriter<'_>,
+    answer: &MemberAnswer<'_>,
+) -> Result<(), WriteError> {
+    let member = answer.member;
+    for trace in &member.traces {
+        transaction
+            .segment("TRN")
+            .element("2")
+            .element(&trace.reference)
+            .optional(trace.originator.as_deref())
+            .finish()?;
+    }
+    if let Some(name) = &member.name {
+        name.write(transaction)?;
+    }
+    for rejection in &answer.rejections {
+        transaction
+            .segment("AAA")
+            .element(if rejection.valid_request { "Y" } else { "N" })
+            .element("")
+            .element(&rejection.reason)
+            .optional(rejection.follow_up.as_deref())
+            .finish()?;
+    }
+    if let Some(birth_date) = member.birth_date {
+        transaction
+            .segment("DMG")
+            .element("D8")
+            .date(birth_date)
+            .optional(member.gender.as_deref())
+            .finish()?;
+    }
+    for benefit in &answer.benefits {
+        write_benefit(transaction, benefit)?;
+    }
+    Ok(())
+}
+
+fn write_benefit(transaction: &mut TransactionWriter<'_>, benefit: &Benefit) -> Result<(), WriteError> {
+    let service_types: Vec<&str> = benefit.service_types.iter().map(String::as_str).collect();
+    let in_network = match benefit.in_network {
+        Some(true) => "Y",
+        Some(false) => "N",
+        None => "",
+    };
+    transaction
+        .segment("EB")
+        .element(&benefit.code)
+        .optional(benefit.coverage_level.as_deref())
+        .repeated(&service_types)
+        .optional(benefit.insurance_type.as_deref())
+        .optional(benefit.plan_description.as_deref())
+        .optional(benefit.time_period.as_ref().map(TimePeriod::code))
+        .optional_amount(benefit.amount)
+        .optional_amount(benefit.percent)
+        .element("")
+        .element("")
+        .element("")
+        .element(in_network)
+        .finish()?;
+    for message in &benefit.messages {
+        transaction.segment("MSG").element(message).finish()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::x12::eligibility_inquiry::read_270;
+    use crate::x12::envelope::check_envelope;
     use crate::x12::test_fixtures::{fixture, fixtures_starting};
+    use crate::x12::writer::tests::{created, envelope_config};
 
     fn only(text: &str) -> EligibilityResponse {
         let mut responses = read_271(text).unwrap();
@@ -470,5 +661,126 @@ IEA*1*000000101~
             error.to_string(),
             "segment 13, EB07: \"1,500\" is not a decimal amount"
         );
+    }
+
+    fn dependent_inquiry() -> ReceivedInquiry {
+        read_270(&fixture("270_005010X279A1__dependent-health-benefit-check.270"))
+            .unwrap()
+            .remove(0)
+    }
+
+    const CONTROL: ControlNumbers = ControlNumbers {
+        interchange: 7,
+        group: 7,
+    };
+
+    #[test]
+    fn an_answer_echoes_the_inquiry_and_reads_back() {
+        let inquiry = dependent_inquiry();
+        let benefits = vec![
+            Benefit {
+                code: "1".into(),
+                coverage_level: Some("IND".into()),
+                service_types: vec!["30".into()],
+                insurance_type: Some("PR".into()),
+                plan_description: Some("GOLD PPO".into()),
+                ..Benefit::default()
+            },
+            Benefit {
+                code: "B".into(),
+                coverage_level: Some("IND".into()),
+                service_types: vec!["98".into(), "UC".into()],
+                time_period: Some(TimePeriod::Visit),
+                amount: Some(Decimal::new(2500, 2)),
+                in_network: Some(true),
+                messages: vec!["PER VISIT".into()],
+                ..Benefit::default()
+            },
+            Benefit {
+                code: "A".into(),
+                service_types: vec!["30".into()],
+                percent: Some(Decimal::new(2, 1)),
+                in_network: Some(false),
+                ..Benefit::default()
+            },
+        ];
+        let answer = EligibilityAnswer {
+            inquiry: &inquiry,
+            members: vec![
+                MemberAnswer {
+                    member: &inquiry.members[0],
+                    benefits: vec![],
+                    rejections: vec![],
+                },
+                MemberAnswer {
+                    member: &inquiry.members[1],
+                    benefits: benefits.clone(),
+                    rejections: vec![],
+                },
+            ],
+        };
+        let text = write_271(&[answer], &envelope_config(), CONTROL, created()).unwrap();
+        let summary = check_envelope(&text).unwrap();
+        assert_eq!(summary.groups[0].functional_id, "HB");
+        assert!(text.contains("\nBHT*0022*11*10001234*20240115*0905~\n"), "{text}");
+        assert!(
+            text.contains("\nHL*3*2*22*1~\nNM1*IL*1******MI*11122333301~\nHL*4*3*23*0~\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nTRN*2*93175-012547*9877281234~\nNM1*03*1*SMITH*MARY~\nDMG*D8*19781014~\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nEB*B*IND*98^UC***27*25*****Y~\nMSG*PER VISIT~\n"),
+            "{text}"
+        );
+
+        let response = only(&text);
+        assert_eq!(response.source, inquiry.source);
+        assert_eq!(response.receiver, inquiry.receiver);
+        assert_eq!(response.members[1].trace_numbers, ["93175-012547"]);
+        assert_eq!(response.members[1].benefits, benefits);
+        assert_eq!(response.members[1].coverage(), CoverageStatus::Active);
+    }
+
+    #[test]
+    fn a_member_the_payer_cannot_find_is_answered_with_aaa() {
+        let inquiry = read_270(&fixture("270_005010X279A1__subscriber-health-benefit-check.270"))
+            .unwrap()
+            .remove(0);
+        let not_found = Rejection {
+            valid_request: true,
+            reason: "75".into(),
+            follow_up: Some("C".into()),
+        };
+        let answer = EligibilityAnswer {
+            inquiry: &inquiry,
+            members: vec![MemberAnswer {
+                member: &inquiry.members[0],
+                benefits: vec![],
+                rejections: vec![not_found.clone()],
+            }],
+        };
+        let text = write_271(&[answer], &envelope_config(), CONTROL, created()).unwrap();
+        assert!(text.contains("\nAAA*Y**75*C~\nDMG*D8*19430519~\n"), "{text}");
+        let member = &only(&text).members[0];
+        assert_eq!(member.rejections, [not_found]);
+        assert_eq!(member.coverage(), CoverageStatus::Unknown);
+
+        let mut nameless = inquiry.clone();
+        nameless.source = None;
+        let answer = EligibilityAnswer {
+            inquiry: &nameless,
+            members: vec![],
+        };
+        let error = write_271(&[answer], &envelope_config(), CONTROL, created()).unwrap_err();
+        assert!(matches!(
+            error,
+            WriteError::Invalid {
+                field: "2100A NM1",
+                ..
+            }
+        ));
     }
 }

@@ -1,8 +1,10 @@
 //! The party an NM1 segment names: a patient, an insured, a provider, a payer. The
-//! same layout serves every transaction set that reads one.
+//! same layout serves every transaction set that reads one, and the answers that
+//! echo a party back as it was sent (a 271 repeats the 270's names).
 
 use crate::x12::error::ReadError;
 use crate::x12::segment::Segment;
+use crate::x12::writer::{TransactionWriter, WriteError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EntityName {
@@ -39,5 +41,22 @@ impl EntityName {
             id_qualifier: owned(id_qualifier),
             id: owned(id),
         })
+    }
+
+    /// Writes the party as an NM1, as it was read (NM106/NM107, prefix and suffix,
+    /// are not kept and stay empty).
+    pub fn write(&self, transaction: &mut TransactionWriter<'_>) -> Result<(), WriteError> {
+        transaction
+            .segment("NM1")
+            .element(&self.entity)
+            .element(if self.is_person { "1" } else { "2" })
+            .element(&self.name)
+            .optional(self.first.as_deref())
+            .optional(self.middle.as_deref())
+            .element("")
+            .element("")
+            .optional(self.id_qualifier.as_deref())
+            .optional(self.id.as_deref())
+            .finish()
     }
 }

@@ -5,7 +5,7 @@
 //! a small reader that walks the segments once and builds typed values (amounts are
 //! `Decimal`, dates `NaiveDate`). Writing goes through one writer
 //! ([`writer::InterchangeWriter`]) that computes every count and control number, so
-//! the document writers (837P, 270) only say which segments to write.
+//! the document writers (837P, 270, 271) only say which segments to write.
 //!
 //! | Module | Guide | Direction |
 //! |---|---|---|
@@ -13,8 +13,8 @@
 //! | [`remittance`] | 005010X221A1 835 payment/advice | read, balance |
 //! | [`claim_status`] | 005010X214 277CA and 005010X212 277 | read |
 //! | [`implementation_ack`] | 005010X231A1 999 | read |
-//! | [`eligibility_inquiry`] | 005010X279A1 270 | write |
-//! | [`eligibility_response`] | 005010X279A1 271 | read |
+//! | [`eligibility_inquiry`] | 005010X279A1 270 | write, read |
+//! | [`eligibility_response`] | 005010X279A1 271 | read, write (answers to a 270) |
 
 pub mod claim_837p;
 pub mod claim_status;
@@ -41,8 +41,8 @@ pub use writer::{ControlNumbers, EnvelopeConfig, InterchangeParty, InterchangeWr
 
 pub use claim_837p::write_837p;
 pub use claim_status::read_277;
-pub use eligibility_inquiry::write_270;
-pub use eligibility_response::read_271;
+pub use eligibility_inquiry::{read_270, write_270};
+pub use eligibility_response::{read_271, write_271};
 pub use implementation_ack::read_999;
 pub use remittance::read_835;
 

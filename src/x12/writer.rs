@@ -300,6 +300,32 @@ impl SegmentBuilder<'_> {
         self
     }
 
+    /// The next element, repeated values (EB03 service types) separated by the
+    /// repetition separator; empty values are left out.
+    pub fn repeated(mut self, values: &[&str]) -> Self {
+        self.position += 1;
+        let mut values = values.iter().filter(|value| !value.is_empty()).peekable();
+        if self.error.is_none() && values.peek().is_some() {
+            let mut written = String::new();
+            for value in values {
+                if let Some(found) = forbidden_in(value) {
+                    self.refuse(value, found);
+                    break;
+                }
+                if !written.is_empty() {
+                    written.push(char::from(DELIMITERS.repetition));
+                }
+                written.push_str(value);
+            }
+            if self.error.is_none() {
+                self.separators();
+                self.out.push_str(&written);
+            }
+        }
+        self.pending_separators += 1;
+        self
+    }
+
     /// The next element, a decimal amount or quantity, written without trailing
     /// zeros as the guides recommend ("40.5", "100").
     pub fn amount(mut self, amount: Decimal) -> Self {
@@ -310,6 +336,14 @@ impl SegmentBuilder<'_> {
         }
         self.pending_separators += 1;
         self
+    }
+
+    /// The next element, an amount when there is one.
+    pub fn optional_amount(self, amount: Option<Decimal>) -> Self {
+        match amount {
+            Some(amount) => self.amount(amount),
+            None => self.element(""),
+        }
     }
 
     /// The next element, a date as CCYYMMDD (qualifier D8).
@@ -531,6 +565,29 @@ pub(crate) mod tests {
         );
         assert!(text.contains("\nSV1*HC:99213*40*UN*1.5***1:2~\n"), "{text}");
         assert!(text.contains("\nDMG*D8~\n"), "{text}");
+    }
+
+    #[test]
+    fn repeated_values_are_joined_by_the_repetition_separator() {
+        let text = write(|t| {
+            t.segment("EB")
+                .element("B")
+                .element("")
+                .repeated(&["1", "", "98"])
+                .finish()?;
+            t.segment("EB").element("1").element("").repeated(&[]).finish()
+        })
+        .unwrap();
+        assert!(text.contains("\nEB*B**1^98~\nEB*1~\n"), "{text}");
+        let refused = write(|t| t.segment("EB").element("B").repeated(&["9^8"]).finish()).unwrap_err();
+        assert!(matches!(
+            refused,
+            WriteError::DelimiterInData {
+                element: 2,
+                found: '^',
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod analysis;
 mod codes;
+mod from_remittance;
 mod knowledge;
 mod playbooks;
 pub mod routes;
@@ -21,6 +22,7 @@ use playbooks::Playbooks;
 
 pub use analysis::{AppealLikelihood, DenialAnalysis, Remark};
 pub use codes::{group_meaning, parse_denial_code, parse_group, AdjustmentGroup, Carc, CodeError, Rarc};
+pub use from_remittance::{denial_code, denials_of};
 pub use knowledge::{Category, KnowledgeError};
 pub use playbooks::{Action, Playbook, PlaybookError};
 

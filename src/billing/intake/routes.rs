@@ -135,10 +135,7 @@ async fn batch(
 
 async fn status(fhir: web::Data<FhirContext>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let status = service::status(&fhir.service, &id).await?;
-    let mut body = status_json(&status);
-    // Denial records are not kept per claim yet; the list fills once they are.
-    body["denials"] = json!([]);
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(status_json(&status)))
 }
 
 fn intake_json(intake: &Intake) -> Value {

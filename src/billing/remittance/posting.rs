@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::billing::denied::{record_denial, DeniedClaim};
 use crate::billing::lifecycle::{check_transition, BillingState};
 use crate::billing::remittance::claim_response::{claim_response, Answer};
 use crate::billing::remittance::detail::claim_detail;
@@ -196,7 +197,9 @@ async fn post_remittance(
         .collect();
     tx.insert_ledger_entries(&provider_entries).await?;
     let stored = serde_json::to_string(&report).map_err(|e| internal(e.to_string()))?;
-    tx.set_remittance_report(remittance_id, &stored).await?;
+    let (posted, unmatched) = (report.posted.len() as i64, report.unmatched.len() as i64);
+    tx.set_remittance_report(remittance_id, &stored, posted, unmatched)
+        .await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -276,6 +279,11 @@ async fn post_claim(
         .map(|line| line.entry(Some(claim_id), remittance_id, now))
         .collect();
     tx.insert_ledger_entries(&entries).await?;
+    // Money from the payer (CLP04 above zero): the first such posting is when the
+    // claim was paid, which days to pay count to.
+    if claim.paid_cents > 0 {
+        tx.mark_claim_paid(claim_id, now).await?;
+    }
     let stored = service::read_claim(fhir, tx, claim_id).await?;
     let verdict = verdict(claim.payment);
     let response = claim_response(&Answer {
@@ -290,7 +298,23 @@ async fn post_claim(
     let written = fhir
         .create(tx, ResourceType::ClaimResponse, response, None)
         .await?;
-    let (state, state_not_moved) = follow_verdict(fhir, tx, &row, verdict, plan, claim.payment).await?;
+    let (mut state, state_not_moved) = follow_verdict(fhir, tx, &row, verdict, plan, claim.payment).await?;
+    let mut denial = None;
+    if verdict == Verdict::Denied {
+        let denied = DeniedClaim {
+            claim_id,
+            state,
+            payment: claim.payment,
+            payer_id: plan.payer_id,
+            remittance_id,
+            trace_number: &plan.remittance.trace.number,
+            at: now,
+        };
+        if let Some((outcome, after)) = record_denial(fhir, tx, &denied).await? {
+            denial = Some(outcome);
+            state = after;
+        }
+    }
     let totals = LedgerTotals::of_lines(&claim.ledger);
     Ok(PostedClaim {
         claim_id: claim_id.to_owned(),
@@ -299,6 +323,7 @@ async fn post_claim(
         patient_responsibility: totals.patient_responsibility(),
         state: state.as_str().to_owned(),
         state_not_moved,
+        denial,
     })
 }
 

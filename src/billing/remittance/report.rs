@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::billing::denied::DenialOutcome;
 use crate::billing::remittance::money::decimal_json;
 use crate::x12::remittance::{Imbalance, ProviderAdjustment};
 
@@ -54,6 +55,9 @@ pub struct PostedClaim {
     /// Why the state did not move where the payer's answer pointed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_not_moved: Option<String>,
+    /// The denial recorded when the payer denied the claim, and what its playbook did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial: Option<DenialOutcome>,
 }
 
 /// A claim payment that matched no claim (kept in the unmatched list).
@@ -175,6 +179,7 @@ mod tests {
                 patient_responsibility: Decimal::new(30000, 2),
                 state: "partially_paid".into(),
                 state_not_moved: None,
+                denial: None,
             }],
             unmatched: vec![],
             provider_adjustments: vec![],

@@ -175,6 +175,9 @@ pub struct ClaimPayment {
     /// Claim-level AMT: AU coverage amount, DY per day limit, F5 patient paid, I
     /// interest…
     pub amounts: Vec<Amount>,
+    /// Claim-level remittance advice remark codes (RARC): MOA03–07 (outpatient)
+    /// and MIA05, MIA20–23 (inpatient).
+    pub remark_codes: Vec<String>,
     pub lines: Vec<ServicePayment>,
 }
 

@@ -128,9 +128,18 @@ impl<'a> TransactionReader<'a> for RemittanceReader {
                 let code = segment.required(2)?.to_string();
                 self.line(segment)?.remark_codes.push(code);
             }
+            "MOA" | "MIA" if self.current == Loop::Claim => {
+                let positions: &[usize] = if segment.id == "MOA" {
+                    &[3, 4, 5, 6, 7]
+                } else {
+                    &[5, 20, 21, 22, 23]
+                };
+                let codes = positions.iter().filter_map(|&at| segment.optional_string(at));
+                self.claim(segment)?.remark_codes.extend(codes);
+            }
             "PLB" => self.provider_adjustments.extend(provider_adjustments(segment)?),
-            // N3/N4/PER addresses and contacts, TS3/TS2 provider summaries, MIA/MOA
-            // inpatient/outpatient adjudication, QTY, RDM: not needed for posting.
+            // N3/N4/PER addresses and contacts, TS3/TS2 provider summaries, the
+            // amounts of MIA/MOA, QTY, RDM: not needed for posting.
             _ => {}
         }
         Ok(())
@@ -275,6 +284,7 @@ fn claim(segment: &Segment<'_>) -> Result<ClaimPayment, ReadError> {
         statement_from: None,
         statement_to: None,
         amounts: Vec::new(),
+        remark_codes: Vec::new(),
         lines: Vec::new(),
     })
 }

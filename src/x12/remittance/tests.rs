@@ -229,6 +229,7 @@ N1*PE*BRIGHT CLINIC*XX*1234567893~
 LX*1~
 CLP*CB-1001*1*150*90*20*12*ICN0001~
 NM1*QC*1*DOE*JANE****MI*M123~
+MOA***MA01*N211~
 SVC*HC>99213>25*150*90**1~
 DTM*472*20240220~
 CAS*CO*45*40~
@@ -237,7 +238,7 @@ AMT*B6*110~
 LQ*HE*N130~
 LQ*HE*M15~
 REF*6R*CB-1001-1~
-SE*19*0001~
+SE*20*0001~
 GE*1*1~
 IEA*1*000000001~
 ";
@@ -249,6 +250,7 @@ fn line_item_control_numbers_remark_codes_and_declared_delimiters_are_read() {
     let line = &claim.lines[0];
     assert_eq!(line.procedure.modifiers, ["25"]);
     assert_eq!(line.remark_codes, ["N130", "M15"]);
+    assert_eq!(claim.remark_codes, ["MA01", "N211"]);
     assert_eq!(line.line_item_control_number.as_deref(), Some("CB-1001-1"));
     assert_eq!(line.allowed, Some(money("110")));
     assert_eq!(remittance.imbalances(), []);
@@ -291,14 +293,14 @@ fn errors_name_the_segment_and_element() {
     let error = read_835(&ERA.replace("CAS*CO*45", "CAS*XX*45")).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "segment 15, CAS01: \"XX\" is not one of CO, PR, OA, PI or CR"
+        "segment 16, CAS01: \"XX\" is not one of CO, PR, OA, PI or CR"
     );
 
     let error = read_835(&ERA.replace("LX*1~\n", "")).unwrap_err();
     assert_eq!(error.to_string(), "segment 10 (CLP): CLP before any LX");
 
     let error = read_835(&ERA.replace("SVC*HC>99213>25", "SVC*HC")).unwrap_err();
-    assert_eq!(error.to_string(), "segment 13, SVC01-2: is required but empty");
+    assert_eq!(error.to_string(), "segment 14, SVC01-2: is required but empty");
 
     let error = read_835(&ERA.replace("TRN*1*EFT0001*1234567890~\n", "")).unwrap_err();
     assert_eq!(error.problem, Problem::MissingSegment("TRN"));
