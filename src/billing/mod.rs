@@ -5,6 +5,7 @@ pub mod checks;
 pub mod claim;
 pub mod codes;
 pub mod denials;
+pub mod denied;
 pub mod from_fhir;
 pub mod intake;
 pub mod lifecycle;

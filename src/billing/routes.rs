@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/billing/claims/{id}/validate", web::post().to(validate))
         .route("/api/billing/claims/{id}/837", web::get().to(document_837))
         .configure(crate::billing::remittance::routes::configure)
-        .configure(crate::billing::worklist::configure);
+        .configure(crate::billing::worklist::configure)
+        .configure(crate::billing::denied::routes::configure);
 }
 
 /// The HTTP status of a billing failure.
@@ -82,7 +83,7 @@ struct ValidateRequest {
 }
 
 /// Who a move is recorded as when the request does not say (until sign-in exists).
-const API_ACTOR: &str = "api";
+pub(crate) const API_ACTOR: &str = "api";
 
 async fn show(fhir: web::Data<FhirContext>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let status = service::status(&fhir.service, &id).await?;
@@ -163,6 +164,7 @@ pub(crate) fn status_json(status: &ClaimStatus) -> Value {
         "paid": json_amount(status.totals.paid()),
         "patientResponsibility": json_amount(status.totals.patient_responsibility()),
         "adjustments": json_amount(status.totals.adjustments()),
+        "denials": status.denials.iter().map(crate::billing::denied::denial_json).collect::<Vec<_>>(),
     })
 }
 

@@ -14,6 +14,7 @@ use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::store::billing::{ClaimStateRow, StateChange};
+use crate::store::denials::DenialRecord;
 use crate::store::Session;
 use crate::x12::claim_837p::{ClaimSubmission, ClaimSubmissionConfig};
 use crate::x12::{write_837p, ControlNumbers};
@@ -42,6 +43,8 @@ pub struct ClaimStatus {
     pub history: Vec<StateChange>,
     /// From the ledger (posted remittances).
     pub totals: LedgerTotals,
+    /// What payers denied, oldest first.
+    pub denials: Vec<DenialRecord>,
 }
 
 /// A requested move.
@@ -209,6 +212,7 @@ async fn claim_status(
         state,
         history: session.state_history(claim_id).await?,
         totals: LedgerTotals::of_stored(&session.claim_ledger(claim_id).await?),
+        denials: session.claim_denials(claim_id).await?,
     })
 }
 

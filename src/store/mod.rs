@@ -7,6 +7,7 @@
 //! of failing with "database is locked".
 
 pub mod billing;
+pub mod denials;
 pub mod messages;
 pub mod model;
 pub mod remittance;
@@ -31,6 +32,7 @@ use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use billing::{ClaimStateRow, StateChange};
+use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
@@ -109,6 +111,7 @@ mod postgres {
     include!("messages_ops.rs");
     include!("billing_ops.rs");
     include!("remittance_ops.rs");
+    include!("denials_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -213,6 +216,7 @@ mod sqlite {
     include!("messages_ops.rs");
     include!("billing_ops.rs");
     include!("remittance_ops.rs");
+    include!("denials_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -707,6 +711,39 @@ impl Session {
         limit: i64,
     ) -> Result<Vec<UnmatchedClaim>, StoreError> {
         on_session!(self, list_unmatched_claims(before_id, limit))
+    }
+
+    pub async fn insert_denial(&mut self, record: &NewDenialRecord) -> Result<i64, StoreError> {
+        on_session!(self, insert_denial(record))
+    }
+
+    /// The claim's denials, oldest first.
+    pub async fn claim_denials(&mut self, claim_id: &str) -> Result<Vec<DenialRecord>, StoreError> {
+        on_session!(self, claim_denials(claim_id))
+    }
+
+    /// How many of the claim's denials `playbook_id` has handled.
+    pub async fn playbook_attempts(&mut self, claim_id: &str, playbook_id: &str) -> Result<i64, StoreError> {
+        on_session!(self, playbook_attempts(claim_id, playbook_id))
+    }
+
+    /// A page of denials, newest first.
+    pub async fn list_denials(&mut self, filter: &DenialFilter) -> Result<Vec<DenialRecord>, StoreError> {
+        on_session!(self, list_denials(filter))
+    }
+
+    pub async fn denial(&mut self, id: i64) -> Result<Option<DenialRecord>, StoreError> {
+        on_session!(self, denial(id))
+    }
+
+    /// Resolves an unresolved denial; `None` when there is none by that id or it is
+    /// resolved already.
+    pub async fn resolve_denial(
+        &mut self,
+        id: i64,
+        resolution: &Resolution<'_>,
+    ) -> Result<Option<DenialRecord>, StoreError> {
+        on_session!(self, resolve_denial(id, resolution))
     }
 
     /// A create in a transaction: version 1 of a server-minted id, so its outcome is

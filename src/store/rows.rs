@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::store::denials::{DenialRecord, NewDenialRecord};
 use crate::store::messages::{MessageStatus, StoredMessage};
 use crate::store::model::{
     DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, SearchIndexEntries, StagedCreate,
@@ -9,7 +10,7 @@ use crate::store::model::{
 };
 use crate::store::remittance::NewLedgerEntry;
 use crate::store::schema::{
-    hl7_messages, ledger_entries, resource_history, resources, search_date, search_quantity,
+    claim_denials, hl7_messages, ledger_entries, resource_history, resources, search_date, search_quantity,
     search_reference, search_string, search_token, search_uri,
 };
 use crate::store::sql_types::{JsonText, StoredInstant};
@@ -419,4 +420,91 @@ pub fn staged_resource_rows(staged: &[StagedCreate], change_seqs: Vec<i64>) -> V
         });
     }
     rows
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = claim_denials)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewDenialRow<'a> {
+    pub claim_id: &'a str,
+    pub remittance_id: i64,
+    pub code: &'a str,
+    pub reasons: &'a str,
+    pub rarcs: &'a str,
+    pub amount_cents: i64,
+    pub category: Option<&'a str>,
+    pub playbook_id: Option<&'a str>,
+    pub action: &'a str,
+    pub assignee: Option<&'a str>,
+    pub instructions: &'a str,
+    pub attempt: i32,
+    pub status: &'a str,
+    pub created_at: StoredInstant,
+}
+
+impl<'a> From<&'a NewDenialRecord> for NewDenialRow<'a> {
+    fn from(record: &'a NewDenialRecord) -> Self {
+        NewDenialRow {
+            claim_id: &record.claim_id,
+            remittance_id: record.remittance_id,
+            code: &record.code,
+            reasons: &record.reasons,
+            rarcs: &record.rarcs,
+            amount_cents: record.amount_cents,
+            category: record.category.as_deref(),
+            playbook_id: record.playbook_id.as_deref(),
+            action: &record.action,
+            assignee: record.assignee.as_deref(),
+            instructions: &record.instructions,
+            attempt: record.attempt,
+            status: &record.status,
+            created_at: StoredInstant(record.created_at),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = claim_denials)]
+pub struct DenialRow {
+    pub id: i64,
+    pub claim_id: String,
+    pub remittance_id: i64,
+    pub code: String,
+    pub reasons: String,
+    pub rarcs: String,
+    pub amount_cents: i64,
+    pub category: Option<String>,
+    pub playbook_id: Option<String>,
+    pub action: String,
+    pub assignee: Option<String>,
+    pub instructions: String,
+    pub attempt: i32,
+    pub status: String,
+    pub created_at: StoredInstant,
+    pub resolution: Option<String>,
+}
+
+impl From<DenialRow> for DenialRecord {
+    fn from(row: DenialRow) -> Self {
+        DenialRecord {
+            id: row.id,
+            new: NewDenialRecord {
+                claim_id: row.claim_id,
+                remittance_id: row.remittance_id,
+                code: row.code,
+                reasons: row.reasons,
+                rarcs: row.rarcs,
+                amount_cents: row.amount_cents,
+                category: row.category,
+                playbook_id: row.playbook_id,
+                action: row.action,
+                assignee: row.assignee,
+                instructions: row.instructions,
+                attempt: row.attempt,
+                status: row.status,
+                created_at: row.created_at.0,
+            },
+            resolution: row.resolution,
+        }
+    }
 }

@@ -219,3 +219,27 @@ diesel::table! {
 
 diesel::joinable!(unmatched_remittance_claims -> remittances (remittance_id));
 diesel::allow_tables_to_appear_in_same_query!(remittances, unmatched_remittance_claims);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    claim_denials (id) {
+        id -> BigInt,
+        claim_id -> Text,
+        remittance_id -> BigInt,
+        code -> Text,
+        reasons -> Text,
+        rarcs -> Text,
+        amount_cents -> BigInt,
+        category -> Nullable<Text>,
+        playbook_id -> Nullable<Text>,
+        action -> Text,
+        assignee -> Nullable<Text>,
+        instructions -> Text,
+        attempt -> Integer,
+        status -> Text,
+        created_at -> UtcTimestamp,
+        resolution -> Nullable<Text>,
+    }
+}

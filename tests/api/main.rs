@@ -6,6 +6,7 @@ mod billing;
 mod bundles;
 mod crud;
 mod denials;
+mod denied;
 mod errors;
 mod examples;
 mod fhir_client;

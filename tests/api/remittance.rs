@@ -22,7 +22,7 @@ const ISA: &str = "ISA*03*9876543210*01*9876543210*30*000000005      *30*12345  
 
 /// An interchange with one 835 transaction set per body (the segments between ST
 /// and SE).
-fn interchange(bodies: &[String]) -> String {
+pub(crate) fn interchange(bodies: &[String]) -> String {
     let mut text = format!("{ISA}GS*HP*000000005*54321*20260110*1200*1*X*005010X221A1~");
     for (index, body) in bodies.iter().enumerate() {
         let control = format!("{:04}", index + 1);
@@ -35,7 +35,7 @@ fn interchange(bodies: &[String]) -> String {
 
 /// A check from Acme Health (payer id ACME01) for `claims` (CLP loops), then `rest`
 /// (PLB segments).
-fn payment(trace: &str, amount: &str, claims: &[String], rest: &str) -> String {
+pub(crate) fn payment(trace: &str, amount: &str, claims: &[String], rest: &str) -> String {
     format!(
         "BPR*I*{amount}*C*CHK************20260110~TRN*1*{trace}*1999999999~DTM*405*20260109~\
          N1*PR*ACME HEALTH~REF*2U*ACME01~N1*PE*GOOD CLINIC*XX*1234567893~LX*1~{}{rest}",
@@ -51,7 +51,7 @@ fn paid_in_full(patient_control_number: &str) -> String {
     )
 }
 
-async fn post_835(app: &TestApp, text: &str) -> (u16, Value) {
+pub(crate) async fn post_835(app: &TestApp, text: &str) -> (u16, Value) {
     let response = app
         .client
         .post(app.server_url("/api/billing/remittance"))
@@ -64,13 +64,13 @@ async fn post_835(app: &TestApp, text: &str) -> (u16, Value) {
     (status, response.json().await.expect("JSON body"))
 }
 
-async fn api_get(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn api_get(app: &TestApp, path: &str) -> Value {
     let response = app.client.get(app.server_url(path)).send().await.expect("GET");
     assert_eq!(response.status(), 200, "{path}");
     response.json().await.expect("JSON body")
 }
 
-async fn post_json(app: &TestApp, path: &str, body: Value) -> Value {
+pub(crate) async fn post_json(app: &TestApp, path: &str, body: Value) -> Value {
     let response = app
         .client
         .post(app.server_url(path))
@@ -84,7 +84,7 @@ async fn post_json(app: &TestApp, path: &str, body: Value) -> Value {
 
 /// A stored, scrubbed claim (`ready_to_submit`) and the patient control number its
 /// 837P gave it.
-async fn billed_claim(app: &TestApp) -> (String, String) {
+pub(crate) async fn billed_claim(app: &TestApp) -> (String, String) {
     let stored = app.create(&claim_for_new_patient(app).await).await;
     let id = stored["id"].as_str().expect("id").to_owned();
     let checked = post_json(app, &format!("/api/billing/claims/{id}/validate"), Value::Null).await;
@@ -107,7 +107,7 @@ async fn billed_claim(app: &TestApp) -> (String, String) {
     (id, patient_control_number)
 }
 
-async fn claim_view(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn claim_view(app: &TestApp, id: &str) -> Value {
     api_get(app, &format!("/api/billing/claims/{id}")).await
 }
 
