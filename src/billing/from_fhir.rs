@@ -130,10 +130,7 @@ pub fn billing_claim(
         place_of_service,
         diagnoses: diagnoses(claim),
         lines,
-        total_charge: claim
-            .pointer("/total/value")
-            .and_then(decimal)
-            .unwrap_or_default(),
+        total_charge: total_charge(claim).unwrap_or_default(),
         original_reference: claim
             .get("related")
             .and_then(Value::as_array)
@@ -446,6 +443,11 @@ fn text(from: &Value, pointer: &str) -> Option<String> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
+}
+
+/// The Claim's stated total (`total.value`), exactly as written.
+pub(crate) fn total_charge(claim: &Value) -> Option<Decimal> {
+    claim.pointer("/total/value").and_then(decimal)
 }
 
 /// A JSON number as an exact decimal (the server keeps numbers as written).

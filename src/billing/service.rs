@@ -9,6 +9,7 @@ use crate::billing::checks::scrub_claim;
 use crate::billing::from_fhir;
 use crate::billing::lifecycle::{check_transition, BillingState, IllegalTransition};
 use crate::billing::remittance::ledger::LedgerTotals;
+use crate::billing::remittance::money::rounded_cents;
 use crate::billing::scrub::{RuleSet, ScrubReport};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
@@ -180,10 +181,13 @@ pub(crate) async fn billing_row(
     if let Some(row) = tx.claim_state_for_update(claim_id).await? {
         return Ok(row);
     }
-    fhir.read(tx, ResourceType::Claim, claim_id).await?;
+    let claim = read_claim(fhir, tx, claim_id).await?;
     let now = Utc::now();
     let draft = BillingState::Draft.as_str();
-    if let Some(row) = tx.insert_claim_state(claim_id, draft, now).await? {
+    if let Some(row) = tx
+        .insert_claim_state(claim_id, draft, now, charge_cents(&claim))
+        .await?
+    {
         tx.record_state_change(&StateChange {
             claim_id: claim_id.to_owned(),
             from_state: None,
@@ -225,6 +229,7 @@ pub(crate) async fn record(
     from: BillingState,
     step: &Move,
 ) -> Result<(), BillingError> {
+    let at = Utc::now();
     tx.record_state_change(&StateChange {
         claim_id: claim_id.to_owned(),
         from_state: Some(from.as_str().to_owned()),
@@ -232,10 +237,15 @@ pub(crate) async fn record(
         actor: step.actor.clone(),
         reason: step.reason.clone(),
         details: step.details.as_ref().map(Value::to_string),
-        at: Utc::now(),
+        at,
     })
     .await?;
     let mut claim = read_claim(fhir, tx, claim_id).await?;
+    if step.to == BillingState::Submitted {
+        // What the payer is billed, and when (the dashboard's `billed`).
+        tx.mark_claim_submitted(claim_id, at, charge_cents(&claim))
+            .await?;
+    }
     let status = claim.get("status").and_then(Value::as_str);
     // A claim withdrawn in FHIR (cancelled, entered-in-error) stays withdrawn.
     if matches!(status, Some("draft" | "active")) && status != Some(step.to.fhir_status()) {
@@ -244,6 +254,11 @@ pub(crate) async fn record(
             .await?;
     }
     Ok(())
+}
+
+/// The Claim's total in cents, as billing keeps it.
+fn charge_cents(claim: &Value) -> Option<i64> {
+    from_fhir::total_charge(claim).and_then(rounded_cents)
 }
 
 /// The stored FHIR Claim's JSON.

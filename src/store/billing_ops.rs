@@ -61,18 +61,22 @@ pub async fn claim_state_by_number_for_update(
     Ok(row.map(claim_state))
 }
 
-/// Gives a claim its first billing state; `None` if it already has one.
+/// Gives a claim its first billing state, `at` being when billing first saw it, and
+/// its total charge; `None` if it already has one.
 pub async fn insert_claim_state(
     conn: &mut Conn,
     claim_id: &str,
     state: &str,
     at: chrono::DateTime<Utc>,
+    charge_cents: Option<i64>,
 ) -> Result<Option<ClaimStateRow>, StoreError> {
     let row: Option<ClaimStateColumns> = diesel::insert_into(billing_claims::table)
         .values((
             billing_claims::claim_id.eq(claim_id),
             billing_claims::state.eq(state),
             billing_claims::updated_at.eq(StoredInstant(at)),
+            billing_claims::created_at.eq(StoredInstant(at)),
+            billing_claims::charge_cents.eq(charge_cents),
         ))
         .on_conflict_do_nothing()
         .returning(CLAIM_STATE_COLUMNS)
@@ -95,6 +99,46 @@ pub async fn set_claim_state(
         ))
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Notes a submission of the claim: the charge sent replaces the one kept, and the
+/// first submission's time is kept as when the claim was billed.
+pub async fn mark_claim_submitted(
+    conn: &mut Conn,
+    claim_id: &str,
+    at: chrono::DateTime<Utc>,
+    charge_cents: Option<i64>,
+) -> Result<(), StoreError> {
+    let of_claim = billing_claims::table.filter(billing_claims::claim_id.eq(claim_id));
+    execute_together!(
+        conn,
+        |c| [
+            diesel::update(of_claim)
+                .set(billing_claims::charge_cents.eq(charge_cents))
+                .execute(c),
+            diesel::update(of_claim.filter(billing_claims::submitted_at.is_null()))
+                .set(billing_claims::submitted_at.eq(StoredInstant(at)))
+                .execute(c),
+        ]
+    );
+    Ok(())
+}
+
+/// Notes a payment posted on the claim at `at`; only the first is kept.
+pub async fn mark_claim_paid(
+    conn: &mut Conn,
+    claim_id: &str,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::update(
+        billing_claims::table
+            .filter(billing_claims::claim_id.eq(claim_id))
+            .filter(billing_claims::first_paid_at.is_null()),
+    )
+    .set(billing_claims::first_paid_at.eq(StoredInstant(at)))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! of failing with "database is locked".
 
 pub mod billing;
+pub mod dashboard;
 pub mod denials;
 pub mod messages;
 pub mod model;
@@ -32,13 +33,17 @@ use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use billing::{ClaimStateRow, StateChange};
+use dashboard::{KpiFigures, KpiQuery};
 use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
     WriteMethod, WriteOutcome, WriteRequest,
 };
-use remittance::{LedgerAmount, NewLedgerEntry, NewRemittance, NewUnmatchedClaim, UnmatchedClaim};
+use remittance::{
+    LedgerAmount, NewLedgerEntry, NewRemittance, NewUnmatchedClaim, RemittanceFilter, RemittanceSummary,
+    UnmatchedClaim,
+};
 use search::SearchQuery;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -107,9 +112,17 @@ mod postgres {
         };
     }
 
+    /// SQL for the whole seconds from `$earlier` to `$later` (timestamptz).
+    macro_rules! seconds_between {
+        ($later:literal, $earlier:literal) => {
+            concat!("FLOOR(EXTRACT(EPOCH FROM (", $later, " - ", $earlier, ")))")
+        };
+    }
+
     include!("ops.rs");
     include!("messages_ops.rs");
     include!("billing_ops.rs");
+    include!("dashboard_ops.rs");
     include!("remittance_ops.rs");
     include!("denials_ops.rs");
 
@@ -212,9 +225,18 @@ mod sqlite {
         };
     }
 
+    /// SQL for the whole seconds from `$earlier` to `$later` (microseconds since the
+    /// epoch; never negative where it is used).
+    macro_rules! seconds_between {
+        ($later:literal, $earlier:literal) => {
+            concat!("((", $later, " - ", $earlier, ") / 1000000)")
+        };
+    }
+
     include!("ops.rs");
     include!("messages_ops.rs");
     include!("billing_ops.rs");
+    include!("dashboard_ops.rs");
     include!("remittance_ops.rs");
     include!("denials_ops.rs");
 
@@ -622,14 +644,40 @@ impl Session {
         on_session!(self, claim_state_by_number_for_update(number))
     }
 
-    /// Gives a claim its first billing state; `None` if it already has one.
+    /// Gives a claim its first billing state, `at` being when billing first saw it,
+    /// and its total charge; `None` if it already has one.
     pub async fn insert_claim_state(
         &mut self,
         claim_id: &str,
         state: &str,
         at: chrono::DateTime<chrono::Utc>,
+        charge_cents: Option<i64>,
     ) -> Result<Option<ClaimStateRow>, StoreError> {
-        on_session!(self, insert_claim_state(claim_id, state, at))
+        on_session!(self, insert_claim_state(claim_id, state, at, charge_cents))
+    }
+
+    /// Notes a submission of the claim (see `billing_ops.rs`).
+    pub async fn mark_claim_submitted(
+        &mut self,
+        claim_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        charge_cents: Option<i64>,
+    ) -> Result<(), StoreError> {
+        on_session!(self, mark_claim_submitted(claim_id, at, charge_cents))
+    }
+
+    /// Notes a payment posted on the claim; only the first is kept.
+    pub async fn mark_claim_paid(
+        &mut self,
+        claim_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        on_session!(self, mark_claim_paid(claim_id, at))
+    }
+
+    /// The billing dashboard's figures (see `dashboard_ops.rs`).
+    pub async fn kpi_figures(&mut self, query: &KpiQuery<'_>) -> Result<KpiFigures, StoreError> {
+        on_session!(self, kpi_figures(query))
     }
 
     /// Moves a claim to `change.to_state` and records the move.
@@ -685,8 +733,30 @@ impl Session {
         on_session!(self, remittance_report(payer_id, trace_number))
     }
 
-    pub async fn set_remittance_report(&mut self, id: i64, report: &str) -> Result<(), StoreError> {
-        on_session!(self, set_remittance_report(id, report))
+    pub async fn set_remittance_report(
+        &mut self,
+        id: i64,
+        report: &str,
+        posted_claims: i64,
+        unmatched_claims: i64,
+    ) -> Result<(), StoreError> {
+        on_session!(
+            self,
+            set_remittance_report(id, report, posted_claims, unmatched_claims)
+        )
+    }
+
+    /// The posting report of the remittance with this id.
+    pub async fn remittance_report_by_id(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        on_session!(self, remittance_report_by_id(id))
+    }
+
+    /// Remittances newest first (see `remittance_ops.rs`).
+    pub async fn list_remittances(
+        &mut self,
+        filter: &RemittanceFilter<'_>,
+    ) -> Result<Vec<RemittanceSummary>, StoreError> {
+        on_session!(self, list_remittances(filter))
     }
 
     pub async fn insert_ledger_entries(&mut self, entries: &[NewLedgerEntry]) -> Result<(), StoreError> {

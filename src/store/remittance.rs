@@ -68,3 +68,32 @@ pub struct UnmatchedClaim {
     pub paid_cents: i64,
     pub detail: String,
 }
+
+/// Which remittances a list shows, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct RemittanceFilter<'a> {
+    pub payer_id: Option<&'a str>,
+    /// Received at or after.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub received_before: Option<DateTime<Utc>>,
+    /// The previous page's last id.
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// A posted remittance as a list shows it: the payment, not the file or the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemittanceSummary {
+    pub id: i64,
+    pub payer_id: String,
+    pub payer_name: String,
+    pub trace_number: String,
+    pub payment_cents: i64,
+    pub payment_date: Option<NaiveDate>,
+    pub received_at: DateTime<Utc>,
+    /// Claim payments posted to claims here.
+    pub posted_claims: i64,
+    /// Claim payments that matched no claim.
+    pub unmatched_claims: i64,
+}

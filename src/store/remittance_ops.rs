@@ -2,7 +2,8 @@
 // each backend module of `store/mod.rs`, like `ops.rs`).
 
 use crate::store::remittance::{
-    LedgerAmount, NewLedgerEntry, NewRemittance, NewUnmatchedClaim, UnmatchedClaim,
+    LedgerAmount, NewLedgerEntry, NewRemittance, NewUnmatchedClaim, RemittanceFilter, RemittanceSummary,
+    UnmatchedClaim,
 };
 use crate::store::rows::NewLedgerRow;
 use crate::store::schema::{ledger_entries, remittances, unmatched_remittance_claims};
@@ -62,12 +63,97 @@ pub async fn remittance_report(
         .optional()?)
 }
 
-pub async fn set_remittance_report(conn: &mut Conn, id: i64, report: &str) -> Result<(), StoreError> {
+/// Stores what posting did: the report, and how many claim payments it posted and
+/// left unmatched (for lists, which do not read reports).
+pub async fn set_remittance_report(
+    conn: &mut Conn,
+    id: i64,
+    report: &str,
+    posted_claims: i64,
+    unmatched_claims: i64,
+) -> Result<(), StoreError> {
     diesel::update(remittances::table.find(id))
-        .set(remittances::report.eq(report))
+        .set((
+            remittances::report.eq(report),
+            remittances::posted_claims.eq(posted_claims),
+            remittances::unmatched_claims.eq(unmatched_claims),
+        ))
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The posting report of the remittance with this id, if there is one.
+pub async fn remittance_report_by_id(conn: &mut Conn, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(remittances::table
+        .find(id)
+        .select(remittances::report)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+type SummaryColumns = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<chrono::NaiveDate>,
+    StoredInstant,
+    i64,
+    i64,
+);
+
+/// Remittances newest first, as `filter` narrows them.
+pub async fn list_remittances(
+    conn: &mut Conn,
+    filter: &RemittanceFilter<'_>,
+) -> Result<Vec<RemittanceSummary>, StoreError> {
+    let mut query = remittances::table
+        .select((
+            remittances::id,
+            remittances::payer_id,
+            remittances::payer_name,
+            remittances::trace_number,
+            remittances::payment_cents,
+            remittances::payment_date,
+            remittances::received_at,
+            remittances::posted_claims,
+            remittances::unmatched_claims,
+        ))
+        .into_boxed();
+    if let Some(payer_id) = filter.payer_id {
+        query = query.filter(remittances::payer_id.eq(payer_id));
+    }
+    if let Some(from) = filter.received_from {
+        query = query.filter(remittances::received_at.ge(StoredInstant(from)));
+    }
+    if let Some(before) = filter.received_before {
+        query = query.filter(remittances::received_at.lt(StoredInstant(before)));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(remittances::id.lt(before));
+    }
+    let rows: Vec<SummaryColumns> = query
+        .order(remittances::id.desc())
+        .limit(filter.limit)
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| RemittanceSummary {
+            id: row.0,
+            payer_id: row.1,
+            payer_name: row.2,
+            trace_number: row.3,
+            payment_cents: row.4,
+            payment_date: row.5,
+            received_at: row.6 .0,
+            posted_claims: row.7,
+            unmatched_claims: row.8,
+        })
+        .collect())
 }
 
 pub async fn insert_ledger_entries(conn: &mut Conn, entries: &[NewLedgerEntry]) -> Result<(), StoreError> {

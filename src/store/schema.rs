@@ -140,6 +140,10 @@ diesel::table! {
         claim_id -> Text,
         state -> Text,
         updated_at -> UtcTimestamp,
+        charge_cents -> Nullable<BigInt>,
+        created_at -> UtcTimestamp,
+        submitted_at -> Nullable<UtcTimestamp>,
+        first_paid_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -185,6 +189,8 @@ diesel::table! {
         raw -> Text,
         received_at -> UtcTimestamp,
         report -> Text,
+        posted_claims -> BigInt,
+        unmatched_claims -> BigInt,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
@@ -29,6 +29,22 @@ pub fn to_cents(amount: Decimal, what: impl FnOnce() -> String) -> Result<i64, S
 
 pub fn from_cents(cents: i64) -> Decimal {
     Decimal::new(cents, 2)
+}
+
+/// `amount` to the nearest cent (half away from zero), for figures we keep rather
+/// than post: a claim's stated total, say.
+pub fn rounded_cents(amount: Decimal) -> Option<i64> {
+    amount
+        .checked_mul(Decimal::ONE_HUNDRED)?
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+        .try_into()
+        .ok()
+}
+
+/// Cents as text with exactly two decimals (`"1234.50"`): money in answers that a
+/// client must not read through a float.
+pub fn text_amount(cents: i64) -> String {
+    from_cents(cents).to_string()
 }
 
 /// `amount` as an exact JSON number (serde_json keeps numbers as written here).
@@ -67,6 +83,19 @@ mod tests {
         assert_eq!(cents("150000"), Ok(15_000_000));
         assert_eq!(cents("0.1"), Ok(10));
         assert_eq!(from_cents(-127).to_string(), "-1.27");
+    }
+
+    #[test]
+    fn kept_figures_round_to_the_nearest_cent() {
+        let rounded = |text: &str| rounded_cents(Decimal::from_str(text).unwrap());
+        assert_eq!(rounded("146"), Some(14600));
+        assert_eq!(rounded("10.005"), Some(1001));
+        assert_eq!(rounded("-10.005"), Some(-1001));
+        assert_eq!(rounded("10.0049"), Some(1000));
+        assert_eq!(rounded("79228162514264337593543950335"), None);
+        assert_eq!(text_amount(123450), "1234.50");
+        assert_eq!(text_amount(-5), "-0.05");
+        assert_eq!(text_amount(0), "0.00");
     }
 
     #[test]

@@ -197,7 +197,9 @@ async fn post_remittance(
         .collect();
     tx.insert_ledger_entries(&provider_entries).await?;
     let stored = serde_json::to_string(&report).map_err(|e| internal(e.to_string()))?;
-    tx.set_remittance_report(remittance_id, &stored).await?;
+    let (posted, unmatched) = (report.posted.len() as i64, report.unmatched.len() as i64);
+    tx.set_remittance_report(remittance_id, &stored, posted, unmatched)
+        .await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -277,6 +279,11 @@ async fn post_claim(
         .map(|line| line.entry(Some(claim_id), remittance_id, now))
         .collect();
     tx.insert_ledger_entries(&entries).await?;
+    // Money from the payer (CLP04 above zero): the first such posting is when the
+    // claim was paid, which days to pay count to.
+    if claim.paid_cents > 0 {
+        tx.mark_claim_paid(claim_id, now).await?;
+    }
     let stored = service::read_claim(fhir, tx, claim_id).await?;
     let verdict = verdict(claim.payment);
     let response = claim_response(&Answer {

@@ -1,0 +1,12 @@
+DROP INDEX remittances_payer;
+ALTER TABLE remittances DROP COLUMN unmatched_claims;
+ALTER TABLE remittances DROP COLUMN posted_claims;
+DROP INDEX ledger_entries_kind_posted;
+DROP INDEX billing_state_history_to_state;
+DROP INDEX billing_claims_created;
+DROP INDEX billing_claims_first_paid;
+DROP INDEX billing_claims_submitted;
+ALTER TABLE billing_claims DROP COLUMN first_paid_at;
+ALTER TABLE billing_claims DROP COLUMN submitted_at;
+ALTER TABLE billing_claims DROP COLUMN created_at;
+ALTER TABLE billing_claims DROP COLUMN charge_cents;
