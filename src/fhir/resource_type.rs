@@ -11,18 +11,22 @@ pub enum ResourceType {
     Encounter,
     Claim,
     ClaimResponse,
+    CoverageEligibilityRequest,
+    CoverageEligibilityResponse,
     Organization,
     Practitioner,
     Location,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 8] = [
+    pub const ALL: [ResourceType; 10] = [
         ResourceType::Patient,
         ResourceType::Coverage,
         ResourceType::Encounter,
         ResourceType::Claim,
         ResourceType::ClaimResponse,
+        ResourceType::CoverageEligibilityRequest,
+        ResourceType::CoverageEligibilityResponse,
         ResourceType::Organization,
         ResourceType::Practitioner,
         ResourceType::Location,
@@ -35,6 +39,8 @@ impl ResourceType {
             ResourceType::Encounter => "Encounter",
             ResourceType::Claim => "Claim",
             ResourceType::ClaimResponse => "ClaimResponse",
+            ResourceType::CoverageEligibilityRequest => "CoverageEligibilityRequest",
+            ResourceType::CoverageEligibilityResponse => "CoverageEligibilityResponse",
             ResourceType::Organization => "Organization",
             ResourceType::Practitioner => "Practitioner",
             ResourceType::Location => "Location",

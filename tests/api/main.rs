@@ -7,6 +7,7 @@ mod bundles;
 mod crud;
 mod denials;
 mod denied;
+mod eligibility_resources;
 mod errors;
 mod examples;
 mod fhir_client;

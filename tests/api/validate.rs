@@ -70,7 +70,23 @@ async fn metadata_describes_what_is_served(app: &TestApp) {
     let statement = fhir_json(app.get("metadata").await).await;
     assert_eq!(statement["fhirVersion"], "4.0.1");
     let resources = statement["rest"][0]["resource"].as_array().unwrap();
-    assert_eq!(resources.len(), 8);
+    assert_eq!(resources.len(), 10);
+    let eligibility = resources
+        .iter()
+        .find(|r| r["type"] == "CoverageEligibilityResponse")
+        .unwrap();
+    let params: Vec<&str> = eligibility["searchParam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for code in ["patient", "request", "outcome", "insurer", "created"] {
+        assert!(
+            params.contains(&code),
+            "CoverageEligibilityResponse lacks {code}: {params:?}"
+        );
+    }
     let patient = resources.iter().find(|r| r["type"] == "Patient").unwrap();
     let body = json!({"resourceType": "Patient", "id": "cap-1"});
     app.put("Patient/cap-1", &body).await;

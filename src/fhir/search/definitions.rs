@@ -364,6 +364,21 @@ mod tests {
         assert!(params(ResourceType::Encounter).contains_key("length"));
         assert!(params(ResourceType::ClaimResponse).contains_key("request"));
         assert!(params(ResourceType::Coverage).contains_key("beneficiary"));
+        assert!(params(ResourceType::CoverageEligibilityRequest).contains_key("provider"));
+        let response = params(ResourceType::CoverageEligibilityResponse);
+        for code in [
+            "patient",
+            "request",
+            "outcome",
+            "insurer",
+            "created",
+            "disposition",
+        ] {
+            assert!(
+                response.contains_key(code),
+                "CoverageEligibilityResponse lacks {code}"
+            );
+        }
         // `near` is a special parameter: not indexed.
         assert!(!params(ResourceType::Location).contains_key("near"));
     }

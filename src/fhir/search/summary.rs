@@ -101,6 +101,10 @@ fn summary_elements(resource_type: ResourceType) -> &'static [&'static str] {
             "outcome",
             "total",
         ],
+        ResourceType::CoverageEligibilityRequest => &["status", "purpose", "patient", "created", "insurer"],
+        ResourceType::CoverageEligibilityResponse => &[
+            "status", "purpose", "patient", "created", "request", "outcome", "insurer",
+        ],
     }
 }
 
