@@ -9,6 +9,7 @@ pub mod denied;
 pub mod from_fhir;
 pub mod intake;
 pub mod lifecycle;
+pub mod period;
 pub mod pricing;
 pub mod remittance;
 pub mod routes;

@@ -16,5 +16,6 @@ mod history;
 mod hl7;
 mod intake;
 mod remittance;
+mod remittance_list;
 mod search;
 mod validate;

@@ -44,7 +44,7 @@ pub(crate) fn payment(trace: &str, amount: &str, claims: &[String], rest: &str) 
 }
 
 /// A claim paid in full, both lines of `claim_for_new_patient`.
-fn paid_in_full(patient_control_number: &str) -> String {
+pub(crate) fn paid_in_full(patient_control_number: &str) -> String {
     format!(
         "CLP*{patient_control_number}*1*146.00*146.00**12*ICN-FULL~NM1*QC*1*DOE*JANE****MI*M123~\
          SVC*HC:99213:25*125.00*125.00**1~DTM*472*20260101~SVC*HC:36415*21.00*21.00**1~DTM*472*20260101~"

@@ -11,7 +11,7 @@
 //! | [`detail`] | an unmatched claim payment as JSON |
 //! | [`report`] | what posting did, as answered and stored |
 //! | [`money`] | whole cents and exact JSON amounts |
-//! | [`routes`] | `POST /api/billing/remittance`, `GET /api/billing/remittance/unmatched` |
+//! | [`routes`] | `POST /api/billing/remittance`, the list of remittances and each one's report, `GET /api/billing/remittance/unmatched` |
 
 pub mod claim_response;
 pub mod detail;
@@ -24,7 +24,7 @@ pub mod verdict;
 
 use crate::billing::service::BillingError;
 use crate::fhir::service::ResourceService;
-use crate::store::remittance::UnmatchedClaim;
+use crate::store::remittance::{RemittanceFilter, RemittanceSummary, UnmatchedClaim};
 
 /// Unmatched claim payments, newest first, older than `before_id` when given.
 pub async fn unmatched(
@@ -34,4 +34,20 @@ pub async fn unmatched(
 ) -> Result<Vec<UnmatchedClaim>, BillingError> {
     let mut session = fhir.session().await?;
     Ok(session.list_unmatched_claims(before_id, limit).await?)
+}
+
+/// Posted remittances, newest first, as `filter` narrows them.
+pub async fn list(
+    fhir: &ResourceService,
+    filter: &RemittanceFilter<'_>,
+) -> Result<Vec<RemittanceSummary>, BillingError> {
+    let mut session = fhir.session().await?;
+    Ok(session.list_remittances(filter).await?)
+}
+
+/// What posting the remittance `id` did, as stored when it was posted (JSON text);
+/// `None` when there is no such remittance.
+pub async fn stored_report(fhir: &ResourceService, id: i64) -> Result<Option<String>, BillingError> {
+    let mut session = fhir.session().await?;
+    Ok(session.remittance_report_by_id(id).await?)
 }

@@ -1,33 +1,43 @@
 //! Remittance posting over HTTP: `POST /api/billing/remittance` takes an 835 as its
-//! body and answers with a report per remittance; `GET
-//! /api/billing/remittance/unmatched` lists the claim payments that found no claim.
+//! body and answers with a report per remittance; `GET /api/billing/remittance`
+//! lists what was posted, newest first, and `GET /api/billing/remittance/{id}`
+//! answers one remittance's report again; `GET /api/billing/remittance/unmatched`
+//! lists the claim payments that found no claim.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::billing::remittance::money::{from_cents, json_amount};
+use crate::billing::period::{Period, PeriodError};
+use crate::billing::remittance::money::{from_cents, json_amount, text_amount};
 use crate::billing::remittance::posting::{post_835, RemittanceError};
 use crate::billing::routes::billing_status;
 use crate::billing::service::BillingError;
 use crate::fhir::outcome::FhirError;
 use crate::fhir::routes::{read_body, FhirContext};
-use crate::store::remittance::UnmatchedClaim;
+use crate::store::remittance::{RemittanceFilter, RemittanceSummary, UnmatchedClaim};
 
-/// Unmatched claim payments per page, unless asked otherwise, and at most.
+/// Items per page of a list, unless asked otherwise, and at most.
 const PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/billing/remittance", web::post().to(post))
-        .route("/api/billing/remittance/unmatched", web::get().to(unmatched));
+        .route("/api/billing/remittance", web::get().to(list))
+        // Before `{id}`, which it would otherwise match.
+        .route("/api/billing/remittance/unmatched", web::get().to(unmatched))
+        .route("/api/billing/remittance/{id}", web::get().to(show));
 }
 
 #[derive(Debug, thiserror::Error)]
 enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    #[error(transparent)]
+    Period(#[from] PeriodError),
+    #[error("no remittance {0}")]
+    NotFound(i64),
     #[error(transparent)]
     Body(#[from] FhirError),
     #[error(transparent)]
@@ -39,7 +49,9 @@ enum ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_)
+            | ApiError::Period(_)
             | ApiError::Remittance(
                 RemittanceError::Unreadable(_) | RemittanceError::NoRemittance | RemittanceError::SubCent(_),
             ) => StatusCode::BAD_REQUEST,
@@ -70,6 +82,58 @@ async fn post(
         std::str::from_utf8(&bytes).map_err(|_| ApiError::BadRequest("the 835 is not UTF-8 text".into()))?;
     let reports = post_835(&fhir.service, text).await?;
     Ok(HttpResponse::Ok().json(json!({"remittances": reports})))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    payer: Option<String>,
+    /// Received on or after this day (UTC).
+    from: Option<String>,
+    /// Received on or before this day (UTC).
+    to: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list(fhir: web::Data<FhirContext>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let received = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let limit = query.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
+    let filter = RemittanceFilter {
+        payer_id: query.payer.as_deref(),
+        received_from: received.start(),
+        received_before: received.end(),
+        before_id: query.before,
+        limit,
+    };
+    let found = crate::billing::remittance::list(&fhir.service, &filter).await?;
+    // A full page may have more after it.
+    let next = (found.len() as i64 == limit)
+        .then(|| found.last().map(|r| r.id))
+        .flatten();
+    let items: Vec<Value> = found.iter().map(summary_json).collect();
+    Ok(HttpResponse::Ok().json(json!({"remittances": items, "nextBefore": next})))
+}
+
+fn summary_json(remittance: &RemittanceSummary) -> Value {
+    json!({
+        "id": remittance.id,
+        "payer": {"id": remittance.payer_id, "name": remittance.payer_name},
+        "traceNumber": remittance.trace_number,
+        "paymentAmount": text_amount(remittance.payment_cents),
+        "paymentDate": remittance.payment_date,
+        "receivedAt": crate::fhir::instant(remittance.received_at),
+        "claimsPosted": remittance.posted_claims,
+        "claimsUnmatched": remittance.unmatched_claims,
+    })
+}
+
+/// The report the remittance's posting answered with, as it was stored.
+async fn show(fhir: web::Data<FhirContext>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let report = crate::billing::remittance::stored_report(&fhir.service, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(report))
 }
 
 #[derive(Deserialize)]
