@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/billing/claims/{id}/validate", web::post().to(validate))
         .route("/api/billing/claims/{id}/837", web::get().to(document_837))
         .configure(crate::billing::remittance::routes::configure)
+        .configure(crate::billing::dashboard::routes::configure)
         .configure(crate::billing::worklist::configure)
         .configure(crate::billing::denied::routes::configure);
 }

@@ -5,6 +5,7 @@
 mod billing;
 mod bundles;
 mod crud;
+mod dashboard;
 mod denials;
 mod denied;
 mod eligibility_resources;
