@@ -111,17 +111,14 @@ pub async fn mark_claim_submitted(
     charge_cents: Option<i64>,
 ) -> Result<(), StoreError> {
     let of_claim = billing_claims::table.filter(billing_claims::claim_id.eq(claim_id));
-    execute_together!(
-        conn,
-        |c| [
-            diesel::update(of_claim)
-                .set(billing_claims::charge_cents.eq(charge_cents))
-                .execute(c),
-            diesel::update(of_claim.filter(billing_claims::submitted_at.is_null()))
-                .set(billing_claims::submitted_at.eq(StoredInstant(at)))
-                .execute(c),
-        ]
-    );
+    execute_together!(conn, |c| [
+        diesel::update(of_claim)
+            .set(billing_claims::charge_cents.eq(charge_cents))
+            .execute(c),
+        diesel::update(of_claim.filter(billing_claims::submitted_at.is_null()))
+            .set(billing_claims::submitted_at.eq(StoredInstant(at)))
+            .execute(c),
+    ]);
     Ok(())
 }
 

@@ -42,8 +42,9 @@ fn in_period(statement: &mut Statement, column: &str, query: &KpiQuery<'_>) {
 
 pub async fn kpi_figures(conn: &mut Conn, query: &KpiQuery<'_>) -> Result<KpiFigures, StoreError> {
     // One statement, one round trip: each figure is a scalar subquery.
-    let mut figures =
-        Statement::new("SELECT (SELECT CAST(COALESCE(SUM(charge_cents), 0) AS BIGINT) FROM billing_claims WHERE ");
+    let mut figures = Statement::new(
+        "SELECT (SELECT CAST(COALESCE(SUM(charge_cents), 0) AS BIGINT) FROM billing_claims WHERE ",
+    );
     in_period(&mut figures, "submitted_at", query);
     figures.sql(") AS billed_cents, (SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM ledger_entries WHERE ");
     in_period(&mut figures, "posted_at", query);
@@ -57,7 +58,8 @@ pub async fn kpi_figures(conn: &mut Conn, query: &KpiQuery<'_>) -> Result<KpiFig
     figures
         .sql(" AND to_state IN ")
         .bind_list(query.adjudicated_states.iter().copied());
-    figures.sql(") AS adjudicated_claims, (SELECT COUNT(DISTINCT claim_id) FROM billing_state_history WHERE ");
+    figures
+        .sql(") AS adjudicated_claims, (SELECT COUNT(DISTINCT claim_id) FROM billing_state_history WHERE ");
     in_period(&mut figures, "at", query);
     figures.sql(" AND to_state = ").bind(query.denied_state);
     figures.sql(") AS denied_claims, (SELECT COUNT(*) FROM billing_claims WHERE ");
