@@ -103,6 +103,7 @@ impl Application {
         // Read the denial data now, so a mistake in it stops start-up, not a request.
         crate::billing::denials::shipped()?;
         let submission = settings.claim_submission()?;
+        let claims_batch_chunk = settings.claims_batch_chunk;
         let max_message = settings.mllp_max_frame;
         let server = HttpServer::new(move || {
             let store = database
@@ -119,6 +120,7 @@ impl Application {
             let billing = web::Data::new(BillingContext {
                 rules: Arc::clone(&scrub_rules),
                 submission: submission.clone(),
+                batch_chunk: claims_batch_chunk,
             });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),

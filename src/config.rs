@@ -28,6 +28,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Largest search page a client may ask for with `_count`.
     pub search_max_count: usize,
+    /// Claims of a `POST /api/claims/batch` stored per transaction.
+    pub claims_batch_chunk: usize,
     /// HTTP worker threads; defaults to the number of CPU cores.
     pub workers: Option<usize>,
     /// Address of the MLLP listener for HL7 v2, or `off`.
@@ -76,6 +78,7 @@ impl Default for Settings {
             body_limit: 10 * 1024 * 1024,
             log_format: LogFormat::Pretty,
             search_max_count: 1000,
+            claims_batch_chunk: 1000,
             workers: None,
             mllp_bind: "127.0.0.1:2575".into(),
             mllp_max_frame: 1024 * 1024,

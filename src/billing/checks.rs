@@ -61,7 +61,7 @@ impl EarlierServices {
         let query = format!("patient=Patient/{}", billed.patient_id);
         // Inside a transaction that stores the claim, claims of one patient take
         // turns from here to commit: a second one sees the first and its services.
-        session.lock_before_next_search(&format!("claims of Patient/{}", billed.patient_id));
+        session.lock_before_next_search(&claim_lock_key(&billed.patient_id));
         let ids = crate::fhir::conditional::all_matching_ids(
             session,
             ResourceType::Claim,
@@ -97,8 +97,14 @@ impl DuplicateCheck for EarlierServices {
     }
 }
 
+/// The lock claims of one patient take turns on, from their duplicate check to
+/// their commit.
+pub(crate) fn claim_lock_key(patient_id: &str) -> String {
+    format!("claims of Patient/{patient_id}")
+}
+
 /// (date of service, code) of each line of a stored Claim.
-fn billed_services(claim: &Value) -> Vec<(NaiveDate, String)> {
+pub(crate) fn billed_services(claim: &Value) -> Vec<(NaiveDate, String)> {
     let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
     items
         .filter_map(|item| {

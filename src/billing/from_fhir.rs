@@ -55,38 +55,67 @@ pub async fn read_claim_body(
     claim_id: &str,
     claim: &Value,
 ) -> Result<BillingClaim, FhirError> {
-    let patient = follow(fhir, session, claim, "/patient", "Claim.patient").await?;
+    let referenced = referenced(&mut StoreResources { fhir, session }, claim).await?;
+    billing_claim(claim_id, claim, &referenced)
+}
+
+/// Where the resources a claim references come from: the store, one read each
+/// (`StoreResources`), or what a batch has read ahead.
+pub(crate) trait ResourceSource {
+    /// The resource's JSON; `FhirError::NotFound` or `Gone` when there is none.
+    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Value, FhirError>;
+}
+
+/// Each resource read from the store when asked for.
+pub(crate) struct StoreResources<'a> {
+    pub fhir: &'a ResourceService,
+    pub session: &'a mut Session,
+}
+
+impl ResourceSource for StoreResources<'_> {
+    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Value, FhirError> {
+        read_json(self.fhir, self.session, resource_type, id).await
+    }
+}
+
+/// The resources `claim` references: its patient, the focal Coverage and its payer,
+/// the billing and rendering providers, and the subscriber when that is another
+/// Patient.
+pub(crate) async fn referenced(
+    source: &mut impl ResourceSource,
+    claim: &Value,
+) -> Result<Referenced, FhirError> {
+    let patient = follow(source, claim, "/patient", "Claim.patient").await?;
     let insurance = focal_insurance(claim)?;
     let coverage_path = format!("Claim.insurance[{}].coverage", insurance.0);
-    let coverage = follow(fhir, session, insurance.1, "/coverage", &coverage_path).await?;
+    let coverage = follow(source, insurance.1, "/coverage", &coverage_path).await?;
     let payer = match coverage.pointer("/payor/0") {
-        Some(_) => follow(fhir, session, &coverage, "/payor/0", "Coverage.payor[0]").await?,
-        None => follow(fhir, session, claim, "/insurer", "Claim.insurer").await?,
+        Some(_) => follow(source, &coverage, "/payor/0", "Coverage.payor[0]").await?,
+        None => follow(source, claim, "/insurer", "Claim.insurer").await?,
     };
-    let billing_provider = follow(fhir, session, claim, "/provider", "Claim.provider").await?;
+    let billing_provider = follow(source, claim, "/provider", "Claim.provider").await?;
     let rendering_provider = match rendering_member(claim) {
         Some(index) => {
             let path = format!("Claim.careTeam[{index}].provider");
             let pointer = format!("/careTeam/{index}/provider");
-            Some(follow(fhir, session, claim, &pointer, &path).await?)
+            Some(follow(source, claim, &pointer, &path).await?)
         }
         None => None,
     };
     let subscriber = match reference_of(&coverage, "/subscriber") {
         Some((ResourceType::Patient, id)) if Some(id) != reference_of(claim, "/patient").map(|r| r.1) => {
-            Some(read_json(fhir, session, ResourceType::Patient, id).await?)
+            Some(source.fetch(ResourceType::Patient, id).await?)
         }
         _ => None,
     };
-    let referenced = Referenced {
+    Ok(Referenced {
         patient,
         coverage,
         payer,
         billing_provider,
         rendering_provider,
         subscriber,
-    };
-    billing_claim(claim_id, claim, &referenced)
+    })
 }
 
 /// Builds the claim from its body and what it references.
@@ -150,11 +179,10 @@ async fn read_json(
     serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))
 }
 
-/// Reads the resource `from[pointer]` refers to; a missing or dangling reference is
-/// reported at `path`.
+/// Fetches the resource `from[pointer]` refers to; a missing or dangling reference
+/// is reported at `path`.
 async fn follow(
-    fhir: &ResourceService,
-    session: &mut Session,
+    source: &mut impl ResourceSource,
     from: &Value,
     pointer: &str,
     path: &str,
@@ -162,7 +190,8 @@ async fn follow(
     let (resource_type, id) = reference_of(from, pointer).ok_or_else(|| {
         FhirError::invalid_at("required", path, format!("{path} is needed to bill the claim"))
     })?;
-    read_json(fhir, session, resource_type, id)
+    source
+        .fetch(resource_type, id)
         .await
         .map_err(|error| match error {
             FhirError::NotFound(_) | FhirError::Gone(_) => FhirError::invalid_at(
@@ -175,7 +204,7 @@ async fn follow(
 }
 
 /// `Type/id` of a relative reference at `pointer`.
-fn reference_of<'v>(from: &'v Value, pointer: &str) -> Option<(ResourceType, &'v str)> {
+pub(crate) fn reference_of<'v>(from: &'v Value, pointer: &str) -> Option<(ResourceType, &'v str)> {
     let reference = from.pointer(pointer)?.get("reference")?.as_str()?;
     let (resource_type, id) = reference.split_once('/')?;
     Some((resource_type.parse().ok()?, id))

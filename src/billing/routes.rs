@@ -20,6 +20,8 @@ use crate::x12::claim_837p::ClaimSubmissionConfig;
 pub struct BillingContext {
     pub rules: Arc<RuleSet>,
     pub submission: ClaimSubmissionConfig,
+    /// Claims of a batch stored per transaction (`intake::batch`).
+    pub batch_chunk: usize,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -43,3 +43,12 @@ pub struct StateChange {
     pub details: Option<String>,
     pub at: DateTime<Utc>,
 }
+
+/// A claim billing sees for the first time, with the state its intake put it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBillingClaim {
+    pub claim_id: String,
+    pub state: String,
+    pub at: DateTime<Utc>,
+    pub charge_cents: Option<i64>,
+}

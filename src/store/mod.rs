@@ -32,7 +32,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use billing::{ClaimStateRow, StateChange};
+use billing::{ClaimStateRow, NewBillingClaim, StateChange};
 use dashboard::{KpiFigures, KpiQuery};
 use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
@@ -125,6 +125,7 @@ mod postgres {
     include!("dashboard_ops.rs");
     include!("remittance_ops.rs");
     include!("denials_ops.rs");
+    include!("intake_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -143,6 +144,24 @@ mod postgres {
         let loading = search.load::<FoundRow>(&mut second);
         let (_, rows) = futures_util::future::try_join(locking, loading).await?;
         Ok(rows.into_iter().map(FoundResource::from).collect())
+    }
+
+    /// Takes the transaction-scoped advisory locks `keys`, in the order given, in one
+    /// statement.
+    pub async fn lock_keys(conn: &mut Conn, keys: &[i64]) -> Result<(), StoreError> {
+        // Functions in the select list run in the order UNNEST yields the keys.
+        let mut lock = Statement::new(
+            "SELECT COUNT(*)::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(k) FROM UNNEST(ARRAY[",
+        );
+        for (at, key) in keys.iter().enumerate() {
+            if at > 0 {
+                lock.sql(", ");
+            }
+            lock.bind(*key);
+        }
+        lock.sql("]::BIGINT[]) AS t(k)) AS locked");
+        lock.get_result::<CountRow>(conn).await?;
+        Ok(())
     }
 
     /// Inserts history rows, returning each one's `change_seq` in the order given.
@@ -239,6 +258,7 @@ mod sqlite {
     include!("dashboard_ops.rs");
     include!("remittance_ops.rs");
     include!("denials_ops.rs");
+    include!("intake_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -508,6 +528,18 @@ impl Session {
         on_session!(self, read_current(res_type, id))
     }
 
+    /// The current rows of several resources of one type (see `read_current`).
+    pub async fn read_current_many(
+        &mut self,
+        res_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, CurrentResource)>, StoreError> {
+        if ids.iter().any(|id| self.is_staged(res_type, id)) {
+            self.flush_staged().await?;
+        }
+        on_session!(self, read_current_many(res_type, ids))
+    }
+
     /// One page of a search, in the query's order.
     pub async fn search(&mut self, query: &SearchQuery) -> Result<Vec<FoundResource>, StoreError> {
         self.flush_staged_read_by(query).await?;
@@ -595,6 +627,28 @@ impl Session {
     /// SQLite runs one writer at a time already.
     pub fn lock_before_next_search(&mut self, key: &str) {
         self.pending_lock = Some(lock_key(key));
+    }
+
+    /// Takes the locks `lock_before_next_search` would take for each of `keys`, all
+    /// at once and in a fixed order (so that two transactions locking overlapping
+    /// sets wait rather than deadlock). SQLite runs one writer at a time already.
+    pub async fn lock_keys(&mut self, keys: &[String]) -> Result<(), StoreError> {
+        let mut numbers: Vec<i64> = keys.iter().map(|key| lock_key(key)).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        match self.conn_mut() {
+            SessionConn::Postgres(conn) if !numbers.is_empty() => postgres::lock_keys(conn, &numbers).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Stores the billing rows of claims seen for the first time, with their history.
+    pub async fn insert_billing_claims(
+        &mut self,
+        claims: &[NewBillingClaim],
+        history: &[StateChange],
+    ) -> Result<(), StoreError> {
+        on_session!(self, insert_billing_claims(claims, history))
     }
 
     /// The message `sender` already sent with `control_id`, if any.

@@ -55,6 +55,41 @@ pub async fn read_current(
     )
 }
 
+/// The current rows of several resources of one type, in no particular order; ids
+/// with no row are left out.
+pub async fn read_current_many(
+    conn: &mut Conn,
+    res_type: &str,
+    ids: &[String],
+) -> Result<Vec<(String, CurrentResource)>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    // SQLite takes at most 32,766 bound values per statement.
+    for chunk in ids.chunks(10_000) {
+        let rows: Vec<(String, i64, StoredInstant, bool, JsonText)> = resources::table
+            .filter(resources::res_type.eq(res_type))
+            .filter(resources::res_id.eq_any(chunk))
+            .select((
+                resources::res_id,
+                resources::version_id,
+                resources::last_updated,
+                resources::deleted,
+                resources::body,
+            ))
+            .load(conn)
+            .await?;
+        found.extend(rows.into_iter().map(|(id, version_id, last_updated, deleted, body)| {
+            let current = CurrentResource {
+                version_id,
+                last_updated: last_updated.0,
+                deleted,
+                body: body.0,
+            };
+            (id, current)
+        }));
+    }
+    Ok(found)
+}
+
 pub async fn read_version(
     conn: &mut Conn,
     res_type: &str,

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::store::billing::{NewBillingClaim, StateChange};
 use crate::store::denials::{DenialRecord, NewDenialRecord};
 use crate::store::messages::{MessageStatus, StoredMessage};
 use crate::store::model::{
@@ -10,8 +11,8 @@ use crate::store::model::{
 };
 use crate::store::remittance::NewLedgerEntry;
 use crate::store::schema::{
-    claim_denials, hl7_messages, ledger_entries, resource_history, resources, search_date, search_quantity,
-    search_reference, search_string, search_token, search_uri,
+    billing_claims, billing_state_history, claim_denials, hl7_messages, ledger_entries, resource_history,
+    resources, search_date, search_quantity, search_reference, search_string, search_token, search_uri,
 };
 use crate::store::sql_types::{JsonText, StoredInstant};
 use crate::store::token_hash::TokenHashes;
@@ -505,6 +506,56 @@ impl From<DenialRow> for DenialRecord {
                 created_at: row.created_at.0,
             },
             resolution: row.resolution,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = billing_claims)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewBillingClaimRow<'a> {
+    pub claim_id: &'a str,
+    pub state: &'a str,
+    pub updated_at: StoredInstant,
+    pub created_at: StoredInstant,
+    pub charge_cents: Option<i64>,
+}
+
+impl<'a> From<&'a NewBillingClaim> for NewBillingClaimRow<'a> {
+    fn from(claim: &'a NewBillingClaim) -> Self {
+        NewBillingClaimRow {
+            claim_id: &claim.claim_id,
+            state: &claim.state,
+            updated_at: StoredInstant(claim.at),
+            created_at: StoredInstant(claim.at),
+            charge_cents: claim.charge_cents,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = billing_state_history)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewStateChangeRow<'a> {
+    pub claim_id: &'a str,
+    pub from_state: Option<&'a str>,
+    pub to_state: &'a str,
+    pub actor: &'a str,
+    pub reason: Option<&'a str>,
+    pub details: Option<&'a str>,
+    pub at: StoredInstant,
+}
+
+impl<'a> From<&'a StateChange> for NewStateChangeRow<'a> {
+    fn from(change: &'a StateChange) -> Self {
+        NewStateChangeRow {
+            claim_id: &change.claim_id,
+            from_state: change.from_state.as_deref(),
+            to_state: &change.to_state,
+            actor: &change.actor,
+            reason: change.reason.as_deref(),
+            details: change.details.as_deref(),
+            at: StoredInstant(change.at),
         }
     }
 }

@@ -11,6 +11,9 @@ const POSTGRES_ENV: &str = "CLAIMBRIDGE_TEST_POSTGRES_URL";
 /// Small enough that the 413 test need not send megabytes.
 pub const TEST_BODY_LIMIT: usize = 256 * 1024;
 
+/// Claims per batch transaction: small, so that a few lines span several chunks.
+pub const TEST_BATCH_CHUNK: usize = 2;
+
 /// The MLLP frame limit of test servers: above every sample message.
 pub const TEST_MAX_FRAME: usize = 64 * 1024;
 
@@ -64,6 +67,7 @@ impl TestApp {
             database_pool_size: 4,
             bind: "127.0.0.1:0".parse().unwrap(),
             body_limit: TEST_BODY_LIMIT,
+            claims_batch_chunk: TEST_BATCH_CHUNK,
             workers: Some(2),
             mllp_bind: "127.0.0.1:0".into(),
             mllp_max_frame: TEST_MAX_FRAME,

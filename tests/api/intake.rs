@@ -12,6 +12,7 @@ crate::on_both_backends!(
     a_refused_claim_stores_nothing,
     a_bad_batch_line_is_reported_and_the_others_stored,
     a_service_billed_twice_in_one_batch_is_found,
+    a_batch_finds_services_billed_before_it_and_in_its_earlier_chunks,
 );
 
 /// An intake request for the patient, clinic, doctor and coverage the billing
@@ -188,28 +189,61 @@ async fn a_bad_batch_line_is_reported_and_the_others_stored(app: &TestApp) {
 /// and third claim stored (the scrub findings are kept with the claim's first move).
 async fn a_service_billed_twice_in_one_batch_is_found(app: &TestApp) {
     let line = intake_request(app).await;
-    let batch = format!("{line}\n{line}\n{line}\n");
-    let response = app
-        .client
-        .post(app.server_url("/api/claims/batch"))
-        .body(batch)
-        .send()
-        .await
-        .expect("POST");
-    let results: Value = response.json().await.unwrap();
+    let results = post_batch(app, &format!("{line}\n{line}\n{line}\n")).await;
     let mut found_duplicate = 0;
     for result in results.as_array().unwrap() {
         let id = result["claimId"].as_str().expect("stored");
-        let status = app
-            .client
-            .get(app.server_url(&format!("/api/billing/claims/{id}")))
-            .send()
-            .await
-            .unwrap();
-        let status: Value = status.json().await.unwrap();
-        let first_move = &status["statusHistory"][1]["details"];
-        let findings = first_move.as_array().cloned().unwrap_or_default();
-        found_duplicate += usize::from(findings.iter().any(|f| f["code"] == "DUPLICATE_SERVICE"));
+        found_duplicate += usize::from(duplicate_found(app, id).await);
     }
     assert_eq!(found_duplicate, 2, "{results}");
+}
+
+/// A batch is stored a chunk at a time (two claims on test servers): a claim stored
+/// before the batch and the batch's own earlier chunks are both seen by the
+/// duplicate check.
+async fn a_batch_finds_services_billed_before_it_and_in_its_earlier_chunks(app: &TestApp) {
+    let line = intake_request(app).await;
+    let before = post_claim(app, &line, 201).await;
+    let before = before["claimId"].as_str().unwrap();
+    let results = post_batch(app, &format!("{line}\n").repeat(5)).await;
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(
+        results.iter().all(|r| r["claimId"].is_string()),
+        "every claim is stored"
+    );
+    let first = results[0]["claimId"].as_str().unwrap();
+    let last = results[4]["claimId"].as_str().unwrap();
+    assert!(!duplicate_found(app, before).await);
+    assert!(
+        duplicate_found(app, first).await,
+        "the claim stored before the batch"
+    );
+    assert!(duplicate_found(app, last).await, "the first chunk's claims");
+}
+
+async fn post_batch(app: &TestApp, batch: &str) -> Value {
+    let response = app
+        .client
+        .post(app.server_url("/api/claims/batch"))
+        .body(batch.to_owned())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Whether scrubbing the claim at intake found one of its services billed already.
+async fn duplicate_found(app: &TestApp, claim_id: &str) -> bool {
+    let status = app
+        .client
+        .get(app.server_url(&format!("/api/billing/claims/{claim_id}")))
+        .send()
+        .await
+        .unwrap();
+    let status: Value = status.json().await.unwrap();
+    let first_move = &status["statusHistory"][1]["details"];
+    let findings = first_move.as_array().cloned().unwrap_or_default();
+    findings.iter().any(|f| f["code"] == "DUPLICATE_SERVICE")
 }

@@ -2,6 +2,7 @@
 //! Claim, scrubbed, priced, and stored with its billing state in one transaction,
 //! so a refused request leaves nothing behind.
 
+pub mod batch;
 pub mod request;
 pub mod routes;
 
@@ -20,7 +21,7 @@ use crate::fhir::service::ResourceService;
 use crate::store::Session;
 
 /// Who intake's moves are recorded as.
-const INTAKE_ACTOR: &str = "intake";
+pub(crate) const INTAKE_ACTOR: &str = "intake";
 
 /// A stored claim, where scrubbing put it, and its price.
 #[derive(Debug)]
@@ -45,6 +46,9 @@ pub enum IntakeError {
     Unpriceable(#[from] PricingError),
     #[error(transparent)]
     Billing(#[from] BillingError),
+    /// Its batch chunk could not be written, so this valid claim was not stored.
+    #[error("not stored: {0}")]
+    NotStored(String),
 }
 
 impl From<FhirError> for IntakeError {
@@ -60,7 +64,7 @@ impl IntakeError {
             IntakeError::Invalid(invalid) => Some(&invalid.field),
             IntakeError::Missing { field, .. } => Some(field),
             IntakeError::Unpriceable(_) => Some("procedures"),
-            IntakeError::Billing(_) => None,
+            IntakeError::Billing(_) | IntakeError::NotStored(_) => None,
         }
     }
 }
@@ -105,11 +109,15 @@ pub async fn submit(
 async fn exists(fhir: &ResourceService, tx: &mut Session, reference: &Reference) -> Result<(), IntakeError> {
     match fhir.read(tx, reference.resource_type, &reference.id).await {
         Ok(_) => Ok(()),
-        Err(FhirError::NotFound(_) | FhirError::Gone(_)) => Err(IntakeError::Missing {
-            field: reference.field,
-            resource_type: reference.resource_type,
-            id: reference.id.clone(),
-        }),
+        Err(FhirError::NotFound(_) | FhirError::Gone(_)) => Err(missing(reference)),
         Err(other) => Err(other.into()),
+    }
+}
+
+pub(crate) fn missing(reference: &Reference) -> IntakeError {
+    IntakeError::Missing {
+        field: reference.field,
+        resource_type: reference.resource_type,
+        id: reference.id.clone(),
     }
 }

@@ -3,9 +3,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
+use crate::billing::intake::batch::Batch;
 use crate::billing::intake::{self, Intake, IntakeError};
 use crate::billing::pricing::FeeSchedules;
 use crate::billing::remittance::money::json_amount;
@@ -16,8 +16,6 @@ use crate::fhir::routes::{read_body, FhirContext};
 
 /// The most claims one batch may hold; the body limit bounds their size.
 const MAX_BATCH_LINES: usize = 100_000;
-/// Batch lines processed at once (each holds a pooled connection).
-const LINES_IN_FLIGHT: usize = 8;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/claims", web::post().to(create))
@@ -62,6 +60,7 @@ fn intake_status(error: &IntakeError) -> StatusCode {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         IntakeError::Billing(error) => billing_status(error),
+        IntakeError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -84,8 +83,8 @@ async fn create(
     Ok(HttpResponse::Created().json(intake_json(&intake)))
 }
 
-/// Each line is its own claim in its own transaction: a refused line is reported
-/// in its result and the others are stored regardless.
+/// Claims are stored a chunk at a time (`intake::batch`): a refused line is
+/// reported in its result and the others are stored regardless.
 async fn batch(
     fhir: web::Data<FhirContext>,
     billing: web::Data<BillingContext>,
@@ -107,29 +106,37 @@ async fn batch(
             lines.len()
         )));
     }
+    let mut results: Vec<(usize, Value)> = Vec::with_capacity(lines.len());
+    let mut claims = Vec::with_capacity(lines.len());
+    for (number, line) in lines {
+        match serde_json::from_str::<Value>(line) {
+            Ok(claim) => claims.push((number, claim)),
+            Err(error) => results.push((
+                number,
+                json!({"line": number, "error": format!("the line is not JSON: {error}")}),
+            )),
+        }
+    }
     let schedules = fee_schedules();
-    let (fhir, billing, schedules) = (&fhir, &billing, &schedules);
-    // Lines are independent transactions: several in flight overlap their database
-    // round trips. Claims of one patient still take turns (see `checks`), so a
-    // service billed twice in one batch is found as a duplicate.
-    let results: Vec<Value> = futures_util::stream::iter(lines)
-        .map(|(number, line)| async move {
-            match serde_json::from_str::<Value>(line) {
-                Err(error) => json!({"line": number, "error": format!("the line is not JSON: {error}")}),
-                Ok(claim) => match intake::submit(&fhir.service, &billing.rules, schedules, &claim).await {
-                    Ok(intake) => json!({
-                        "line": number,
-                        "claimId": intake.claim_id,
-                        "status": intake.state.as_str(),
-                        "cleanClaim": intake.report.clean_claim,
-                    }),
-                    Err(error) => json!({"line": number, "error": error.to_string(), "field": error.field()}),
-                },
-            }
-        })
-        .buffered(LINES_IN_FLIGHT)
-        .collect()
-        .await;
+    let mut batch = Batch::new(&fhir.service, &billing.rules, &schedules);
+    let mut claims = claims.into_iter().peekable();
+    while claims.peek().is_some() {
+        let chunk: Vec<(usize, Value)> = claims.by_ref().take(billing.batch_chunk.max(1)).collect();
+        for (number, outcome) in batch.submit_chunk(chunk).await {
+            let result = match outcome {
+                Ok(intake) => json!({
+                    "line": number,
+                    "claimId": intake.claim_id,
+                    "status": intake.state.as_str(),
+                    "cleanClaim": intake.report.clean_claim,
+                }),
+                Err(error) => json!({"line": number, "error": error.to_string(), "field": error.field()}),
+            };
+            results.push((number, result));
+        }
+    }
+    results.sort_by_key(|(number, _)| *number);
+    let results: Vec<Value> = results.into_iter().map(|(_, result)| result).collect();
     Ok(HttpResponse::Ok().json(results))
 }
 

@@ -1,0 +1,381 @@
+//! Batch intake (`POST /api/claims/batch`): the claims of an NDJSON batch taken a
+//! chunk at a time, each chunk in one transaction.
+//!
+//! One claim on its own costs a dozen round trips (each reference read, the
+//! patient's earlier claims searched and read, each row written). A chunk reads
+//! ahead instead: the resources its claims reference, a handful of queries for the
+//! whole chunk and none for what an earlier chunk read; each patient's earlier
+//! claims once per batch, kept up to date as the batch adds claims; then it writes
+//! its claims together at commit (staged creates and multi-row inserts).
+//!
+//! A claim refused for its content (a bad field, a reference to nothing, no price)
+//! is reported on its line and left out of its chunk. A chunk whose write fails is
+//! rolled back whole and each of its claims reports why: nothing is half-stored.
+//!
+//! Duplicates: the chunk holds the same per-patient locks as single intake while it
+//! writes, so single claims and chunks take turns. A patient's earlier claims are
+//! read when the batch first meets the patient; a claim stored for that patient by
+//! another request while the batch runs is not seen by the batch's later chunks.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{NaiveDate, Utc};
+use serde_json::Value;
+
+use crate::billing::checks::{billed_services, claim_lock_key};
+use crate::billing::from_fhir::{self, reference_of, ResourceSource};
+use crate::billing::intake::request::IntakeRequest;
+use crate::billing::intake::{missing, Intake, IntakeError, INTAKE_ACTOR};
+use crate::billing::lifecycle::BillingState;
+use crate::billing::pricing::{price, FeeSchedules};
+use crate::billing::remittance::money::rounded_cents;
+use crate::billing::scrub::{self, BilledService, DuplicateCheck, RuleSet, ScrubContext};
+use crate::billing::service::{scrub_move, BillingError};
+use crate::fhir::outcome::FhirError;
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
+use crate::store::billing::{NewBillingClaim, StateChange};
+use crate::store::Session;
+
+/// The most earlier claims of one patient read for the duplicate check.
+const EARLIER_CLAIMS: usize = 1_000;
+
+/// One line's outcome.
+pub type LineOutcome = (usize, Result<Intake, IntakeError>);
+
+/// What one batch has read so far, shared by its chunks.
+pub struct Batch<'a> {
+    fhir: &'a ResourceService,
+    rules: &'a RuleSet,
+    schedules: &'a FeeSchedules,
+    resources: HashMap<(ResourceType, String), Option<Value>>,
+    /// Patient id → (provider reference, date of service, code) → the claim billing it.
+    services: HashMap<String, HashMap<ServiceKey, String>>,
+}
+
+type ServiceKey = (String, NaiveDate, String);
+
+impl<'a> Batch<'a> {
+    pub fn new(fhir: &'a ResourceService, rules: &'a RuleSet, schedules: &'a FeeSchedules) -> Self {
+        Batch {
+            fhir,
+            rules,
+            schedules,
+            resources: HashMap::new(),
+            services: HashMap::new(),
+        }
+    }
+
+    /// Stores the claims of one chunk (`(line, body)`), reporting each line.
+    pub async fn submit_chunk(&mut self, chunk: Vec<(usize, Value)>) -> Vec<LineOutcome> {
+        let mut outcomes = Vec::with_capacity(chunk.len());
+        let mut requests = Vec::with_capacity(chunk.len());
+        for (line, body) in chunk {
+            match IntakeRequest::parse(&body) {
+                Ok(request) => requests.push((line, request)),
+                Err(invalid) => outcomes.push((line, Err(invalid.into()))),
+            }
+        }
+        let lines: Vec<usize> = requests.iter().map(|(line, _)| *line).collect();
+        let mut added = Vec::new();
+        match self.write_chunk(requests, &mut outcomes, &mut added).await {
+            Ok(()) => {}
+            Err(error) => {
+                // Rolled back: the chunk's claims were not stored after all.
+                for (patient, key) in added {
+                    if let Some(services) = self.services.get_mut(&patient) {
+                        services.remove(&key);
+                    }
+                }
+                let stored: BTreeSet<usize> = lines.iter().copied().collect();
+                outcomes.retain(|(line, outcome)| !(stored.contains(line) && outcome.is_ok()));
+                let message = error.to_string();
+                for line in lines {
+                    if !outcomes.iter().any(|(other, _)| *other == line) {
+                        outcomes.push((line, Err(IntakeError::NotStored(message.clone()))));
+                    }
+                }
+            }
+        }
+        outcomes.sort_by_key(|(line, _)| *line);
+        outcomes
+    }
+
+    /// `added` collects the services recorded for the chunk's claims, so that a
+    /// failed chunk can take them back.
+    async fn write_chunk(
+        &mut self,
+        requests: Vec<(usize, IntakeRequest)>,
+        outcomes: &mut Vec<LineOutcome>,
+        added: &mut Vec<(String, ServiceKey)>,
+    ) -> Result<(), BillingError> {
+        let mut tx = self.fhir.begin().await?;
+        self.read_ahead(&mut tx, &requests).await?;
+        let patients: BTreeSet<String> = requests
+            .iter()
+            .map(|(_, request)| request.patient.id.clone())
+            .collect();
+        let keys: Vec<String> = patients.iter().map(|id| claim_lock_key(id)).collect();
+        tx.lock_keys(&keys).await?;
+        self.read_earlier_claims(&mut tx, &patients).await?;
+
+        let today = Utc::now().date_naive();
+        let now = Utc::now();
+        let mut billing_rows = Vec::with_capacity(requests.len());
+        let mut history = Vec::with_capacity(2 * requests.len());
+        for (line, request) in requests {
+            match self.intake(&mut tx, &request, today).await {
+                Ok((intake, claim, provider)) => {
+                    for (date, code) in billed_services(&claim) {
+                        let key = (provider.clone(), date, code);
+                        let patient = request.patient.id.clone();
+                        self.services
+                            .entry(patient.clone())
+                            .or_default()
+                            .insert(key.clone(), intake.claim_id.clone());
+                        added.push((patient, key));
+                    }
+                    let (row, changes) = billing_records(&intake, &claim, now);
+                    billing_rows.push(row);
+                    history.extend(changes);
+                    outcomes.push((line, Ok(intake)));
+                }
+                Err(IntakeError::Billing(BillingError::Fhir(error))) if !refuses_claim(&error) => {
+                    return Err(error.into())
+                }
+                Err(error) => outcomes.push((line, Err(error))),
+            }
+        }
+        tx.insert_billing_claims(&billing_rows, &history).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Scrubs, prices and stages one claim; returns it with its Claim body and
+    /// provider reference.
+    async fn intake(
+        &mut self,
+        tx: &mut Session,
+        request: &IntakeRequest,
+        today: NaiveDate,
+    ) -> Result<(Intake, Value, String), IntakeError> {
+        for reference in request.references() {
+            let key = (reference.resource_type, reference.id.clone());
+            if !matches!(self.resources.get(&key), Some(Some(_))) {
+                return Err(missing(reference));
+            }
+        }
+        let claim_id = uuid::Uuid::new_v4().to_string();
+        let draft = request.to_claim(today, BillingState::Draft.fhir_status());
+        let referenced = from_fhir::referenced(&mut ReadAhead(&self.resources), &draft).await?;
+        let billed = from_fhir::billing_claim(&claim_id, &draft, &referenced)?;
+        let provider = format!("{}/{}", request.provider.resource_type, request.provider.id);
+        let earlier = EarlierServices {
+            services: self.services.get(&request.patient.id),
+            provider: &provider,
+        };
+        let context = ScrubContext {
+            today,
+            duplicates: &earlier,
+        };
+        let report = scrub::scrub(&billed, self.rules, &context);
+        let pricing = price(&billed, self.schedules)?;
+        let step = scrub_move(&report, INTAKE_ACTOR);
+        let mut claim = draft;
+        claim["status"] = Value::String(step.to.fhir_status().into());
+        self.fhir
+            .create_with_id(tx, ResourceType::Claim, claim.clone(), None, &claim_id)
+            .await?;
+        let intake = Intake {
+            claim_id,
+            state: step.to,
+            report,
+            pricing,
+        };
+        Ok((intake, claim, provider))
+    }
+
+    /// Reads, in a few queries, what the chunk's claims reference and no earlier
+    /// chunk read: first what the requests name, then the payers and subscribers of
+    /// their Coverages.
+    async fn read_ahead(
+        &mut self,
+        tx: &mut Session,
+        requests: &[(usize, IntakeRequest)],
+    ) -> Result<(), FhirError> {
+        let named: Vec<(ResourceType, String)> = requests
+            .iter()
+            .flat_map(|(_, request)| request.references())
+            .map(|reference| (reference.resource_type, reference.id.clone()))
+            .collect();
+        self.read_missing(tx, named).await?;
+        let behind_coverages: Vec<(ResourceType, String)> = requests
+            .iter()
+            .filter_map(|(_, request)| {
+                let key = (ResourceType::Coverage, request.coverage.id.clone());
+                self.resources.get(&key)?.as_ref()
+            })
+            .flat_map(|coverage| {
+                [
+                    reference_of(coverage, "/payor/0"),
+                    reference_of(coverage, "/subscriber"),
+                ]
+            })
+            .flatten()
+            .map(|(resource_type, id)| (resource_type, id.to_owned()))
+            .collect();
+        self.read_missing(tx, behind_coverages).await
+    }
+
+    async fn read_missing(
+        &mut self,
+        tx: &mut Session,
+        wanted: Vec<(ResourceType, String)>,
+    ) -> Result<(), FhirError> {
+        let mut by_type: HashMap<ResourceType, BTreeSet<String>> = HashMap::new();
+        for key in wanted {
+            if !self.resources.contains_key(&key) {
+                by_type.entry(key.0).or_default().insert(key.1);
+            }
+        }
+        for (resource_type, ids) in by_type {
+            let ids: Vec<String> = ids.into_iter().collect();
+            let found = tx.read_current_many(resource_type.as_str(), &ids).await?;
+            for id in ids {
+                self.resources.entry((resource_type, id)).or_insert(None);
+            }
+            for (id, current) in found.into_iter().filter(|(_, current)| !current.deleted) {
+                let body =
+                    serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+                self.resources.insert((resource_type, id), Some(body));
+            }
+        }
+        Ok(())
+    }
+
+    /// The services billed on the stored, live claims of patients the batch meets
+    /// for the first time.
+    async fn read_earlier_claims(
+        &mut self,
+        tx: &mut Session,
+        patients: &BTreeSet<String>,
+    ) -> Result<(), FhirError> {
+        let new: Vec<&String> = patients
+            .iter()
+            .filter(|patient| !self.services.contains_key(*patient))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = new.iter().map(|id| format!("Patient/{id}")).collect();
+        let query = format!("patient={}", list.join(","));
+        let ids = crate::fhir::conditional::all_matching_ids(
+            tx,
+            ResourceType::Claim,
+            &query,
+            self.fhir.base_url(),
+            EARLIER_CLAIMS * new.len(),
+        )
+        .await?;
+        for patient in new {
+            self.services.insert(patient.clone(), HashMap::new());
+        }
+        for (_, current) in tx.read_current_many("Claim", &ids).await? {
+            let claim: Value =
+                serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+            let live = !matches!(
+                claim.get("status").and_then(Value::as_str),
+                Some("cancelled" | "entered-in-error")
+            );
+            let patient = reference_of(&claim, "/patient").map(|(_, id)| id.to_owned());
+            let provider = claim.pointer("/provider/reference").and_then(Value::as_str);
+            let (Some(patient), Some(provider), true) = (patient, provider, live && !current.deleted) else {
+                continue;
+            };
+            let claim_id = claim
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let services = self.services.entry(patient).or_default();
+            for (date, code) in billed_services(&claim) {
+                services.insert((provider.to_owned(), date, code), claim_id.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A claim error that is the claim's own (reported on its line) rather than the
+/// database's (which fails the chunk).
+fn refuses_claim(error: &FhirError) -> bool {
+    matches!(error, FhirError::Invalid(_))
+}
+
+/// The billing row of a claim intake stored and its two moves: seen by billing as
+/// a draft, then where scrubbing sent it.
+fn billing_records(
+    intake: &Intake,
+    claim: &Value,
+    at: chrono::DateTime<Utc>,
+) -> (NewBillingClaim, [StateChange; 2]) {
+    let step = scrub_move(&intake.report, INTAKE_ACTOR);
+    let draft = BillingState::Draft.as_str();
+    let row = NewBillingClaim {
+        claim_id: intake.claim_id.clone(),
+        state: intake.state.as_str().to_owned(),
+        at,
+        charge_cents: from_fhir::total_charge(claim).and_then(rounded_cents),
+    };
+    let first_seen = StateChange {
+        claim_id: intake.claim_id.clone(),
+        from_state: None,
+        to_state: draft.to_owned(),
+        actor: "claimbridge".into(),
+        reason: Some("first seen by billing".into()),
+        details: None,
+        at,
+    };
+    let scrubbed = StateChange {
+        claim_id: intake.claim_id.clone(),
+        from_state: Some(draft.to_owned()),
+        to_state: step.to.as_str().to_owned(),
+        actor: step.actor,
+        reason: step.reason,
+        details: step.details.as_ref().map(Value::to_string),
+        at,
+    };
+    (row, [first_seen, scrubbed])
+}
+
+/// The resources a chunk read ahead.
+struct ReadAhead<'a>(&'a HashMap<(ResourceType, String), Option<Value>>);
+
+impl ResourceSource for ReadAhead<'_> {
+    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Value, FhirError> {
+        match self.0.get(&(resource_type, id.to_owned())) {
+            Some(Some(body)) => Ok(body.clone()),
+            _ => Err(FhirError::NotFound(format!("{resource_type}/{id}"))),
+        }
+    }
+}
+
+/// The services a patient's other claims from the same provider bill.
+struct EarlierServices<'a> {
+    services: Option<&'a HashMap<ServiceKey, String>>,
+    provider: &'a str,
+}
+
+impl DuplicateCheck for EarlierServices<'_> {
+    fn earlier_claim(&self, service: &BilledService<'_>) -> Option<String> {
+        let key = (
+            self.provider.to_owned(),
+            service.service_date,
+            service.code.to_owned(),
+        );
+        self.services?
+            .get(&key)
+            .filter(|claim| claim.as_str() != service.claim_id)
+            .cloned()
+    }
+}
