@@ -1,7 +1,9 @@
 //! One typed configuration, layered: built-in defaults, then an optional TOML file,
 //! then `CLAIMBRIDGE_*` environment variables (highest precedence).
 
+use crate::billing::gateway::GatewayKind;
 use crate::x12::claim_837p::{ClaimSubmissionConfig, Receiver, Submitter};
+use crate::x12::eligibility_inquiry::EligibilityConfig;
 use crate::x12::{EnvelopeConfig, InterchangeParty, Usage};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -57,6 +59,12 @@ pub struct Settings {
     pub x12_receiver_name: String,
     /// `P` production or `T` test (ISA15).
     pub x12_usage: String,
+    /// TRN03 of eligibility inquiries: `1` followed by our federal tax id.
+    pub x12_trace_originator: String,
+    /// The integration claim submission, eligibility and prior authorization go
+    /// through: `sandbox` (the in-process test clearinghouse), or none (those
+    /// endpoints answer 503).
+    pub billing_gateway: Option<GatewayKind>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -94,6 +102,8 @@ impl Default for Settings {
             x12_receiver_id: "CLEARINGHOUSE".into(),
             x12_receiver_name: "Clearinghouse".into(),
             x12_usage: "T".into(),
+            x12_trace_originator: "1000000000".into(),
+            billing_gateway: None,
         }
     }
 }
@@ -107,8 +117,8 @@ pub enum ConfigError {
 }
 
 impl Settings {
-    /// The X12 envelope and loops 1000A/1000B of the 837P files this server writes.
-    pub fn claim_submission(&self) -> Result<ClaimSubmissionConfig, ConfigError> {
+    /// Who exchanges the X12 files this server writes, and how (ISA/GS).
+    pub fn x12_envelope(&self) -> Result<EnvelopeConfig, ConfigError> {
         let usage = match self.x12_usage.as_str() {
             "P" => Usage::Production,
             "T" => Usage::Test,
@@ -118,15 +128,20 @@ impl Settings {
             qualifier: "ZZ".into(),
             id: id.to_owned(),
         };
+        Ok(EnvelopeConfig {
+            sender: party(&self.x12_sender_id),
+            receiver: party(&self.x12_receiver_id),
+            application_sender: self.x12_sender_id.clone(),
+            application_receiver: self.x12_receiver_id.clone(),
+            usage,
+            acknowledgment_requested: false,
+        })
+    }
+
+    /// The X12 envelope and loops 1000A/1000B of the 837P files this server writes.
+    pub fn claim_submission(&self) -> Result<ClaimSubmissionConfig, ConfigError> {
         Ok(ClaimSubmissionConfig {
-            envelope: EnvelopeConfig {
-                sender: party(&self.x12_sender_id),
-                receiver: party(&self.x12_receiver_id),
-                application_sender: self.x12_sender_id.clone(),
-                application_receiver: self.x12_receiver_id.clone(),
-                usage,
-                acknowledgment_requested: false,
-            },
+            envelope: self.x12_envelope()?,
             submitter: Submitter {
                 name: self.x12_submitter_name.clone(),
                 id: self.x12_sender_id.clone(),
@@ -137,6 +152,14 @@ impl Settings {
                 name: self.x12_receiver_name.clone(),
                 id: self.x12_receiver_id.clone(),
             },
+        })
+    }
+
+    /// The envelope and trace originator of the 270 inquiries this server writes.
+    pub fn eligibility_inquiry(&self) -> Result<EligibilityConfig, ConfigError> {
+        Ok(EligibilityConfig {
+            envelope: self.x12_envelope()?,
+            trace_originator: self.x12_trace_originator.clone(),
         })
     }
 
@@ -174,6 +197,13 @@ impl Settings {
             }
         }
         self.mllp_address()?;
+        // TRN03 is ten characters: 1 and a federal tax id, or 9 and another id.
+        let originator = &self.x12_trace_originator;
+        if originator.len() != 10 || !originator.starts_with(['1', '9']) || !originator.is_ascii() {
+            return Err(ConfigError::Invalid(format!(
+                "x12_trace_originator {originator:?} must be 1 and a nine-digit tax id (or 9 and nine characters)"
+            )));
+        }
         if self.mllp_tls_cert.is_some() != self.mllp_tls_key.is_some() {
             return Err(ConfigError::Invalid(
                 "mllp_tls_cert and mllp_tls_key must be set together".into(),
@@ -236,6 +266,25 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("CLAIMBRIDGE_REDIS_URL", "localhost:6379");
             assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_billing_gateway_is_chosen_by_name() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(
+                Settings::load(None).map_err(|e| e.to_string())?.billing_gateway,
+                None
+            );
+            jail.set_env("CLAIMBRIDGE_BILLING_GATEWAY", "sandbox");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.billing_gateway, Some(GatewayKind::Sandbox));
+            jail.set_env("CLAIMBRIDGE_BILLING_GATEWAY", "acme");
+            assert!(Settings::load(None).is_err(), "an unknown gateway is refused");
+            jail.set_env("CLAIMBRIDGE_BILLING_GATEWAY", "sandbox");
+            jail.set_env("CLAIMBRIDGE_X12_TRACE_ORIGINATOR", "12345");
+            assert!(Settings::load(None).is_err(), "TRN03 is ten characters");
             Ok(())
         });
     }

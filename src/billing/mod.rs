@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod denials;
 pub mod denied;
 pub mod from_fhir;
+pub mod gateway;
 pub mod intake;
 pub mod lifecycle;
 pub mod period;
