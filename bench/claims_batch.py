@@ -81,6 +81,9 @@ def main():
     seconds = time.perf_counter() - started
     stored = sum(1 for r in results if r.get("claimId"))
     clean = sum(1 for r in results if r.get("cleanClaim"))
+    refused = [r for r in results if not r.get("claimId")]
+    if refused:
+        print(f"{len(refused)} claims refused; the first: {json.dumps(refused[0])}", file=sys.stderr)
     print(json.dumps({"claims": claims, "stored": stored, "clean": clean, "seconds": round(seconds, 2),
                       "claims_per_second": round(claims / seconds)}))
 

@@ -73,7 +73,7 @@ async fn remittances_are_listed_newest_first_and_paged(app: &TestApp) {
     assert_eq!(first["payer"]["id"], "ACME01");
     assert_eq!(first["payer"]["name"], "ACME HEALTH");
     // Money is text with two decimals.
-    assert_eq!(first["paymentAmount"], "292.00");
+    assert_eq!(first["paymentAmount"].to_string(), "292.00");
     assert_eq!(first["paymentDate"], "2026-01-10");
     assert_eq!(first["claimsPosted"], 1);
     assert_eq!(first["claimsUnmatched"], 1);

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::billing::dashboard::kpis;
 use crate::billing::period::Period;
-use crate::billing::remittance::money::{json_amount, text_amount};
+use crate::billing::remittance::money::{from_cents, json_amount};
 use crate::billing::routes::billing_status;
 use crate::fhir::routes::FhirContext;
 
@@ -42,8 +42,8 @@ async fn show(fhir: web::Data<FhirContext>, query: web::Query<KpiRequest>) -> Ht
             HttpResponse::Ok().json(json!({
                 "from": from,
                 "to": to,
-                "billed": text_amount(kpis.billed_cents),
-                "collected": text_amount(kpis.collected_cents),
+                "billed": json_amount(from_cents(kpis.billed_cents)),
+                "collected": json_amount(from_cents(kpis.collected_cents)),
                 "collectionRate": kpis.collection_rate.map(json_amount),
                 "denialRate": kpis.denial_rate.map(json_amount),
                 "averageDaysToPay": kpis.average_days_to_pay.map(json_amount),

@@ -40,6 +40,10 @@ use crate::store::Session;
 /// The most earlier claims of one patient read for the duplicate check.
 const EARLIER_CLAIMS: usize = 1_000;
 
+/// Patients per search for earlier claims: each is one more OR in the query, and
+/// SQLite refuses expressions nested 1,000 deep.
+const PATIENTS_PER_SEARCH: usize = 100;
+
 /// One line's outcome.
 pub type LineOutcome = (usize, Result<Intake, IntakeError>);
 
@@ -267,16 +271,20 @@ impl<'a> Batch<'a> {
         if new.is_empty() {
             return Ok(());
         }
-        let list: Vec<String> = new.iter().map(|id| format!("Patient/{id}")).collect();
-        let query = format!("patient={}", list.join(","));
-        let ids = crate::fhir::conditional::all_matching_ids(
-            tx,
-            ResourceType::Claim,
-            &query,
-            self.fhir.base_url(),
-            EARLIER_CLAIMS * new.len(),
-        )
-        .await?;
+        let mut ids = Vec::new();
+        for group in new.chunks(PATIENTS_PER_SEARCH) {
+            let list: Vec<String> = group.iter().map(|id| format!("Patient/{id}")).collect();
+            let query = format!("patient={}", list.join(","));
+            let found = crate::fhir::conditional::all_matching_ids(
+                tx,
+                ResourceType::Claim,
+                &query,
+                self.fhir.base_url(),
+                EARLIER_CLAIMS * group.len(),
+            )
+            .await?;
+            ids.extend(found);
+        }
         for patient in new {
             self.services.insert(patient.clone(), HashMap::new());
         }

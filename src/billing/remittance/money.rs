@@ -41,12 +41,6 @@ pub fn rounded_cents(amount: Decimal) -> Option<i64> {
         .ok()
 }
 
-/// Cents as text with exactly two decimals (`"1234.50"`): money in answers that a
-/// client must not read through a float.
-pub fn text_amount(cents: i64) -> String {
-    from_cents(cents).to_string()
-}
-
 /// `amount` as an exact JSON number (serde_json keeps numbers as written here).
 pub fn json_amount(amount: Decimal) -> Value {
     Value::Number(Number::from_str(&amount.to_string()).expect("a Decimal prints as a JSON number"))
@@ -93,9 +87,9 @@ mod tests {
         assert_eq!(rounded("-10.005"), Some(-1001));
         assert_eq!(rounded("10.0049"), Some(1000));
         assert_eq!(rounded("79228162514264337593543950335"), None);
-        assert_eq!(text_amount(123450), "1234.50");
-        assert_eq!(text_amount(-5), "-0.05");
-        assert_eq!(text_amount(0), "0.00");
+        assert_eq!(json_amount(from_cents(123450)).to_string(), "1234.50");
+        assert_eq!(json_amount(from_cents(-5)).to_string(), "-0.05");
+        assert_eq!(json_amount(from_cents(0)).to_string(), "0.00");
     }
 
     #[test]

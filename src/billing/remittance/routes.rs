@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::billing::period::{Period, PeriodError};
-use crate::billing::remittance::money::{from_cents, json_amount, text_amount};
+use crate::billing::remittance::money::{from_cents, json_amount};
 use crate::billing::remittance::posting::{post_835, RemittanceError};
 use crate::billing::routes::billing_status;
 use crate::billing::service::BillingError;
@@ -119,7 +119,7 @@ fn summary_json(remittance: &RemittanceSummary) -> Value {
         "id": remittance.id,
         "payer": {"id": remittance.payer_id, "name": remittance.payer_name},
         "traceNumber": remittance.trace_number,
-        "paymentAmount": text_amount(remittance.payment_cents),
+        "paymentAmount": json_amount(from_cents(remittance.payment_cents)),
         "paymentDate": remittance.payment_date,
         "receivedAt": crate::fhir::instant(remittance.received_at),
         "claimsPosted": remittance.posted_claims,
