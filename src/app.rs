@@ -103,6 +103,8 @@ impl Application {
         // Read the denial data now, so a mistake in it stops start-up, not a request.
         crate::billing::denials::shipped()?;
         let submission = settings.claim_submission()?;
+        let eligibility = settings.eligibility_inquiry()?;
+        let gateway = crate::billing::gateway::configured(settings.billing_gateway, &submission.envelope);
         let claims_batch_chunk = settings.claims_batch_chunk;
         let max_message = settings.mllp_max_frame;
         let server = HttpServer::new(move || {
@@ -121,6 +123,8 @@ impl Application {
                 rules: Arc::clone(&scrub_rules),
                 submission: submission.clone(),
                 batch_chunk: claims_batch_chunk,
+                eligibility: eligibility.clone(),
+                gateway: gateway.clone(),
             });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),

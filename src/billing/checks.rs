@@ -58,7 +58,12 @@ impl EarlierServices {
         let Some(provider) = provider.filter(|_| !billed.patient_id.is_empty()) else {
             return Ok(earlier);
         };
-        let query = format!("patient=Patient/{}", billed.patient_id);
+        // Prior authorizations and predeterminations ask about services; they do
+        // not bill them.
+        let query = format!(
+            "patient=Patient/{}&use:not=preauthorization&use:not=predetermination",
+            billed.patient_id
+        );
         // Inside a transaction that stores the claim, claims of one patient take
         // turns from here to commit: a second one sees the first and its services.
         session.lock_before_next_search(&claim_lock_key(&billed.patient_id));

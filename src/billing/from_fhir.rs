@@ -311,7 +311,7 @@ fn diagnoses(claim: &Value) -> Vec<String> {
     found.into_iter().map(|(_, code)| code).collect()
 }
 
-fn person(resource: &Value) -> Person {
+pub(crate) fn person(resource: &Value) -> Person {
     Person {
         family: text(resource, "/name/0/family").unwrap_or_default(),
         given: resource
@@ -345,7 +345,7 @@ fn address(address: &Value) -> Address {
     }
 }
 
-fn subscriber(coverage: &Value, other: Option<&Value>) -> Subscriber {
+pub(crate) fn subscriber(coverage: &Value, other: Option<&Value>) -> Subscriber {
     let relationship = match text(coverage, "/relationship/coding/0/code").as_deref() {
         Some("self") | None => "18",
         Some("spouse") => "01",
@@ -367,7 +367,7 @@ fn subscriber(coverage: &Value, other: Option<&Value>) -> Subscriber {
     }
 }
 
-fn payer(organization: &Value) -> Payer {
+pub(crate) fn payer(organization: &Value) -> Payer {
     Payer {
         payer_id: other_identifier(organization).unwrap_or_default(),
         name: text(organization, "/name").unwrap_or_default(),
@@ -411,7 +411,7 @@ fn coverage_terms(coverage: &Value) -> CoverageTerms {
     terms
 }
 
-fn provider(resource: &Value) -> Provider {
+pub(crate) fn provider(resource: &Value) -> Provider {
     let is_person = text(resource, "/resourceType").as_deref() == Some("Practitioner");
     let (name, given) = if is_person {
         let person = person(resource);

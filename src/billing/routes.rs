@@ -1,7 +1,8 @@
 //! The billing API for one claim (`/api/billing/claims/{id}`): its state, history
 //! and ledger totals, moves between states, scrubbing, and its 837P. Handlers parse,
 //! call `billing::service`, and render. Remittance posting has its own routes
-//! (`billing::remittance::routes`), configured from here.
+//! (`billing::remittance::routes`), and so do the operations that go through the
+//! billing gateway (`billing::gateway::routes`), configured from here.
 
 use std::sync::Arc;
 
@@ -10,18 +11,25 @@ use actix_web::{web, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::billing::gateway::BillingGateway;
 use crate::billing::lifecycle::BillingState;
 use crate::billing::remittance::money::json_amount;
 use crate::billing::scrub::{RuleSet, ScrubReport};
 use crate::billing::service::{self, BillingError, ClaimStatus, Move};
 use crate::fhir::routes::FhirContext;
 use crate::x12::claim_837p::ClaimSubmissionConfig;
+use crate::x12::eligibility_inquiry::EligibilityConfig;
 
 pub struct BillingContext {
     pub rules: Arc<RuleSet>,
     pub submission: ClaimSubmissionConfig,
     /// Claims of a batch stored per transaction (`intake::batch`).
     pub batch_chunk: usize,
+    /// The 270s eligibility checks write.
+    pub eligibility: EligibilityConfig,
+    /// Where submissions, eligibility checks and prior authorizations go; `None`
+    /// when no integration is configured.
+    pub gateway: Option<Arc<dyn BillingGateway>>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,7 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(crate::billing::remittance::routes::configure)
         .configure(crate::billing::dashboard::routes::configure)
         .configure(crate::billing::worklist::configure)
-        .configure(crate::billing::denied::routes::configure);
+        .configure(crate::billing::denied::routes::configure)
+        .configure(crate::billing::gateway::routes::configure);
 }
 
 /// The HTTP status of a billing failure.

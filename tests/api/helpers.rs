@@ -1,6 +1,7 @@
 //! A running server per test, on the backend the test asks for.
 
 use claimbridge::app::Application;
+use claimbridge::billing::gateway::GatewayKind;
 use claimbridge::config::Settings;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use serde_json::Value;
@@ -26,6 +27,21 @@ pub struct TestApp {
     cleanup: Cleanup,
 }
 
+/// How a test's server differs from the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestOptions {
+    /// Billing operations go through the sandbox clearinghouse (else none is
+    /// configured).
+    pub sandbox_gateway: bool,
+}
+
+impl TestOptions {
+    /// Billing operations go through the sandbox clearinghouse.
+    pub const SANDBOX: TestOptions = TestOptions {
+        sandbox_gateway: true,
+    };
+}
+
 enum Cleanup {
     /// The SQLite file lives in this directory, removed on drop.
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
@@ -34,14 +50,14 @@ enum Cleanup {
 }
 
 impl TestApp {
-    pub async fn sqlite() -> TestApp {
+    pub async fn sqlite(options: TestOptions) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("nested/claimbridge.db").display());
-        TestApp::start(url, Cleanup::Sqlite(dir)).await
+        TestApp::start(url, Cleanup::Sqlite(dir), options).await
     }
 
     /// `None` when no PostgreSQL is configured, except on CI, where that is a failure.
-    pub async fn postgres() -> Option<TestApp> {
+    pub async fn postgres(options: TestOptions) -> Option<TestApp> {
         let Ok(server_url) = std::env::var(POSTGRES_ENV) else {
             assert!(
                 std::env::var("CI").is_err(),
@@ -58,10 +74,10 @@ impl TestApp {
             .expect("create schema");
         let separator = if server_url.contains('?') { '&' } else { '?' };
         let url = format!("{server_url}{separator}options=-c%20search_path%3D{schema}");
-        Some(TestApp::start(url, Cleanup::Postgres { server_url, schema }).await)
+        Some(TestApp::start(url, Cleanup::Postgres { server_url, schema }, options).await)
     }
 
-    async fn start(database_url: String, cleanup: Cleanup) -> TestApp {
+    async fn start(database_url: String, cleanup: Cleanup, options: TestOptions) -> TestApp {
         let settings = Settings {
             database_url,
             database_pool_size: 4,
@@ -71,6 +87,7 @@ impl TestApp {
             workers: Some(2),
             mllp_bind: "127.0.0.1:0".into(),
             mllp_max_frame: TEST_MAX_FRAME,
+            billing_gateway: options.sandbox_gateway.then_some(GatewayKind::Sandbox),
             ..Settings::default()
         };
         let app = Application::build(&settings).await.expect("server starts");
@@ -130,6 +147,31 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// POSTs JSON to a URL outside the FHIR base (`/api/…`): the status and the
+    /// JSON answer.
+    pub async fn api_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.server_url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        (
+            response.status().as_u16(),
+            response.json().await.expect("a JSON answer"),
+        )
+    }
+
+    /// GETs a URL outside the FHIR base: the status and the JSON answer.
+    pub async fn api_get(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(self.server_url(path)).send().await.expect("GET");
+        (
+            response.status().as_u16(),
+            response.json().await.expect("a JSON answer"),
+        )
+    }
+
     /// Creates a resource and returns the stored body.
     pub async fn create(&self, resource: &Value) -> Value {
         let resource_type = resource["resourceType"].as_str().expect("resourceType");
@@ -168,15 +210,16 @@ pub fn assert_issue_at(outcome: &Value, path: &str) {
     assert!(found, "no issue at {path}: {outcome}");
 }
 
-/// Runs each listed `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+/// Runs each listed `async fn(TestApp)` once on SQLite and once on PostgreSQL;
+/// `with options;` first starts the servers with those `TestOptions`.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
+    (with $options:expr; $($test:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let app = $crate::helpers::TestApp::sqlite().await;
+                    let app = $crate::helpers::TestApp::sqlite($options).await;
                     super::$test(&app).await;
                     app.finish().await;
                 }
@@ -186,12 +229,15 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                    if let Some(app) = $crate::helpers::TestApp::postgres($options).await {
                         super::$test(&app).await;
                         app.finish().await;
                     }
                 }
             )*
         }
+    };
+    ($($test:ident),* $(,)?) => {
+        $crate::on_both_backends!(with $crate::helpers::TestOptions::default(); $($test),*);
     };
 }

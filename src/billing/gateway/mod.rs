@@ -16,6 +16,7 @@
 //! retries and failover will need: transient (nothing delivered), ambiguous (maybe
 //! delivered) or final (refused).
 
+pub mod routes;
 pub mod sandbox;
 
 use std::sync::Arc;

@@ -23,6 +23,37 @@ use crate::store::Session;
 use params::{Include, SearchRequest, Summary, TotalMode};
 use summary::Subset;
 
+/// The live resources of `resource_type` matching `query` (search parameters and
+/// `_sort`, as in a search URL), at most `limit`, in the query's order: for the
+/// server's own APIs built on FHIR search.
+pub async fn find(
+    session: &mut Session,
+    resource_type: ResourceType,
+    query: &str,
+    base_url: &str,
+    limit: usize,
+) -> Result<Vec<FoundResource>, FhirError> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let options = params::ParseOptions {
+        base_url,
+        max_count: limit,
+        lenient: false,
+    };
+    let request = SearchRequest::parse(resource_type, &pairs, options)?;
+    let query = SearchQuery {
+        res_type: resource_type.to_string(),
+        filters: request.filters,
+        sort: request.sort,
+        cursor: None,
+        limit: limit as i64,
+        // Written by the server, run again and again: worth keeping prepared.
+        repeated: true,
+    };
+    Ok(session.search(&query).await?)
+}
+
 /// Runs `request` and renders the searchset Bundle. `self_url` is the search's URL
 /// without query, e.g. `http://host/fhir/Claim`.
 pub async fn search_bundle(
