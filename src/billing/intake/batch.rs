@@ -70,63 +70,112 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Stores the claims of one chunk (`(line, body)`), reporting each line.
-    pub async fn submit_chunk(&mut self, chunk: Vec<(usize, Value)>) -> Vec<LineOutcome> {
-        let mut outcomes = Vec::with_capacity(chunk.len());
-        let mut requests = Vec::with_capacity(chunk.len());
-        for (line, body) in chunk {
-            match IntakeRequest::parse(&body) {
-                Ok(request) => requests.push((line, request)),
-                Err(invalid) => outcomes.push((line, Err(invalid.into()))),
+    /// Stores every chunk, reporting each line in order. While one chunk is written
+    /// and committed the next is computed: the server's work and the database's
+    /// overlap.
+    pub async fn submit(
+        &mut self,
+        chunks: impl IntoIterator<Item = Vec<(usize, Value)>>,
+    ) -> Vec<LineOutcome> {
+        let mut outcomes = Vec::new();
+        let mut chunks = chunks.into_iter();
+        let mut writing: Option<StagedChunk> = None;
+        loop {
+            let next = chunks.next();
+            if writing.is_none() && next.is_none() {
+                break;
             }
-        }
-        let lines: Vec<usize> = requests.iter().map(|(line, _)| *line).collect();
-        let mut added = Vec::new();
-        match self.write_chunk(requests, &mut outcomes, &mut added).await {
-            Ok(()) => {}
-            Err(error) => {
-                // Rolled back: the chunk's claims were not stored after all.
-                for (patient, key) in added {
-                    if let Some(services) = self.services.get_mut(&patient) {
-                        services.remove(&key);
+            let (written, prepared) = futures_util::future::join(
+                async {
+                    match writing.take() {
+                        Some(staged) => Some(staged.commit().await),
+                        None => None,
                     }
-                }
-                let stored: BTreeSet<usize> = lines.iter().copied().collect();
-                outcomes.retain(|(line, outcome)| !(stored.contains(line) && outcome.is_ok()));
-                let message = error.to_string();
-                for line in lines {
-                    if !outcomes.iter().any(|(other, _)| *other == line) {
-                        outcomes.push((line, Err(IntakeError::NotStored(message.clone()))));
+                },
+                async {
+                    match next {
+                        Some(chunk) => Some(self.prepare(chunk).await),
+                        None => None,
                     }
+                },
+            )
+            .await;
+            let earlier_failed = match written {
+                Some(Ok(lines)) => {
+                    outcomes.extend(lines);
+                    false
                 }
+                Some(Err(failed)) => {
+                    self.forget(&failed.added);
+                    outcomes.extend(failed.lines);
+                    true
+                }
+                None => false,
+            };
+            match prepared {
+                // Computed against the failed chunk's claims, which were not stored.
+                Some(Ok(staged)) if earlier_failed => {
+                    let failed = staged.abandon("an earlier chunk of the batch could not be stored");
+                    self.forget(&failed.added);
+                    outcomes.extend(failed.lines);
+                }
+                Some(Ok(staged)) => writing = Some(staged),
+                Some(Err(lines)) => outcomes.extend(lines),
+                None => {}
             }
         }
         outcomes.sort_by_key(|(line, _)| *line);
         outcomes
     }
 
-    /// `added` collects the services recorded for the chunk's claims, so that a
-    /// failed chunk can take them back.
-    async fn write_chunk(
+    /// Computes one chunk (`(line, body)`) and stages its claims in an open
+    /// transaction; `Err` with every line reported when its reads fail.
+    async fn prepare(&mut self, chunk: Vec<(usize, Value)>) -> Result<StagedChunk, Vec<LineOutcome>> {
+        let mut staged = StagedChunk::default();
+        let mut requests = Vec::with_capacity(chunk.len());
+        for (line, body) in chunk {
+            match IntakeRequest::parse(&body) {
+                Ok(request) => requests.push((line, request)),
+                Err(invalid) => staged.lines.push((line, Err(invalid.into()))),
+            }
+        }
+        let lines: Vec<usize> = requests.iter().map(|(line, _)| *line).collect();
+        match self.stage(requests, &mut staged).await {
+            Ok(tx) => {
+                staged.tx = Some(tx);
+                Ok(staged)
+            }
+            Err(error) => {
+                let mut failed = staged.abandon(&error.to_string());
+                self.forget(&failed.added);
+                // Lines the chunk had not reached when it failed.
+                let reached: BTreeSet<usize> = failed.lines.iter().map(|(line, _)| *line).collect();
+                let unreached = lines.into_iter().filter(|line| !reached.contains(line));
+                let why = error.to_string();
+                failed
+                    .lines
+                    .extend(unreached.map(|line| (line, Err(IntakeError::NotStored(why.clone())))));
+                Err(failed.lines)
+            }
+        }
+    }
+
+    async fn stage(
         &mut self,
         requests: Vec<(usize, IntakeRequest)>,
-        outcomes: &mut Vec<LineOutcome>,
-        added: &mut Vec<(String, ServiceKey)>,
-    ) -> Result<(), BillingError> {
+        staged: &mut StagedChunk,
+    ) -> Result<Session, BillingError> {
         let mut tx = self.fhir.begin().await?;
         self.read_ahead(&mut tx, &requests).await?;
         let patients: BTreeSet<String> = requests
             .iter()
             .map(|(_, request)| request.patient.id.clone())
             .collect();
-        let keys: Vec<String> = patients.iter().map(|id| claim_lock_key(id)).collect();
-        tx.lock_keys(&keys).await?;
         self.read_earlier_claims(&mut tx, &patients).await?;
+        staged.lock_keys = patients.iter().map(|id| claim_lock_key(id)).collect();
 
         let today = Utc::now().date_naive();
         let now = Utc::now();
-        let mut billing_rows = Vec::with_capacity(requests.len());
-        let mut history = Vec::with_capacity(2 * requests.len());
         for (line, request) in requests {
             match self.intake(&mut tx, &request, today).await {
                 Ok((intake, claim, provider)) => {
@@ -137,22 +186,29 @@ impl<'a> Batch<'a> {
                             .entry(patient.clone())
                             .or_default()
                             .insert(key.clone(), intake.claim_id.clone());
-                        added.push((patient, key));
+                        staged.added.push((patient, key));
                     }
                     let (row, changes) = billing_records(&intake, &claim, now);
-                    billing_rows.push(row);
-                    history.extend(changes);
-                    outcomes.push((line, Ok(intake)));
+                    staged.billing_rows.push(row);
+                    staged.history.extend(changes);
+                    staged.lines.push((line, Ok(intake)));
                 }
                 Err(IntakeError::Billing(BillingError::Fhir(error))) if !refuses_claim(&error) => {
                     return Err(error.into())
                 }
-                Err(error) => outcomes.push((line, Err(error))),
+                Err(error) => staged.lines.push((line, Err(error))),
             }
         }
-        tx.insert_billing_claims(&billing_rows, &history).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(tx)
+    }
+
+    /// Takes back the services a chunk that was not stored had added.
+    fn forget(&mut self, added: &[(String, ServiceKey)]) {
+        for (patient, key) in added {
+            if let Some(services) = self.services.get_mut(patient) {
+                services.remove(key);
+            }
+        }
     }
 
     /// Scrubs, prices and stages one claim; returns it with its Claim body and
@@ -311,6 +367,63 @@ impl<'a> Batch<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// A chunk's claims staged in their open transaction, waiting to be written.
+#[derive(Default)]
+struct StagedChunk {
+    tx: Option<Session>,
+    /// Every line of the chunk: the staged claims and the refused ones.
+    lines: Vec<LineOutcome>,
+    /// The services the staged claims added to the batch's duplicate check.
+    added: Vec<(String, ServiceKey)>,
+    lock_keys: Vec<String>,
+    billing_rows: Vec<NewBillingClaim>,
+    history: Vec<StateChange>,
+}
+
+/// A chunk that was not stored: every line reported, and what to take back.
+struct FailedChunk {
+    lines: Vec<LineOutcome>,
+    added: Vec<(String, ServiceKey)>,
+}
+
+impl StagedChunk {
+    /// Takes the chunk's patients' locks (so single intakes of those patients wait
+    /// for it and then see its claims), writes the billing rows and commits.
+    async fn commit(mut self) -> Result<Vec<LineOutcome>, FailedChunk> {
+        let Some(mut tx) = self.tx.take() else {
+            return Ok(self.lines);
+        };
+        let written = async {
+            tx.lock_keys(&self.lock_keys).await?;
+            tx.insert_billing_claims(&self.billing_rows, &self.history)
+                .await?;
+            tx.commit().await
+        };
+        match written.await {
+            Ok(()) => Ok(self.lines),
+            Err(error) => Err(self.abandon(&BillingError::from(error).to_string())),
+        }
+    }
+
+    /// Drops the chunk (its transaction rolls back): each staged claim is reported
+    /// as not stored, with `why`.
+    fn abandon(mut self, why: &str) -> FailedChunk {
+        self.tx = None;
+        let lines = self
+            .lines
+            .into_iter()
+            .map(|(line, outcome)| match outcome {
+                Ok(_) => (line, Err(IntakeError::NotStored(why.to_owned()))),
+                refused => (line, refused),
+            })
+            .collect();
+        FailedChunk {
+            lines,
+            added: self.added,
+        }
     }
 }
 

@@ -119,21 +119,23 @@ async fn batch(
     }
     let schedules = fee_schedules();
     let mut batch = Batch::new(&fhir.service, &billing.rules, &schedules);
+    let chunk_size = billing.batch_chunk.max(1);
     let mut claims = claims.into_iter().peekable();
-    while claims.peek().is_some() {
-        let chunk: Vec<(usize, Value)> = claims.by_ref().take(billing.batch_chunk.max(1)).collect();
-        for (number, outcome) in batch.submit_chunk(chunk).await {
-            let result = match outcome {
-                Ok(intake) => json!({
-                    "line": number,
-                    "claimId": intake.claim_id,
-                    "status": intake.state.as_str(),
-                    "cleanClaim": intake.report.clean_claim,
-                }),
-                Err(error) => json!({"line": number, "error": error.to_string(), "field": error.field()}),
-            };
-            results.push((number, result));
-        }
+    let chunks = std::iter::from_fn(|| {
+        claims.peek()?;
+        Some(claims.by_ref().take(chunk_size).collect::<Vec<_>>())
+    });
+    for (number, outcome) in batch.submit(chunks).await {
+        let result = match outcome {
+            Ok(intake) => json!({
+                "line": number,
+                "claimId": intake.claim_id,
+                "status": intake.state.as_str(),
+                "cleanClaim": intake.report.clean_claim,
+            }),
+            Err(error) => json!({"line": number, "error": error.to_string(), "field": error.field()}),
+        };
+        results.push((number, result));
     }
     results.sort_by_key(|(number, _)| *number);
     let results: Vec<Value> = results.into_iter().map(|(_, result)| result).collect();
