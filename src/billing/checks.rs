@@ -58,12 +58,7 @@ impl EarlierServices {
         let Some(provider) = provider.filter(|_| !billed.patient_id.is_empty()) else {
             return Ok(earlier);
         };
-        // Prior authorizations and predeterminations ask about services; they do
-        // not bill them.
-        let query = format!(
-            "patient=Patient/{}&use:not=preauthorization&use:not=predetermination",
-            billed.patient_id
-        );
+        let query = billing_claims_of(&format!("Patient/{}", billed.patient_id));
         // Inside a transaction that stores the claim, claims of one patient take
         // turns from here to commit: a second one sees the first and its services.
         session.lock_before_next_search(&claim_lock_key(&billed.patient_id));
@@ -79,11 +74,9 @@ impl EarlierServices {
             let version = fhir.read(session, ResourceType::Claim, &id).await?;
             let other: Value =
                 serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))?;
-            let live = !matches!(
-                other.get("status").and_then(Value::as_str),
-                Some("cancelled" | "entered-in-error")
-            );
-            if !live || other.pointer("/provider/reference").and_then(Value::as_str) != Some(provider) {
+            if !is_live(&other)
+                || other.pointer("/provider/reference").and_then(Value::as_str) != Some(provider)
+            {
                 continue;
             }
             for service in billed_services(&other) {
@@ -100,6 +93,21 @@ impl DuplicateCheck for EarlierServices {
             .get(&(service.service_date, service.code.to_owned()))
             .cloned()
     }
+}
+
+/// The search for the Claims that bill services to `patients` (references, comma
+/// separated): prior authorizations and predeterminations ask about services, they
+/// do not bill them.
+pub(crate) fn billing_claims_of(patients: &str) -> String {
+    format!("patient={patients}&use:not=preauthorization&use:not=predetermination")
+}
+
+/// A Claim neither withdrawn nor entered in error.
+pub(crate) fn is_live(claim: &Value) -> bool {
+    !matches!(
+        claim.get("status").and_then(Value::as_str),
+        Some("cancelled" | "entered-in-error")
+    )
 }
 
 /// The lock claims of one patient take turns on, from their duplicate check to

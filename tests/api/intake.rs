@@ -13,6 +13,7 @@ crate::on_both_backends!(
     a_bad_batch_line_is_reported_and_the_others_stored,
     a_service_billed_twice_in_one_batch_is_found,
     a_batch_finds_services_billed_before_it_and_in_its_earlier_chunks,
+    the_billing_api_takes_claims_at_its_own_paths,
 );
 
 /// An intake request for the patient, clinic, doctor and coverage the billing
@@ -246,4 +247,42 @@ async fn duplicate_found(app: &TestApp, claim_id: &str) -> bool {
     let first_move = &status["statusHistory"][1]["details"];
     let findings = first_move.as_array().cloned().unwrap_or_default();
     findings.iter().any(|f| f["code"] == "DUPLICATE_SERVICE")
+}
+
+/// `/api/billing/claims` (create, batch, status) answers as the seed's `/api/claims`.
+async fn the_billing_api_takes_claims_at_its_own_paths(app: &TestApp) {
+    let request = intake_request(app).await;
+    let response = app
+        .client
+        .post(app.server_url("/api/billing/claims"))
+        .json(&request)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let id = created["claimId"].as_str().expect("a claim id");
+    let status: Value = app
+        .client
+        .get(app.server_url(&format!("/api/billing/claims/{id}/status")))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], created["status"]);
+    let batch = app
+        .client
+        .post(app.server_url("/api/billing/claims/batch"))
+        .body(format!("{request}\nnot json\n"))
+        .send()
+        .await
+        .expect("POST");
+    let results: Value = batch.json().await.unwrap();
+    assert!(results[0]["claimId"].is_string(), "{results}");
+    assert!(
+        results[1]["error"].as_str().unwrap().contains("not JSON"),
+        "{results}"
+    );
 }

@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::billing::checks::{billed_services, claim_lock_key};
+use crate::billing::checks::{billed_services, billing_claims_of, claim_lock_key, is_live};
 use crate::billing::from_fhir::{self, reference_of, ResourceSource};
 use crate::billing::intake::request::IntakeRequest;
 use crate::billing::intake::{missing, Intake, IntakeError, INTAKE_ACTOR};
@@ -39,6 +39,9 @@ use crate::store::Session;
 
 /// The most earlier claims of one patient read for the duplicate check.
 const EARLIER_CLAIMS: usize = 1_000;
+
+/// Claims computed between two chances for the previous chunk's write to progress.
+const YIELD_EVERY: usize = 16;
 
 /// Patients per search for earlier claims: each is one more OR in the query, and
 /// SQLite refuses expressions nested 1,000 deep.
@@ -176,7 +179,12 @@ impl<'a> Batch<'a> {
 
         let today = Utc::now().date_naive();
         let now = Utc::now();
-        for (line, request) in requests {
+        for (at, (line, request)) in requests.into_iter().enumerate() {
+            if at % YIELD_EVERY == 0 {
+                // The previous chunk's commit runs on this same thread (`submit`
+                // joins the two): let it send its next statements to the database.
+                tokio::task::yield_now().await;
+            }
             match self.intake(&mut tx, &request, today).await {
                 Ok((intake, claim, provider)) => {
                     for (date, code) in billed_services(&claim) {
@@ -330,7 +338,7 @@ impl<'a> Batch<'a> {
         let mut ids = Vec::new();
         for group in new.chunks(PATIENTS_PER_SEARCH) {
             let list: Vec<String> = group.iter().map(|id| format!("Patient/{id}")).collect();
-            let query = format!("patient={}", list.join(","));
+            let query = billing_claims_of(&list.join(","));
             let found = crate::fhir::conditional::all_matching_ids(
                 tx,
                 ResourceType::Claim,
@@ -347,10 +355,7 @@ impl<'a> Batch<'a> {
         for (_, current) in tx.read_current_many("Claim", &ids).await? {
             let claim: Value =
                 serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;
-            let live = !matches!(
-                claim.get("status").and_then(Value::as_str),
-                Some("cancelled" | "entered-in-error")
-            );
+            let live = is_live(&claim);
             let patient = reference_of(&claim, "/patient").map(|(_, id)| id.to_owned());
             let provider = claim.pointer("/provider/reference").and_then(Value::as_str);
             let (Some(patient), Some(provider), true) = (patient, provider, live && !current.deleted) else {

@@ -18,9 +18,13 @@ use crate::fhir::routes::{read_body, FhirContext};
 const MAX_BATCH_LINES: usize = 100_000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The seed's paths, and the same under the billing API.
     cfg.route("/api/claims", web::post().to(create))
         .route("/api/claims/batch", web::post().to(batch))
-        .route("/api/claims/{id}/status", web::get().to(status));
+        .route("/api/claims/{id}/status", web::get().to(status))
+        .route("/api/billing/claims", web::post().to(create))
+        .route("/api/billing/claims/batch", web::post().to(batch))
+        .route("/api/billing/claims/{id}/status", web::get().to(status));
 }
 
 #[derive(Debug, thiserror::Error)]
