@@ -62,7 +62,7 @@ pub struct Move {
 pub async fn status(fhir: &ResourceService, claim_id: &str) -> Result<ClaimStatus, BillingError> {
     let mut session = fhir.session().await?;
     fhir.read(&mut session, ResourceType::Claim, claim_id).await?;
-    let state = match session.claim_state_for_update(claim_id).await? {
+    let state = match session.read_claim_state(claim_id).await? {
         Some(row) => parse_state(&row)?,
         None => BillingState::Draft,
     };

@@ -37,6 +37,17 @@ fn claim_state(row: ClaimStateColumns) -> ClaimStateRow {
     }
 }
 
+/// The claim's billing row as it stands, without locking it (for reads).
+pub async fn read_claim_state(conn: &mut Conn, claim_id: &str) -> Result<Option<ClaimStateRow>, StoreError> {
+    let row: Option<ClaimStateColumns> = billing_claims::table
+        .filter(billing_claims::claim_id.eq(claim_id))
+        .select(CLAIM_STATE_COLUMNS)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(claim_state))
+}
+
 /// The claim's billing row, locked for the rest of the transaction on PostgreSQL so
 /// that two moves of one claim take turns.
 pub async fn claim_state_for_update(

@@ -682,6 +682,11 @@ impl Session {
         on_session!(self, finish_message(id, outcome))
     }
 
+    /// The claim's billing row, unlocked: for answers, not for moves.
+    pub async fn read_claim_state(&mut self, claim_id: &str) -> Result<Option<ClaimStateRow>, StoreError> {
+        on_session!(self, read_claim_state(claim_id))
+    }
+
     /// The claim's billing row, locked until the transaction ends (PostgreSQL).
     pub async fn claim_state_for_update(
         &mut self,
