@@ -12,6 +12,9 @@ const POSTGRES_ENV: &str = "CLAIMBRIDGE_TEST_POSTGRES_URL";
 /// Small enough that the 413 test need not send megabytes.
 pub const TEST_BODY_LIMIT: usize = 256 * 1024;
 
+/// Where a test's SQLite database lives, under its temporary directory.
+const SQLITE_FILE: &str = "nested/claimbridge.db";
+
 /// Claims per batch transaction: small, so that a few lines span several chunks.
 pub const TEST_BATCH_CHUNK: usize = 2;
 
@@ -44,7 +47,7 @@ impl TestOptions {
 
 enum Cleanup {
     /// The SQLite file lives in this directory, removed on drop.
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Sqlite(tempfile::TempDir),
     /// Each PostgreSQL test runs in a schema of its own, dropped when it ends.
     Postgres { server_url: String, schema: String },
 }
@@ -52,7 +55,7 @@ enum Cleanup {
 impl TestApp {
     pub async fn sqlite(options: TestOptions) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("nested/claimbridge.db").display());
+        let url = format!("sqlite://{}", dir.path().join(SQLITE_FILE).display());
         TestApp::start(url, Cleanup::Sqlite(dir), options).await
     }
 
@@ -111,6 +114,29 @@ impl TestApp {
             conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
                 .await
                 .expect("drop schema");
+        }
+    }
+
+    /// Runs SQL on the test's own database, as an operator would: `postgres` in its
+    /// schema, or `sqlite` on its file.
+    pub async fn execute_sql(&self, postgres: &str, sqlite: &str) {
+        match &self.cleanup {
+            Cleanup::Postgres { server_url, schema } => {
+                let mut conn = AsyncPgConnection::establish(server_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                conn.batch_execute(&format!("SET search_path TO {schema}; {postgres}"))
+                    .await
+                    .expect("SQL runs");
+            }
+            Cleanup::Sqlite(dir) => {
+                use diesel::connection::SimpleConnection;
+                use diesel::Connection;
+                let path = dir.path().join(SQLITE_FILE);
+                let mut conn = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
+                    .expect("open the SQLite file");
+                conn.batch_execute(sqlite).expect("SQL runs");
+            }
         }
     }
 

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     a_service_billed_twice_in_one_batch_is_found,
     a_batch_finds_services_billed_before_it_and_in_its_earlier_chunks,
     the_billing_api_takes_claims_at_its_own_paths,
+    a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing,
 );
 
 /// An intake request for the patient, clinic, doctor and coverage the billing
@@ -283,6 +284,61 @@ async fn the_billing_api_takes_claims_at_its_own_paths(app: &TestApp) {
     assert!(results[0]["claimId"].is_string(), "{results}");
     assert!(
         results[1]["error"].as_str().unwrap().contains("not JSON"),
+        "{results}"
+    );
+}
+
+/// A chunk is one transaction: when the database refuses it (here a trigger refuses
+/// any claim moved to `needs_review`), none of its claims is stored and each says
+/// so; the chunk computed beside it, checked against claims that then were not
+/// stored, is reported too; chunks before it stay stored; sent again, they store.
+async fn a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app: &TestApp) {
+    app.execute_sql(
+        "CREATE FUNCTION refuse_review() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.to_state = 'needs_review' THEN RAISE EXCEPTION 'review refused'; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_review BEFORE INSERT ON billing_state_history \
+         FOR EACH ROW EXECUTE FUNCTION refuse_review();",
+        "CREATE TRIGGER refuse_review BEFORE INSERT ON billing_state_history \
+         WHEN NEW.to_state = 'needs_review' BEGIN SELECT RAISE(ABORT, 'review refused'); END;",
+    )
+    .await;
+    let mut requests = Vec::new();
+    for _ in 0..6 {
+        requests.push(intake_request(app).await);
+    }
+    requests[2]["diagnoses"][0] = json!("E11");
+    let batch: String = requests.iter().map(|r| format!("{r}\n")).collect();
+
+    // Chunks of two: lines 1–2 store, 3–4 are refused, 5–6 were computed beside them.
+    let results = post_batch(app, &batch).await;
+    let results = results.as_array().unwrap();
+    assert!(
+        results[..2].iter().all(|r| r["claimId"].is_string()),
+        "{results:?}"
+    );
+    for result in &results[2..] {
+        let error = result["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with("not stored"), "{result}");
+    }
+    for request in &requests[2..] {
+        let patient = request["patient"]["reference"].as_str().unwrap();
+        let found = fhir_json(app.get(&format!("Claim?patient={patient}&_summary=count")).await).await;
+        assert_eq!(found["total"], 0, "nothing of a refused chunk is stored");
+    }
+
+    app.execute_sql(
+        "DROP TRIGGER refuse_review ON billing_state_history",
+        "DROP TRIGGER refuse_review",
+    )
+    .await;
+    let again: String = requests[2..].iter().map(|r| format!("{r}\n")).collect();
+    let results = post_batch(app, &again).await;
+    assert!(
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["claimId"].is_string()),
         "{results}"
     );
 }
