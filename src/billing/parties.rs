@@ -33,6 +33,9 @@ pub struct Party {
 pub struct Parties {
     pub patient: Party,
     pub coverage: Party,
+    /// The Coverage's subscriber when that is another Patient (the patient is then
+    /// a dependent on the subscriber's policy).
+    pub subscriber: Option<Party>,
     pub payer: Party,
     pub provider: Party,
 }
@@ -95,6 +98,12 @@ pub async fn read(
         )
         .into());
     }
+    let subscriber = match reference_of(&coverage.resource, "/subscriber") {
+        Some((ResourceType::Patient, id)) if format!("Patient/{id}") != patient.reference => {
+            Some(stored(fhir, session, COVERAGE, ResourceType::Patient, id).await?)
+        }
+        _ => None,
+    };
     let payer_id = match reference_of(&coverage.resource, "/payor/0") {
         Some((ResourceType::Organization, id)) => id.to_owned(),
         _ => {
@@ -120,6 +129,7 @@ pub async fn read(
     Ok(Parties {
         patient,
         coverage,
+        subscriber,
         payer,
         provider,
     })
@@ -128,6 +138,13 @@ pub async fn read(
 impl Parties {
     pub fn patient(&self) -> Person {
         from_fhir::person(&self.patient.resource)
+    }
+
+    /// The policy holder when it is not the patient.
+    pub fn subscriber(&self) -> Option<Person> {
+        self.subscriber
+            .as_ref()
+            .map(|party| from_fhir::person(&party.resource))
     }
 
     /// The payer, which must have a payer id for clearinghouses to route to.

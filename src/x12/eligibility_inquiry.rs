@@ -1,7 +1,10 @@
 //! The 270 eligibility inquiry (005010X279A1): "is this member covered on this date,
 //! and for what?". Each inquiry is its own transaction set — payer (HL 20), the
-//! provider asking (HL 21), the subscriber (HL 22) — as clearinghouses that take one
-//! patient per 270 expect; several inquiries share one interchange.
+//! provider asking (HL 21), the subscriber (HL 22) and, when the patient is not the
+//! subscriber but a dependent known by the subscriber's member id, the dependent
+//! (HL 23) — as clearinghouses that take one patient per 270 expect; several
+//! inquiries share one interchange. The question (TRN, DMG, DTP, EQ) is asked at the
+//! patient's level.
 //!
 //! The inquiry's reference goes out in BHT03 and TRN*1, and comes back in the
 //! 271's TRN*2, which is how an answer finds its question.
@@ -45,6 +48,10 @@ pub struct EligibilityInquiry {
     /// The provider asking (NM1*1P with the NPI).
     pub provider: Provider,
     pub subscriber: Person,
+    /// The patient when it is not the subscriber: a dependent without a member id
+    /// of its own (the guide's rule for loop 2000D).
+    pub dependent: Option<Person>,
+    /// The subscriber's member id (NM1*IL09).
     pub member_id: String,
     /// DTP*291: the date the question is about.
     pub service_date: NaiveDate,
@@ -174,19 +181,17 @@ fn write_inquiry(
         .element("XX")
         .optional(inquiry.provider.npi.as_deref())
         .finish()?;
+    let has_dependent = inquiry.dependent.is_some();
     transaction
         .segment("HL")
         .number(3)
         .number(2)
         .element("22")
-        .element("0")
+        .element(if has_dependent { "1" } else { "0" })
         .finish()?;
-    transaction
-        .segment("TRN")
-        .element("1")
-        .element(&inquiry.reference)
-        .element(&config.trace_originator)
-        .finish()?;
+    if !has_dependent {
+        trace(transaction, inquiry, config)?;
+    }
     let nm1 = transaction.segment("NM1").element("IL").element("1");
     person_name(nm1, &inquiry.subscriber)
         .element("")
@@ -194,19 +199,21 @@ fn write_inquiry(
         .element("MI")
         .element(&inquiry.member_id)
         .finish()?;
-    if let Some(birth_date) = inquiry.subscriber.birth_date {
-        // DMG03 takes F or M only: an unknown gender is left out.
-        let gender = match inquiry.subscriber.gender.as_deref() {
-            Some("female") => "F",
-            Some("male") => "M",
-            _ => "",
-        };
-        transaction
-            .segment("DMG")
-            .element("D8")
-            .date(birth_date)
-            .element(gender)
-            .finish()?;
+    match &inquiry.dependent {
+        None => demographics(transaction, &inquiry.subscriber)?,
+        Some(dependent) => {
+            transaction
+                .segment("HL")
+                .number(4)
+                .number(3)
+                .element("23")
+                .element("0")
+                .finish()?;
+            trace(transaction, inquiry, config)?;
+            let nm1 = transaction.segment("NM1").element("03").element("1");
+            person_name(nm1, dependent).finish()?;
+            demographics(transaction, dependent)?;
+        }
     }
     transaction
         .segment("DTP")
@@ -224,6 +231,39 @@ fn write_inquiry(
         transaction.segment("EQ").element(service_type).finish()?;
     }
     Ok(())
+}
+
+/// TRN*1: the inquiry's reference, which the 271 echoes at the same level.
+fn trace(
+    transaction: &mut TransactionWriter<'_>,
+    inquiry: &EligibilityInquiry,
+    config: &EligibilityConfig,
+) -> Result<(), WriteError> {
+    transaction
+        .segment("TRN")
+        .element("1")
+        .element(&inquiry.reference)
+        .element(&config.trace_originator)
+        .finish()
+}
+
+/// DMG, when the birth date is known. In a 270, DMG03 takes F or M only (not the
+/// 837's U): another or an unknown gender is left out.
+fn demographics(transaction: &mut TransactionWriter<'_>, person: &Person) -> Result<(), WriteError> {
+    let Some(birth_date) = person.birth_date else {
+        return Ok(());
+    };
+    let gender = match person.gender.as_deref() {
+        Some("female") => "F",
+        Some("male") => "M",
+        _ => "",
+    };
+    transaction
+        .segment("DMG")
+        .element("D8")
+        .date(birth_date)
+        .element(gender)
+        .finish()
 }
 
 /// Every 270 transaction set in `text`.
@@ -415,10 +455,45 @@ mod tests {
                 gender: Some("female".into()),
                 address: None,
             },
+            dependent: None,
             member_id: "M123456789".into(),
             service_date: NaiveDate::from_ymd_opt(2024, 1, 16).unwrap(),
             service_types: vec![],
         }
+    }
+
+    #[test]
+    fn a_dependent_is_asked_about_under_the_subscribers_member_id() {
+        let mut sent = inquiry("ELIG-D");
+        sent.dependent = Some(Person {
+            family: "DOE".into(),
+            given: vec!["MARY".into()],
+            birth_date: NaiveDate::from_ymd_opt(2015, 6, 1),
+            gender: Some("female".into()),
+            address: None,
+        });
+        let text = write_270(&[sent], &config(), CONTROL, created()).unwrap();
+        let body: Vec<&str> = text.lines().skip(7).take(8).collect();
+        assert_eq!(
+            body,
+            [
+                "HL*3*2*22*1~",
+                "NM1*IL*1*DOE*JANE*Q***MI*M123456789~",
+                "HL*4*3*23*0~",
+                "TRN*1*ELIG-D*1123456789~",
+                "NM1*03*1*DOE*MARY~",
+                "DMG*D8*20150601*F~",
+                "DTP*291*D8*20240116~",
+                "EQ*30~",
+            ]
+        );
+        let read = read_270(&text).unwrap();
+        let levels: Vec<&str> = read[0].members.iter().map(|m| m.level.as_str()).collect();
+        assert_eq!(levels, ["22", "23"]);
+        let dependent = &read[0].members[1];
+        assert_eq!(dependent.traces[0].reference, "ELIG-D");
+        assert_eq!(dependent.service_types, ["30"]);
+        assert_eq!(read[0].members[0].member_id(), Some("M123456789"));
     }
 
     const CONTROL: ControlNumbers = ControlNumbers {

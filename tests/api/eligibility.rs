@@ -13,6 +13,7 @@ mod sandbox {
     crate::on_both_backends!(
         with crate::helpers::TestOptions::SANDBOX;
         a_check_answers_with_the_benefits_of_the_member_asked_about,
+        a_dependent_is_checked_under_the_subscribers_member_id,
         history_lists_a_patients_checks_newest_first,
         inactive_and_unknown_members_are_answered_as_such,
         a_failed_check_keeps_nothing,
@@ -81,6 +82,69 @@ async fn history(app: &TestApp, patient: &str) -> Vec<Value> {
         .await;
     assert_eq!(status, 200, "{body}");
     body["checks"].as_array().unwrap().clone()
+}
+
+/// A child on a parent's policy: the Coverage's subscriber is the parent, its
+/// beneficiary the child. The 270 asks about the child as a dependent (HL 23, with
+/// the question's trace number) under the parent's member id; the sandbox answers
+/// at that level, so the benefits are found only if the question was asked there.
+async fn a_dependent_is_checked_under_the_subscribers_member_id(app: &TestApp) {
+    let parent = insured_patient(app, "M123").await;
+    let child = id(&app
+        .create(
+            &json!({"resourceType": "Patient", "name": [{"family": "Doe", "given": ["Mary"]}],
+                         "birthDate": "2015-06-01", "gender": "female",
+                         "managingOrganization": {"reference": format!("Organization/{}", parent.clinic)}}),
+        )
+        .await);
+    let parents_coverage = fhir_json(app.get(&format!("Coverage/{}", parent.coverage)).await).await;
+    let child_coverage = id(&app
+        .create(
+            &json!({"resourceType": "Coverage", "status": "active", "subscriberId": "M123",
+                         "subscriber": {"reference": format!("Patient/{}", parent.patient)},
+                         "beneficiary": {"reference": format!("Patient/{child}")},
+                         "relationship": {"coding": [{"code": "child"}]},
+                         "payor": parents_coverage["payor"]}),
+        )
+        .await);
+    let (status, answer) = check(
+        app,
+        &json!({"patientId": child, "coverageId": child_coverage, "serviceDate": "2026-11-02"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["plan"], "GOLD PPO");
+    assert_eq!(answer["copay"], json!(25), "{answer}");
+    assert_eq!(answer["deductibleRemaining"], json!(2650));
+    let response_id = answer["responseId"].as_str().unwrap();
+    let response = fhir_json(
+        app.get(&format!("CoverageEligibilityResponse/{response_id}"))
+            .await,
+    )
+    .await;
+    assert_eq!(response["patient"]["reference"], format!("Patient/{child}"));
+
+    let sent = app
+        .select_texts("SELECT document AS text FROM x12_interchanges WHERE kind = '270'")
+        .await;
+    let inquiry = sent.last().expect("the 270 is kept");
+    let segments: Vec<&str> = inquiry.split('~').map(str::trim).collect();
+    let at = |prefix: &str| segments.iter().position(|s| s.starts_with(prefix)).expect(prefix);
+    assert!(segments.contains(&"HL*3*2*22*1"), "{inquiry}");
+    assert!(segments.contains(&"HL*4*3*23*0"), "{inquiry}");
+    assert!(
+        at("NM1*IL*1*Doe*Jane") < at("HL*4*"),
+        "the parent is the subscriber: {inquiry}"
+    );
+    assert!(
+        at("NM1*03*1*Doe*Mary") > at("TRN*1*"),
+        "the child is asked about: {inquiry}"
+    );
+    assert!(
+        at("TRN*1*") > at("HL*4*"),
+        "the question is the child's: {inquiry}"
+    );
 }
 
 async fn a_check_answers_with_the_benefits_of_the_member_asked_about(app: &TestApp) {

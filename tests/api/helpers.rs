@@ -140,6 +140,36 @@ impl TestApp {
         }
     }
 
+    /// The `text` column of `sql`'s rows, read from the test's own database (the
+    /// same SQL on both backends).
+    pub async fn select_texts(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            text: String,
+        }
+        let rows: Vec<Row> = match &self.cleanup {
+            Cleanup::Postgres { server_url, schema } => {
+                use diesel_async::RunQueryDsl;
+                let mut conn = AsyncPgConnection::establish(server_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                conn.batch_execute(&format!("SET search_path TO {schema}"))
+                    .await
+                    .expect("schema");
+                diesel::sql_query(sql).load(&mut conn).await.expect("query runs")
+            }
+            Cleanup::Sqlite(dir) => {
+                use diesel::{Connection, RunQueryDsl};
+                let path = dir.path().join(SQLITE_FILE);
+                let mut conn = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
+                    .expect("open the SQLite file");
+                diesel::sql_query(sql).load(&mut conn).expect("query runs")
+            }
+        };
+        rows.into_iter().map(|row| row.text).collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base, path.trim_start_matches('/'))
     }

@@ -140,7 +140,9 @@ pub async fn check(
         reference: request_id.clone(),
         payer: parties.payer()?,
         provider: parties.provider()?,
-        subscriber: parties.patient(),
+        // A dependent is asked about under the subscriber's member id.
+        subscriber: parties.subscriber().unwrap_or_else(|| parties.patient()),
+        dependent: parties.subscriber().map(|_| parties.patient()),
         member_id: parties.member_id()?,
         service_date: asked.service_date,
         service_types: asked.service_types.clone(),

@@ -418,6 +418,7 @@ mod tests {
                 given: vec!["JANE".into()],
                 ..Default::default()
             },
+            dependent: None,
             member_id: member_id.into(),
             service_date: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
             service_types: vec!["98".into()],
