@@ -473,7 +473,7 @@ mod tests {
             address: None,
         });
         let text = write_270(&[sent], &config(), CONTROL, created()).unwrap();
-        let body: Vec<&str> = text.lines().skip(7).take(8).collect();
+        let body: Vec<&str> = text.lines().skip(8).take(8).collect();
         assert_eq!(
             body,
             [
