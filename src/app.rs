@@ -17,6 +17,8 @@ use crate::fhir::service::ResourceService;
 use crate::hl7::ingest::{Ingest, IngestSettings};
 use crate::hl7::listener::{ListenerLimits, MllpListener};
 use crate::hl7::routes::Hl7Context;
+use crate::integrations::registry::Registry;
+use crate::integrations::routes::IntegrationsContext;
 use crate::observability::log_request;
 use crate::store::Database;
 
@@ -29,6 +31,8 @@ pub enum StartupError {
     #[error(transparent)]
     Tls(#[from] crate::hl7::tls::TlsError),
     #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
+    #[error(transparent)]
     Denials(#[from] &'static crate::billing::denials::DenialDataError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -36,6 +40,9 @@ pub enum StartupError {
         source: std::io::Error,
     },
 }
+
+/// Connections per worker for the admin API.
+const ADMIN_POOL_SIZE: usize = 2;
 
 pub struct Application {
     server: Server,
@@ -106,6 +113,10 @@ impl Application {
         let eligibility = settings.eligibility_inquiry()?;
         let gateway = crate::billing::gateway::configured(settings.billing_gateway, &submission.envelope);
         let claims_batch_chunk = settings.claims_batch_chunk;
+        let keyring = crate::secrets::Keyring::from_settings(settings)?.map(Arc::new);
+        if keyring.is_none() {
+            tracing::warn!("no secrets key configured (secrets_key): /admin/integrations answers 503");
+        }
         let max_message = settings.mllp_max_frame;
         let server = HttpServer::new(move || {
             let store = database
@@ -126,6 +137,15 @@ impl Application {
                 eligibility: eligibility.clone(),
                 gateway: gateway.clone(),
             });
+            // The admin API is seldom used: a small pool of its own per worker.
+            let integrations = web::Data::new(IntegrationsContext {
+                registry: Registry::new(
+                    database
+                        .store(ADMIN_POOL_SIZE)
+                        .expect("the same pool configuration succeeded at start-up"),
+                    keyring.clone(),
+                ),
+            });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),
             });
@@ -134,6 +154,7 @@ impl Application {
                 .app_data(context)
                 .app_data(hl7)
                 .app_data(billing)
+                .app_data(integrations)
                 // Bounds `POST /hl7/v2` like an MLLP frame (FHIR routes stream theirs).
                 .app_data(web::PayloadConfig::new(max_message))
                 .configure(routes::configure)
@@ -141,6 +162,7 @@ impl Application {
                 .configure(crate::billing::routes::configure)
                 .configure(crate::billing::intake::routes::configure)
                 .configure(crate::billing::denials::routes::configure)
+                .configure(crate::integrations::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })
         .workers(workers)

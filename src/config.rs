@@ -65,6 +65,34 @@ pub struct Settings {
     /// through: `sandbox` (the in-process test clearinghouse), or none (those
     /// endpoints answer 503).
     pub billing_gateway: Option<GatewayKind>,
+    /// Base64 of the 32-byte AES-256-GCM key integration credentials are sealed with.
+    /// Unset on SQLite: a key generated beside the database file (development only).
+    pub secrets_key: Option<SecretText>,
+    /// The id stored with each value sealed under `secrets_key`.
+    pub secrets_key_id: String,
+    /// Keys rotated out, `id=base64,…`: values sealed under them still open.
+    pub secrets_previous_keys: Option<SecretText>,
+}
+
+/// A configured secret: `Debug` never prints it, so neither does a logged `Settings`.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretText(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -104,6 +132,9 @@ impl Default for Settings {
             x12_usage: "T".into(),
             x12_trace_originator: "1000000000".into(),
             billing_gateway: None,
+            secrets_key: None,
+            secrets_key_id: "k1".into(),
+            secrets_previous_keys: None,
         }
     }
 }
@@ -285,6 +316,20 @@ mod tests {
             jail.set_env("CLAIMBRIDGE_BILLING_GATEWAY", "sandbox");
             jail.set_env("CLAIMBRIDGE_X12_TRACE_ORIGINATOR", "12345");
             assert!(Settings::load(None).is_err(), "TRN03 is ten characters");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_keys_come_from_the_environment_and_never_print() {
+        figment::Jail::expect_with(|jail| {
+            let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+            jail.set_env("CLAIMBRIDGE_SECRETS_KEY", key);
+            jail.set_env("CLAIMBRIDGE_SECRETS_PREVIOUS_KEYS", format!("k0={key}"));
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.secrets_key_id, "k1");
+            assert_eq!(settings.secrets_key.as_ref().map(SecretText::expose), Some(key));
+            assert!(!format!("{settings:?}").contains("AQEB"), "keys never print");
             Ok(())
         });
     }

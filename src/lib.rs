@@ -5,6 +5,8 @@ pub mod billing;
 pub mod config;
 pub mod fhir;
 pub mod hl7;
+pub mod integrations;
 pub mod observability;
+pub mod secrets;
 pub mod store;
 pub mod x12;

@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 use claimbridge::app::Application;
 use claimbridge::config::Settings;
 use claimbridge::observability::init_logging;
-use claimbridge::store::{self, DatabaseKind};
+use claimbridge::secrets::Keyring;
+use claimbridge::store::{self, Database, DatabaseKind};
 
 /// mimalloc: the request path allocates many small JSON nodes, where glibc's
 /// allocator showed up at a fifth of the server's CPU time under load.
@@ -35,6 +36,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Reseal every integration's credentials under the current secrets key (run
+    /// after a new key is configured, with the old one in secrets_previous_keys).
+    RotateKey,
 }
 
 #[tokio::main]
@@ -51,6 +55,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve(&settings).await,
         Command::Migrate => migrate(&settings).await,
+        Command::RotateKey => rotate_key(&settings).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,5 +81,17 @@ async fn serve(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
 async fn migrate(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
     store::migrate(&DatabaseKind::from_url(&settings.database_url)?).await?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn rotate_key(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let keyring = Keyring::from_settings(settings)?.ok_or("no secrets key configured (secrets_key)")?;
+    let store = Database::open(&settings.database_url).await?.store(1)?;
+    let resealed = claimbridge::integrations::rotate::rotate_key(&store, &keyring).await?;
+    tracing::info!(
+        resealed,
+        key_id = keyring.current_id(),
+        "integration credentials resealed"
+    );
     Ok(())
 }

@@ -204,3 +204,100 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Starts `serve` with the given extra environment and waits until it answers.
+async fn start_serving(database_url: &str, env: &[(&str, &str)]) -> (std::process::Child, u16) {
+    let port = free_port();
+    let mut command = claimbridge(database_url);
+    command
+        .env("CLAIMBRIDGE_BIND", format!("127.0.0.1:{port}"))
+        .env("CLAIMBRIDGE_MLLP_BIND", "off")
+        .arg("serve")
+        .stdout(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let child = command.spawn().unwrap();
+    let started = Instant::now();
+    while reqwest::get(format!("http://127.0.0.1:{port}/fhir/metadata"))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not answer"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, port)
+}
+
+fn stop(mut child: std::process::Child) {
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(child.wait().unwrap().success());
+}
+
+/// `rotate-key`: credentials sealed under k1 are resealed under k2, after which the
+/// server runs with k2 alone.
+#[tokio::test]
+async fn rotate_key_moves_credentials_to_the_new_key() {
+    const K1: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    const K2: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let k1 = [
+        ("CLAIMBRIDGE_SECRETS_KEY", K1),
+        ("CLAIMBRIDGE_SECRETS_KEY_ID", "k1"),
+    ];
+    let (server, port) = start_serving(&database, &k1).await;
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/admin/integrations"))
+        .json(
+            &serde_json::json!({"vendor": "stripe", "name": "stripe", "baseUrl": "https://api.stripe.com",
+                                  "credentials": {"apiKey": "sk_test_rotate"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["keyId"], "k1", "{created}");
+    stop(server);
+
+    let previous = format!("k1={K1}");
+    let k2 = [
+        ("CLAIMBRIDGE_SECRETS_KEY", K2),
+        ("CLAIMBRIDGE_SECRETS_KEY_ID", "k2"),
+    ];
+    let rotated = claimbridge(&database)
+        .envs(k2)
+        .env("CLAIMBRIDGE_SECRETS_PREVIOUS_KEYS", &previous)
+        .arg("rotate-key")
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+
+    let (server, port) = start_serving(&database, &k2).await;
+    let read = reqwest::get(format!(
+        "http://127.0.0.1:{port}/admin/integrations/{}",
+        created["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(read.status(), 200);
+    let read: serde_json::Value = read.json().await.unwrap();
+    assert_eq!(
+        (&read["keyId"], &read["credentials"]),
+        (&serde_json::json!("k2"), &serde_json::json!({"apiKey": "set"}))
+    );
+    stop(server);
+}

@@ -9,6 +9,7 @@
 pub mod billing;
 pub mod dashboard;
 pub mod denials;
+pub mod integrations;
 pub mod messages;
 pub mod model;
 pub mod remittance;
@@ -35,6 +36,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use billing::{ClaimStateRow, NewBillingClaim, StateChange};
 use dashboard::{KpiFigures, KpiQuery};
 use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
+use integrations::{IntegrationRecord, SealedColumns};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
@@ -126,6 +128,7 @@ mod postgres {
     include!("remittance_ops.rs");
     include!("denials_ops.rs");
     include!("intake_ops.rs");
+    include!("integrations_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -259,6 +262,7 @@ mod sqlite {
     include!("remittance_ops.rs");
     include!("denials_ops.rs");
     include!("intake_ops.rs");
+    include!("integrations_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -873,6 +877,74 @@ impl Session {
         resolution: &Resolution<'_>,
     ) -> Result<Option<DenialRecord>, StoreError> {
         on_session!(self, resolve_denial(id, resolution))
+    }
+
+    /// Stores a new integration; `false` when its name is taken in its tenant (in a
+    /// transaction on PostgreSQL, which the failed insert aborts).
+    pub async fn insert_integration(&mut self, record: &IntegrationRecord) -> Result<bool, StoreError> {
+        on_session!(self, insert_integration(record))
+    }
+
+    /// Rewrites an integration; `false` when its new name is taken in its tenant.
+    pub async fn update_integration(&mut self, record: &IntegrationRecord) -> Result<bool, StoreError> {
+        on_session!(self, update_integration(record))
+    }
+
+    pub async fn integration(&mut self, id: &str) -> Result<Option<IntegrationRecord>, StoreError> {
+        on_session!(self, integration(id))
+    }
+
+    /// The integration, locked until the transaction ends (PostgreSQL).
+    pub async fn integration_for_update(
+        &mut self,
+        id: &str,
+    ) -> Result<Option<IntegrationRecord>, StoreError> {
+        on_session!(self, integration_for_update(id))
+    }
+
+    /// A tenant's integrations (of one category, or all) in priority order.
+    pub async fn list_integrations(
+        &mut self,
+        tenant: &str,
+        category: Option<&str>,
+    ) -> Result<Vec<IntegrationRecord>, StoreError> {
+        on_session!(self, list_integrations(tenant, category))
+    }
+
+    /// Every tenant's integrations, for key rotation.
+    pub async fn all_integrations(&mut self) -> Result<Vec<IntegrationRecord>, StoreError> {
+        on_session!(self, all_integrations())
+    }
+
+    /// The priority that puts a new integration last in its tenant and category.
+    pub async fn next_integration_priority(
+        &mut self,
+        tenant: &str,
+        category: &str,
+    ) -> Result<i32, StoreError> {
+        on_session!(self, next_integration_priority(tenant, category))
+    }
+
+    pub async fn set_integration_priority(
+        &mut self,
+        id: &str,
+        priority: i32,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        on_session!(self, set_integration_priority(id, priority, at))
+    }
+
+    pub async fn set_integration_credentials(
+        &mut self,
+        id: &str,
+        sealed: &SealedColumns,
+    ) -> Result<(), StoreError> {
+        on_session!(self, set_integration_credentials(id, sealed))
+    }
+
+    /// `false` when there is no integration by that id.
+    pub async fn delete_integration(&mut self, id: &str) -> Result<bool, StoreError> {
+        on_session!(self, delete_integration(id))
     }
 
     /// A create in a transaction: version 1 of a server-minted id, so its outcome is

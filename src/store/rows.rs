@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use crate::store::billing::{NewBillingClaim, StateChange};
 use crate::store::denials::{DenialRecord, NewDenialRecord};
+use crate::store::integrations::{IntegrationRecord, SealedColumns};
 use crate::store::messages::{MessageStatus, StoredMessage};
 use crate::store::model::{
     DateEntry, FoundResource, HistoryEntry, QuantityEntry, ReferenceEntry, SearchIndexEntries, StagedCreate,
@@ -11,8 +12,9 @@ use crate::store::model::{
 };
 use crate::store::remittance::NewLedgerEntry;
 use crate::store::schema::{
-    billing_claims, billing_state_history, claim_denials, hl7_messages, ledger_entries, resource_history,
-    resources, search_date, search_quantity, search_reference, search_string, search_token, search_uri,
+    billing_claims, billing_state_history, claim_denials, hl7_messages, integrations, ledger_entries,
+    resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
+    search_uri,
 };
 use crate::store::sql_types::{JsonText, StoredInstant};
 use crate::store::token_hash::TokenHashes;
@@ -556,6 +558,70 @@ impl<'a> From<&'a StateChange> for NewStateChangeRow<'a> {
             reason: change.reason.as_deref(),
             details: change.details.as_deref(),
             at: StoredInstant(change.at),
+        }
+    }
+}
+
+/// A row of `integrations`, read or written whole.
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = integrations)]
+pub struct IntegrationRow {
+    pub id: String,
+    pub tenant: String,
+    pub vendor: String,
+    pub name: String,
+    pub category: String,
+    pub priority: i32,
+    pub enabled: bool,
+    pub base_url: String,
+    pub settings: String,
+    pub credentials_ciphertext: String,
+    pub credentials_nonce: String,
+    pub key_id: String,
+    pub created_at: StoredInstant,
+    pub updated_at: StoredInstant,
+}
+
+impl From<IntegrationRecord> for IntegrationRow {
+    fn from(record: IntegrationRecord) -> Self {
+        IntegrationRow {
+            id: record.id,
+            tenant: record.tenant,
+            vendor: record.vendor,
+            name: record.name,
+            category: record.category,
+            priority: record.priority,
+            enabled: record.enabled,
+            base_url: record.base_url,
+            settings: record.settings,
+            credentials_ciphertext: record.credentials.ciphertext,
+            credentials_nonce: record.credentials.nonce,
+            key_id: record.credentials.key_id,
+            created_at: StoredInstant(record.created_at),
+            updated_at: StoredInstant(record.updated_at),
+        }
+    }
+}
+
+impl From<IntegrationRow> for IntegrationRecord {
+    fn from(row: IntegrationRow) -> Self {
+        IntegrationRecord {
+            id: row.id,
+            tenant: row.tenant,
+            vendor: row.vendor,
+            name: row.name,
+            category: row.category,
+            priority: row.priority,
+            enabled: row.enabled,
+            base_url: row.base_url,
+            settings: row.settings,
+            credentials: SealedColumns {
+                ciphertext: row.credentials_ciphertext,
+                nonce: row.credentials_nonce,
+                key_id: row.key_id,
+            },
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
         }
     }
 }

@@ -249,3 +249,25 @@ diesel::table! {
         resolution -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    integrations (id) {
+        id -> Text,
+        tenant -> Text,
+        vendor -> Text,
+        name -> Text,
+        category -> Text,
+        priority -> Integer,
+        enabled -> Bool,
+        base_url -> Text,
+        settings -> Text,
+        credentials_ciphertext -> Text,
+        credentials_nonce -> Text,
+        key_id -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}

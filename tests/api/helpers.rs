@@ -2,7 +2,7 @@
 
 use claimbridge::app::Application;
 use claimbridge::billing::gateway::GatewayKind;
-use claimbridge::config::Settings;
+use claimbridge::config::{SecretText, Settings};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use serde_json::Value;
 
@@ -17,6 +17,10 @@ const SQLITE_FILE: &str = "nested/claimbridge.db";
 
 /// Claims per batch transaction: small, so that a few lines span several chunks.
 pub const TEST_BATCH_CHUNK: usize = 2;
+
+/// The secrets key of PostgreSQL test servers (base64 of 32 bytes); SQLite ones use
+/// the key generated beside their database file, as a developer's server does.
+pub const TEST_SECRETS_KEY: &str = "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE=";
 
 /// The MLLP frame limit of test servers: above every sample message.
 pub const TEST_MAX_FRAME: usize = 64 * 1024;
@@ -81,7 +85,10 @@ impl TestApp {
     }
 
     async fn start(database_url: String, cleanup: Cleanup, options: TestOptions) -> TestApp {
+        let secrets_key =
+            matches!(cleanup, Cleanup::Postgres { .. }).then(|| SecretText::new(TEST_SECRETS_KEY));
         let settings = Settings {
+            secrets_key,
             database_url,
             database_pool_size: 4,
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -216,6 +223,20 @@ impl TestApp {
         (
             response.status().as_u16(),
             response.json().await.expect("a JSON answer"),
+        )
+    }
+
+    /// Sends `body` (if any) as JSON to a URL outside the FHIR base: the status and
+    /// the answer's text.
+    pub async fn api_send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, String) {
+        let mut request = self.client.request(method, self.server_url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request sent");
+        (
+            response.status().as_u16(),
+            response.text().await.expect("an answer"),
         )
     }
 

@@ -17,6 +17,7 @@ mod helpers;
 mod history;
 mod hl7;
 mod intake;
+mod integrations;
 mod prior_auth;
 mod remittance;
 mod remittance_list;
