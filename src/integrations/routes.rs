@@ -14,6 +14,9 @@ use super::registry::{
 };
 use super::{Category, Vendor};
 
+/// What answers show in place of each credential.
+const SHOWN_SECRET: &str = "set";
+
 pub struct IntegrationsContext {
     pub registry: Registry,
 }
@@ -279,19 +282,27 @@ impl Fields {
             .transpose()
     }
 
+    /// An object of strings. A value of `"set"` is refused: that is how answers show a
+    /// secret, so it is an answer sent back, which would overwrite the real secret.
     fn credentials(&self) -> Result<Option<CredentialMap>, RegistryError> {
-        self.get("credentials")
-            .map(|value| {
-                value
-                    .as_object()
-                    .and_then(|map| {
-                        map.iter()
-                            .map(|(name, secret)| Some((name.clone(), secret.as_str()?.to_owned())))
-                            .collect::<Option<CredentialMap>>()
-                    })
-                    .ok_or_else(|| RegistryError::invalid("credentials", "must be an object of strings"))
+        let Some(value) = self.get("credentials") else {
+            return Ok(None);
+        };
+        let credentials = value
+            .as_object()
+            .and_then(|map| {
+                map.iter()
+                    .map(|(name, secret)| Some((name.clone(), secret.as_str()?.to_owned())))
+                    .collect::<Option<CredentialMap>>()
             })
-            .transpose()
+            .ok_or_else(|| RegistryError::invalid("credentials", "must be an object of strings"))?;
+        if credentials.values().any(|secret| secret == SHOWN_SECRET) {
+            return Err(RegistryError::invalid(
+                "credentials",
+                "\"set\" stands for a secret in answers; leave credentials out to keep them",
+            ));
+        }
+        Ok(Some(credentials))
     }
 }
 
@@ -307,7 +318,7 @@ fn render(integration: &Integration) -> Value {
     let credentials: Map<String, Value> = integration
         .credential_names
         .iter()
-        .map(|name| (name.clone(), Value::from("set")))
+        .map(|name| (name.clone(), Value::from(SHOWN_SECRET)))
         .collect();
     let instant =
         |at: &chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -282,6 +282,10 @@ async fn invalid_configurations_are_refused_with_the_field(app: &TestApp) {
     )
     .await;
     assert_eq!((status, &error["field"]), (422, &json!("category")));
+    // An answer sent back as it came must not overwrite the secrets with "set".
+    let (_, echoed) = call(app, Method::GET, &path(&first), None).await;
+    let (status, error) = call(app, Method::PUT, &path(&first), Some(echoed)).await;
+    assert_eq!((status, &error["field"]), (422, &json!("credentials")), "{error}");
     let (status, error) = call(app, Method::PATCH, &path(&first), Some(json!({"tenant": "acme"}))).await;
     assert_eq!((status, &error["field"]), (422, &json!("tenant")));
 
