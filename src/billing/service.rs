@@ -2,7 +2,7 @@
 //! on, and its 837P. Each runs in one transaction with the claim's billing row
 //! locked, so moves of one claim never interleave and a move is recorded whole.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::billing::checks::scrub_claim;
@@ -188,16 +188,7 @@ pub(crate) async fn billing_row(
         .insert_claim_state(claim_id, draft, now, charge_cents(&claim))
         .await?
     {
-        tx.record_state_change(&StateChange {
-            claim_id: claim_id.to_owned(),
-            from_state: None,
-            to_state: draft.to_owned(),
-            actor: "claimbridge".into(),
-            reason: Some("first seen by billing".into()),
-            details: None,
-            at: now,
-        })
-        .await?;
+        tx.record_state_change(&first_seen(claim_id, now)).await?;
         return Ok(row);
     }
     // Made by a concurrent request a moment ago: its insert is committed now.
@@ -230,16 +221,8 @@ pub(crate) async fn record(
     step: &Move,
 ) -> Result<(), BillingError> {
     let at = Utc::now();
-    tx.record_state_change(&StateChange {
-        claim_id: claim_id.to_owned(),
-        from_state: Some(from.as_str().to_owned()),
-        to_state: step.to.as_str().to_owned(),
-        actor: step.actor.clone(),
-        reason: step.reason.clone(),
-        details: step.details.as_ref().map(Value::to_string),
-        at,
-    })
-    .await?;
+    tx.record_state_change(&state_change(claim_id, from, step, at))
+        .await?;
     let mut claim = read_claim(fhir, tx, claim_id).await?;
     if step.to == BillingState::Submitted {
         // What the payer is billed, and when (the dashboard's `billed`).
@@ -256,8 +239,39 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// The history entry of a claim's first billing state, `draft`.
+pub(crate) fn first_seen(claim_id: &str, at: DateTime<Utc>) -> StateChange {
+    StateChange {
+        claim_id: claim_id.to_owned(),
+        from_state: None,
+        to_state: BillingState::Draft.as_str().to_owned(),
+        actor: "claimbridge".into(),
+        reason: Some("first seen by billing".into()),
+        details: None,
+        at,
+    }
+}
+
+/// The history entry of the move `from → step.to`.
+pub(crate) fn state_change(
+    claim_id: &str,
+    from: BillingState,
+    step: &Move,
+    at: DateTime<Utc>,
+) -> StateChange {
+    StateChange {
+        claim_id: claim_id.to_owned(),
+        from_state: Some(from.as_str().to_owned()),
+        to_state: step.to.as_str().to_owned(),
+        actor: step.actor.clone(),
+        reason: step.reason.clone(),
+        details: step.details.as_ref().map(Value::to_string),
+        at,
+    }
+}
+
 /// The Claim's total in cents, as billing keeps it.
-fn charge_cents(claim: &Value) -> Option<i64> {
+pub(crate) fn charge_cents(claim: &Value) -> Option<i64> {
     from_fhir::total_charge(claim).and_then(rounded_cents)
 }
 

@@ -28,9 +28,8 @@ use crate::billing::intake::request::IntakeRequest;
 use crate::billing::intake::{missing, Intake, IntakeError, INTAKE_ACTOR};
 use crate::billing::lifecycle::BillingState;
 use crate::billing::pricing::{price, FeeSchedules};
-use crate::billing::remittance::money::rounded_cents;
 use crate::billing::scrub::{self, BilledService, DuplicateCheck, RuleSet, ScrubContext};
-use crate::billing::service::{scrub_move, BillingError};
+use crate::billing::service::{charge_cents, first_seen, scrub_move, state_change, BillingError, Move};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
@@ -186,20 +185,27 @@ impl<'a> Batch<'a> {
                 tokio::task::yield_now().await;
             }
             match self.intake(&mut tx, &request, today).await {
-                Ok((intake, claim, provider)) => {
-                    for (date, code) in billed_services(&claim) {
-                        let key = (provider.clone(), date, code);
+                Ok(claim) => {
+                    let claim_id = &claim.intake.claim_id;
+                    for key in claim.services {
                         let patient = request.patient.id.clone();
                         self.services
                             .entry(patient.clone())
                             .or_default()
-                            .insert(key.clone(), intake.claim_id.clone());
+                            .insert(key.clone(), claim_id.clone());
                         staged.added.push((patient, key));
                     }
-                    let (row, changes) = billing_records(&intake, &claim, now);
-                    staged.billing_rows.push(row);
-                    staged.history.extend(changes);
-                    staged.lines.push((line, Ok(intake)));
+                    staged.billing_rows.push(NewBillingClaim {
+                        claim_id: claim_id.clone(),
+                        state: claim.step.to.as_str().to_owned(),
+                        at: now,
+                        charge_cents: claim.charge_cents,
+                    });
+                    staged.history.push(first_seen(claim_id, now));
+                    staged
+                        .history
+                        .push(state_change(claim_id, BillingState::Draft, &claim.step, now));
+                    staged.lines.push((line, Ok(claim.intake)));
                 }
                 Err(IntakeError::Billing(BillingError::Fhir(error))) if !refuses_claim(&error) => {
                     return Err(error.into())
@@ -226,7 +232,7 @@ impl<'a> Batch<'a> {
         tx: &mut Session,
         request: &IntakeRequest,
         today: NaiveDate,
-    ) -> Result<(Intake, Value, String), IntakeError> {
+    ) -> Result<StagedClaim, IntakeError> {
         for reference in request.references() {
             let key = (reference.resource_type, reference.id.clone());
             if !matches!(self.resources.get(&key), Some(Some(_))) {
@@ -251,16 +257,25 @@ impl<'a> Batch<'a> {
         let step = scrub_move(&report, INTAKE_ACTOR);
         let mut claim = draft;
         claim["status"] = Value::String(step.to.fhir_status().into());
+        let services = billed_services(&claim)
+            .into_iter()
+            .map(|(date, code)| (provider.clone(), date, code))
+            .collect();
+        let charge_cents = charge_cents(&claim);
         self.fhir
-            .create_with_id(tx, ResourceType::Claim, claim.clone(), None, &claim_id)
+            .create_with_id(tx, ResourceType::Claim, claim, None, &claim_id)
             .await?;
-        let intake = Intake {
-            claim_id,
-            state: step.to,
-            report,
-            pricing,
-        };
-        Ok((intake, claim, provider))
+        Ok(StagedClaim {
+            intake: Intake {
+                claim_id,
+                state: step.to,
+                report,
+                pricing,
+            },
+            step,
+            services,
+            charge_cents,
+        })
     }
 
     /// Reads, in a few queries, what the chunk's claims reference and no earlier
@@ -438,40 +453,14 @@ fn refuses_claim(error: &FhirError) -> bool {
     matches!(error, FhirError::Invalid(_))
 }
 
-/// The billing row of a claim intake stored and its two moves: seen by billing as
-/// a draft, then where scrubbing sent it.
-fn billing_records(
-    intake: &Intake,
-    claim: &Value,
-    at: chrono::DateTime<Utc>,
-) -> (NewBillingClaim, [StateChange; 2]) {
-    let step = scrub_move(&intake.report, INTAKE_ACTOR);
-    let draft = BillingState::Draft.as_str();
-    let row = NewBillingClaim {
-        claim_id: intake.claim_id.clone(),
-        state: intake.state.as_str().to_owned(),
-        at,
-        charge_cents: from_fhir::total_charge(claim).and_then(rounded_cents),
-    };
-    let first_seen = StateChange {
-        claim_id: intake.claim_id.clone(),
-        from_state: None,
-        to_state: draft.to_owned(),
-        actor: "claimbridge".into(),
-        reason: Some("first seen by billing".into()),
-        details: None,
-        at,
-    };
-    let scrubbed = StateChange {
-        claim_id: intake.claim_id.clone(),
-        from_state: Some(draft.to_owned()),
-        to_state: step.to.as_str().to_owned(),
-        actor: step.actor,
-        reason: step.reason,
-        details: step.details.as_ref().map(Value::to_string),
-        at,
-    };
-    (row, [first_seen, scrubbed])
+/// A claim scrubbed, priced and staged, with what its billing rows need.
+struct StagedClaim {
+    intake: Intake,
+    /// Where scrubbing sends it from `draft`.
+    step: Move,
+    /// (provider reference, date of service, code) of each line.
+    services: Vec<ServiceKey>,
+    charge_cents: Option<i64>,
 }
 
 /// The resources a chunk read ahead.
