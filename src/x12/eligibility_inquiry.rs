@@ -417,7 +417,8 @@ impl InquiryReader {
     }
 }
 
-fn is_member_level(level: &str) -> bool {
+/// HL03 of a subscriber (22) or dependent (23) level, in a 270 or a 271.
+pub(crate) fn is_member_level(level: &str) -> bool {
     matches!(level, "22" | "23")
 }
 

@@ -11,7 +11,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
-use crate::x12::eligibility_inquiry::{InquiredMember, ReceivedInquiry, IMPLEMENTATION};
+use crate::x12::eligibility_inquiry::{is_member_level, InquiredMember, ReceivedInquiry, IMPLEMENTATION};
 use crate::x12::entity::EntityName;
 use crate::x12::error::{Problem, ReadError};
 use crate::x12::segment::Segment;
@@ -306,7 +306,7 @@ impl<'a> TransactionReader<'a> for ResponseReader {
 
 impl ResponseReader {
     fn is_member_level(&self) -> bool {
-        matches!(self.level.as_str(), "22" | "23")
+        is_member_level(&self.level)
     }
 
     fn member(&mut self, segment: &Segment<'_>) -> Result<&mut MemberEligibility, ReadError> {
