@@ -13,6 +13,7 @@ pub mod from_fhir;
 pub mod gateway;
 pub mod intake;
 pub mod lifecycle;
+pub mod paging;
 pub mod parties;
 pub mod period;
 pub mod pricing;

@@ -6,10 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::billing::lifecycle::BillingState;
+use crate::billing::paging::{next_before, page_size};
 use crate::fhir::routes::FhirContext;
-
-const DEFAULT_PAGE: i64 = 50;
-const MAX_PAGE: i64 = 500;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/billing/claims", web::get().to(list));
@@ -33,7 +31,7 @@ async fn list(fhir: web::Data<FhirContext>, query: web::Query<ListQuery>) -> Htt
             return HttpResponse::BadRequest().json(json!({"error": error}));
         }
     };
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let limit = page_size(query.limit);
     let page = async {
         let mut session = fhir.service.session().await?;
         session
@@ -43,9 +41,7 @@ async fn list(fhir: web::Data<FhirContext>, query: web::Query<ListQuery>) -> Htt
     };
     match page.await {
         Ok(rows) => {
-            let next = (rows.len() as i64 == limit)
-                .then(|| rows.last().map(|r| r.id))
-                .flatten();
+            let next = next_before(rows.len(), limit, rows.last().map(|r| r.id));
             let claims: Vec<_> = rows
                 .iter()
                 .map(|row| {

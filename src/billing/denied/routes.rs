@@ -11,12 +11,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{denial_json, OPEN, RESOLVED, RESUBMIT_QUEUED};
+use crate::billing::paging::{next_before, page_size};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::routes::FhirContext;
 use crate::store::denials::{DenialFilter, Resolution};
-
-const DEFAULT_PAGE: i64 = 50;
-const MAX_PAGE: i64 = 500;
 
 const STATUSES: [&str; 3] = [OPEN, RESUBMIT_QUEUED, RESOLVED];
 const ACTIONS: [&str; 3] = ["auto_resubmit", "manual_review", "notify"];
@@ -96,13 +94,11 @@ async fn list(
         assignee: query.assignee,
         category: query.category,
         before: query.before,
-        limit: query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
+        limit: page_size(query.limit),
     };
     let mut session = fhir.service.session().await?;
     let records = session.list_denials(&filter).await?;
-    let next = (records.len() as i64 == filter.limit)
-        .then(|| records.last().map(|r| r.id))
-        .flatten();
+    let next = next_before(records.len(), filter.limit, records.last().map(|r| r.id));
     let denials: Vec<_> = records.iter().map(denial_json).collect();
     Ok(HttpResponse::Ok().json(json!({"denials": denials, "nextBefore": next})))
 }

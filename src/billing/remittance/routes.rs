@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::billing::paging::{next_before, page_size};
 use crate::billing::period::{Period, PeriodError};
 use crate::billing::remittance::money::{from_cents, json_amount};
 use crate::billing::remittance::posting::{post_835, RemittanceError};
@@ -17,10 +18,6 @@ use crate::billing::service::BillingError;
 use crate::fhir::outcome::FhirError;
 use crate::fhir::routes::{read_body, FhirContext};
 use crate::store::remittance::{RemittanceFilter, RemittanceSummary, UnmatchedClaim};
-
-/// Items per page of a list, unless asked otherwise, and at most.
-const PAGE: i64 = 50;
-const MAX_PAGE: i64 = 500;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/billing/remittance", web::post().to(post))
@@ -97,7 +94,7 @@ struct ListQuery {
 
 async fn list(fhir: web::Data<FhirContext>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let received = Period::parse(query.from.as_deref(), query.to.as_deref())?;
-    let limit = query.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
+    let limit = page_size(query.limit);
     let filter = RemittanceFilter {
         payer_id: query.payer.as_deref(),
         received_from: received.start(),
@@ -106,10 +103,7 @@ async fn list(fhir: web::Data<FhirContext>, query: web::Query<ListQuery>) -> Res
         limit,
     };
     let found = crate::billing::remittance::list(&fhir.service, &filter).await?;
-    // A full page may have more after it.
-    let next = (found.len() as i64 == limit)
-        .then(|| found.last().map(|r| r.id))
-        .flatten();
+    let next = next_before(found.len(), limit, found.last().map(|r| r.id));
     let items: Vec<Value> = found.iter().map(summary_json).collect();
     Ok(HttpResponse::Ok().json(json!({"remittances": items, "nextBefore": next})))
 }
@@ -146,7 +140,7 @@ async fn unmatched(
     fhir: web::Data<FhirContext>,
     query: web::Query<UnmatchedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
+    let limit = page_size(query.limit);
     let found = crate::billing::remittance::unmatched(&fhir.service, query.before, limit).await?;
     let items: Vec<Value> = found.iter().map(unmatched_json).collect();
     Ok(HttpResponse::Ok().json(json!({"unmatched": items})))
