@@ -43,6 +43,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    claimbridge_plugin_sdk::http_client::install_crypto_provider();
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,

@@ -29,6 +29,12 @@ fn migrate_creates_the_embedded_database() {
     assert!(file.exists());
 }
 
+/// An HTTP client; reqwest carries no TLS provider of its own in this workspace.
+fn http() -> reqwest::Client {
+    claimbridge_plugin_sdk::http_client::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -52,7 +58,7 @@ async fn serve_answers_on_the_configured_address() {
     let url = format!("http://127.0.0.1:{port}/fhir/metadata");
     let started = Instant::now();
     let status = loop {
-        match reqwest::get(&url).await {
+        match http().get(&url).send().await {
             Ok(response) => break response.status(),
             Err(_) if started.elapsed() < Duration::from_secs(20) => {
                 tokio::time::sleep(Duration::from_millis(100)).await
@@ -219,7 +225,9 @@ async fn start_serving(database_url: &str, env: &[(&str, &str)]) -> (std::proces
     }
     let child = command.spawn().unwrap();
     let started = Instant::now();
-    while reqwest::get(format!("http://127.0.0.1:{port}/fhir/metadata"))
+    while http()
+        .get(format!("http://127.0.0.1:{port}/fhir/metadata"))
+        .send()
         .await
         .is_err()
     {
@@ -254,7 +262,7 @@ async fn rotate_key_moves_credentials_to_the_new_key() {
         ("CLAIMBRIDGE_SECRETS_KEY_ID", "k1"),
     ];
     let (server, port) = start_serving(&database, &k1).await;
-    let created: serde_json::Value = reqwest::Client::new()
+    let created: serde_json::Value = http()
         .post(format!("http://127.0.0.1:{port}/admin/integrations"))
         .json(
             &serde_json::json!({"vendor": "stripe", "name": "stripe", "baseUrl": "https://api.stripe.com",
@@ -287,12 +295,14 @@ async fn rotate_key_moves_credentials_to_the_new_key() {
     );
 
     let (server, port) = start_serving(&database, &k2).await;
-    let read = reqwest::get(format!(
-        "http://127.0.0.1:{port}/admin/integrations/{}",
-        created["id"].as_str().unwrap()
-    ))
-    .await
-    .unwrap();
+    let read = http()
+        .get(format!(
+            "http://127.0.0.1:{port}/admin/integrations/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 200);
     let read: serde_json::Value = read.json().await.unwrap();
     assert_eq!(

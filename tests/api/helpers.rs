@@ -106,7 +106,11 @@ impl TestApp {
         tokio::spawn(app.run());
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            client: {
+                // reqwest carries no TLS provider of its own in this workspace.
+                claimbridge_plugin_sdk::http_client::install_crypto_provider();
+                reqwest::Client::new()
+            },
             mllp,
             cleanup,
         }

@@ -17,6 +17,7 @@ mod descriptor;
 mod error;
 mod handler;
 mod health;
+pub mod http_client;
 mod operation;
 mod retry_after;
 mod webhook;

@@ -1,0 +1,1 @@
+//! availity plugin: filled in by the plugin work of issue 6.

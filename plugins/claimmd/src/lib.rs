@@ -1,0 +1,1 @@
+//! claimmd plugin: filled in by the plugin work of issue 6.

@@ -1,0 +1,1 @@
+//! stripe plugin: filled in by the plugin work of issue 6.
