@@ -3,6 +3,11 @@
 //! registry reads the database on every call, so an admin's change applies to the
 //! next operation without a restart.
 
+mod attempt_log;
+pub mod backoff;
+pub mod breaker;
+pub mod host;
+pub mod orchestrator;
 pub mod registry;
 pub mod rotate;
 pub mod routes;
@@ -40,7 +45,7 @@ impl Vendor {
 }
 
 /// Integrations of one category stand in for each other in failover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
     Clearinghouse,
     Payments,

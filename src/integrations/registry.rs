@@ -300,7 +300,10 @@ fn seal(
 }
 
 /// Opens a row's credentials.
-fn open(keyring: &Keyring, record: &IntegrationRecord) -> Result<CredentialMap, RegistryError> {
+pub(super) fn open_credentials(
+    keyring: &Keyring,
+    record: &IntegrationRecord,
+) -> Result<CredentialMap, RegistryError> {
     let plaintext = keyring.open(&record.credentials, &associated_data(&record.id))?;
     serde_json::from_slice(&plaintext).map_err(|_| {
         StoreError::Corrupt(format!("credentials of integration {} do not read", record.id)).into()
@@ -309,7 +312,7 @@ fn open(keyring: &Keyring, record: &IntegrationRecord) -> Result<CredentialMap, 
 
 /// The record as answers show it: credentials opened only to learn their names.
 fn view(keyring: &Keyring, record: IntegrationRecord) -> Result<Integration, RegistryError> {
-    let credential_names = open(keyring, &record)?.into_keys().collect();
+    let credential_names = open_credentials(keyring, &record)?.into_keys().collect();
     let settings = serde_json::from_str(&record.settings)
         .map_err(|_| StoreError::Corrupt(format!("settings of integration {} do not read", record.id)))?;
     Ok(Integration {

@@ -6,6 +6,7 @@
 //! SQLite allows one writer at a time, so writes there are queued on a mutex instead
 //! of failing with "database is locked".
 
+pub mod attempts;
 pub mod billing;
 pub mod dashboard;
 pub mod denials;
@@ -33,6 +34,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use attempts::{AttemptFilter, AttemptRecord};
 use billing::{ClaimStateRow, NewBillingClaim, StateChange};
 use dashboard::{KpiFigures, KpiQuery};
 use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
@@ -129,6 +131,7 @@ mod postgres {
     include!("denials_ops.rs");
     include!("intake_ops.rs");
     include!("integrations_ops.rs");
+    include!("attempts_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -263,6 +266,7 @@ mod sqlite {
     include!("denials_ops.rs");
     include!("intake_ops.rs");
     include!("integrations_ops.rs");
+    include!("attempts_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -909,6 +913,16 @@ impl Session {
         category: Option<&str>,
     ) -> Result<Vec<IntegrationRecord>, StoreError> {
         on_session!(self, list_integrations(tenant, category))
+    }
+
+    /// Stores a batch of integration attempts in one statement.
+    pub async fn insert_attempts(&mut self, records: &[AttemptRecord]) -> Result<(), StoreError> {
+        on_session!(self, insert_attempts(records))
+    }
+
+    /// Integration attempts by subject and/or integration, newest first.
+    pub async fn list_attempts(&mut self, filter: &AttemptFilter) -> Result<Vec<AttemptRecord>, StoreError> {
+        on_session!(self, list_attempts(filter))
     }
 
     /// Every tenant's integrations, for key rotation.

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::store::attempts::AttemptRecord;
 use crate::store::billing::{NewBillingClaim, StateChange};
 use crate::store::denials::{DenialRecord, NewDenialRecord};
 use crate::store::integrations::{IntegrationRecord, SealedColumns};
@@ -11,6 +12,7 @@ use crate::store::model::{
     StringEntry, TokenEntry, UriEntry, WriteMethod,
 };
 use crate::store::remittance::NewLedgerEntry;
+use crate::store::schema::integration_attempts;
 use crate::store::schema::{
     billing_claims, billing_state_history, claim_denials, hl7_messages, integrations, ledger_entries,
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
@@ -622,6 +624,60 @@ impl From<IntegrationRow> for IntegrationRecord {
             },
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = integration_attempts)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct AttemptRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub tenant: String,
+    pub integration_id: String,
+    pub vendor: String,
+    pub operation: String,
+    pub subject: Option<String>,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub latency_micros: i64,
+    pub failover: bool,
+    pub attempted_at: StoredInstant,
+}
+
+impl From<AttemptRecord> for AttemptRow {
+    fn from(record: AttemptRecord) -> Self {
+        AttemptRow {
+            id: 0,
+            tenant: record.tenant,
+            integration_id: record.integration_id,
+            vendor: record.vendor,
+            operation: record.operation,
+            subject: record.subject,
+            outcome: record.outcome,
+            error: record.error,
+            latency_micros: record.latency_micros,
+            failover: record.failover,
+            attempted_at: StoredInstant(record.attempted_at),
+        }
+    }
+}
+
+impl From<AttemptRow> for AttemptRecord {
+    fn from(row: AttemptRow) -> Self {
+        AttemptRecord {
+            id: Some(row.id),
+            tenant: row.tenant,
+            integration_id: row.integration_id,
+            vendor: row.vendor,
+            operation: row.operation,
+            subject: row.subject,
+            outcome: row.outcome,
+            error: row.error,
+            latency_micros: row.latency_micros,
+            failover: row.failover,
+            attempted_at: row.attempted_at.0,
         }
     }
 }

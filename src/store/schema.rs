@@ -271,3 +271,22 @@ diesel::table! {
         updated_at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    integration_attempts (id) {
+        id -> BigInt,
+        tenant -> Text,
+        integration_id -> Text,
+        vendor -> Text,
+        operation -> Text,
+        subject -> Nullable<Text>,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        latency_micros -> BigInt,
+        failover -> Bool,
+        attempted_at -> UtcTimestamp,
+    }
+}

@@ -1,0 +1,573 @@
+//! `execute_with_failover`: runs one operation on a tenant's integrations of a
+//! category, in priority order, until one answers.
+//!
+//! - An integration whose circuit is open is skipped (recorded as `circuit_open`).
+//! - A transient failure is retried on the same integration with backoff and
+//!   jitter; when its retries are spent, or its circuit opens, the next one is
+//!   tried (failover).
+//! - A final failure (the vendor refused the data) ends the operation: another
+//!   vendor would refuse the same data.
+//! - An ambiguous failure (sent, no answer) of a claim submission is followed by a
+//!   status check with the same vendor before anything else: if the vendor has the
+//!   claim, the submission is done; if it has no record, sending again (here or
+//!   elsewhere) is safe; if it cannot be asked, the operation stops unresolved and
+//!   the claim goes nowhere else. No clearinghouse takes idempotency keys, so this
+//!   is what keeps a claim from being submitted twice.
+//!
+//! Every call is recorded in the attempt log with its outcome and latency.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use claimbridge_plugin_sdk::{
+    execute_checked, Capability, ClaimStatusRequest, ErrorClass, Idempotency, Operation, OperationOutput,
+    PluginError, PluginHandler, SubmissionReceipt, SubmittedClaim,
+};
+use tokio::time::Instant;
+
+use super::attempt_log::AttemptLog;
+use super::backoff::RetryPolicy;
+use super::breaker::{Admission, BreakerState, Breakers};
+use super::host::PluginHost;
+use super::Category;
+use crate::store::attempts::{AttemptFilter, AttemptRecord};
+use crate::store::integrations::IntegrationRecord;
+use crate::store::{Store, StoreError};
+
+/// How long a tenant's routing (its integrations in order) is reused before it is
+/// read again, for changes made on other nodes; this node's own changes apply at
+/// once (see [`RegistryChanges`]).
+const ROUTE_TTL: Duration = Duration::from_secs(2);
+
+/// Counts changes to the registry made through this node, so cached routes are
+/// dropped at once.
+#[derive(Debug, Default)]
+pub struct RegistryChanges(AtomicU64);
+
+impl RegistryChanges {
+    pub fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+
+    fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// One operation to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub tenant: &'a str,
+    pub category: Category,
+    pub operation: &'a Operation,
+    /// What it is about, for the attempt log (`Claim/123`).
+    pub subject: Option<&'a str>,
+    /// For a claim submission: how to ask a vendor whether it holds the claim.
+    pub status_probe: Option<&'a ClaimStatusRequest>,
+}
+
+/// An operation done.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    pub integration_id: String,
+    pub vendor: String,
+    pub output: OperationOutput,
+    /// Done by an earlier, unanswered upload, as a status check found.
+    pub found_by_status_check: bool,
+    /// Not the first integration in priority order.
+    pub failed_over: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestrationError {
+    #[error("no enabled {category} integration offers {capability}")]
+    NoIntegration {
+        category: &'static str,
+        capability: Capability,
+    },
+    #[error("{vendor} refused it: {error}")]
+    Refused {
+        integration_id: String,
+        vendor: String,
+        error: PluginError,
+    },
+    #[error("{vendor} may have received it and cannot be asked now, so it was sent nowhere else: {error}")]
+    Unresolved {
+        integration_id: String,
+        vendor: String,
+        error: PluginError,
+    },
+    #[error("no integration could do it: {error}")]
+    Unavailable { error: PluginError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Transient,
+    Ambiguous,
+    Final,
+    CircuitOpen,
+    /// A status check found the claim at the vendor.
+    Found,
+    /// A status check found no record of the claim.
+    NotFound,
+    /// The integration's configuration cannot work (a credential missing).
+    Misconfigured,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Transient => "transient",
+            Outcome::Ambiguous => "ambiguous",
+            Outcome::Final => "final",
+            Outcome::CircuitOpen => "circuit_open",
+            Outcome::Found => "found",
+            Outcome::NotFound => "not_found",
+            Outcome::Misconfigured => "misconfigured",
+        }
+    }
+
+    fn of(error: &PluginError) -> Outcome {
+        match error.class() {
+            ErrorClass::Transient => Outcome::Transient,
+            ErrorClass::Ambiguous => Outcome::Ambiguous,
+            ErrorClass::Final => Outcome::Final,
+        }
+    }
+}
+
+struct Route {
+    loaded_at: Instant,
+    generation: u64,
+    integrations: Arc<Vec<IntegrationRecord>>,
+}
+
+pub struct Orchestrator {
+    store: Store,
+    host: PluginHost,
+    breakers: Breakers,
+    retry: RetryPolicy,
+    /// Bounds each call, whatever the plugin's own timeouts.
+    call_timeout: Duration,
+    attempts: AttemptLog,
+    changes: Arc<RegistryChanges>,
+    routes: Mutex<HashMap<(String, Category), Route>>,
+}
+
+/// The parts an orchestrator is built from.
+pub struct OrchestratorParts {
+    pub store: Store,
+    /// The attempt log writer's own.
+    pub attempt_store: Store,
+    pub host: PluginHost,
+    pub breakers: Breakers,
+    pub retry: RetryPolicy,
+    pub call_timeout: Duration,
+    pub changes: Arc<RegistryChanges>,
+}
+
+/// How one integration's turn ended.
+enum Turn {
+    Done(Executed),
+    Stop(OrchestrationError),
+    /// Try the next integration.
+    Next(Option<PluginError>),
+}
+
+impl Orchestrator {
+    /// Starts the attempt log writer on the current runtime.
+    pub fn new(parts: OrchestratorParts) -> Self {
+        Orchestrator {
+            attempts: AttemptLog::start(parts.attempt_store),
+            store: parts.store,
+            host: parts.host,
+            breakers: parts.breakers,
+            retry: parts.retry,
+            call_timeout: parts.call_timeout,
+            changes: parts.changes,
+            routes: Mutex::default(),
+        }
+    }
+
+    pub async fn execute_with_failover(&self, request: Request<'_>) -> Result<Executed, OrchestrationError> {
+        let capability = request.operation.capability();
+        let integrations = self.route(request.tenant, request.category).await?;
+        let mut failed_over = false;
+        let mut tried_any = false;
+        let mut last_error = None;
+        for record in integrations.iter() {
+            let handler = match self.host.handler(record).await {
+                Ok(handler) => handler,
+                Err(error) => {
+                    self.record(
+                        record,
+                        capability,
+                        &request,
+                        Outcome::Misconfigured,
+                        Some(&error),
+                        Duration::ZERO,
+                        failed_over,
+                    );
+                    last_error = Some(error);
+                    failed_over = true;
+                    continue;
+                }
+            };
+            if !handler.descriptor().supports(capability) {
+                continue;
+            }
+            tried_any = true;
+            match self
+                .take_turn(record, handler.as_ref(), &request, failed_over)
+                .await
+            {
+                Turn::Done(executed) => return Ok(executed),
+                Turn::Stop(error) => return Err(error),
+                Turn::Next(error) => {
+                    last_error = error.or(last_error);
+                    failed_over = true;
+                }
+            }
+        }
+        match last_error {
+            Some(error) if tried_any || !integrations.is_empty() => {
+                Err(OrchestrationError::Unavailable { error })
+            }
+            _ => Err(OrchestrationError::NoIntegration {
+                category: request.category.as_str(),
+                capability,
+            }),
+        }
+    }
+
+    /// Calls one integration, retrying transient failures, until it answers, refuses,
+    /// or is given up on.
+    async fn take_turn(
+        &self,
+        record: &IntegrationRecord,
+        handler: &dyn PluginHandler,
+        request: &Request<'_>,
+        failed_over: bool,
+    ) -> Turn {
+        let capability = request.operation.capability();
+        let mut tries = 0;
+        let mut last_error = None;
+        loop {
+            if self.breakers.admit(&record.id) == Admission::Refused {
+                let error = PluginError::transient("circuit open");
+                self.record(
+                    record,
+                    capability,
+                    request,
+                    Outcome::CircuitOpen,
+                    Some(&error),
+                    Duration::ZERO,
+                    failed_over,
+                );
+                return Turn::Next(last_error.or(Some(error)));
+            }
+            tries += 1;
+            let started = Instant::now();
+            let result = self.call(handler, request.operation).await;
+            let latency = started.elapsed();
+            let error = match result {
+                Ok(output) => {
+                    self.breakers.record_success(&record.id);
+                    self.record(
+                        record,
+                        capability,
+                        request,
+                        Outcome::Succeeded,
+                        None,
+                        latency,
+                        failed_over,
+                    );
+                    return Turn::Done(Executed {
+                        integration_id: record.id.clone(),
+                        vendor: record.vendor.clone(),
+                        output,
+                        found_by_status_check: false,
+                        failed_over,
+                    });
+                }
+                Err(error) => error,
+            };
+            let outcome = Outcome::of(&error);
+            match outcome {
+                // The vendor answered: it is healthy, the data is not.
+                Outcome::Final => self.breakers.record_success(&record.id),
+                _ => {
+                    self.breakers.record_failure(&record.id);
+                }
+            }
+            if outcome == Outcome::Ambiguous && request.subject.is_some() {
+                // On record before anything else happens to the subject.
+                self.attempts
+                    .record_now(self.attempt(
+                        record,
+                        capability,
+                        request,
+                        outcome,
+                        Some(&error),
+                        latency,
+                        failed_over,
+                    ))
+                    .await;
+            } else {
+                self.record(
+                    record,
+                    capability,
+                    request,
+                    outcome,
+                    Some(&error),
+                    latency,
+                    failed_over,
+                );
+            }
+            match outcome {
+                Outcome::Final => {
+                    return Turn::Stop(OrchestrationError::Refused {
+                        integration_id: record.id.clone(),
+                        vendor: record.vendor.clone(),
+                        error,
+                    })
+                }
+                Outcome::Ambiguous => {
+                    let unresolved = |error| {
+                        Turn::Stop(OrchestrationError::Unresolved {
+                            integration_id: record.id.clone(),
+                            vendor: record.vendor.clone(),
+                            error,
+                        })
+                    };
+                    let Some(probe) = request.status_probe else {
+                        return unresolved(error);
+                    };
+                    match self
+                        .check_status(record, handler, request, probe, failed_over)
+                        .await
+                    {
+                        Ok(Some(receipt)) => {
+                            return Turn::Done(Executed {
+                                integration_id: record.id.clone(),
+                                vendor: record.vendor.clone(),
+                                output: OperationOutput::SubmitClaim(receipt),
+                                found_by_status_check: true,
+                                failed_over,
+                            })
+                        }
+                        // Never received: as safe to send again as a transient failure.
+                        Ok(None) => {}
+                        Err(_) => return unresolved(error),
+                    }
+                }
+                _ => {}
+            }
+            let retry_after = error.retry_after();
+            last_error = Some(error);
+            if tries >= self.retry.attempts || self.breakers.state(&record.id) == BreakerState::Open {
+                return Turn::Next(last_error);
+            }
+            match self.retry.delay(tries, retry_after) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Turn::Next(last_error),
+            }
+        }
+    }
+
+    /// Asks the vendor whether it holds the claim of an unanswered submission:
+    /// `Some(receipt)` if it does, `None` if it has no record; an error when it
+    /// cannot be asked (after retries of transient failures).
+    async fn check_status(
+        &self,
+        record: &IntegrationRecord,
+        handler: &dyn PluginHandler,
+        request: &Request<'_>,
+        probe: &ClaimStatusRequest,
+        failed_over: bool,
+    ) -> Result<Option<SubmissionReceipt>, PluginError> {
+        let operation = Operation::ClaimStatus(probe.clone());
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let started = Instant::now();
+            let result = self.call(handler, &operation).await;
+            let latency = started.elapsed();
+            let (outcome, error) = match &result {
+                Ok(OperationOutput::ClaimStatus(report)) if report.statuses.is_empty() => {
+                    (Outcome::NotFound, None)
+                }
+                Ok(_) => (Outcome::Found, None),
+                Err(error) => (Outcome::of(error), Some(error)),
+            };
+            self.attempts
+                .record_now(self.attempt(
+                    record,
+                    Capability::ClaimStatus,
+                    request,
+                    outcome,
+                    error,
+                    latency,
+                    failed_over,
+                ))
+                .await;
+            match result {
+                Ok(OperationOutput::ClaimStatus(report)) if report.statuses.is_empty() => return Ok(None),
+                Ok(OperationOutput::ClaimStatus(report)) => {
+                    return Ok(Some(SubmissionReceipt {
+                        vendor_batch_id: probe.submission_id.clone().unwrap_or_default(),
+                        claims: report
+                            .statuses
+                            .into_iter()
+                            .map(|status| SubmittedClaim {
+                                patient_control_number: status.patient_control_number,
+                                vendor_claim_id: status.vendor_claim_id,
+                                status: status.status,
+                                messages: status.messages,
+                            })
+                            .collect(),
+                        received_at: Utc::now(),
+                    }))
+                }
+                Ok(_) => {
+                    return Err(PluginError::rejected(
+                        "the status check answered another operation",
+                    ))
+                }
+                Err(error) if error.is_retryable() && tries < self.retry.attempts => {
+                    let wait = self.retry.delay(tries, error.retry_after()).ok_or(error)?;
+                    tokio::time::sleep(wait).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        handler: &dyn PluginHandler,
+        operation: &Operation,
+    ) -> Result<OperationOutput, PluginError> {
+        match tokio::time::timeout(self.call_timeout, execute_checked(handler, operation)).await {
+            Ok(result) => result,
+            Err(_) => Err(PluginError::no_answer(
+                idempotency(operation),
+                format!("no answer within {} ms", self.call_timeout.as_millis()),
+            )),
+        }
+    }
+
+    /// The tenant's enabled integrations of `category`, in priority order.
+    async fn route(
+        &self,
+        tenant: &str,
+        category: Category,
+    ) -> Result<Arc<Vec<IntegrationRecord>>, StoreError> {
+        let generation = self.changes.current();
+        let key = (tenant.to_owned(), category);
+        if let Some(route) = self.lock_routes().get(&key) {
+            if route.generation == generation && route.loaded_at.elapsed() < ROUTE_TTL {
+                return Ok(Arc::clone(&route.integrations));
+            }
+        }
+        let integrations: Vec<IntegrationRecord> = self
+            .store
+            .session()
+            .await?
+            .list_integrations(tenant, Some(category.as_str()))
+            .await?
+            .into_iter()
+            .filter(|record| record.enabled)
+            .collect();
+        let integrations = Arc::new(integrations);
+        self.lock_routes().insert(
+            key,
+            Route {
+                loaded_at: Instant::now(),
+                generation,
+                integrations: Arc::clone(&integrations),
+            },
+        );
+        Ok(integrations)
+    }
+
+    /// The attempts recorded for a subject or an integration, newest first,
+    /// including every one this node made before the call.
+    pub async fn attempts(&self, filter: &AttemptFilter) -> Result<Vec<AttemptRecord>, StoreError> {
+        self.attempts.flush().await;
+        self.store.session().await?.list_attempts(filter).await
+    }
+
+    pub fn breaker_state(&self, integration_id: &str) -> BreakerState {
+        self.breakers.state(integration_id)
+    }
+
+    pub fn host(&self) -> &PluginHost {
+        &self.host
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        record: &IntegrationRecord,
+        capability: Capability,
+        request: &Request<'_>,
+        outcome: Outcome,
+        error: Option<&PluginError>,
+        latency: Duration,
+        failover: bool,
+    ) {
+        self.attempts
+            .record(self.attempt(record, capability, request, outcome, error, latency, failover));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attempt(
+        &self,
+        record: &IntegrationRecord,
+        capability: Capability,
+        request: &Request<'_>,
+        outcome: Outcome,
+        error: Option<&PluginError>,
+        latency: Duration,
+        failover: bool,
+    ) -> AttemptRecord {
+        AttemptRecord {
+            id: None,
+            tenant: request.tenant.to_owned(),
+            integration_id: record.id.clone(),
+            vendor: record.vendor.clone(),
+            operation: capability.as_str().to_owned(),
+            subject: request.subject.map(str::to_owned),
+            outcome: outcome.as_str().to_owned(),
+            error: error.map(|error| error.to_string()),
+            latency_micros: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
+            failover,
+            attempted_at: Utc::now(),
+        }
+    }
+
+    fn lock_routes(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Category), Route>> {
+        self.routes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Whether sending the operation twice can do its work twice. Payments and
+/// refunds carry an idempotency key the vendor honours; a claim upload and a prior
+/// authorization request carry none.
+fn idempotency(operation: &Operation) -> Idempotency {
+    match operation {
+        Operation::SubmitClaim(_) | Operation::PriorAuth(_) => Idempotency::NotIdempotent,
+        _ => Idempotency::Idempotent,
+    }
+}

@@ -1,0 +1,34 @@
+//! Stored integration attempts: the orchestrator's log of every call it made to a
+//! vendor. Outcomes and operations are text here (`integrations::orchestrator` gives
+//! them meaning).
+
+use chrono::{DateTime, Utc};
+
+/// One call to one integration, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// `None` until stored.
+    pub id: Option<i64>,
+    pub tenant: String,
+    pub integration_id: String,
+    pub vendor: String,
+    pub operation: String,
+    /// What it was about (`Claim/123`).
+    pub subject: Option<String>,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub latency_micros: i64,
+    /// Tried because an integration before it failed or was skipped.
+    pub failover: bool,
+    pub attempted_at: DateTime<Utc>,
+}
+
+/// Which attempts to list: of a subject or of an integration, newest first, before
+/// an id (keyset pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptFilter {
+    pub subject: Option<String>,
+    pub integration_id: Option<String>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
