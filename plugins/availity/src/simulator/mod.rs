@@ -1,0 +1,64 @@
+//! A simulator of Availity: the REST API (token, coverages, claim statuses, payer
+//! list) on the simulator kit's HTTP server, and the batch EDI channel as a real
+//! OpenSSH SFTP server on loopback ([`sftp::SftpServer`]) whose uploaded 837 files
+//! are answered with 999 and 277CA files.
+//!
+//! It accepts the client credentials [`CLIENT_ID`] / [`CLIENT_SECRET`]. Besides the
+//! kit's control plane, `GET /__simulator/claims` lists the claims received over
+//! SFTP (`pcn`, `fileName`, `receivedAt`, `accepted`), `GET /__simulator/tokens`
+//! counts the tokens issued and `POST /__simulator/tokens/revoke` invalidates them.
+//! The `reject` fault refuses the next coverage or claim status with Availity's
+//! error envelope, or rejects every claim of the next 837 in its 277CA.
+
+mod acknowledgements;
+mod claim_statuses;
+mod control;
+mod coverages;
+mod http;
+mod payers;
+pub mod sftp;
+mod state;
+mod token;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::web;
+use claimbridge_simulator_kit::{Faults, Simulator, SimulatorError};
+
+pub use state::{ReceivedClaim, SimulatorState, TOKEN_LIFETIME};
+
+/// The client id the simulator's token endpoint accepts.
+pub const CLIENT_ID: &str = "claimbridge-simulator";
+/// The client secret the simulator's token endpoint accepts.
+pub const CLIENT_SECRET: &str = "simulated-availity-secret";
+
+/// Starts the REST simulator on `bind` with `scripted_fault` (`5xx*2`, `429=3`…).
+pub async fn start(bind: SocketAddr, scripted_fault: Option<&str>) -> Result<Arc<Simulator>, SimulatorError> {
+    start_with(bind, scripted_fault, SimulatorState::default(), Faults::default()).await
+}
+
+/// As [`start`], with state and faults the caller keeps: the same ones go to an
+/// [`sftp::SftpServer`] so that claims uploaded there show in claim statuses and
+/// `/__simulator/claims`, and tests can read the state directly.
+pub async fn start_with(
+    bind: SocketAddr,
+    scripted_fault: Option<&str>,
+    state: SimulatorState,
+    faults: Faults,
+) -> Result<Arc<Simulator>, SimulatorError> {
+    Simulator::start_with(bind, faults, scripted_fault, move |config| {
+        config
+            .app_data(web::Data::new(state.clone()))
+            .route("/v1/token", web::post().to(token::issue))
+            .route("/v1/coverages", web::post().to(coverages::create))
+            .route("/v1/coverages/{id}", web::get().to(coverages::read))
+            .route("/v1/claim-statuses", web::post().to(claim_statuses::search))
+            .route("/v1/claim-statuses/{id}", web::get().to(claim_statuses::read))
+            .route("/v1/availity-payer-list", web::get().to(payers::list))
+            .route("/__simulator/claims", web::get().to(control::claims))
+            .route("/__simulator/tokens", web::get().to(control::tokens))
+            .route("/__simulator/tokens/revoke", web::post().to(control::revoke));
+    })
+    .await
+}
