@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -17,8 +18,16 @@ use crate::fhir::service::ResourceService;
 use crate::hl7::ingest::{Ingest, IngestSettings};
 use crate::hl7::listener::{ListenerLimits, MllpListener};
 use crate::hl7::routes::Hl7Context;
+use crate::billing::dispatch::{SubmissionRunner, SUBMISSION_JOB};
+use crate::billing::gateway::GatewayKind;
+use crate::integrations::breaker::Breakers;
+use crate::integrations::host::PluginHost;
+use crate::integrations::orchestrator::{Orchestrator, OrchestratorParts, RegistryChanges};
+use crate::integrations::plugins::vendor_plugin;
 use crate::integrations::registry::Registry;
 use crate::integrations::routes::IntegrationsContext;
+use crate::jobs::routes::JobsContext;
+use crate::jobs::{JobQueue, JobRegistry, JobRunner, QueueSettings, RunnerSettings};
 use crate::observability::log_request;
 use crate::store::Database;
 
@@ -49,11 +58,19 @@ pub struct Application {
     address: SocketAddr,
     base_url: String,
     mllp: Option<MllpListener>,
+    /// This node's job runner, unless `jobs_enabled` is off.
+    jobs: Option<JobRunner>,
 }
 
 impl Application {
     /// Opens (and migrates) the database and binds the listener.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        Application::build_with_jobs(settings, JobRegistry::new()).await
+    }
+
+    /// `build`, running the job kinds of `jobs` besides the server's own (tests add
+    /// kinds of their own this way).
+    pub async fn build_with_jobs(settings: &Settings, jobs: JobRegistry) -> Result<Self, StartupError> {
         // Compiling the R4 schema validators takes a moment; do it off the request path.
         tokio::task::spawn_blocking(crate::fhir::validation::warm_up);
         let database = Database::open(&settings.database_url).await?;
@@ -111,13 +128,44 @@ impl Application {
         crate::billing::denials::shipped()?;
         let submission = settings.claim_submission()?;
         let eligibility = settings.eligibility_inquiry()?;
-        let gateway = crate::billing::gateway::configured(settings.billing_gateway, &submission.envelope);
         let claims_batch_chunk = settings.claims_batch_chunk;
         let keyring = crate::secrets::Keyring::from_settings(settings)?.map(Arc::new);
         if keyring.is_none() {
             tracing::warn!("no secrets key configured (secrets_key): /admin/integrations answers 503");
         }
+        let registry_changes = Arc::new(RegistryChanges::default());
+        let orchestrator = Arc::new(Orchestrator::new(OrchestratorParts {
+            store: database.store(ADMIN_POOL_SIZE)?,
+            attempt_store: database.store(1)?,
+            host: PluginHost::new(keyring.clone(), Arc::new(vendor_plugin)),
+            breakers: Breakers::new(settings.integration_breaker()),
+            retry: settings.integration_retry(),
+            call_timeout: Duration::from_millis(settings.integration_call_timeout_ms),
+            changes: Arc::clone(&registry_changes),
+        }));
+        let gateway =
+            crate::billing::gateway::configured(settings.billing_gateway, &submission.envelope, &orchestrator);
+        let queue_submissions = settings.billing_gateway == Some(GatewayKind::Integrations);
+        let mut jobs = jobs;
+        let submissions = Arc::new(SubmissionRunner {
+            fhir: ResourceService::new(database.store(ADMIN_POOL_SIZE)?, fhir_base.clone()),
+            orchestrator: Arc::clone(&orchestrator),
+            config: submission.clone(),
+        });
+        jobs.handle(SUBMISSION_JOB, move |job| Arc::clone(&submissions).run(job));
         let max_message = settings.mllp_max_frame;
+        let job_registry = Arc::new(jobs);
+        let queue_settings = QueueSettings::from_settings(settings);
+        let job_runner = if settings.jobs_enabled {
+            // Claims are sequential; outcomes and lease renewals come one per running job.
+            Some(JobRunner::new(
+                JobQueue::new(database.store(settings.jobs_concurrency + 1)?, queue_settings),
+                Arc::clone(&job_registry),
+                RunnerSettings::from_settings(settings),
+            ))
+        } else {
+            None
+        };
         let server = HttpServer::new(move || {
             let store = database
                 .store(pool_per_worker)
@@ -136,6 +184,7 @@ impl Application {
                 batch_chunk: claims_batch_chunk,
                 eligibility: eligibility.clone(),
                 gateway: gateway.clone(),
+                queue_submissions,
             });
             // The admin API is seldom used: a small pool of its own per worker.
             let integrations = web::Data::new(IntegrationsContext {
@@ -144,7 +193,18 @@ impl Application {
                         .store(ADMIN_POOL_SIZE)
                         .expect("the same pool configuration succeeded at start-up"),
                     keyring.clone(),
+                )
+                .announcing_changes(Arc::clone(&registry_changes)),
+                orchestrator: Arc::clone(&orchestrator),
+            });
+            let jobs = web::Data::new(JobsContext {
+                queue: JobQueue::new(
+                    database
+                        .store(ADMIN_POOL_SIZE)
+                        .expect("the same pool configuration succeeded at start-up"),
+                    queue_settings,
                 ),
+                registry: Arc::clone(&job_registry),
             });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),
@@ -155,6 +215,7 @@ impl Application {
                 .app_data(hl7)
                 .app_data(billing)
                 .app_data(integrations)
+                .app_data(jobs)
                 // Bounds `POST /hl7/v2` like an MLLP frame (FHIR routes stream theirs).
                 .app_data(web::PayloadConfig::new(max_message))
                 .configure(routes::configure)
@@ -163,6 +224,7 @@ impl Application {
                 .configure(crate::billing::intake::routes::configure)
                 .configure(crate::billing::denials::routes::configure)
                 .configure(crate::integrations::routes::configure)
+                .configure(crate::jobs::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })
         .workers(workers)
@@ -174,6 +236,7 @@ impl Application {
             address,
             base_url,
             mllp,
+            jobs: job_runner,
         })
     }
 
@@ -195,11 +258,15 @@ impl Application {
     /// in-flight requests and HL7 messages first.
     pub async fn run(self) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let jobs = self.jobs.map(|runner| tokio::spawn(runner.run(stopped.clone())));
         let mllp = self.mllp.map(|listener| tokio::spawn(listener.run(stopped)));
         let result = self.server.await;
         let _ = stop.send(true);
         if let Some(mllp) = mllp {
             let _ = mllp.await;
+        }
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
         }
         result
     }

@@ -2,11 +2,14 @@
 //! then `CLAIMBRIDGE_*` environment variables (highest precedence).
 
 use crate::billing::gateway::GatewayKind;
+use crate::integrations::backoff::RetryPolicy;
+use crate::integrations::breaker::BreakerPolicy;
 use crate::x12::claim_837p::{ClaimSubmissionConfig, Receiver, Submitter};
 use crate::x12::eligibility_inquiry::EligibilityConfig;
 use crate::x12::{EnvelopeConfig, InterchangeParty, Usage};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -72,6 +75,35 @@ pub struct Settings {
     pub secrets_key_id: String,
     /// Keys rotated out, `id=base64,…`: values sealed under them still open.
     pub secrets_previous_keys: Option<SecretText>,
+    /// The longest one call to an integration may take before it counts as
+    /// unanswered (plugins have their own, usually shorter, timeouts).
+    pub integration_call_timeout_ms: u64,
+    /// Calls to one integration for one operation (the first included) before the
+    /// next integration is tried, on transient failures.
+    pub integration_retry_attempts: u32,
+    /// The exponential backoff's first bound and its cap; each wait is drawn at
+    /// random below the bound (full jitter).
+    pub integration_retry_base_ms: u64,
+    pub integration_retry_cap_ms: u64,
+    /// A circuit opens after this many failures within the window, and lets one
+    /// probe through after `integration_breaker_open_ms`.
+    pub integration_breaker_failures: u32,
+    pub integration_breaker_window_ms: u64,
+    pub integration_breaker_open_ms: u64,
+    /// Whether this node runs due jobs and enqueues recurring ones (every node may
+    /// enqueue; a node with this off leaves the running to the others).
+    pub jobs_enabled: bool,
+    /// How long an idle node waits before it looks for due jobs again.
+    pub jobs_poll_interval_ms: u64,
+    /// Jobs a node runs at once.
+    pub jobs_concurrency: usize,
+    /// How long a claim holds a job before another node may take it over; renewed
+    /// while the job runs, so it bounds how long a stopped node's jobs wait.
+    pub jobs_lease_secs: u64,
+    /// The longest wait before a failed job's second attempt; doubled per attempt
+    /// up to `jobs_retry_cap_secs`, and each wait drawn at random below it.
+    pub jobs_retry_base_ms: u64,
+    pub jobs_retry_cap_secs: u64,
 }
 
 /// A configured secret: `Debug` never prints it, so neither does a logged `Settings`.
@@ -135,6 +167,19 @@ impl Default for Settings {
             secrets_key: None,
             secrets_key_id: "k1".into(),
             secrets_previous_keys: None,
+            integration_call_timeout_ms: 30_000,
+            integration_retry_attempts: 3,
+            integration_retry_base_ms: 200,
+            integration_retry_cap_ms: 5_000,
+            integration_breaker_failures: 5,
+            integration_breaker_window_ms: 60_000,
+            integration_breaker_open_ms: 30_000,
+            jobs_enabled: true,
+            jobs_poll_interval_ms: 1000,
+            jobs_concurrency: 4,
+            jobs_lease_secs: 60,
+            jobs_retry_base_ms: 2000,
+            jobs_retry_cap_secs: 3600,
         }
     }
 }
@@ -170,6 +215,22 @@ impl Settings {
     }
 
     /// The X12 envelope and loops 1000A/1000B of the 837P files this server writes.
+    pub fn integration_retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            attempts: self.integration_retry_attempts.max(1),
+            base: Duration::from_millis(self.integration_retry_base_ms),
+            cap: Duration::from_millis(self.integration_retry_cap_ms),
+        }
+    }
+
+    pub fn integration_breaker(&self) -> BreakerPolicy {
+        BreakerPolicy {
+            failures: self.integration_breaker_failures.max(1),
+            window: Duration::from_millis(self.integration_breaker_window_ms),
+            open_for: Duration::from_millis(self.integration_breaker_open_ms),
+        }
+    }
+
     pub fn claim_submission(&self) -> Result<ClaimSubmissionConfig, ConfigError> {
         Ok(ClaimSubmissionConfig {
             envelope: self.x12_envelope()?,
@@ -238,6 +299,11 @@ impl Settings {
         if self.mllp_tls_cert.is_some() != self.mllp_tls_key.is_some() {
             return Err(ConfigError::Invalid(
                 "mllp_tls_cert and mllp_tls_key must be set together".into(),
+            ));
+        }
+        if self.jobs_poll_interval_ms == 0 || self.jobs_concurrency == 0 || self.jobs_lease_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "jobs_poll_interval_ms, jobs_concurrency and jobs_lease_secs must be at least 1".into(),
             ));
         }
         if let Some(public) = &self.public_url {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod fhir;
 pub mod hl7;
 pub mod integrations;
+pub mod jobs;
 pub mod observability;
 pub mod secrets;
 pub mod store;

@@ -11,6 +11,8 @@ pub mod billing;
 pub mod dashboard;
 pub mod denials;
 pub mod integrations;
+pub mod jobs;
+mod jobs_rows;
 pub mod messages;
 pub mod model;
 pub mod remittance;
@@ -39,6 +41,7 @@ use billing::{ClaimStateRow, NewBillingClaim, StateChange};
 use dashboard::{KpiFigures, KpiQuery};
 use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
 use integrations::{IntegrationRecord, SealedColumns};
+use jobs::{ClaimRequest, JobCount, JobFilter, JobId, JobRecord, Lease, NewJobRecord, Settlement};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
@@ -131,6 +134,7 @@ mod postgres {
     include!("denials_ops.rs");
     include!("intake_ops.rs");
     include!("integrations_ops.rs");
+    include!("jobs_ops.rs");
     include!("attempts_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
@@ -266,6 +270,7 @@ mod sqlite {
     include!("denials_ops.rs");
     include!("intake_ops.rs");
     include!("integrations_ops.rs");
+    include!("jobs_ops.rs");
     include!("attempts_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
@@ -959,6 +964,93 @@ impl Session {
     /// `false` when there is no integration by that id.
     pub async fn delete_integration(&mut self, id: &str) -> Result<bool, StoreError> {
         on_session!(self, delete_integration(id))
+    }
+
+    /// Stores a queued job; `None` when a live job already has its dedupe key.
+    pub async fn insert_job(&mut self, job: &NewJobRecord) -> Result<Option<JobRecord>, StoreError> {
+        on_session!(self, insert_job(job))
+    }
+
+    /// The queued or running job with this dedupe key.
+    pub async fn live_job_with_key(&mut self, key: &str) -> Result<Option<JobRecord>, StoreError> {
+        on_session!(self, live_job_with_key(key))
+    }
+
+    /// Stores a queued job unless any job, finished or not, has the key `key`.
+    pub async fn insert_job_unless_keyed(
+        &mut self,
+        job: &NewJobRecord,
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        on_session!(self, insert_job_unless_keyed(job, key))
+    }
+
+    /// Claims due jobs (see `jobs_ops.rs`).
+    pub async fn claim_jobs(&mut self, request: &ClaimRequest<'_>) -> Result<Vec<JobRecord>, StoreError> {
+        on_session!(self, claim_jobs(request))
+    }
+
+    /// Marks dead the running jobs whose lease lapsed on their last attempt.
+    pub async fn bury_lapsed_jobs(
+        &mut self,
+        kinds: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, StoreError> {
+        on_session!(self, bury_lapsed_jobs(kinds, now))
+    }
+
+    /// Ends the attempt `lease`; `false` when the lease is no longer the job's.
+    pub async fn settle_job(
+        &mut self,
+        lease: &Lease,
+        settlement: Settlement<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        on_session!(self, settle_job(lease, settlement, now))
+    }
+
+    /// `false` when the lease is no longer the job's.
+    pub async fn extend_job_lease(
+        &mut self,
+        lease: &Lease,
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        on_session!(self, extend_job_lease(lease, until, now))
+    }
+
+    pub async fn job(&mut self, id: JobId) -> Result<Option<JobRecord>, StoreError> {
+        on_session!(self, job(id))
+    }
+
+    /// The job, locked until the transaction ends (PostgreSQL).
+    pub async fn job_for_update(&mut self, id: JobId) -> Result<Option<JobRecord>, StoreError> {
+        on_session!(self, job_for_update(id))
+    }
+
+    /// Queues a dead job again; `false` when a live job holds its dedupe key.
+    pub async fn requeue_job(
+        &mut self,
+        id: JobId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        on_session!(self, requeue_job(id, now))
+    }
+
+    /// A page of jobs, newest first.
+    pub async fn list_jobs(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
+        on_session!(self, list_jobs(filter))
+    }
+
+    pub async fn job_counts(&mut self) -> Result<Vec<JobCount>, StoreError> {
+        on_session!(self, job_counts())
+    }
+
+    /// The earliest `run_at` of each kind's queued jobs.
+    pub async fn oldest_queued_jobs(
+        &mut self,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+        on_session!(self, oldest_queued_jobs())
     }
 
     /// A create in a transaction: version 1 of a server-minted id, so its outcome is
