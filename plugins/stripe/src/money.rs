@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn every_cent_amount_survives_the_round_trip() {
-        for cents in [1_i64, 7, 10, 99, 100, 101, 12345, 999_999, 10_000_000_00] {
+        for cents in [1_i64, 7, 10, 99, 100, 101, 12345, 999_999, 1_000_000_000] {
             let there = from_stripe(cents, "usd");
             assert_eq!(to_stripe(&there).unwrap().0, cents, "{cents}");
         }
