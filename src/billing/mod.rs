@@ -7,6 +7,7 @@ pub mod codes;
 pub mod dashboard;
 pub mod denials;
 pub mod denied;
+pub mod dispatch;
 pub mod eligibility;
 pub mod fields;
 pub mod from_fhir;

@@ -30,6 +30,9 @@ pub struct BillingContext {
     /// Where submissions, eligibility checks and prior authorizations go; `None`
     /// when no integration is configured.
     pub gateway: Option<Arc<dyn BillingGateway>>,
+    /// Submissions are queued as jobs through the integration registry
+    /// (`billing::dispatch`) rather than sent during the request.
+    pub queue_submissions: bool,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

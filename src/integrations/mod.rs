@@ -6,8 +6,10 @@
 mod attempt_log;
 pub mod backoff;
 pub mod breaker;
+mod checks;
 pub mod host;
 pub mod orchestrator;
+pub mod plugins;
 pub mod registry;
 pub mod rotate;
 pub mod routes;

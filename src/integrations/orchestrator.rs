@@ -248,6 +248,90 @@ impl Orchestrator {
         }
     }
 
+    /// Before a subject's operation is sent again (a retried job), asks each
+    /// integration whose last word on the subject was an unanswered submission
+    /// whether it holds the claim: `Some` when one does (the submission is done),
+    /// `None` when none does; unresolved when one cannot be asked, so the claim goes
+    /// nowhere until it can.
+    pub async fn resolve_unanswered(
+        &self,
+        request: Request<'_>,
+    ) -> Result<Option<Executed>, OrchestrationError> {
+        let (Some(subject), Some(probe)) = (request.subject, request.status_probe) else {
+            return Ok(None);
+        };
+        let history = self
+            .attempts(&AttemptFilter {
+                subject: Some(subject.to_owned()),
+                integration_id: None,
+                before: None,
+                limit: 500,
+            })
+            .await?;
+        // Newest first: each integration's last conclusive word on the subject.
+        let mut concluded: Vec<&str> = Vec::new();
+        let mut unanswered: Vec<&str> = Vec::new();
+        for attempt in &history {
+            let id = attempt.integration_id.as_str();
+            if concluded.contains(&id) || unanswered.contains(&id) {
+                continue;
+            }
+            match attempt.outcome.as_str() {
+                "ambiguous" if attempt.operation == Capability::SubmitClaim.as_str() => unanswered.push(id),
+                "succeeded" | "found" | "not_found" | "final" => concluded.push(id),
+                _ => {}
+            }
+        }
+        if unanswered.is_empty() {
+            return Ok(None);
+        }
+        let integrations = self.route(request.tenant, request.category).await?;
+        for id in unanswered {
+            let Some(record) = integrations.iter().find(|record| record.id == id) else {
+                // Disabled or deleted since: it cannot be asked, and it may hold the claim.
+                return Err(OrchestrationError::Unresolved {
+                    integration_id: id.to_owned(),
+                    vendor: String::new(),
+                    error: PluginError::ambiguous(
+                        "the integration that may hold the claim is no longer enabled",
+                    ),
+                });
+            };
+            let handler =
+                self.host
+                    .handler(record)
+                    .await
+                    .map_err(|error| OrchestrationError::Unresolved {
+                        integration_id: record.id.clone(),
+                        vendor: record.vendor.clone(),
+                        error,
+                    })?;
+            match self
+                .check_status(record, handler.as_ref(), &request, probe, false)
+                .await
+            {
+                Ok(Some(receipt)) => {
+                    return Ok(Some(Executed {
+                        integration_id: record.id.clone(),
+                        vendor: record.vendor.clone(),
+                        output: OperationOutput::SubmitClaim(receipt),
+                        found_by_status_check: true,
+                        failed_over: false,
+                    }))
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    return Err(OrchestrationError::Unresolved {
+                        integration_id: record.id.clone(),
+                        vendor: record.vendor.clone(),
+                        error,
+                    })
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Calls one integration, retrying transient failures, until it answers, refuses,
     /// or is given up on.
     async fn take_turn(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::orchestrator::RegistryChanges;
 use super::{Category, Vendor};
 use crate::secrets::{Keyring, SecretsError};
 use crate::store::integrations::IntegrationRecord;
@@ -93,11 +94,39 @@ pub struct IntegrationPatch {
 pub struct Registry {
     store: Store,
     keyring: Option<Arc<Keyring>>,
+    changes: Option<Arc<RegistryChanges>>,
 }
 
 impl Registry {
     pub fn new(store: Store, keyring: Option<Arc<Keyring>>) -> Self {
-        Registry { store, keyring }
+        Registry {
+            store,
+            keyring,
+            changes: None,
+        }
+    }
+
+    /// Tells the orchestrator of each committed change, so its routing applies the
+    /// change to the next operation.
+    pub fn announcing_changes(mut self, changes: Arc<RegistryChanges>) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    fn changed(&self) {
+        if let Some(changes) = &self.changes {
+            changes.bump();
+        }
+    }
+
+    /// The stored row, credentials sealed, for the plugin host.
+    pub async fn record(&self, id: &str) -> Result<IntegrationRecord, RegistryError> {
+        self.store
+            .session()
+            .await?
+            .integration(id)
+            .await?
+            .ok_or(RegistryError::NotFound)
     }
 
     fn keyring(&self) -> Result<&Keyring, RegistryError> {
@@ -140,6 +169,7 @@ impl Registry {
             });
         }
         tx.commit().await?;
+        self.changed();
         view(keyring, record)
     }
 
@@ -206,6 +236,7 @@ impl Registry {
             });
         }
         tx.commit().await?;
+        self.changed();
         view(keyring, record)
     }
 
@@ -241,6 +272,7 @@ impl Registry {
         }
         let reordered = tx.list_integrations(tenant, Some(category.as_str())).await?;
         tx.commit().await?;
+        self.changed();
         reordered
             .into_iter()
             .map(|record| view(keyring, record))
@@ -253,6 +285,7 @@ impl Registry {
             return Err(RegistryError::NotFound);
         }
         tx.commit().await?;
+        self.changed();
         Ok(())
     }
 }

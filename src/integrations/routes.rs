@@ -4,11 +4,14 @@
 //! Bodies are read field by field rather than through a derived type, so that a
 //! wrong value is a 422 naming its field, as a bad vendor or URL is.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::orchestrator::Orchestrator;
 use super::registry::{
     CredentialMap, Integration, IntegrationPatch, NewIntegration, Registry, RegistryError, DEFAULT_TENANT,
 };
@@ -19,6 +22,7 @@ const SHOWN_SECRET: &str = "set";
 
 pub struct IntegrationsContext {
     pub registry: Registry,
+    pub orchestrator: Arc<Orchestrator>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,14 +43,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{id}", web::patch().to(update))
             .route("/{id}", web::delete().to(delete))
             .route("/{id}/enable", web::post().to(enable))
-            .route("/{id}/disable", web::post().to(disable)),
+            .route("/{id}/disable", web::post().to(disable))
+            .route("/{id}/test", web::post().to(super::checks::test_connection))
+            .route("/{id}/health", web::get().to(super::checks::health))
+            .route(
+                "/{id}/attempts",
+                web::get().to(super::checks::integration_attempts),
+            ),
+    );
+    cfg.route(
+        "/api/billing/claims/{id}/attempts",
+        web::get().to(super::checks::claim_attempts),
     );
 }
 
 /// A registry error as an HTTP answer.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-struct ApiError(#[from] RegistryError);
+pub(super) struct ApiError(#[from] RegistryError);
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
@@ -73,7 +87,7 @@ impl ResponseError for ApiError {
     }
 }
 
-type Answer = Result<HttpResponse, ApiError>;
+pub(super) type Answer = Result<HttpResponse, ApiError>;
 
 #[derive(Deserialize)]
 struct TenantQuery {
@@ -103,11 +117,20 @@ async fn create(context: web::Data<IntegrationsContext>, body: web::Json<Value>)
 async fn list(context: web::Data<IntegrationsContext>, query: web::Query<TenantQuery>) -> Answer {
     let tenant = query.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
     let integrations = context.registry.list(tenant).await?;
-    Ok(HttpResponse::Ok().json(render_list(tenant, &integrations)))
+    let mut answer = render_list(tenant, &integrations);
+    if let Some(Value::Array(rendered)) = answer.get_mut("integrations") {
+        for integration in rendered {
+            let id = integration["id"].as_str().unwrap_or_default().to_owned();
+            integration["circuit"] = context.orchestrator.breaker_state(&id).as_str().into();
+        }
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 async fn read(context: web::Data<IntegrationsContext>, id: web::Path<String>) -> Answer {
-    Ok(HttpResponse::Ok().json(render(&context.registry.get(&id).await?)))
+    let mut answer = render(&context.registry.get(&id).await?);
+    answer["circuit"] = context.orchestrator.breaker_state(&id).as_str().into();
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// PUT and PATCH alike: fields left out stay as they are (credentials too).

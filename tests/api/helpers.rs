@@ -3,6 +3,7 @@
 use claimbridge::app::Application;
 use claimbridge::billing::gateway::GatewayKind;
 use claimbridge::config::{SecretText, Settings};
+use claimbridge::jobs::JobRegistry;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use serde_json::Value;
 
@@ -31,6 +32,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The MLLP listener's address.
     pub mllp: std::net::SocketAddr,
+    /// The server's database, for tests that work the job queue as another node.
+    pub database_url: String,
     cleanup: Cleanup,
 }
 
@@ -40,12 +43,30 @@ pub struct TestOptions {
     /// Billing operations go through the sandbox clearinghouse (else none is
     /// configured).
     pub sandbox_gateway: bool,
+    /// Adds job kinds (handlers, schedules) of the test's own to the server's.
+    pub jobs: Option<fn(&mut JobRegistry)>,
+    /// The server runs no jobs (`jobs_enabled` off): what is enqueued stays queued.
+    pub jobs_paused: bool,
+    /// Billing operations go through the integration registry, with retries,
+    /// breakers and timeouts short enough for tests.
+    pub integrations: bool,
 }
 
 impl TestOptions {
     /// Billing operations go through the sandbox clearinghouse.
     pub const SANDBOX: TestOptions = TestOptions {
         sandbox_gateway: true,
+        jobs: None,
+        jobs_paused: false,
+        integrations: false,
+    };
+
+    /// Billing operations go through the integration registry.
+    pub const INTEGRATIONS: TestOptions = TestOptions {
+        sandbox_gateway: false,
+        jobs: None,
+        jobs_paused: false,
+        integrations: true,
     };
 }
 
@@ -89,7 +110,7 @@ impl TestApp {
             matches!(cleanup, Cleanup::Postgres { .. }).then(|| SecretText::new(TEST_SECRETS_KEY));
         let settings = Settings {
             secrets_key,
-            database_url,
+            database_url: database_url.clone(),
             database_pool_size: 4,
             bind: "127.0.0.1:0".parse().unwrap(),
             body_limit: TEST_BODY_LIMIT,
@@ -97,10 +118,33 @@ impl TestApp {
             workers: Some(2),
             mllp_bind: "127.0.0.1:0".into(),
             mllp_max_frame: TEST_MAX_FRAME,
-            billing_gateway: options.sandbox_gateway.then_some(GatewayKind::Sandbox),
+            billing_gateway: if options.integrations {
+                Some(GatewayKind::Integrations)
+            } else {
+                options.sandbox_gateway.then_some(GatewayKind::Sandbox)
+            },
+            // Two calls per integration, a breaker that opens after two failures and
+            // stays open for the rest of a test.
+            integration_retry_attempts: 2,
+            integration_retry_base_ms: 10,
+            integration_retry_cap_ms: 100,
+            integration_breaker_failures: 2,
+            integration_breaker_open_ms: 60_000,
+            integration_call_timeout_ms: 5_000,
+            // Jobs are picked up and retried within milliseconds.
+            jobs_enabled: !options.jobs_paused,
+            jobs_poll_interval_ms: 50,
+            jobs_retry_base_ms: 10,
+            jobs_retry_cap_secs: 1,
             ..Settings::default()
         };
-        let app = Application::build(&settings).await.expect("server starts");
+        let mut jobs = JobRegistry::new();
+        if let Some(add) = options.jobs {
+            add(&mut jobs);
+        }
+        let app = Application::build_with_jobs(&settings, jobs)
+            .await
+            .expect("server starts");
         let base = app.base_url().to_owned();
         let mllp = app.mllp_address().expect("the MLLP listener is on");
         tokio::spawn(app.run());
@@ -112,6 +156,7 @@ impl TestApp {
                 reqwest::Client::new()
             },
             mllp,
+            database_url,
             cleanup,
         }
     }

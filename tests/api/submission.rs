@@ -17,7 +17,7 @@ crate::on_both_backends!(
 );
 
 /// A stored claim that scrubbed clean: `ready_to_submit`. Returns its id.
-async fn ready_claim(app: &TestApp) -> String {
+pub(crate) async fn ready_claim(app: &TestApp) -> String {
     let id = draft_claim(app).await;
     let (status, body) = app
         .api_post(&format!("/api/billing/claims/{id}/validate"), &json!({}))

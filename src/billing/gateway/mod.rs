@@ -16,6 +16,7 @@
 //! retries and failover will need: transient (nothing delivered), ambiguous (maybe
 //! delivered) or final (refused).
 
+pub mod registry;
 pub mod routes;
 pub mod sandbox;
 
@@ -26,6 +27,7 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::integrations::orchestrator::Orchestrator;
 use crate::x12::EnvelopeConfig;
 
 /// The billing operations another party performs for us.
@@ -120,12 +122,20 @@ pub enum GatewayError {
 pub enum GatewayKind {
     /// The in-process test clearinghouse.
     Sandbox,
+    /// The integrations configured in the registry (`/admin/integrations`), with
+    /// failover; claim submissions are queued as jobs.
+    Integrations,
 }
 
 /// The gateway `kind` names, speaking to us as `envelope` describes us; `None`
 /// when no integration is configured.
-pub fn configured(kind: Option<GatewayKind>, envelope: &EnvelopeConfig) -> Option<Arc<dyn BillingGateway>> {
+pub fn configured(
+    kind: Option<GatewayKind>,
+    envelope: &EnvelopeConfig,
+    orchestrator: &Arc<Orchestrator>,
+) -> Option<Arc<dyn BillingGateway>> {
     match kind? {
         GatewayKind::Sandbox => Some(Arc::new(sandbox::SandboxClearinghouse::new(envelope))),
+        GatewayKind::Integrations => Some(Arc::new(registry::RegistryGateway::new(Arc::clone(orchestrator)))),
     }
 }

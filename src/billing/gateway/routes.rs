@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::billing::dispatch;
 use crate::billing::eligibility::{self, EligibilityCheck, EligibilityError, EligibilityRecord};
 use crate::billing::fields::InvalidInput;
 use crate::billing::gateway::{BillingGateway, GatewayError};
@@ -212,6 +213,12 @@ async fn submit_claim(
     let actor = request
         .and_then(|r| r.into_inner().actor)
         .unwrap_or_else(|| API_ACTOR.into());
+    if billing.queue_submissions {
+        let (status, job) = dispatch::queue_submission(&fhir.service, &id, &actor).await?;
+        let mut answer = status_json(&status);
+        answer["submission"] = json!({"status": "pending", "jobId": job.id, "job": job.status});
+        return Ok(HttpResponse::Accepted().json(answer));
+    }
     let status = submission::submit(&fhir.service, gateway, &billing.submission, &id, &actor).await?;
     Ok(HttpResponse::Ok().json(status_json(&status)))
 }

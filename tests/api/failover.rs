@@ -1,0 +1,341 @@
+//! Claims leave through the integration registry as a biller and an admin meet it:
+//! integrations configured over `/admin/integrations` against the vendors'
+//! simulators (real HTTP in the vendors' wire formats), `POST …/submit` queuing
+//! the claim as a job, and the attempt log explaining what happened. The
+//! simulators count what they received, which is what proves "exactly once".
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use claimbridge_plugin_claimmd::simulator as claimmd;
+use claimbridge_simulator_kit::{Fault, Simulator};
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::submission::ready_claim;
+
+crate::on_both_backends!(
+    with crate::helpers::TestOptions::INTEGRATIONS;
+    a_queued_claim_goes_to_the_first_clearinghouse_once,
+    with_the_primary_down_claims_fail_over_and_the_log_says_why,
+    an_unanswered_upload_is_checked_not_sent_again,
+    a_refused_configuration_is_not_failed_over_and_the_claim_stays_ready,
+    test_and_health_answer_for_a_configured_integration,
+);
+
+async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
+    claimmd::start("127.0.0.1:0".parse().unwrap(), fault)
+        .await
+        .expect("the Claim.MD simulator starts")
+}
+
+/// Adds a Claim.MD integration pointing at `simulator`; returns its id.
+async fn add_claimmd(app: &TestApp, name: &str, simulator: &Simulator, account_key: &str) -> String {
+    let (status, body) = app
+        .api_post(
+            "/admin/integrations",
+            &json!({
+                "vendor": "claimmd",
+                "name": name,
+                "baseUrl": simulator.base_url(),
+                "settings": {"timeoutSecs": 1},
+                "credentials": {"accountKey": account_key},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Submits the claim and waits until its job has run: the claim left
+/// `ready_to_submit`, or the job stopped (dead or retrying).
+async fn submit_and_settle(app: &TestApp, claim_id: &str) -> Value {
+    let (status, queued) = app
+        .api_post(
+            &format!("/api/billing/claims/{claim_id}/submit"),
+            &json!({"actor": "biller-1"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["submission"]["status"], "pending", "{queued}");
+    assert_eq!(
+        queued["status"], "ready_to_submit",
+        "the request itself sends nothing"
+    );
+    let job_id = queued["submission"]["jobId"].clone();
+    for _ in 0..200 {
+        let (_, claim) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
+        if claim["status"] != "ready_to_submit" {
+            return claim;
+        }
+        let (_, jobs) = app.api_get("/api/billing/jobs?kind=claim_submission").await;
+        let job = jobs["jobs"]
+            .as_array()
+            .and_then(|jobs| jobs.iter().find(|job| job["id"] == job_id))
+            .cloned()
+            .unwrap_or_default();
+        if job["status"] == "dead" || job["attempts"].as_i64().unwrap_or(0) >= 2 {
+            return claim;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the submission of {claim_id} never settled");
+}
+
+async fn attempts(app: &TestApp, claim_id: &str) -> Vec<Value> {
+    let (status, body) = app
+        .api_get(&format!("/api/billing/claims/{claim_id}/attempts"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut attempts = body["attempts"].as_array().unwrap().clone();
+    attempts.reverse(); // oldest first
+    attempts
+}
+
+fn outcomes(attempts: &[Value]) -> Vec<(String, String, String)> {
+    attempts
+        .iter()
+        .map(|attempt| {
+            (
+                attempt["integrationId"].as_str().unwrap().to_owned(),
+                attempt["operation"].as_str().unwrap().to_owned(),
+                attempt["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// How many times the simulator received each claim, by CLM01.
+async fn received(simulator: &Simulator) -> Vec<(String, u64)> {
+    let client = reqwest::Client::new();
+    let claims: Value = client
+        .get(format!("{}/__simulator/claims", simulator.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    claims
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|claim| {
+            (
+                claim["pcn"].as_str().unwrap().to_owned(),
+                claim["timesReceived"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn last_step(claim: &Value) -> Value {
+    claim["statusHistory"].as_array().unwrap().last().unwrap().clone()
+}
+
+async fn a_queued_claim_goes_to_the_first_clearinghouse_once(app: &TestApp) {
+    let primary = start_claimmd(None).await;
+    let secondary = start_claimmd(None).await;
+    let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
+    add_claimmd(
+        app,
+        "Claim.MD secondary",
+        &secondary,
+        claimmd::DEFAULT_ACCOUNT_KEY,
+    )
+    .await;
+    let claim_id = ready_claim(app).await;
+
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "submitted", "{claim}");
+    let step = last_step(&claim);
+    assert_eq!(step["actor"], "biller-1");
+    assert_eq!(step["details"]["integrationId"], first.as_str());
+    assert_eq!(step["details"]["failedOver"], false);
+
+    let received = received(&primary).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].1, 1, "sent once");
+    assert!(received_nothing(&secondary).await);
+    assert_eq!(
+        outcomes(&attempts(app, &claim_id).await),
+        vec![(first, "submit_claim".into(), "succeeded".into())]
+    );
+    // Submitting again is refused: the claim has moved on.
+    let (status, _) = app
+        .api_post(&format!("/api/billing/claims/{claim_id}/submit"), &json!({}))
+        .await;
+    assert_eq!(status, 409);
+    primary.stop().await;
+    secondary.stop().await;
+}
+
+async fn received_nothing(simulator: &Simulator) -> bool {
+    received(simulator).await.is_empty()
+}
+
+async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestApp) {
+    let primary = start_claimmd(None).await;
+    let secondary = start_claimmd(None).await;
+    let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
+    let second = add_claimmd(
+        app,
+        "Claim.MD secondary",
+        &secondary,
+        claimmd::DEFAULT_ACCOUNT_KEY,
+    )
+    .await;
+    primary.set_fault(Fault::Down { for_duration: None }, None);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The first claim finds the primary refusing connections: two tries (the
+    // breaker opens), then the secondary.
+    let claim_id = ready_claim(app).await;
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "submitted", "{claim}");
+    assert_eq!(last_step(&claim)["details"]["integrationId"], second.as_str());
+    assert_eq!(last_step(&claim)["details"]["failedOver"], true);
+    let log = attempts(app, &claim_id).await;
+    assert_eq!(
+        outcomes(&log),
+        vec![
+            (first.clone(), "submit_claim".into(), "transient".into()),
+            (first.clone(), "submit_claim".into(), "transient".into()),
+            (second.clone(), "submit_claim".into(), "succeeded".into()),
+        ]
+    );
+    assert!(
+        log[0]["error"].as_str().unwrap().contains("connect"),
+        "{}",
+        log[0]
+    );
+    assert_eq!(log[2]["failover"], true);
+
+    // The next claim skips the open circuit without calling the primary at all.
+    let (_, integration) = app.api_get(&format!("/admin/integrations/{first}")).await;
+    assert_eq!(integration["circuit"], "open");
+    let next = ready_claim(app).await;
+    let started = std::time::Instant::now();
+    let claim = submit_and_settle(app, &next).await;
+    assert_eq!(claim["status"], "submitted", "{claim}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        outcomes(&attempts(app, &next).await),
+        vec![
+            (first, "submit_claim".into(), "circuit_open".into()),
+            (second, "submit_claim".into(), "succeeded".into()),
+        ]
+    );
+    assert_eq!(received(&secondary).await.len(), 2);
+    primary.stop().await;
+    secondary.stop().await;
+}
+
+async fn an_unanswered_upload_is_checked_not_sent_again(app: &TestApp) {
+    // The primary takes the upload and never answers; the secondary is healthy.
+    let primary = start_claimmd(Some("timeout*1")).await;
+    let secondary = start_claimmd(None).await;
+    let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
+    add_claimmd(
+        app,
+        "Claim.MD secondary",
+        &secondary,
+        claimmd::DEFAULT_ACCOUNT_KEY,
+    )
+    .await;
+    let claim_id = ready_claim(app).await;
+
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "submitted", "{claim}");
+    let step = last_step(&claim);
+    assert_eq!(step["details"]["integrationId"], first.as_str());
+    assert_eq!(step["details"]["foundByStatusCheck"], true);
+    assert_eq!(
+        outcomes(&attempts(app, &claim_id).await),
+        vec![
+            (first.clone(), "submit_claim".into(), "ambiguous".into()),
+            (first, "claim_status".into(), "found".into()),
+        ]
+    );
+    let received_once = received(&primary).await;
+    assert_eq!(received_once.len(), 1, "{received_once:?}");
+    assert_eq!(received_once[0].1, 1, "uploaded once, never resent");
+    assert!(received_nothing(&secondary).await, "never sent elsewhere");
+    primary.stop().await;
+    secondary.stop().await;
+}
+
+async fn a_refused_configuration_is_not_failed_over_and_the_claim_stays_ready(app: &TestApp) {
+    let primary = start_claimmd(None).await;
+    let secondary = start_claimmd(None).await;
+    let first = add_claimmd(app, "Claim.MD primary", &primary, "not-the-account-key").await;
+    add_claimmd(
+        app,
+        "Claim.MD secondary",
+        &secondary,
+        claimmd::DEFAULT_ACCOUNT_KEY,
+    )
+    .await;
+    let claim_id = ready_claim(app).await;
+
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "ready_to_submit", "{claim}");
+    assert_eq!(
+        outcomes(&attempts(app, &claim_id).await),
+        vec![(first, "submit_claim".into(), "final".into())]
+    );
+    assert!(
+        received_nothing(&secondary).await,
+        "a final error is never failed over"
+    );
+    let (_, dead) = app
+        .api_get("/api/billing/jobs?kind=claim_submission&status=dead")
+        .await;
+    let dead = dead["jobs"].as_array().unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(
+        dead[0]["lastError"].as_str().unwrap().contains("refused"),
+        "{}",
+        dead[0]
+    );
+    primary.stop().await;
+    secondary.stop().await;
+}
+
+async fn test_and_health_answer_for_a_configured_integration(app: &TestApp) {
+    let simulator = start_claimmd(None).await;
+    let good = add_claimmd(app, "Claim.MD", &simulator, claimmd::DEFAULT_ACCOUNT_KEY).await;
+    let bad = add_claimmd(app, "Claim.MD wrong key", &simulator, "wrong").await;
+
+    let (status, tested) = app
+        .api_post(&format!("/admin/integrations/{good}/test"), &json!({}))
+        .await;
+    assert_eq!((status, &tested["ok"]), (200, &json!(true)), "{tested}");
+    let (_, refused) = app
+        .api_post(&format!("/admin/integrations/{bad}/test"), &json!({}))
+        .await;
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(refused["errorClass"], "final", "{refused}");
+    assert!(
+        !refused.to_string().contains("wrong\""),
+        "the key is never echoed: {refused}"
+    );
+
+    let (status, health) = app.api_get(&format!("/admin/integrations/{good}/health")).await;
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(
+        (&health["status"], &health["circuit"]),
+        (&json!("healthy"), &json!("closed"))
+    );
+    simulator.set_fault(Fault::Down { for_duration: None }, None);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, health) = app.api_get(&format!("/admin/integrations/{good}/health")).await;
+    assert_eq!(health["status"], "unhealthy", "{health}");
+    let (status, _) = app.api_get("/admin/integrations/no-such-id/health").await;
+    assert_eq!(status, 404);
+    simulator.stop().await;
+}
