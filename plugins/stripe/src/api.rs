@@ -103,6 +103,19 @@ impl StripeApi {
         self.send(request, what).await
     }
 
+    /// The status of an authenticated read that changes nothing (`GET /v1/balance`),
+    /// for health checks, which care about the status and not the answer.
+    pub async fn probe(&self) -> Result<reqwest::StatusCode, reqwest::Error> {
+        Ok(self
+            .http
+            .get(self.url("balance"))
+            .bearer_auth(self.secret_key.expose())
+            .header("Stripe-Version", &self.version)
+            .send()
+            .await?
+            .status())
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/v1/{path}", self.base_url)
     }
@@ -150,20 +163,5 @@ fn with_context(error: PluginError, what: &str) -> PluginError {
         },
         PluginError::Ambiguous { message } => PluginError::ambiguous(format!("{what}: {message}")),
         PluginError::Final { message } => PluginError::rejected(format!("{what}: {message}")),
-    }
-}
-
-impl StripeApi {
-    /// The status of an authenticated read that changes nothing (`GET /v1/balance`),
-    /// for health checks, which care about the status and not the answer.
-    pub async fn probe(&self) -> Result<reqwest::StatusCode, reqwest::Error> {
-        Ok(self
-            .http
-            .get(self.url("balance"))
-            .bearer_auth(self.secret_key.expose())
-            .header("Stripe-Version", &self.version)
-            .send()
-            .await?
-            .status())
     }
 }
