@@ -17,6 +17,13 @@ use crate::status::update;
 use crate::transport::{Body, Transport};
 use crate::wire::{ClaimsResult, Era835, EraList};
 
+/// ERAs per page of Claim.MD's ERA list (what independent fakes of it use): a
+/// shorter page is the last.
+const ERA_LIST_PAGE: usize = 100;
+
+/// ERA-list pages read before giving up on finding the oldest ERA.
+const MAX_ERA_LIST_PAGES: u32 = 20;
+
 pub(crate) async fn claim_status_feed(
     transport: &Transport,
     request: &FeedRequest,
@@ -53,25 +60,7 @@ pub(crate) async fn fetch_remittance(
     per_page: u32,
 ) -> Result<FeedPage<Remittance>, PluginError> {
     let after = position(request)?;
-    let list: EraList = transport
-        .call(
-            "eralist",
-            Body::Fields(vec![("ERAID", after.to_string()), ("NewOnly", "0".to_owned())]),
-            Idempotency::Idempotent,
-        )
-        .await?
-        .into_result()?;
-    let mut era_ids = Vec::with_capacity(list.era.len());
-    for era in &list.era {
-        let id = era
-            .eraid
-            .as_deref()
-            .and_then(|id| id.parse::<u64>().ok())
-            .ok_or_else(|| PluginError::transient("Claim.MD eralist: an ERA without a numeric eraid"))?;
-        if id > after {
-            era_ids.push(id);
-        }
-    }
+    let mut era_ids = listed_after(transport, after).await?;
     era_ids.sort_unstable();
     era_ids.dedup();
     // The rest waits for the next page: every download costs a request.
@@ -103,6 +92,57 @@ pub(crate) async fn fetch_remittance(
     })
 }
 
+/// The ids of the ERAs listed after `after`. Claim.MD pages its ERA list without
+/// saying in which order; a full page in descending order may leave the oldest ERAs
+/// — the ones to take first, or the cursor would pass them — on later pages, so then
+/// the pages are read to the end.
+async fn listed_after(transport: &Transport, after: u64) -> Result<Vec<u64>, PluginError> {
+    let mut ids = Vec::new();
+    let mut previous_first = None;
+    for page in 1..=MAX_ERA_LIST_PAGES {
+        let list: EraList = transport
+            .call(
+                "eralist",
+                Body::Fields(vec![
+                    ("ERAID", after.to_string()),
+                    ("NewOnly", "0".to_owned()),
+                    ("Page", page.to_string()),
+                ]),
+                Idempotency::Idempotent,
+            )
+            .await?
+            .into_result()?;
+        let mut page_ids = Vec::with_capacity(list.era.len());
+        for era in &list.era {
+            let id = era
+                .eraid
+                .as_deref()
+                .and_then(|id| id.parse::<u64>().ok())
+                .ok_or_else(|| PluginError::transient("Claim.MD eralist: an ERA without a numeric eraid"))?;
+            page_ids.push(id);
+        }
+        let first = page_ids.first().copied();
+        let repeated = first.is_some() && first == previous_first;
+        let more_pages = !repeated && older_may_follow(&page_ids);
+        if !repeated {
+            ids.extend(page_ids.into_iter().filter(|id| *id > after));
+        }
+        if !more_pages {
+            return Ok(ids);
+        }
+        previous_first = first;
+    }
+    Err(PluginError::transient(format!(
+        "Claim.MD's ERA list after ERA {after} runs newest first beyond {MAX_ERA_LIST_PAGES} pages; cannot find the oldest"
+    )))
+}
+
+/// Whether ERAs older than all of `page` may be on the next page: the page is full
+/// and runs newest first.
+fn older_may_follow(page: &[u64]) -> bool {
+    page.len() >= ERA_LIST_PAGE && page.first() > page.last()
+}
+
 /// Where the request reads from: a Claim.MD id (0 for the beginning).
 fn position(request: &FeedRequest) -> Result<u64, PluginError> {
     match &request.after {
@@ -110,5 +150,20 @@ fn position(request: &FeedRequest) -> Result<u64, PluginError> {
         Some(Cursor(text)) => text
             .parse()
             .map_err(|_| PluginError::rejected(format!("`{text}` is not a Claim.MD feed cursor"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_full_page_running_newest_first_sends_for_more() {
+        let ascending: Vec<u64> = (1..=100).collect();
+        let descending: Vec<u64> = (1..=100).rev().collect();
+        assert!(!older_may_follow(&ascending));
+        assert!(older_may_follow(&descending));
+        assert!(!older_may_follow(&[9, 8, 7]), "a short page is the last");
+        assert!(!older_may_follow(&[]));
     }
 }

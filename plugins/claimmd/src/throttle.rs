@@ -55,6 +55,10 @@ impl Throttle {
                 retry_after: Some(wait),
             })?;
         if !wait.is_zero() {
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "waiting for Claim.MD's request budget"
+            );
             tokio::time::sleep(wait).await;
         }
         Ok(())
