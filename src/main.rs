@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use claimbridge::app::Application;
 use claimbridge::config::Settings;
+use claimbridge::integrations::plugins::start_simulator;
+use claimbridge::integrations::Vendor;
 use claimbridge::observability::init_logging;
 use claimbridge::secrets::Keyring;
 use claimbridge::store::{self, Database, DatabaseKind};
@@ -39,6 +41,16 @@ enum Command {
     /// Reseal every integration's credentials under the current secrets key (run
     /// after a new key is configured, with the old one in secrets_previous_keys).
     RotateKey,
+    /// Run a vendor simulator (claimmd, availity, stripe) speaking the vendor's wire
+    /// format, for demos and tests; faults: down[=ms], slow=<ms>, 5xx, 429[=secs],
+    /// timeout, reject, each optionally `*N` for the next N requests only.
+    Simulate {
+        vendor: String,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: std::net::SocketAddr,
+        #[arg(long)]
+        fault: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -57,6 +69,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(&settings).await,
         Command::Migrate => migrate(&settings).await,
         Command::RotateKey => rotate_key(&settings).await,
+        Command::Simulate { vendor, bind, fault } => simulate(&vendor, bind, fault.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -65,6 +78,24 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn simulate(
+    vendor: &str,
+    bind: std::net::SocketAddr,
+    fault: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let vendor = Vendor::parse(vendor)
+        .ok_or_else(|| format!("no simulator for {vendor:?}: claimmd, availity or stripe"))?;
+    let simulator = start_simulator(vendor, bind, fault)
+        .await
+        .map_err(|error| error.to_string())?;
+    // The address on stdout, alone on its line, for scripts that bind port 0.
+    println!("{}", simulator.base_url());
+    tracing::info!(vendor = vendor.as_str(), address = %simulator.address(), fault, "simulating");
+    tokio::signal::ctrl_c().await?;
+    simulator.stop().await;
+    Ok(())
 }
 
 async fn serve(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
