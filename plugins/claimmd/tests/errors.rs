@@ -127,3 +127,26 @@ async fn the_plugin_refuses_an_unusable_configuration() {
         assert_eq!(error.class(), ErrorClass::Final, "{base_url}: {error}");
     }
 }
+
+#[tokio::test]
+async fn an_operation_claim_md_does_not_offer_is_final_and_never_sent() {
+    use claimbridge_plugin_claimmd::VENDOR;
+    use claimbridge_plugin_sdk::{execute_checked, Capability, PriorAuthRequest};
+
+    let h = harness(None).await;
+    let plugin: &dyn PluginHandler = &h.plugin;
+    assert_eq!(plugin.descriptor().vendor, VENDOR);
+    assert!(!plugin.descriptor().supports(Capability::PriorAuth));
+    let request = PriorAuthRequest {
+        bundle: json!({"resourceType": "Bundle", "type": "collection"}),
+    };
+    let error = execute_checked(plugin, &Operation::PriorAuth(request))
+        .await
+        .unwrap_err();
+    assert_eq!(error.class(), ErrorClass::Final, "{error}");
+    assert!(
+        h.simulator.faults().served().is_empty(),
+        "nothing reached Claim.MD"
+    );
+    h.simulator.stop().await;
+}
