@@ -146,7 +146,7 @@ pub(crate) trait ClaimLocking {
 }
 
 impl ClaimLocking for AsyncPgConnection {
-    const SKIP_LOCKED: &'static str = "";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 }
 
 impl ClaimLocking for SyncConnectionWrapper<SqliteConnection> {
