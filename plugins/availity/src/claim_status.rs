@@ -1,7 +1,9 @@
 //! Claim status through Availity's Claim Statuses API (276/277 as JSON): a POST
 //! carrying `X-HTTP-Method-Override: GET` (the Swagger marks it required: the
-//! search is a GET whose parameters travel as a form body), answered 202 and polled
-//! like coverages. Each `ClaimStatusResult` becomes a [`ClaimStatusUpdate`] from its
+//! search is a GET whose parameters travel as a form body), answered 200 or 202
+//! with a `ResultSet` of claim status summaries and the `Location` of the lookup;
+//! `GET /claim-statuses/{id}` answers 202 while the payer works, then 200 with the
+//! `ClaimStatus` and its results. Each `ClaimStatusResult` becomes a [`ClaimStatusUpdate`] from its
 //! latest status detail (the X12 277 category code decides the kind); no results
 //! means Availity's payer has no record of the claim.
 
@@ -11,11 +13,25 @@ use claimbridge_plugin_sdk::{
 };
 use serde::Deserialize;
 
-use crate::api::{describe_all, Api, ValidationMessage};
-use crate::poll::{until_complete, AsyncResource, Polling};
+use crate::api::{describe_all, error_from, read_json, Api, ValidationMessage};
+use crate::poll::{location, poll, poll_url, AsyncResource, Polling};
 
 pub const METHOD_OVERRIDE: &str = "X-HTTP-Method-Override";
 
+/// What the POST answers: the claim status lookups it started or found.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResultSet {
+    pub claim_statuses: Vec<ClaimStatusSummary>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClaimStatusSummary {
+    pub id: String,
+}
+
+/// `GET /claim-statuses/{id}`: one lookup and the claims it found.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ClaimStatusResource {
@@ -74,7 +90,18 @@ pub async fn query(
             http.post(&url).header(METHOD_OVERRIDE, "GET").form(&form)
         })
         .await?;
-    let resource: ClaimStatusResource = until_complete(api, answer, "claim-statuses", polling).await?;
+    let status = answer.status();
+    if !status.is_success() {
+        return Err(error_from(answer, Idempotency::Idempotent, "claim-statuses").await);
+    }
+    let location = location(&answer);
+    let found: ResultSet = read_json(answer, "claim-statuses").await?;
+    // No lookup at all: Availity has nothing to say about such a claim.
+    let Some(summary) = found.claim_statuses.first() else {
+        return Ok(ClaimStatusReport { statuses: Vec::new() });
+    };
+    let url = poll_url(api, location, "claim-statuses", &summary.id)?;
+    let resource: ClaimStatusResource = poll(api, &url, "claim-statuses", polling, None).await?;
     Ok(ClaimStatusReport {
         statuses: resource
             .claim_statuses

@@ -48,62 +48,91 @@ pub struct Polling {
     pub max_polls: u32,
 }
 
-/// Follows `first` (the POST's answer) to the completed resource.
+/// Follows `first` (a POST answered with the resource's summary, as
+/// `POST /coverages` is) to the completed resource.
 pub async fn until_complete<T: AsyncResource>(
     api: &Api,
     first: Response,
     resource: &str,
     polling: &Polling,
 ) -> Result<T, PluginError> {
-    let mut status = first.status();
+    let status = first.status();
     if !matches!(
         status,
         StatusCode::OK | StatusCode::CREATED | StatusCode::ACCEPTED
     ) {
         return Err(error_from(first, Idempotency::Idempotent, resource).await);
     }
-    let location = first
+    let location = location(&first);
+    let body: T = read_json(first, resource).await?;
+    let url = poll_url(api, location, resource, body.id())?;
+    poll(api, &url, resource, polling, Some((status, body))).await
+}
+
+/// The `Location` of an answer, when it has one.
+pub fn location(answer: &Response) -> Option<String> {
+    answer
         .headers()
         .get(LOCATION)
         .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    let mut body: T = read_json(first, resource).await?;
-    let poll_url = match location {
-        Some(location) => resolve(&api.root, &location)?,
-        None => api.url(&format!("{resource}/{}", body.id())),
-    };
-    for poll in 0..=polling.max_polls {
-        match progress(status, body.status_code()) {
-            Progress::Complete => return Ok(body),
-            Progress::Refused => {
-                return Err(PluginError::rejected(format!(
-                    "Availity refused the {resource} request: {}",
-                    body.problems()
-                )))
+        .map(str::to_owned)
+}
+
+/// Where to poll: the `Location` Availity gave, else `/{resource}/{id}`.
+pub fn poll_url(
+    api: &Api,
+    location: Option<String>,
+    resource: &str,
+    id: &str,
+) -> Result<String, PluginError> {
+    match location {
+        Some(location) => resolve(&api.root, &location),
+        None => Ok(api.url(&format!("{resource}/{id}"))),
+    }
+}
+
+/// Polls `url` until the resource is complete, starting from `current` when the
+/// caller already holds an answer (and with a GET at once otherwise).
+pub async fn poll<T: AsyncResource>(
+    api: &Api,
+    url: &str,
+    resource: &str,
+    polling: &Polling,
+    mut current: Option<(StatusCode, T)>,
+) -> Result<T, PluginError> {
+    let mut polls = 0;
+    loop {
+        if let Some((status, body)) = current.take() {
+            match progress(status, body.status_code()) {
+                Progress::Complete => return Ok(body),
+                Progress::Refused => {
+                    return Err(PluginError::rejected(format!(
+                        "Availity refused the {resource} request: {}",
+                        body.problems()
+                    )))
+                }
+                Progress::Unreachable => {
+                    return Err(PluginError::transient(format!(
+                        "Availity could not reach the payer for {resource}: {}",
+                        body.problems()
+                    )))
+                }
+                Progress::Waiting if polls >= polling.max_polls => {
+                    return Err(PluginError::transient(format!(
+                        "the payer had not answered the {resource} request after {polls} polls"
+                    )))
+                }
+                Progress::Waiting => tokio::time::sleep(polling.interval).await,
             }
-            Progress::Unreachable => {
-                return Err(PluginError::transient(format!(
-                    "Availity could not reach the payer for {resource}: {}",
-                    body.problems()
-                )))
-            }
-            Progress::Waiting if poll == polling.max_polls => break,
-            Progress::Waiting => {}
         }
-        tokio::time::sleep(polling.interval).await;
-        let answer = api
-            .send(Idempotency::Idempotent, |http| http.get(&poll_url))
-            .await?;
-        status = answer.status();
+        polls += 1;
+        let answer = api.send(Idempotency::Idempotent, |http| http.get(url)).await?;
+        let status = answer.status();
         if !matches!(status, StatusCode::OK | StatusCode::ACCEPTED) {
             return Err(error_from(answer, Idempotency::Idempotent, resource).await);
         }
-        body = read_json(answer, resource).await?;
+        current = Some((status, read_json(answer, resource).await?));
     }
-    Err(PluginError::transient(format!(
-        "the payer had not answered the {resource} request after {} polls",
-        polling.max_polls
-    )))
 }
 
 fn resolve(root: &str, location: &str) -> Result<String, PluginError> {

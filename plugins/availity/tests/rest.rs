@@ -39,12 +39,15 @@ async fn eligibility_polls_the_coverage_to_completion_and_answers_with_a_271() {
     let text = answer.response_271;
     assert!(text.contains("ST*271*0001*005010X279A1~"), "{text}");
     assert!(text.contains("TRN*2*CB-TRACE-21*9CLAIMBRDG~"), "{text}");
-    assert!(text.contains("EB*1*IND*30*PR*SYNTHETIC PPO PLAN~"), "{text}");
+    assert!(text.contains("EB*1*IND*30*PR*SYNTHETIC PPO~"), "{text}");
+    assert!(text.contains("DTP*346*D8*20260101~"), "{text}");
     assert!(text.contains("EB*B*IND*98****25.00*****Y~"), "{text}");
     assert!(text.contains("EB*B*IND*98****60.00*****N~"), "{text}");
     assert!(text.contains("EB*A*IND*98*****0.4****N~"), "{text}");
     assert!(text.contains("EB*C*FAM*30***23*3000.00*****W~"), "{text}");
-    // One POST, then a GET answered "in progress" and a GET answered complete.
+    assert!(text.contains("EB*C*IND*30***29*900.00*****Y~"), "{text}");
+    assert!(text.contains("EB*G*IND*30***23*6000.00~"), "{text}");
+    // One POST, then a GET answered "in progress" (statusCode 0) and one complete.
     assert_eq!(served(&vendor, "/v1/coverages"), 3);
     vendor.http.stop().await;
 }
@@ -76,6 +79,25 @@ async fn a_coverage_refused_for_its_data_is_final_and_names_the_field() {
         error
             .to_string()
             .contains("patientBirthDate: Patient birth date is required"),
+        "{error}"
+    );
+    vendor.http.stop().await;
+}
+
+#[tokio::test]
+async fn a_payer_that_never_answers_is_given_up_after_the_polls_and_a_payer_error_is_transient() {
+    let vendor = vendor(SimulatorState::default()).await;
+    let plugin = plugin(&vendor).await;
+    let error = run(&plugin, eligibility("RETRYING1", true)).await.unwrap_err();
+    assert_eq!(error.class(), ErrorClass::Transient, "{error}");
+    assert!(error.to_string().contains("after 5 polls"), "{error}");
+    // The POST and five polls (maxPolls), no more.
+    assert_eq!(served(&vendor, "/v1/coverages"), 6);
+
+    let error = run(&plugin, eligibility("PAYERDOWN1", true)).await.unwrap_err();
+    assert_eq!(error.class(), ErrorClass::Transient, "{error}");
+    assert!(
+        error.to_string().contains("Unable to respond at current time"),
         "{error}"
     );
     vendor.http.stop().await;

@@ -41,6 +41,7 @@ pub struct Plan {
     pub group_number: Option<String>,
     pub group_name: Option<String>,
     pub insurance_type_code: Option<String>,
+    pub plan_name: Option<String>,
     pub coverage_start_date: Option<String>,
     pub coverage_end_date: Option<String>,
     pub benefits: Vec<Benefit>,
@@ -76,13 +77,48 @@ pub struct Networks {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+/// The Swagger's `NetworkBenefit`, as far as a 271 EB carries it: an amount, a
+/// total and what remains of it, each with its X12 time period code (EB06: 23
+/// calendar year, 29 remaining, 27 visit…), and the coverage level.
 pub struct Amount {
-    /// Dollars, or a percent for coinsurance.
+    /// Dollars, or a percentage for coinsurance.
     pub amount: Option<String>,
-    /// `IND`/`FAM` or Availity's words for them.
+    pub amount_time_period_code: Option<String>,
+    pub total: Option<String>,
+    pub total_time_period_code: Option<String>,
+    pub remaining: Option<String>,
+    pub remaining_time_period_code: Option<String>,
+    /// The X12 coverage level code (EB02: IND, FAM…).
+    pub level_code: Option<String>,
+    /// Its description (`Individual`, `Family`).
     pub level: Option<String>,
-    /// `calendarYear`, `remaining`, `visit`… (EB06).
-    pub time_period: Option<String>,
+    /// `Percent` for a coinsurance given as a percentage.
+    pub units: Option<String>,
+}
+
+impl Amount {
+    /// Each figure with its period: a deductible says its total and what remains
+    /// of it, each one EB.
+    fn figures(&self) -> impl Iterator<Item = (&str, &str)> {
+        [
+            (&self.amount, &self.amount_time_period_code),
+            (&self.total, &self.total_time_period_code),
+            (&self.remaining, &self.remaining_time_period_code),
+        ]
+        .into_iter()
+        .filter_map(|(value, period)| Some((value.as_deref()?, period.as_deref().unwrap_or(""))))
+    }
+
+    fn level_code(&self) -> &str {
+        if let Some(code) = self.level_code.as_deref().filter(|code| !code.is_empty()) {
+            return code;
+        }
+        match self.level.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("family") => "FAM",
+            Some("employee only") => "EMP",
+            _ => "IND",
+        }
+    }
 }
 
 impl AsyncResource for Coverage {
@@ -204,7 +240,11 @@ fn plan_benefits(body: &mut Vec<String>, plan: &Plan) {
         } else {
             "1"
         });
-    let description = plan.group_name.clone().unwrap_or_default();
+    let description = plan
+        .plan_name
+        .clone()
+        .or_else(|| plan.group_name.clone())
+        .unwrap_or_default();
     body.push(trim(format!(
         "EB*{code}*IND*30*{}*{}",
         clean(plan.insurance_type_code.as_deref().unwrap_or("")),
@@ -238,39 +278,58 @@ fn plan_benefits(body: &mut Vec<String>, plan: &Plan) {
                 ("W", &networks.not_applicable_network),
             ] {
                 for amount in amounts {
-                    body.push(benefit_segment(kind, service_type, network, amount));
+                    for (value, period) in amount.figures() {
+                        body.push(benefit_segment(
+                            kind,
+                            service_type,
+                            network,
+                            amount,
+                            value,
+                            period,
+                        ));
+                    }
                 }
             }
         }
     }
 }
 
-fn benefit_segment(kind: &str, service_type: &str, network: &str, amount: &Amount) -> String {
-    let level = match amount.level.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        Some("FAM" | "FAMILY") => "FAM",
-        _ => "IND",
-    };
-    let period = match amount.time_period.as_deref() {
-        Some("calendarYear") => "23",
-        Some("remaining") => "29",
-        Some("visit") => "27",
-        Some("lifetime") => "32",
-        _ => "",
-    };
-    let value = amount.amount.as_deref().map(clean).unwrap_or_default();
+fn benefit_segment(
+    kind: &str,
+    service_type: &str,
+    network: &str,
+    amount: &Amount,
+    value: &str,
+    period: &str,
+) -> String {
+    let value = clean(value);
     let (money, percent) = if kind == "A" {
-        let percent = value
-            .parse::<rust_decimal::Decimal>()
-            .map(|p| (p / rust_decimal::Decimal::from(100)).normalize().to_string())
-            .unwrap_or_default();
-        (String::new(), percent)
+        (String::new(), fraction(&value, amount.units.as_deref()))
     } else {
         (value, String::new())
     };
     trim(format!(
-        "EB*{kind}*{level}*{}***{period}*{money}*{percent}****{network}",
-        clean(service_type)
+        "EB*{kind}*{}*{}***{}*{money}*{percent}****{network}",
+        clean(amount.level_code()),
+        clean(service_type),
+        clean(period)
     ))
+}
+
+/// EB08 is a fraction (0.2 for 20 %); Availity may give the percentage ("20",
+/// units `Percent`) or the fraction.
+fn fraction(value: &str, units: Option<&str>) -> String {
+    let Ok(number) = value.trim_end_matches('%').parse::<rust_decimal::Decimal>() else {
+        return String::new();
+    };
+    let is_percent =
+        value.ends_with('%') || units.is_some_and(|u| u.eq_ignore_ascii_case("percent")) || number > 1.into();
+    let number = if is_percent {
+        number / rust_decimal::Decimal::from(100)
+    } else {
+        number
+    };
+    number.normalize().to_string()
 }
 
 /// `2026-01-01` or `2026-01-01T00:00:00.000+0000`.

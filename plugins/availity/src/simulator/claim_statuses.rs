@@ -1,7 +1,8 @@
 //! `POST /v1/claim-statuses`, which is a search: Availity takes it only with
 //! `X-HTTP-Method-Override: GET` and form fields with dotted names, answers 202
-//! with a `Location`, and `GET /v1/claim-statuses/{id}` answers like coverages
-//! (202 in progress once, then 200). Claims are found by `patient.accountNumber`
+//! with a `Location` and a `ResultSet` of one summary (the lookup started), and
+//! `GET /v1/claim-statuses/{id}` answers 202 with the lookup in progress once, then
+//! 200 with the `ClaimStatus` (both declared by the Swagger). Claims are found by `patient.accountNumber`
 //! (CLM01) among those received over SFTP: accepted ones are A2/20, rejected A7/21;
 //! an unknown claim gets an empty `claimStatuses`.
 
@@ -70,7 +71,14 @@ pub async fn search(
         );
     }
     let id = state.next_id();
-    let summary = json!({"id": id, "status": "In Progress", "statusCode": "0", "claimCount": 0});
+    let summary = json!({
+        "id": id,
+        "status": "In Progress",
+        "statusCode": "0",
+        "payer": {"id": payer_id},
+        "patient": {"accountNumber": first(&fields, "patient.accountNumber")},
+        "createdDate": chrono::Utc::now().to_rfc3339(),
+    });
     let results: Vec<Value> = first(&fields, "patient.accountNumber")
         .and_then(|pcn| state.claim(pcn))
         .map(|claim| {
@@ -118,7 +126,18 @@ pub async fn search(
     state.store(&id, summary.clone(), complete);
     HttpResponse::Accepted()
         .insert_header((LOCATION, format!("/v1/claim-statuses/{id}")))
-        .json(summary)
+        .insert_header((
+            "X-Status-Message",
+            "Request accepted; poll the Location for the result",
+        ))
+        .json(json!({
+            "claimStatuses": [summary],
+            "count": 1,
+            "totalCount": 1,
+            "offset": 0,
+            "limit": 50,
+            "links": {},
+        }))
 }
 
 pub async fn read(

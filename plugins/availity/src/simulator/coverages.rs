@@ -1,9 +1,13 @@
 //! `POST /v1/coverages` (form data) answered 202 with a `Location` and a summary in
-//! progress (`statusCode` `0`); `GET /v1/coverages/{id}` answers 202 "In Progress"
-//! on the first poll and 200 with the complete `Coverage` (`statusCode` `4`) after.
+//! progress (`statusCode` `0`); `GET /v1/coverages/{id}` answers 200 with
+//! `statusCode` `0` "In Progress" on the first poll and the complete `Coverage`
+//! (`statusCode` `4`) after — the Swagger declares no 202 for that GET, so only the
+//! body tells pending from done.
 //!
 //! Members are synthetic and the answer depends on the member id: `NOTFOUND…` has
-//! no plan, `INACTIVE…` an inactive one, anything else an active PPO with a copay,
+//! no plan, `INACTIVE…` an inactive one, `RETRYING…` never completes (statusCode
+//! `1`: Availity retrying a payer that timed out), `PAYERDOWN…` ends in a
+//! communication error (`E`), anything else an active PPO with a copay,
 //! coinsurance and a deductible in and out of network. Its payers need the patient's
 //! birth date: a request without it completes with `statusCode` `R` and
 //! `validationMessages`. An unknown payer or
@@ -84,8 +88,8 @@ pub async fn read(
         return *refusal;
     }
     match state.poll(&id) {
-        Some((false, summary)) => HttpResponse::Accepted().json(summary),
-        Some((true, complete)) => HttpResponse::Ok().json(complete),
+        // The Swagger declares only 200 for this GET: progress is in `statusCode`.
+        Some((_, body)) => HttpResponse::Ok().json(body),
         None => envelope(
             StatusCode::NOT_FOUND,
             "The requested resource does not exist.",
@@ -122,6 +126,16 @@ fn complete(id: &str, payer_id: &str, fields: &[(String, String)]) -> Value {
         coverage["validationMessages"] = json!([
             {"field": "patientBirthDate", "code": "REQUIRED", "errorMessage": "Patient birth date is required for this payer"}
         ]);
+    } else if member_id.starts_with("RETRYING") {
+        // The payer timed out and Availity keeps retrying: never complete.
+        coverage["status"] = "Retrying".into();
+        coverage["statusCode"] = "1".into();
+    } else if member_id.starts_with("PAYERDOWN") {
+        coverage["status"] = "Communication Error".into();
+        coverage["statusCode"] = "E".into();
+        coverage["validationMessages"] = json!([
+            {"code": "42", "errorMessage": "Unable to respond at current time"}
+        ]);
     } else if member_id.starts_with("INACTIVE") {
         coverage["plans"] = json!([plan("6", "Inactive", vec![])]);
     } else if !member_id.starts_with("NOTFOUND") {
@@ -136,8 +150,10 @@ fn plan(status_code: &str, status: &str, benefits: Vec<Value>) -> Value {
         "statusCode": status_code,
         "groupNumber": "GRP-SYN-01",
         "groupName": "SYNTHETIC PPO PLAN",
+        "insuranceType": "Preferred Provider Organization (PPO)",
         "insuranceTypeCode": "PR",
-        "coverageStartDate": "2026-01-01",
+        "planName": "SYNTHETIC PPO",
+        "coverageStartDate": "2026-01-01T00:00:00.000+0000",
         "benefits": benefits,
     })
 }
@@ -147,29 +163,40 @@ fn benefits() -> Vec<Value> {
         json!({
             "name": "Professional (Physician) Visit - Office",
             "type": "98",
+            "status": "Active Coverage",
+            "statusCode": "1",
             "amounts": {
                 "coPayment": {
-                    "inNetwork": [{"amount": "25.00", "level": "Individual"}],
-                    "outOfNetwork": [{"amount": "60.00", "level": "Individual"}],
+                    "inNetwork": [{"amount": "25.00", "level": "Individual", "levelCode": "IND"}],
+                    "outOfNetwork": [{"amount": "60.00", "level": "Individual", "levelCode": "IND"}],
                 },
                 "coInsurance": {
-                    "outOfNetwork": [{"amount": "40", "level": "Individual"}],
+                    "outOfNetwork": [{"amount": "40", "units": "Percent", "level": "Individual", "levelCode": "IND"}],
                 },
             },
         }),
         json!({
             "name": "Health Benefit Plan Coverage",
             "type": "30",
+            "status": "Active Coverage",
+            "statusCode": "1",
             "amounts": {
                 "deductibles": {
-                    "inNetwork": [
-                        {"amount": "1500.00", "level": "Individual", "timePeriod": "calendarYear"},
-                        {"amount": "900.00", "level": "Individual", "timePeriod": "remaining"},
-                    ],
-                    "notApplicableNetwork": [{"amount": "3000.00", "level": "Family", "timePeriod": "calendarYear"}],
+                    "inNetwork": [{
+                        "level": "Individual", "levelCode": "IND",
+                        "total": "1500.00", "totalTimePeriod": "Calendar Year", "totalTimePeriodCode": "23",
+                        "remaining": "900.00", "remainingTimePeriod": "Remaining", "remainingTimePeriodCode": "29",
+                    }],
+                    "notApplicableNetwork": [{
+                        "level": "Family", "levelCode": "FAM",
+                        "total": "3000.00", "totalTimePeriod": "Calendar Year", "totalTimePeriodCode": "23",
+                    }],
                 },
                 "outOfPocket": {
-                    "noNetwork": [{"amount": "6000.00", "level": "Individual", "timePeriod": "calendarYear"}],
+                    "noNetwork": [{
+                        "level": "Individual", "levelCode": "IND",
+                        "total": "6000.00", "totalTimePeriod": "Calendar Year", "totalTimePeriodCode": "23",
+                    }],
                 },
             },
         }),
