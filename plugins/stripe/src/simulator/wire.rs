@@ -94,6 +94,43 @@ pub(crate) fn error_body(kind: &str, message: &str, code: Option<&str>, param: O
     json!({ "error": error })
 }
 
+/// The parts of a request the steps read.
+struct Incoming {
+    path: String,
+    is_post: bool,
+    authorization: Option<String>,
+    idempotency_key: Option<String>,
+    stripe_version: Option<String>,
+    /// The form body of a POST, the query of anything else.
+    parameters: String,
+}
+
+impl Incoming {
+    fn read(request: &HttpRequest, body: &[u8]) -> Incoming {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let is_post = request.method() == Method::POST;
+        Incoming {
+            path: request.path().to_owned(),
+            is_post,
+            authorization: header("authorization"),
+            // Stripe ignores the header on anything but a POST.
+            idempotency_key: header("idempotency-key").filter(|_| is_post),
+            stripe_version: header("stripe-version"),
+            parameters: if is_post {
+                String::from_utf8_lossy(body).into_owned()
+            } else {
+                request.query_string().to_owned()
+            },
+        }
+    }
+}
+
 /// Runs `endpoint` for `request` (its parameters in `body` for a POST, in the query
 /// for a GET) through the steps above.
 pub(crate) fn serve(
@@ -102,139 +139,141 @@ pub(crate) fn serve(
     shared: &Shared,
     endpoint: impl FnOnce(&mut Store, &Call) -> Reply,
 ) -> HttpResponse {
+    let incoming = Incoming::read(request, body);
     let mut store = shared.lock();
     let request_id = store.new_id("req");
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    let is_post = request.method() == Method::POST;
-    let idempotency_key = header("idempotency-key").filter(|_| is_post);
     store.log_request(
         request.method().as_str(),
-        request.path(),
-        idempotency_key.clone(),
-        header("stripe-version"),
+        &incoming.path,
+        incoming.idempotency_key.clone(),
+        incoming.stripe_version.clone(),
     );
-
-    let answer = |status: StatusCode, body: &Value| respond(status, body, &request_id, None);
-    match header("authorization")
-        .as_deref()
-        .and_then(|value| value.strip_prefix("Bearer "))
-    {
-        Some(key) if key == SIMULATOR_SECRET_KEY => {}
-        Some(key) => {
-            let shown: String = key
-                .chars()
-                .rev()
-                .take(4)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            let message = format!(
-                "Invalid API Key provided: {}****{shown}",
-                key.get(..8).unwrap_or("")
-            );
-            return answer(
-                StatusCode::UNAUTHORIZED,
-                &error_body("invalid_request_error", &message, None, None),
-            );
+    let call = match admit(&store, shared, &incoming, &request_id) {
+        Ok(call) => call,
+        Err(instead) => {
+            return respond(
+                instead.status,
+                &instead.body,
+                &request_id,
+                instead.replay_of.as_deref(),
+            )
         }
-        None => {
-            let message = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').";
-            return answer(
-                StatusCode::UNAUTHORIZED,
-                &error_body("invalid_request_error", message, None, None),
-            );
-        }
-    }
-    let api_version = match header("stripe-version") {
-        Some(version) if !looks_like_a_version(&version) => {
-            let message = format!("Invalid Stripe API version: {version}");
-            return answer(
-                StatusCode::BAD_REQUEST,
-                &error_body("invalid_request_error", &message, None, None),
-            );
-        }
-        Some(version) => version,
-        None => crate::DEFAULT_STRIPE_VERSION.to_owned(),
-    };
-    let text = if is_post {
-        String::from_utf8_lossy(body).into_owned()
-    } else {
-        request.query_string().to_owned()
-    };
-    let Some(params) = Params::read(&text) else {
-        let message = "Invalid request: the parameters are not application/x-www-form-urlencoded";
-        return answer(
-            StatusCode::BAD_REQUEST,
-            &error_body("invalid_request_error", message, None, None),
-        );
-    };
-
-    if let Some(key) = &idempotency_key {
-        if let Some(saved) = store.saved(key) {
-            if saved.path != request.path() || saved.params != params.fingerprint() {
-                let message = format!(
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
-                );
-                return answer(
-                    StatusCode::BAD_REQUEST,
-                    &error_body("idempotency_error", &message, None, None),
-                );
-            }
-            return respond(saved.status, &saved.body, &request_id, Some(&saved.request_id));
-        }
-    }
-    if shared.faults.take_reject() {
-        let message = "The simulator was told to reject this request (fault `reject`).";
-        return answer(
-            StatusCode::BAD_REQUEST,
-            &error_body(
-                "invalid_request_error",
-                message,
-                Some("parameter_invalid_empty"),
-                None,
-            ),
-        );
-    }
-
-    let call = Call {
-        params: params.clone(),
-        request_id: request_id.clone(),
-        idempotency_key: idempotency_key.clone(),
-        api_version,
     };
     let reply = endpoint(&mut store, &call);
-    if let (Some(key), true) = (&idempotency_key, reply.saved) {
+    if let (Some(key), true) = (&call.idempotency_key, reply.saved) {
         store.save(
             key.clone(),
             Saved {
-                path: request.path().to_owned(),
-                params: params.fingerprint(),
+                path: incoming.path.clone(),
+                params: call.params.fingerprint(),
                 status: reply.status,
                 body: reply.body.clone(),
                 request_id: request_id.clone(),
             },
         );
     }
-    let deliveries = reply
+    let events: Vec<Value> = reply
         .events
         .into_iter()
         .map(|(event_type, object)| store.record_event(event_type, object, &call))
-        .collect::<Vec<_>>();
+        .collect();
     let endpoint_address = store.webhook_endpoint().cloned();
     drop(store);
     if let Some(endpoint_address) = endpoint_address {
-        for event in deliveries {
+        for event in events {
             webhooks::deliver(shared.clone(), endpoint_address.clone(), event);
         }
     }
     respond(reply.status, &reply.body, &request_id, None)
+}
+
+/// An answer given instead of running the endpoint: a refusal, or the replay of a
+/// saved answer (naming the request first answered so).
+struct Instead {
+    status: StatusCode,
+    body: Value,
+    replay_of: Option<String>,
+}
+
+/// Everything before the endpoint: the call to run, or the answer given instead.
+fn admit(store: &Store, shared: &Shared, incoming: &Incoming, request_id: &str) -> Result<Call, Instead> {
+    let refuse = |status: StatusCode, kind: &str, message: &str, code: Option<&str>| Instead {
+        status,
+        body: error_body(kind, message, code, None),
+        replay_of: None,
+    };
+    let invalid = "invalid_request_error";
+    match incoming
+        .authorization
+        .as_deref()
+        .and_then(|value| value.strip_prefix("Bearer "))
+    {
+        Some(key) if key == SIMULATOR_SECRET_KEY => {}
+        Some(key) => {
+            let message = format!("Invalid API Key provided: {}", masked(key));
+            return Err(refuse(StatusCode::UNAUTHORIZED, invalid, &message, None));
+        }
+        None => {
+            let message = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').";
+            return Err(refuse(StatusCode::UNAUTHORIZED, invalid, message, None));
+        }
+    }
+    let api_version = match &incoming.stripe_version {
+        Some(version) if !looks_like_a_version(version) => {
+            let message = format!("Invalid Stripe API version: {version}");
+            return Err(refuse(StatusCode::BAD_REQUEST, invalid, &message, None));
+        }
+        Some(version) => version.clone(),
+        None => crate::DEFAULT_STRIPE_VERSION.to_owned(),
+    };
+    let Some(params) = Params::read(&incoming.parameters) else {
+        let message = "Invalid request: the parameters are not application/x-www-form-urlencoded";
+        return Err(refuse(StatusCode::BAD_REQUEST, invalid, message, None));
+    };
+    if let Some(key) = &incoming.idempotency_key {
+        if let Some(saved) = store.saved(key) {
+            if saved.path != incoming.path || saved.params != params.fingerprint() {
+                let message = format!(
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
+                );
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency_error",
+                    &message,
+                    None,
+                ));
+            }
+            return Err(Instead {
+                status: saved.status,
+                body: saved.body.clone(),
+                replay_of: Some(saved.request_id.clone()),
+            });
+        }
+    }
+    if incoming.is_post && shared.faults.take_reject() {
+        let message = "The simulator was told to reject this request (fault `reject`).";
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            invalid,
+            message,
+            Some("parameter_invalid_empty"),
+        ));
+    }
+    Ok(Call {
+        params,
+        request_id: request_id.to_owned(),
+        idempotency_key: incoming.idempotency_key.clone(),
+        api_version,
+    })
+}
+
+/// `sk_test_****mper`: the start and the last four characters, as Stripe shows a
+/// key it refused.
+fn masked(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    let head: String = chars.iter().take(8).collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("{head}****{tail}")
 }
 
 /// `2024-06-20` or `2026-09-30.endive`: a date, then optionally a name.
