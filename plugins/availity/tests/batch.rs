@@ -16,6 +16,7 @@ use claimbridge_plugin_sdk::{
 use claimbridge_simulator_kit::Fault;
 use common::*;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Channel {
     vendor: Vendor,
@@ -200,6 +201,71 @@ async fn after_an_upload_whose_answer_was_lost_the_status_check_finds_the_file()
         .await
         .unwrap_err();
     assert_eq!(error.class(), ErrorClass::Final, "{error}");
+    channel.vendor.http.stop().await;
+}
+
+/// A TCP relay to `target` that cuts both sides once the client has sent `limit`
+/// bytes: an SFTP session that dies in the middle of writing a file.
+async fn cutting_relay(target: u16, limit: usize) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", target))
+                .await
+                .unwrap();
+            tokio::spawn(async move {
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let downstream = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                });
+                let mut sent = 0;
+                let mut buffer = vec![0; 16 * 1024];
+                while sent < limit {
+                    let read = client_read.read(&mut buffer).await.unwrap_or(0);
+                    if read == 0 || server_write.write_all(&buffer[..read]).await.is_err() {
+                        break;
+                    }
+                    sent += read;
+                }
+                // Dropping both halves of both sockets: the session is gone.
+                downstream.abort();
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn an_upload_cut_off_midway_is_ambiguous_and_the_status_check_finds_the_file() {
+    let channel = channel().await;
+    let relay = cutting_relay(channel.sftp.port(), 96 * 1024).await;
+    let mut settings = batch_settings(&channel.sftp);
+    settings["sftpPort"] = json!(relay);
+    // The host key is known under the relay's port too.
+    let cut = batch_plugin(&channel, settings, channel.sftp.client_private_key()).await;
+    let pcns: Vec<String> = (0..4000).map(|n| format!("CB-7{n:04}")).collect();
+    let pcns: Vec<&str> = pcns.iter().map(String::as_str).collect();
+    let big = Operation::SubmitClaim(ClaimSubmission {
+        submission_id: "sub-0007".into(),
+        interchange_837p: interchange_837p_of(&pcns),
+    });
+
+    let error = run(&cut, big).await.unwrap_err();
+    assert_eq!(error.class(), ErrorClass::Ambiguous, "{error}");
+
+    // The status check, over a sound connection, finds what arrived: the claim
+    // must not be sent anywhere else.
+    let plugin = batch_plugin(
+        &channel,
+        batch_settings(&channel.sftp),
+        channel.sftp.client_private_key(),
+    )
+    .await;
+    let report = status(&plugin, "CB-70000", Some("sub-0007")).await;
+    assert_eq!(report.statuses.len(), 1, "{report:?}");
+    assert_eq!(report.statuses[0].patient_control_number, "CB-70000");
     channel.vendor.http.stop().await;
 }
 

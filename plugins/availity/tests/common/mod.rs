@@ -106,6 +106,11 @@ DTP*291*D8*20260302~\nEQ*30^98~\nSE*{count}*0001~\nGE*1*21~\nIEA*1*000000021~\n"
 
 /// A synthetic 837P with two claims, `pcns`.
 pub fn interchange_837p(pcns: [&str; 2]) -> String {
+    interchange_837p_of(&pcns)
+}
+
+/// A synthetic 837P with one claim per pcn.
+pub fn interchange_837p_of(pcns: &[&str]) -> String {
     let claim = |hl: u32, pcn: &str| {
         format!(
             "HL*{hl}*1*22*0~\nSBR*P*18*******CI~\nNM1*IL*1*SAMPLE*RIVER****MI*SYN100200~\n\
@@ -113,6 +118,13 @@ NM1*PR*2*SIMULATED HEALTH PLAN*****PI*SIM001~\nCLM*{pcn}*125.00***11:B:1*Y*A*Y*Y
 HI*ABK:J069~\nLX*1~\nSV1*HC:99213*125.00*UN*1***1~\nDTP*472*D8*20260301~\n"
         )
     };
+    let claims: String = pcns
+        .iter()
+        .enumerate()
+        .map(|(index, pcn)| claim(index as u32 + 2, pcn))
+        .collect();
+    // ST…SE: 10 segments around the claims, 9 per claim.
+    let count = 10 + 9 * pcns.len();
     format!(
         "ISA*00*          *00*          *ZZ*CLAIMBRIDGE    *ZZ*AVAILITY       *260302*1405*^*00501*000000031*1*T*:~\n\
 GS*HC*CLAIMBRIDGE*AVAILITY*20260302*1405*31*X*005010X222A1~\n\
@@ -120,9 +132,7 @@ ST*837*0001*005010X222A1~\nBHT*0019*00*CB-BATCH-31*20260302*1405*CH~\n\
 NM1*41*2*SYNTHETIC CLINIC*****46*CLAIMBRIDGE~\nPER*IC*BILLING*TE*5555550100~\n\
 NM1*40*2*AVAILITY*****46*AVAILITY~\n\
 HL*1**20*1~\nNM1*85*2*SYNTHETIC CLINIC*****XX*1234567893~\nN3*1 EXAMPLE WAY~\nN4*SPRINGFIELD*IL*62701~\nREF*EI*123456789~\n\
-{}{}SE*27*0001~\nGE*1*31~\nIEA*1*000000031~\n",
-        claim(2, pcns[0]),
-        claim(3, pcns[1])
+{claims}SE*{count}*0001~\nGE*1*31~\nIEA*1*000000031~\n"
     )
 }
 
