@@ -4,7 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use claimbridge_plugin_sdk::{ErrorClass, PaymentStatus, RefundStatus};
+use claimbridge_plugin_sdk::{
+    execute_checked, Category, EligibilityRequest, ErrorClass, Operation, PaymentStatus, PluginHandler,
+    RefundStatus,
+};
+use claimbridge_plugin_stripe::StripePlugin;
 use claimbridge_plugin_stripe::DEFAULT_STRIPE_VERSION;
 use claimbridge_simulator_kit::Fault;
 use common::*;
@@ -306,5 +310,42 @@ async fn an_amount_finer_than_cents_is_refused_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert_eq!(error.class(), ErrorClass::Final);
+    assert!(simulator.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_zero_decimal_currency_is_sent_in_whole_units_and_read_back_exactly() {
+    let simulator = simulator().await;
+    let plugin = plugin(&simulator).await;
+    let mut request = payment("500", "pm_card_visa", "pay-yen");
+    request.amount.currency = "JPY".into();
+
+    let result = pay(&plugin, &request).await.unwrap();
+
+    assert_eq!(result.amount, request.amount);
+    assert_eq!(result.amount.currency, "JPY");
+    let intent = &simulator.payment_intents()[0];
+    assert_eq!(intent["amount"], 500);
+    assert_eq!(intent["currency"], "jpy");
+}
+
+#[tokio::test]
+async fn only_payments_and_refunds_are_offered_and_only_once_initialized() {
+    let uninitialized = StripePlugin::new();
+    let error = pay(&uninitialized, &payment("1.00", "pm_card_visa", "pay-x"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.class(), ErrorClass::Final);
+
+    let simulator = simulator().await;
+    let plugin = plugin(&simulator).await;
+    let descriptor = plugin.descriptor();
+    assert_eq!(descriptor.vendor, claimbridge_plugin_stripe::VENDOR);
+    assert_eq!(descriptor.category, Category::Payments);
+    let eligibility = Operation::Eligibility(EligibilityRequest {
+        inquiry_270: "ISA*00*~".into(),
+    });
+    let refused = execute_checked(&plugin, &eligibility).await.unwrap_err();
+    assert_eq!(refused.class(), ErrorClass::Final);
     assert!(simulator.requests().is_empty());
 }
