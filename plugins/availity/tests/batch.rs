@@ -7,11 +7,11 @@ mod common;
 use std::time::Duration;
 
 use claimbridge_plugin_availity::simulator::sftp::SftpServer;
-use claimbridge_plugin_availity::simulator::{SimulatorState, CLIENT_SECRET};
+use claimbridge_plugin_availity::simulator::{self, SimulatorState, CLIENT_SECRET};
 use claimbridge_plugin_availity::AvailityPlugin;
 use claimbridge_plugin_sdk::{
-    ClaimStatusKind, ClaimStatusReport, ClaimSubmission, ErrorClass, Operation, OperationOutput, PluginError,
-    PluginHandler, Secret,
+    ClaimStatusKind, ClaimStatusReport, ClaimSubmission, Credentials, ErrorClass, Operation, OperationOutput,
+    PluginConfig, PluginError, PluginHandler, Secret,
 };
 use claimbridge_simulator_kit::Fault;
 use common::*;
@@ -291,6 +291,28 @@ async fn a_refused_key_is_final_and_an_unreachable_server_transient() {
     assert_eq!(error.class(), ErrorClass::Transient, "{error}");
     assert!(channel.vendor.state.claims().is_empty());
     channel.vendor.http.stop().await;
+}
+
+#[tokio::test]
+async fn the_simulator_describes_an_integration_that_works_against_both_channels() {
+    let root = tempfile::tempdir().unwrap();
+    let running = simulator::start_with_sftp("127.0.0.1:0".parse().unwrap(), None, root.path())
+        .await
+        .unwrap();
+    let integration = running.integration();
+    let credentials: Credentials = serde_json::from_value(integration["credentials"].clone()).unwrap();
+    let mut plugin = AvailityPlugin::new();
+    plugin
+        .initialize(PluginConfig {
+            base_url: integration["baseUrl"].as_str().unwrap().to_owned(),
+            settings: integration["settings"].clone(),
+            credentials,
+        })
+        .await
+        .unwrap();
+    let check = plugin.test_connection().await.unwrap();
+    assert!(check.detail.contains("SFTP login accepted"), "{}", check.detail);
+    running.http.stop().await;
 }
 
 #[tokio::test]

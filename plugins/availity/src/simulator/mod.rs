@@ -20,11 +20,14 @@ pub mod sftp;
 mod state;
 mod token;
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::web;
 use claimbridge_simulator_kit::{Faults, Simulator, SimulatorError};
+use serde_json::{json, Value};
 
 pub use state::{ReceivedClaim, SimulatorState, TOKEN_LIFETIME};
 
@@ -61,4 +64,75 @@ pub async fn start_with(
             .route("/__simulator/tokens/revoke", web::post().to(control::revoke));
     })
     .await
+}
+
+/// Both channels of a simulated Availity, sharing state and faults.
+pub struct Running {
+    pub http: Arc<Simulator>,
+    pub sftp: sftp::SftpServer,
+    pub state: SimulatorState,
+}
+
+/// Why [`start_with_sftp`] failed.
+#[derive(Debug)]
+pub enum StartError {
+    Http(SimulatorError),
+    /// `sshd` could not be started (not installed, not root, no free port).
+    Sftp(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Http(error) => write!(f, "the REST simulator cannot start: {error}"),
+            StartError::Sftp(error) => write!(f, "the SFTP simulator cannot start: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// The REST simulator on `bind` and the SFTP server serving `sftp_root`, as
+/// `claimbridge simulate availity` runs them.
+pub async fn start_with_sftp(
+    bind: SocketAddr,
+    scripted_fault: Option<&str>,
+    sftp_root: &Path,
+) -> Result<Running, StartError> {
+    let state = SimulatorState::default();
+    let faults = Faults::default();
+    let http = start_with(bind, scripted_fault, state.clone(), faults.clone())
+        .await
+        .map_err(StartError::Http)?;
+    let sftp = match sftp::SftpServer::start(sftp_root, state.clone(), faults).await {
+        Ok(sftp) => sftp,
+        Err(error) => {
+            http.stop().await;
+            return Err(StartError::Sftp(error));
+        }
+    };
+    Ok(Running { http, sftp, state })
+}
+
+impl Running {
+    /// An integration configured against this simulator, in the admin API's shape
+    /// (`baseUrl`, `settings`, `credentials`). The credentials are the simulator's
+    /// own, generated for this run: safe to print for a demo.
+    pub fn integration(&self) -> Value {
+        json!({
+            "vendor": crate::VENDOR,
+            "baseUrl": self.http.base_url(),
+            "settings": {
+                "sftpHost": self.sftp.host(),
+                "sftpPort": self.sftp.port(),
+                "sftpHostKey": self.sftp.host_public_key(),
+            },
+            "credentials": {
+                "clientId": CLIENT_ID,
+                "clientSecret": CLIENT_SECRET,
+                "sftpUsername": self.sftp.username(),
+                "sftpPrivateKey": self.sftp.client_private_key(),
+            },
+        })
+    }
 }
