@@ -213,8 +213,7 @@ pub(crate) fn create(store: &mut Store, call: &Call) -> Reply {
     let confirm = params.get("confirm") == Some("true");
     // Since 2023-08-16 a PaymentIntent without payment_method_types takes the
     // Dashboard's methods, which may redirect unless told not to.
-    let automatic =
-        params.nested("payment_method_types").is_empty() && params.get("payment_method_types[]").is_none();
+    let automatic = params.nested("payment_method_types").is_empty();
     let allow_redirects = params.get("automatic_payment_methods[allow_redirects]") != Some("never");
     if confirm {
         if let Some(refused) = refuse_redirects(automatic && allow_redirects, params.get("return_url")) {
