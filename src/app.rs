@@ -9,6 +9,8 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::billing::dispatch::{SubmissionRunner, SUBMISSION_JOB};
+use crate::billing::gateway::GatewayKind;
 use crate::billing::routes::BillingContext;
 use crate::billing::scrub::RuleSet;
 use crate::config::Settings;
@@ -18,8 +20,6 @@ use crate::fhir::service::ResourceService;
 use crate::hl7::ingest::{Ingest, IngestSettings};
 use crate::hl7::listener::{ListenerLimits, MllpListener};
 use crate::hl7::routes::Hl7Context;
-use crate::billing::dispatch::{SubmissionRunner, SUBMISSION_JOB};
-use crate::billing::gateway::GatewayKind;
 use crate::integrations::breaker::Breakers;
 use crate::integrations::host::PluginHost;
 use crate::integrations::orchestrator::{Orchestrator, OrchestratorParts, RegistryChanges};
@@ -29,6 +29,7 @@ use crate::integrations::routes::IntegrationsContext;
 use crate::jobs::routes::JobsContext;
 use crate::jobs::{JobQueue, JobRegistry, JobRunner, QueueSettings, RunnerSettings};
 use crate::observability::log_request;
+use crate::webhooks::routes::WebhooksContext;
 use crate::store::Database;
 
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +144,11 @@ impl Application {
             call_timeout: Duration::from_millis(settings.integration_call_timeout_ms),
             changes: Arc::clone(&registry_changes),
         }));
-        let gateway =
-            crate::billing::gateway::configured(settings.billing_gateway, &submission.envelope, &orchestrator);
+        let gateway = crate::billing::gateway::configured(
+            settings.billing_gateway,
+            &submission.envelope,
+            &orchestrator,
+        );
         let queue_submissions = settings.billing_gateway == Some(GatewayKind::Integrations);
         let mut jobs = jobs;
         let submissions = Arc::new(SubmissionRunner {
@@ -206,6 +210,12 @@ impl Application {
                 ),
                 registry: Arc::clone(&job_registry),
             });
+            let webhooks = web::Data::new(WebhooksContext {
+                store: database
+                    .store(ADMIN_POOL_SIZE)
+                    .expect("the same pool configuration succeeded at start-up"),
+                orchestrator: Arc::clone(&orchestrator),
+            });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),
             });
@@ -215,6 +225,7 @@ impl Application {
                 .app_data(hl7)
                 .app_data(billing)
                 .app_data(integrations)
+                .app_data(webhooks)
                 .app_data(jobs)
                 // Bounds `POST /hl7/v2` like an MLLP frame (FHIR routes stream theirs).
                 .app_data(web::PayloadConfig::new(max_message))
@@ -224,6 +235,7 @@ impl Application {
                 .configure(crate::billing::intake::routes::configure)
                 .configure(crate::billing::denials::routes::configure)
                 .configure(crate::integrations::routes::configure)
+                .configure(crate::webhooks::routes::configure)
                 .configure(crate::jobs::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })

@@ -10,4 +10,5 @@ pub mod jobs;
 pub mod observability;
 pub mod secrets;
 pub mod store;
+pub mod webhooks;
 pub mod x12;

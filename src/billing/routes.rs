@@ -180,6 +180,13 @@ pub(crate) fn status_json(status: &ClaimStatus) -> Value {
         "patientResponsibility": json_amount(status.totals.patient_responsibility()),
         "adjustments": json_amount(status.totals.adjustments()),
         "denials": status.denials.iter().map(crate::billing::denied::denial_json).collect::<Vec<_>>(),
+        "patientPayments": status.patient_payments.iter().map(|payment| json!({
+            "kind": payment.kind,
+            "externalId": payment.external_id,
+            "amountMinor": payment.amount_minor,
+            "currency": payment.currency,
+            "postedAt": crate::fhir::instant(payment.posted_at),
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -16,6 +16,7 @@ use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::store::billing::{ClaimStateRow, StateChange};
 use crate::store::denials::DenialRecord;
+use crate::store::inbound::PatientPayment;
 use crate::store::Session;
 use crate::x12::claim_837p::{ClaimSubmission, ClaimSubmissionConfig};
 use crate::x12::{write_837p, ControlNumbers};
@@ -46,6 +47,8 @@ pub struct ClaimStatus {
     pub totals: LedgerTotals,
     /// What payers denied, oldest first.
     pub denials: Vec<DenialRecord>,
+    /// What the patient paid (and got back) through a payment processor.
+    pub patient_payments: Vec<PatientPayment>,
 }
 
 /// A requested move.
@@ -208,6 +211,7 @@ async fn claim_status(
         history: session.state_history(claim_id).await?,
         totals: LedgerTotals::of_stored(&session.claim_ledger(claim_id).await?),
         denials: session.claim_denials(claim_id).await?,
+        patient_payments: session.claim_patient_payments(claim_id).await?,
     })
 }
 

@@ -435,6 +435,9 @@ impl Orchestrator {
                     let Some(probe) = request.status_probe else {
                         return unresolved(error);
                     };
+                    // A vendor still reading an upload nobody waited for may not
+                    // list it yet: give it a moment before asking.
+                    tokio::time::sleep(self.retry.base).await;
                     match self
                         .check_status(record, handler, request, probe, failed_over)
                         .await

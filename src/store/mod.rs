@@ -10,6 +10,7 @@ pub mod attempts;
 pub mod billing;
 pub mod dashboard;
 pub mod denials;
+pub mod inbound;
 pub mod integrations;
 pub mod jobs;
 mod jobs_rows;
@@ -40,6 +41,7 @@ use attempts::{AttemptFilter, AttemptRecord};
 use billing::{ClaimStateRow, NewBillingClaim, StateChange};
 use dashboard::{KpiFigures, KpiQuery};
 use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
+use inbound::{NewWebhookEvent, PatientPayment};
 use integrations::{IntegrationRecord, SealedColumns};
 use jobs::{ClaimRequest, JobCount, JobFilter, JobId, JobRecord, Lease, NewJobRecord, Settlement};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
@@ -136,6 +138,7 @@ mod postgres {
     include!("integrations_ops.rs");
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
+    include!("inbound_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -272,6 +275,7 @@ mod sqlite {
     include!("integrations_ops.rs");
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
+    include!("inbound_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -918,6 +922,24 @@ impl Session {
         category: Option<&str>,
     ) -> Result<Vec<IntegrationRecord>, StoreError> {
         on_session!(self, list_integrations(tenant, category))
+    }
+
+    /// Stores a verified webhook event; `false` for a redelivery of one stored.
+    pub async fn insert_webhook_event(&mut self, event: &NewWebhookEvent) -> Result<bool, StoreError> {
+        on_session!(self, insert_webhook_event(event))
+    }
+
+    /// Posts a patient payment or refund; `false` when it was posted before.
+    pub async fn insert_patient_payment(&mut self, payment: &PatientPayment) -> Result<bool, StoreError> {
+        on_session!(self, insert_patient_payment(payment))
+    }
+
+    pub async fn claim_patient_payments(&mut self, claim_id: &str) -> Result<Vec<PatientPayment>, StoreError> {
+        on_session!(self, claim_patient_payments(claim_id))
+    }
+
+    pub async fn billing_claim_exists(&mut self, claim_id: &str) -> Result<bool, StoreError> {
+        on_session!(self, billing_claim_exists(claim_id))
     }
 
     /// Stores a batch of integration attempts in one statement.

@@ -312,3 +312,37 @@ diesel::table! {
         finished_at -> Nullable<UtcTimestamp>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    webhook_events (id) {
+        id -> BigInt,
+        integration_id -> Text,
+        vendor -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        received_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    patient_payments (id) {
+        id -> BigInt,
+        claim_id -> Nullable<Text>,
+        integration_id -> Text,
+        kind -> Text,
+        external_id -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        event_id -> Text,
+        posted_at -> UtcTimestamp,
+    }
+}

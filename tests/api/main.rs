@@ -26,3 +26,4 @@ mod remittance_list;
 mod search;
 mod submission;
 mod validate;
+mod webhooks_in;

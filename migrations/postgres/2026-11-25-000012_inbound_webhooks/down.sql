@@ -1,0 +1,2 @@
+DROP TABLE patient_payments;
+DROP TABLE webhook_events;
