@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::token::TokenSource;
 
+/// The response header naming the exchange for Availity's support.
+const TRANSACTION_ID: &str = "X-Availity-Transaction-ID";
+
 pub struct Api {
     pub http: reqwest::Client,
     /// `{baseUrl}{apiPath}`, e.g. `https://api.availity.com/v1`.
@@ -145,9 +148,13 @@ pub async fn error_from(answer: Response, idempotency: Idempotency, what: &str) 
     let status = answer.status();
     let headers = answer.headers().clone();
     let body = answer.bytes().await.unwrap_or_default();
-    let detail = match serde_json::from_slice::<ErrorResponse>(&body) {
+    let mut detail = match serde_json::from_slice::<ErrorResponse>(&body) {
         Ok(envelope) => envelope.describe(),
         Err(_) => String::from_utf8_lossy(&body).chars().take(200).collect(),
     };
+    // What Availity's support asks for.
+    if let Some(id) = headers.get(TRANSACTION_ID).and_then(|value| value.to_str().ok()) {
+        detail.push_str(&format!(" [{TRANSACTION_ID}: {id}]"));
+    }
     PluginError::from_status(status, &headers, idempotency, format!("{what}: {detail}"))
 }

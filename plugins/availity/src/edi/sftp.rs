@@ -218,8 +218,11 @@ impl SftpClient {
 impl Session {
     /// Ends the SFTP session and the `ssh` process.
     pub async fn close(mut self) {
-        if let Err(error) = self.sftp.close().await {
-            tracing::debug!(%error, "closing the SFTP session");
+        // A broken connection must not hold the operation: the answer is known.
+        match tokio::time::timeout(Duration::from_secs(5), self.sftp.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::debug!(%error, "closing the SFTP session"),
+            Err(_) => tracing::debug!("closing the SFTP session timed out"),
         }
         let _ = self.child.kill().await;
     }
