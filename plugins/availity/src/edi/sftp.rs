@@ -63,7 +63,8 @@ impl SftpClient {
                 .mode(0o600)
                 .open(files.path().join(name))
                 .map_err(|e| PluginError::rejected(format!("cannot write the SSH {name}: {e}")))?;
-            let mut contents = contents.trim().to_owned();
+            // OpenSSH reads a key only with Unix line ends and a final newline.
+            let mut contents = contents.trim().replace("\r\n", "\n");
             contents.push('\n');
             file.write_all(contents.as_bytes())
                 .map_err(|e| PluginError::rejected(format!("cannot write the SSH {name}: {e}")))
