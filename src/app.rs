@@ -236,6 +236,7 @@ impl Application {
                 .configure(crate::billing::denials::routes::configure)
                 .configure(crate::integrations::routes::configure)
                 .configure(crate::webhooks::routes::configure)
+                .configure(crate::billing::payments::configure)
                 .configure(crate::jobs::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })

@@ -16,6 +16,7 @@ pub mod intake;
 pub mod lifecycle;
 pub mod paging;
 pub mod parties;
+pub mod payments;
 pub mod period;
 pub mod pricing;
 pub mod prior_auth;

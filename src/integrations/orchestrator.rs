@@ -459,10 +459,16 @@ impl Orchestrator {
                 _ => {}
             }
             let retry_after = error.retry_after();
-            last_error = Some(error);
             if tries >= self.retry.attempts || self.breakers.state(&record.id) == BreakerState::Open {
-                return Turn::Next(last_error);
+                if moves_money(request.operation) {
+                    // Stripe keeps a failed answer under the idempotency key and calls
+                    // its outcome indeterminate: another processor could charge the
+                    // patient a second time. Retried later, here, under the same key.
+                    return Turn::Stop(OrchestrationError::Unavailable { error });
+                }
+                return Turn::Next(Some(error));
             }
+            last_error = Some(error);
             match self.retry.delay(tries, retry_after) {
                 Some(wait) => tokio::time::sleep(wait).await,
                 None => return Turn::Next(last_error),
@@ -647,6 +653,13 @@ impl Orchestrator {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Payments and refunds: once one reached a processor, it stays with that
+/// processor (see `take_turn`); only an open circuit, which sends nothing, moves
+/// one to the next.
+fn moves_money(operation: &Operation) -> bool {
+    matches!(operation, Operation::PatientPayment(_) | Operation::Refund(_))
 }
 
 /// Whether sending the operation twice can do its work twice. Payments and

@@ -8,3 +8,5 @@
 
 mod apply;
 pub mod routes;
+
+pub use apply::CLAIM_METADATA;

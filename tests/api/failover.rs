@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use claimbridge_plugin_availity::simulator as availity;
 use claimbridge_plugin_claimmd::simulator as claimmd;
 use claimbridge_simulator_kit::{Fault, Simulator};
 use serde_json::{json, Value};
@@ -21,6 +22,7 @@ crate::on_both_backends!(
     an_unanswered_upload_is_checked_not_sent_again,
     a_refused_configuration_is_not_failed_over_and_the_claim_stays_ready,
     test_and_health_answer_for_a_configured_integration,
+    with_claimmd_down_claims_go_through_availitys_batch_channel,
 );
 
 async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -338,4 +340,56 @@ async fn test_and_health_answer_for_a_configured_integration(app: &TestApp) {
     let (status, _) = app.api_get("/admin/integrations/no-such-id/health").await;
     assert_eq!(status, 404);
     simulator.stop().await;
+}
+
+async fn with_claimmd_down_claims_go_through_availitys_batch_channel(app: &TestApp) {
+    let claimmd = start_claimmd(None).await;
+    let sftp_root = tempfile::tempdir().unwrap();
+    let availity = availity::start_with_sftp("127.0.0.1:0".parse().unwrap(), None, sftp_root.path())
+        .await
+        .expect("the Availity simulator starts (REST and sshd)");
+    let first = add_claimmd(app, "Claim.MD", &claimmd, claimmd::DEFAULT_ACCOUNT_KEY).await;
+    let mut integration = availity.integration();
+    integration["name"] = json!("Availity");
+    let (status, body) = app.api_post("/admin/integrations", &integration).await;
+    assert_eq!(status, 201, "{body}");
+    let second = body["id"].as_str().unwrap().to_owned();
+    claimmd.set_fault(Fault::Down { for_duration: None }, None);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let claim_id = ready_claim(app).await;
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "submitted", "{claim}");
+    assert_eq!(last_step(&claim)["details"]["vendor"], "availity");
+    let log = attempts(app, &claim_id).await;
+    assert_eq!(
+        outcomes(&log),
+        vec![
+            (first.clone(), "submit_claim".into(), "transient".into()),
+            (first, "submit_claim".into(), "transient".into()),
+            (second, "submit_claim".into(), "succeeded".into()),
+        ]
+    );
+    // The simulated Availity reads its SendFiles folder every 100 ms.
+    let mut received = Value::Null;
+    for _ in 0..50 {
+        received = reqwest::Client::new()
+            .get(format!("{}/__simulator/claims", availity.http.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if received.as_array().is_some_and(|claims| !claims.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(received.as_array().map(Vec::len), Some(1), "{received}");
+    claimmd.clear_fault();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(received_nothing(&claimmd).await);
+    claimmd.stop().await;
+    availity.http.stop().await;
 }

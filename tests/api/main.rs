@@ -20,6 +20,7 @@ mod hl7;
 mod intake;
 mod integrations;
 mod jobs;
+mod payments;
 mod prior_auth;
 mod remittance;
 mod remittance_list;
