@@ -90,8 +90,12 @@ async fn simulate(
     let simulator = start_simulator(vendor, bind, fault)
         .await
         .map_err(|error| error.to_string())?;
-    // The address on stdout, alone on its line, for scripts that bind port 0.
+    // The address on stdout, alone on its line, for scripts that bind port 0; then,
+    // where configuring an integration for it takes more, that integration's JSON.
     println!("{}", simulator.base_url());
+    if let Some(integration) = simulator.integration() {
+        println!("{integration}");
+    }
     tracing::info!(vendor = vendor.as_str(), address = %simulator.address(), fault, "simulating");
     tokio::signal::ctrl_c().await?;
     simulator.stop().await;
