@@ -368,6 +368,26 @@ mod tests {
     }
 
     #[test]
+    fn job_settings_are_bounded() {
+        figment::Jail::expect_with(|jail| {
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(
+                settings.jobs_enabled,
+                "every node runs jobs unless told otherwise"
+            );
+            jail.set_env("CLAIMBRIDGE_JOBS_CONCURRENCY", "0");
+            assert!(
+                Settings::load(None).is_err(),
+                "a node runs at least one job at once"
+            );
+            jail.set_env("CLAIMBRIDGE_JOBS_CONCURRENCY", "8");
+            jail.set_env("CLAIMBRIDGE_JOBS_LEASE_SECS", "0");
+            assert!(Settings::load(None).is_err(), "a lease lasts");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn the_billing_gateway_is_chosen_by_name() {
         figment::Jail::expect_with(|jail| {
             assert_eq!(

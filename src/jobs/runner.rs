@@ -19,6 +19,7 @@ use super::queue::{AfterFailure, JobQueue, QueueError};
 use super::registry::JobRegistry;
 use super::scheduler::Scheduler;
 use crate::config::Settings;
+use crate::store::jobs::Lease;
 
 /// A handler's panic, recorded as its job's error (a retryable one: the panic may
 /// come from the state of the moment).
@@ -122,7 +123,9 @@ impl JobRunner {
             };
             let (id, kind) = (job.id, job.kind.clone());
             let outcome = match handler {
-                Some(handler) => run_renewing(&queue, handler.as_ref(), job, &lease, lease_for).await,
+                Some(handler) => {
+                    run_renewing(Arc::clone(&queue), handler.as_ref(), job, &lease, lease_for).await
+                }
                 // Claims name only kinds with handlers: a job of another kind never gets here.
                 None => Err(JobError::permanent(format!("no handler for job kind {kind:?}"))),
             };
@@ -156,36 +159,42 @@ impl JobRunner {
     }
 }
 
-/// Runs the handler, renewing the lease every third of its length until it ends. A
-/// panic is a retryable failure.
+/// Runs the handler while a task of its own renews the lease every third of its
+/// length. The renewals run beside the handler, not between its steps: on SQLite a
+/// renewal waits for the writer lock, which the handler may hold in a transaction
+/// of its own. A panic is a retryable failure.
 async fn run_renewing(
-    queue: &JobQueue,
+    queue: Arc<JobQueue>,
     handler: &dyn JobHandler,
     job: Job,
-    lease: &crate::store::jobs::Lease,
+    lease: &Lease,
     lease_for: Duration,
 ) -> Result<(), JobError> {
+    let renewing = tokio::spawn(renew(queue, lease.clone(), lease_for));
+    let outcome = AssertUnwindSafe(handler.run(job))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(JobError::transient(PANICKED)));
+    // Stopped for good before the outcome is written, so that no renewal lands after
+    // it (and reads as a lease taken over).
+    renewing.abort();
+    let _ = renewing.await;
+    outcome
+}
+
+async fn renew(queue: Arc<JobQueue>, lease: Lease, lease_for: Duration) {
     let every = (lease_for / 3).max(Duration::from_millis(10));
     let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    let run = AssertUnwindSafe(handler.run(job)).catch_unwind();
-    tokio::pin!(run);
-    let mut renewing = true;
     loop {
-        tokio::select! {
-            outcome = &mut run => {
-                return outcome.unwrap_or_else(|_| Err(JobError::transient(PANICKED)));
+        renewals.tick().await;
+        match queue.extend_lease(&lease, lease_for).await {
+            Ok(()) => {}
+            Err(QueueError::LeaseLost(_)) => {
+                // Another node has the job: its outcome will be the one kept.
+                tracing::warn!(job = %lease.job_id, "job lease taken over while running");
+                return;
             }
-            _ = renewals.tick(), if renewing => {
-                match queue.extend_lease(lease, lease_for).await {
-                    Ok(()) => {}
-                    Err(QueueError::LeaseLost(_)) => {
-                        // Another node has the job: its outcome will be the one kept.
-                        tracing::warn!(job = %lease.job_id, "job lease taken over while running");
-                        renewing = false;
-                    }
-                    Err(error) => tracing::error!(job = %lease.job_id, %error, "job lease not renewed"),
-                }
-            }
+            Err(error) => tracing::error!(job = %lease.job_id, %error, "job lease not renewed"),
         }
     }
 }
