@@ -10,6 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::billing::dispatch::{SubmissionRunner, SUBMISSION_JOB};
+use crate::billing::feeds::FeedReader;
 use crate::billing::gateway::GatewayKind;
 use crate::billing::routes::BillingContext;
 use crate::billing::scrub::RuleSet;
@@ -157,6 +158,13 @@ impl Application {
             config: submission.clone(),
         });
         jobs.handle(SUBMISSION_JOB, move |job| Arc::clone(&submissions).run(job));
+        crate::billing::feeds::register(
+            &mut jobs,
+            Arc::new(FeedReader {
+                fhir: ResourceService::new(database.store(ADMIN_POOL_SIZE)?, fhir_base.clone()),
+                orchestrator: Arc::clone(&orchestrator),
+            }),
+        );
         let max_message = settings.mllp_max_frame;
         let job_registry = Arc::new(jobs);
         let queue_settings = QueueSettings::from_settings(settings);

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod denials;
 pub mod denied;
 pub mod dispatch;
+pub mod feeds;
 pub mod eligibility;
 pub mod fields;
 pub mod from_fhir;

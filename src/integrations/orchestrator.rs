@@ -592,6 +592,58 @@ impl Orchestrator {
         Ok(integrations)
     }
 
+    /// The tenant's enabled integrations of `category`, in priority order.
+    pub async fn integrations(
+        &self,
+        tenant: &str,
+        category: Category,
+    ) -> Result<Arc<Vec<IntegrationRecord>>, StoreError> {
+        self.route(tenant, category).await
+    }
+
+    /// Runs `operation` on one integration, no failover: for what belongs to one
+    /// vendor, such as reading its feeds. An open circuit skips the call (transient);
+    /// the call is recorded like any other.
+    pub async fn execute_on(
+        &self,
+        tenant: &str,
+        record: &IntegrationRecord,
+        operation: &Operation,
+    ) -> Result<OperationOutput, PluginError> {
+        let request = Request {
+            tenant,
+            category: Category::parse(&record.category).unwrap_or(Category::Clearinghouse),
+            operation,
+            subject: None,
+            status_probe: None,
+        };
+        let capability = operation.capability();
+        if self.breakers.admit(&record.id) == Admission::Refused {
+            let error = PluginError::transient("circuit open");
+            self.record(record, capability, &request, Outcome::CircuitOpen, Some(&error), Duration::ZERO, false);
+            return Err(error);
+        }
+        let handler = self.host.handler(record).await?;
+        let started = Instant::now();
+        let result = self.call(handler.as_ref(), operation).await;
+        let latency = started.elapsed();
+        match &result {
+            Ok(_) => {
+                self.breakers.record_success(&record.id);
+                self.record(record, capability, &request, Outcome::Succeeded, None, latency, false);
+            }
+            Err(error) => {
+                if error.class() == ErrorClass::Final {
+                    self.breakers.record_success(&record.id);
+                } else {
+                    self.breakers.record_failure(&record.id);
+                }
+                self.record(record, capability, &request, Outcome::of(error), Some(error), latency, false);
+            }
+        }
+        result
+    }
+
     /// The attempts recorded for a subject or an integration, newest first,
     /// including every one this node made before the call.
     pub async fn attempts(&self, filter: &AttemptFilter) -> Result<Vec<AttemptRecord>, StoreError> {

@@ -139,6 +139,7 @@ mod postgres {
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
     include!("inbound_ops.rs");
+    include!("cursors_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -276,6 +277,7 @@ mod sqlite {
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
     include!("inbound_ops.rs");
+    include!("cursors_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -922,6 +924,16 @@ impl Session {
         category: Option<&str>,
     ) -> Result<Vec<IntegrationRecord>, StoreError> {
         on_session!(self, list_integrations(tenant, category))
+    }
+
+    /// Where the integration's feed was read up to; `None` before its first page.
+    pub async fn feed_cursor(&mut self, integration_id: &str, feed: &str) -> Result<Option<String>, StoreError> {
+        on_session!(self, feed_cursor(integration_id, feed))
+    }
+
+    /// Saves the feed's cursor (in the transaction that commits what its page held).
+    pub async fn save_feed_cursor(&mut self, integration_id: &str, feed: &str, cursor: &str) -> Result<(), StoreError> {
+        on_session!(self, save_feed_cursor(integration_id, feed, cursor, chrono::Utc::now()))
     }
 
     /// Stores a verified webhook event; `false` for a redelivery of one stored.

@@ -346,3 +346,15 @@ diesel::table! {
         posted_at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    feed_cursors (integration_id, feed) {
+        integration_id -> Text,
+        feed -> Text,
+        cursor -> Text,
+        updated_at -> UtcTimestamp,
+    }
+}

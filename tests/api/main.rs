@@ -13,6 +13,7 @@ mod eligibility_resources;
 mod errors;
 mod examples;
 mod failover;
+mod feeds;
 mod fhir_client;
 mod helpers;
 mod history;
