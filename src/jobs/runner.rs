@@ -2,8 +2,9 @@
 //! for, runs up to `concurrency` at once, renews each one's lease while it runs (so a
 //! lease can be short and a stopped node's jobs are soon taken over), and records
 //! each outcome. It also ticks the scheduler. On shutdown it stops claiming and
-//! lets running jobs finish, for at most one lease: after that their leases lapse
-//! anyway and another node takes them over.
+//! lets running jobs finish (still renewing their leases) for up to
+//! `SHUTDOWN_GRACE`; a job still running then is dropped, its lease lapses, and
+//! another node takes it over.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -24,6 +25,10 @@ use crate::store::jobs::Lease;
 /// A handler's panic, recorded as its job's error (a retryable one: the panic may
 /// come from the state of the moment).
 const PANICKED: &str = "the job's handler panicked";
+
+/// How long a stopping runner waits for its running jobs: within the usual stop
+/// grace period of a container (30 s on Kubernetes and Docker) less a margin.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunnerSettings {
@@ -98,7 +103,7 @@ impl JobRunner {
             }
         }
         let left = running.len();
-        let drained = tokio::time::timeout(self.settings.lease, async {
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while running.join_next().await.is_some() {}
         })
         .await;
@@ -170,16 +175,26 @@ async fn run_renewing(
     lease: &Lease,
     lease_for: Duration,
 ) -> Result<(), JobError> {
-    let renewing = tokio::spawn(renew(queue, lease.clone(), lease_for));
+    let mut renewal = Renewal(tokio::spawn(renew(queue, lease.clone(), lease_for)));
     let outcome = AssertUnwindSafe(handler.run(job))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(JobError::transient(PANICKED)));
     // Stopped for good before the outcome is written, so that no renewal lands after
     // it (and reads as a lease taken over).
-    renewing.abort();
-    let _ = renewing.await;
+    renewal.0.abort();
+    let _ = (&mut renewal.0).await;
     outcome
+}
+
+/// The renewal task, aborted when dropped: it must not outlive its attempt, even
+/// one dropped unfinished by a runner whose shutdown grace ran out.
+struct Renewal(tokio::task::JoinHandle<()>);
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn renew(queue: Arc<JobQueue>, lease: Lease, lease_for: Duration) {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use claimbridge::jobs::backoff::Backoff;
 use claimbridge::jobs::{
-    AfterFailure, Job, JobError, JobQueue, JobRegistry, JobStatus, NewJob, QueueError, QueueSettings,
-    Schedule, Scheduler,
+    AfterFailure, Job, JobError, JobQueue, JobRegistry, JobRunner, JobStatus, NewJob, QueueError,
+    QueueSettings, RunnerSettings, Schedule, Scheduler,
 };
 use claimbridge::store::Database;
 use serde_json::{json, Value};
@@ -150,7 +150,66 @@ mod paused {
         an_admin_requeues_a_dead_job_and_only_a_dead_one,
         two_claimers_never_claim_the_same_job,
         a_recurring_job_is_enqueued_once_per_period_by_any_number_of_nodes,
+        a_running_job_keeps_its_lease_and_a_stopping_node_finishes_it,
     );
+
+    async fn a_running_job_keeps_its_lease_and_a_stopping_node_finishes_it(app: &TestApp) {
+        // The job runs until the test lets it finish.
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let mut registry = JobRegistry::new();
+        let held = Arc::clone(&gate);
+        registry.handle("test.slow", move |_job: Job| {
+            let gate = Arc::clone(&held);
+            async move {
+                let _finish = gate.acquire().await;
+                Ok::<(), JobError>(())
+            }
+        });
+        let lease = Duration::from_millis(500);
+        let settings = RunnerSettings {
+            poll_interval: Duration::from_millis(20),
+            concurrency: 2,
+            lease,
+        };
+        let runner = JobRunner::new(node(app).await, Arc::new(registry), settings);
+        let other = node(app).await;
+        let id = other
+            .enqueue(NewJob::new("test.slow", json!({})))
+            .await
+            .unwrap()
+            .job
+            .id;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(runner.run(stopped));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while other.get(id).await.unwrap().unwrap().status != JobStatus::Running {
+            assert!(std::time::Instant::now() < deadline, "the runner claims the job");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        // Well past its first lease the job is still the runner's: renewed, not free.
+        tokio::time::sleep(lease * 2 + lease / 2).await;
+        let slow = kinds(&["test.slow"]);
+        assert!(other
+            .claim("node-b", &slow, 1, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty());
+        let job = other.get(id).await.unwrap().unwrap();
+        assert_eq!((job.status, job.attempts), (JobStatus::Running, 1));
+
+        // Asked to stop, the runner waits for its running job, then records it.
+        stop.send(true).unwrap();
+        tokio::time::sleep(lease).await;
+        assert!(!running.is_finished(), "the runner waits for its job");
+        gate.add_permits(1);
+        tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the runner stops")
+            .unwrap();
+        let done = other.get(id).await.unwrap().unwrap();
+        assert_eq!((done.status, done.attempts), (JobStatus::Succeeded, 1));
+    }
 
     async fn a_trigger_enqueues_one_job_while_it_waits(app: &TestApp) {
         let first = triggered(app, "test.echo", None).await;
