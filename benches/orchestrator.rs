@@ -29,9 +29,9 @@ use claimbridge::secrets::Keyring;
 use claimbridge::store::Database;
 use claimbridge_plugin_claimmd::simulator as claimmd;
 use claimbridge_plugin_sdk::{
-    execute_checked, Capability, Category as PluginCategory, ConnectionCheck, Health, HealthStatus, Operation,
-    OperationOutput, PayerList, PayerListRequest, PluginConfig, PluginDescriptor, PluginError, PluginHandler,
-    WebhookOutcome, WebhookRejection,
+    execute_checked, Capability, Category as PluginCategory, ConnectionCheck, Health, HealthStatus,
+    Operation, OperationOutput, PayerList, PayerListRequest, PluginConfig, PluginDescriptor, PluginError,
+    PluginHandler, WebhookOutcome, WebhookRejection,
 };
 use claimbridge_simulator_kit::Fault;
 use futures_util::future::BoxFuture;
@@ -61,7 +61,11 @@ impl PluginHandler for Immediate {
         Box::pin(async { Ok(OperationOutput::PayerList(PayerList { payers: Vec::new() })) })
     }
     fn test_connection(&self) -> BoxFuture<'_, Result<ConnectionCheck, PluginError>> {
-        Box::pin(async { Ok(ConnectionCheck { detail: "immediate".into() }) })
+        Box::pin(async {
+            Ok(ConnectionCheck {
+                detail: "immediate".into(),
+            })
+        })
     }
     fn health_check(&self) -> BoxFuture<'_, Health> {
         Box::pin(async {
@@ -76,7 +80,11 @@ impl PluginHandler for Immediate {
         _: &'a claimbridge_plugin_sdk::http::HeaderMap,
         _: &'a [u8],
     ) -> BoxFuture<'a, Result<WebhookOutcome, PluginError>> {
-        Box::pin(async { Ok(WebhookOutcome::Rejected(WebhookRejection::Malformed("none".into()))) })
+        Box::pin(async {
+            Ok(WebhookOutcome::Rejected(WebhookRejection::Malformed(
+                "none".into(),
+            )))
+        })
     }
     fn cleanup(&self) -> BoxFuture<'_, Result<(), PluginError>> {
         Box::pin(async { Ok(()) })
@@ -142,7 +150,10 @@ async fn add_claimmd(registry: &Registry, name: &str, base_url: &str) {
 }
 
 fn payer_list() -> Operation {
-    Operation::PayerList(PayerListRequest { payer_id: None, name: None })
+    Operation::PayerList(PayerListRequest {
+        payer_id: None,
+        name: None,
+    })
 }
 
 async fn direct_plugin(base_url: &str, immediate: bool) -> Box<dyn PluginHandler> {
@@ -152,7 +163,10 @@ async fn direct_plugin(base_url: &str, immediate: bool) -> Box<dyn PluginHandler
         vendor_plugin(Vendor::ClaimMd)
     };
     let mut credentials = claimbridge_plugin_sdk::Credentials::default();
-    credentials.insert("accountKey", claimbridge_plugin_sdk::Secret::new(claimmd::DEFAULT_ACCOUNT_KEY));
+    credentials.insert(
+        "accountKey",
+        claimbridge_plugin_sdk::Secret::new(claimmd::DEFAULT_ACCOUNT_KEY),
+    );
     plugin
         .initialize(PluginConfig {
             base_url: base_url.into(),
@@ -211,8 +225,12 @@ async fn overhead(label: &str, immediate: bool, base_url: &str, rounds: usize) -
 }
 
 async fn failover() -> Value {
-    let primary = claimmd::start("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
-    let secondary = claimmd::start("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    let primary = claimmd::start("127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let secondary = claimmd::start("127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
     let setup = setup(false, RetryPolicy::default()).await;
     add_claimmd(&setup.registry, "Claim.MD primary", &primary.base_url()).await;
     add_claimmd(&setup.registry, "Claim.MD secondary", &secondary.base_url()).await;
@@ -262,9 +280,23 @@ async fn main() {
         .skip(1)
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(DEFAULT_ROUNDS);
-    println!("{}", overhead("immediate (in process)", true, "http://127.0.0.1:9", rounds).await);
-    let simulator = claimmd::start("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
-    println!("{}", overhead("claimmd over HTTP to its simulator", false, &simulator.base_url(), rounds / 4 + 1).await);
+    println!(
+        "{}",
+        overhead("immediate (in process)", true, "http://127.0.0.1:9", rounds).await
+    );
+    let simulator = claimmd::start("127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    println!(
+        "{}",
+        overhead(
+            "claimmd over HTTP to its simulator",
+            false,
+            &simulator.base_url(),
+            rounds / 4 + 1
+        )
+        .await
+    );
     simulator.stop().await;
     println!("{}", failover().await);
 }

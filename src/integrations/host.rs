@@ -18,10 +18,13 @@ use crate::store::integrations::IntegrationRecord;
 /// Makes an uninitialized handler for a vendor.
 pub type PluginFactory = dyn Fn(Vendor) -> Box<dyn PluginHandler> + Send + Sync;
 
+/// Each integration's handler, with the `updated_at` of the row it was built from.
+type Handlers = HashMap<String, (DateTime<Utc>, Arc<dyn PluginHandler>)>;
+
 pub struct PluginHost {
     keyring: Option<Arc<Keyring>>,
     factory: Arc<PluginFactory>,
-    handlers: Mutex<HashMap<String, (DateTime<Utc>, Arc<dyn PluginHandler>)>>,
+    handlers: Mutex<Handlers>,
 }
 
 impl PluginHost {
@@ -86,7 +89,7 @@ impl PluginHost {
         Ok(handler)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (DateTime<Utc>, Arc<dyn PluginHandler>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Handlers> {
         self.handlers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -16,7 +16,10 @@ pub async fn insert_attempts(conn: &mut Conn, records: &[AttemptRecord]) -> Resu
 }
 
 /// Attempts of a subject and/or an integration, newest first.
-pub async fn list_attempts(conn: &mut Conn, filter: &AttemptFilter) -> Result<Vec<AttemptRecord>, StoreError> {
+pub async fn list_attempts(
+    conn: &mut Conn,
+    filter: &AttemptFilter,
+) -> Result<Vec<AttemptRecord>, StoreError> {
     let mut query = integration_attempts::table
         .select(AttemptRow::as_select())
         .into_boxed();

@@ -4,7 +4,11 @@
 use crate::store::schema::feed_cursors;
 
 /// Where the integration's feed was read up to; `None` before its first page.
-pub async fn feed_cursor(conn: &mut Conn, integration_id: &str, feed: &str) -> Result<Option<String>, StoreError> {
+pub async fn feed_cursor(
+    conn: &mut Conn,
+    integration_id: &str,
+    feed: &str,
+) -> Result<Option<String>, StoreError> {
     Ok(feed_cursors::table
         .find((integration_id, feed))
         .select(feed_cursors::cursor)

@@ -1,8 +1,8 @@
 // Storage of inbound webhooks and patient payments, written once for both backends
 // (included into each backend module of `store/mod.rs`, like `ops.rs`).
 
-use crate::store::schema::{patient_payments, webhook_events};
 use crate::store::inbound::{NewWebhookEvent, PatientPayment};
+use crate::store::schema::{patient_payments, webhook_events};
 
 /// Stores the event; `false` when the integration already sent one with its id
 /// (a redelivery), which is then left as it was.
@@ -50,24 +50,38 @@ pub async fn insert_patient_payment(conn: &mut Conn, payment: &PatientPayment) -
     Ok(inserted > 0)
 }
 
+/// A `patient_payments` row as selected below.
+type PaymentRow = (
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    StoredInstant,
+);
+
 /// The claim's patient payments and refunds, oldest first.
-pub async fn claim_patient_payments(conn: &mut Conn, claim_id: &str) -> Result<Vec<PatientPayment>, StoreError> {
-    let rows: Vec<(Option<String>, String, String, String, i64, String, String, StoredInstant)> =
-        patient_payments::table
-            .filter(patient_payments::claim_id.eq(claim_id))
-            .order(patient_payments::id)
-            .select((
-                patient_payments::claim_id,
-                patient_payments::integration_id,
-                patient_payments::kind,
-                patient_payments::external_id,
-                patient_payments::amount_minor,
-                patient_payments::currency,
-                patient_payments::event_id,
-                patient_payments::posted_at,
-            ))
-            .load(conn)
-            .await?;
+pub async fn claim_patient_payments(
+    conn: &mut Conn,
+    claim_id: &str,
+) -> Result<Vec<PatientPayment>, StoreError> {
+    let rows: Vec<PaymentRow> = patient_payments::table
+        .filter(patient_payments::claim_id.eq(claim_id))
+        .order(patient_payments::id)
+        .select((
+            patient_payments::claim_id,
+            patient_payments::integration_id,
+            patient_payments::kind,
+            patient_payments::external_id,
+            patient_payments::amount_minor,
+            patient_payments::currency,
+            patient_payments::event_id,
+            patient_payments::posted_at,
+        ))
+        .load(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .map(
