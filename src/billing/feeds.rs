@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use claimbridge_plugin_sdk::{
-    ClaimStatusKind, ClaimStatusUpdate, Cursor, FeedPage, FeedRequest, Operation, OperationOutput,
+    ClaimStatusKind, ClaimStatusUpdate, Cursor, FeedPage, FeedRequest, Operation, OperationOutput, Remittance,
 };
 use serde_json::json;
 
@@ -28,8 +28,6 @@ use crate::store::integrations::IntegrationRecord;
 pub const STATUS_SYNC_JOB: &str = "claim_status_sync";
 pub const ERA_FETCH_JOB: &str = "era_fetch";
 
-const STATUS_FEED: &str = "claim_status";
-const REMITTANCE_FEED: &str = "remittance";
 const ACTOR: &str = "clearinghouse-feed";
 
 /// Pages one run reads from one integration at most; the next run goes on.
@@ -43,20 +41,24 @@ pub struct FeedReader {
 /// Registers both jobs and their schedules.
 pub fn register(jobs: &mut JobRegistry, reader: Arc<FeedReader>) {
     let statuses = Arc::clone(&reader);
-    jobs.handle(STATUS_SYNC_JOB, move |_job: Job| Arc::clone(&statuses).sync_statuses())
-        .every(STATUS_SYNC_JOB, Duration::from_secs(30 * 60), json!({}));
-    jobs.handle(ERA_FETCH_JOB, move |_job: Job| Arc::clone(&reader).fetch_remittances())
-        .every(ERA_FETCH_JOB, Duration::from_secs(60 * 60), json!({}));
+    jobs.handle(STATUS_SYNC_JOB, move |_job: Job| {
+        Arc::clone(&statuses).sync_statuses()
+    })
+    .every(STATUS_SYNC_JOB, Duration::from_secs(30 * 60), json!({}));
+    jobs.handle(ERA_FETCH_JOB, move |_job: Job| {
+        Arc::clone(&reader).fetch_remittances()
+    })
+    .every(ERA_FETCH_JOB, Duration::from_secs(60 * 60), json!({}));
 }
 
 impl FeedReader {
     pub async fn sync_statuses(self: Arc<Self>) -> Result<(), JobError> {
-        self.each_integration(|reader, record| async move { reader.read_statuses(&record).await })
+        self.each_integration(|reader, record| async move { reader.read(&record, Feed::Statuses).await })
             .await
     }
 
     pub async fn fetch_remittances(self: Arc<Self>) -> Result<(), JobError> {
-        self.each_integration(|reader, record| async move { reader.read_remittances(&record).await })
+        self.each_integration(|reader, record| async move { reader.read(&record, Feed::Remittances).await })
             .await
     }
 
@@ -86,8 +88,13 @@ impl FeedReader {
 
     async fn cursor(&self, record: &IntegrationRecord, feed: &str) -> Result<FeedRequest, String> {
         let mut session = self.fhir.session().await.map_err(|e| e.to_string())?;
-        let cursor = session.feed_cursor(&record.id, feed).await.map_err(|e| e.to_string())?;
-        Ok(FeedRequest { after: cursor.map(Cursor) })
+        let cursor = session
+            .feed_cursor(&record.id, feed)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(FeedRequest {
+            after: cursor.map(Cursor),
+        })
     }
 
     async fn supports(&self, record: &IntegrationRecord, operation: &Operation) -> bool {
@@ -97,19 +104,33 @@ impl FeedReader {
         }
     }
 
-    async fn read_statuses(&self, record: &IntegrationRecord) -> Result<(), String> {
+    /// Reads the integration's feed from its saved cursor, page after page, applying
+    /// each before the next is asked for.
+    async fn read(&self, record: &IntegrationRecord, feed: Feed) -> Result<(), String> {
         for _ in 0..PAGES_PER_RUN {
-            let operation = Operation::ClaimStatusFeed(self.cursor(record, STATUS_FEED).await?);
+            let operation = feed.operation(self.cursor(record, feed.name()).await?);
             if !self.supports(record, &operation).await {
                 return Ok(());
             }
-            let page = match self.orchestrator.execute_on(DEFAULT_TENANT, record, &operation).await {
-                Ok(OperationOutput::ClaimStatusFeed(page)) => page,
+            let more = match self
+                .orchestrator
+                .execute_on(DEFAULT_TENANT, record, &operation)
+                .await
+            {
+                Ok(OperationOutput::ClaimStatusFeed(page)) => {
+                    self.apply_statuses(record, &page)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    page.more
+                }
+                Ok(OperationOutput::FetchRemittance(page)) => {
+                    self.post_remittances(record, &page).await?;
+                    page.more
+                }
                 Ok(_) => return Err("the feed answered another operation".into()),
                 Err(error) => return Err(error.to_string()),
             };
-            self.apply_statuses(record, &page).await.map_err(|e| e.to_string())?;
-            if !page.more {
+            if !more {
                 break;
             }
         }
@@ -146,7 +167,12 @@ impl FeedReader {
                 actor: ACTOR.to_owned(),
                 reason: Some(match update.messages.is_empty() {
                     true => format!("{} reported it {}", record.vendor, to.as_str()),
-                    false => format!("{} reported it {}: {}", record.vendor, to.as_str(), update.messages.join("; ")),
+                    false => format!(
+                        "{} reported it {}: {}",
+                        record.vendor,
+                        to.as_str(),
+                        update.messages.join("; ")
+                    ),
                 }),
                 details: Some(json!({
                     "integrationId": record.id,
@@ -157,38 +183,52 @@ impl FeedReader {
             };
             service::record(&self.fhir, &mut tx, &row.claim_id, from, &step).await?;
         }
-        tx.save_feed_cursor(&record.id, STATUS_FEED, &page.cursor.0).await?;
+        tx.save_feed_cursor(&record.id, Feed::Statuses.name(), &page.cursor.0)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn read_remittances(&self, record: &IntegrationRecord) -> Result<(), String> {
-        for _ in 0..PAGES_PER_RUN {
-            let operation = Operation::FetchRemittance(self.cursor(record, REMITTANCE_FEED).await?);
-            if !self.supports(record, &operation).await {
-                return Ok(());
-            }
-            let page = match self.orchestrator.execute_on(DEFAULT_TENANT, record, &operation).await {
-                Ok(OperationOutput::FetchRemittance(page)) => page,
-                Ok(_) => return Err("the feed answered another operation".into()),
-                Err(error) => return Err(error.to_string()),
-            };
-            // Each 835 commits on its own; posting one again finds it posted. The
-            // cursor moves only once all of the page's are in.
-            for remittance in &page.items {
-                post_835(&self.fhir, &remittance.interchange_835)
-                    .await
-                    .map_err(|error| format!("ERA {}: {error}", remittance.vendor_remittance_id))?;
-            }
-            let mut session = self.fhir.session().await.map_err(|e| e.to_string())?;
-            session
-                .save_feed_cursor(&record.id, REMITTANCE_FEED, &page.cursor.0)
+    /// Posts each 835 of the page (each commits on its own; posting one again finds
+    /// it posted), then moves the cursor.
+    async fn post_remittances(
+        &self,
+        record: &IntegrationRecord,
+        page: &FeedPage<Remittance>,
+    ) -> Result<(), String> {
+        for remittance in &page.items {
+            post_835(&self.fhir, &remittance.interchange_835)
                 .await
-                .map_err(|e| e.to_string())?;
-            if !page.more {
-                break;
-            }
+                .map_err(|error| format!("ERA {}: {error}", remittance.vendor_remittance_id))?;
         }
-        Ok(())
+        let mut session = self.fhir.session().await.map_err(|e| e.to_string())?;
+        session
+            .save_feed_cursor(&record.id, Feed::Remittances.name(), &page.cursor.0)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The two feeds a clearinghouse keeps for us.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    Statuses,
+    Remittances,
+}
+
+impl Feed {
+    /// The cursor's name.
+    fn name(self) -> &'static str {
+        match self {
+            Feed::Statuses => "claim_status",
+            Feed::Remittances => "remittance",
+        }
+    }
+
+    fn operation(self, request: FeedRequest) -> Operation {
+        match self {
+            Feed::Statuses => Operation::ClaimStatusFeed(request),
+            Feed::Remittances => Operation::FetchRemittance(request),
+        }
     }
 }
