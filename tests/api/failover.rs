@@ -136,16 +136,7 @@ fn last_step(claim: &Value) -> Value {
 }
 
 async fn a_queued_claim_goes_to_the_first_clearinghouse_once(app: &TestApp) {
-    let primary = start_claimmd(None).await;
-    let secondary = start_claimmd(None).await;
-    let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
-    add_claimmd(
-        app,
-        "Claim.MD secondary",
-        &secondary,
-        claimmd::DEFAULT_ACCOUNT_KEY,
-    )
-    .await;
+    let (primary, secondary, first, _) = two_clearinghouses(app, None).await;
     let claim_id = ready_claim(app).await;
 
     let claim = submit_and_settle(app, &claim_id).await;
@@ -172,12 +163,13 @@ async fn a_queued_claim_goes_to_the_first_clearinghouse_once(app: &TestApp) {
     secondary.stop().await;
 }
 
-async fn received_nothing(simulator: &Simulator) -> bool {
-    received(simulator).await.is_empty()
-}
-
-async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestApp) {
-    let primary = start_claimmd(None).await;
+/// A primary Claim.MD (showing `primary_fault`) and a secondary, configured in that
+/// order; their simulators and integration ids.
+async fn two_clearinghouses(
+    app: &TestApp,
+    primary_fault: Option<&str>,
+) -> (Arc<Simulator>, Arc<Simulator>, String, String) {
+    let primary = start_claimmd(primary_fault).await;
     let secondary = start_claimmd(None).await;
     let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
     let second = add_claimmd(
@@ -187,6 +179,15 @@ async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestA
         claimmd::DEFAULT_ACCOUNT_KEY,
     )
     .await;
+    (primary, secondary, first, second)
+}
+
+async fn received_nothing(simulator: &Simulator) -> bool {
+    received(simulator).await.is_empty()
+}
+
+async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestApp) {
+    let (primary, secondary, first, second) = two_clearinghouses(app, None).await;
     primary.set_fault(Fault::Down { for_duration: None }, None);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -239,16 +240,7 @@ async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestA
 
 async fn an_unanswered_upload_is_checked_not_sent_again(app: &TestApp) {
     // The primary takes the upload and never answers; the secondary is healthy.
-    let primary = start_claimmd(Some("timeout*1")).await;
-    let secondary = start_claimmd(None).await;
-    let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
-    add_claimmd(
-        app,
-        "Claim.MD secondary",
-        &secondary,
-        claimmd::DEFAULT_ACCOUNT_KEY,
-    )
-    .await;
+    let (primary, secondary, first, _) = two_clearinghouses(app, Some("timeout*1")).await;
     let claim_id = ready_claim(app).await;
 
     let claim = submit_and_settle(app, &claim_id).await;
