@@ -30,8 +30,11 @@ use crate::integrations::routes::IntegrationsContext;
 use crate::jobs::routes::JobsContext;
 use crate::jobs::{JobQueue, JobRegistry, JobRunner, QueueSettings, RunnerSettings};
 use crate::observability::log_request;
-use crate::webhooks::routes::WebhooksContext;
+use crate::outbound_webhooks::delivery::{Deliverer, DELIVERY_JOB};
+use crate::outbound_webhooks::routes::WebhookSubscriptionsContext;
+use crate::outbound_webhooks::subscriptions::Subscriptions;
 use crate::store::Database;
+use crate::webhooks::routes::WebhooksContext;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -165,6 +168,8 @@ impl Application {
                 orchestrator: Arc::clone(&orchestrator),
             }),
         );
+        let deliverer = Arc::new(Deliverer::new(database.store(ADMIN_POOL_SIZE)?, keyring.clone()));
+        jobs.handle(DELIVERY_JOB, move |job| Arc::clone(&deliverer).run(job));
         let max_message = settings.mllp_max_frame;
         let job_registry = Arc::new(jobs);
         let queue_settings = QueueSettings::from_settings(settings);
@@ -224,6 +229,14 @@ impl Application {
                     .expect("the same pool configuration succeeded at start-up"),
                 orchestrator: Arc::clone(&orchestrator),
             });
+            let subscriptions = web::Data::new(WebhookSubscriptionsContext {
+                subscriptions: Subscriptions::new(
+                    database
+                        .store(ADMIN_POOL_SIZE)
+                        .expect("the same pool configuration succeeded at start-up"),
+                    keyring.clone(),
+                ),
+            });
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),
             });
@@ -234,6 +247,7 @@ impl Application {
                 .app_data(billing)
                 .app_data(integrations)
                 .app_data(webhooks)
+                .app_data(subscriptions)
                 .app_data(jobs)
                 // Bounds `POST /hl7/v2` like an MLLP frame (FHIR routes stream theirs).
                 .app_data(web::PayloadConfig::new(max_message))
@@ -245,6 +259,7 @@ impl Application {
                 .configure(crate::integrations::routes::configure)
                 .configure(crate::webhooks::routes::configure)
                 .configure(crate::billing::payments::configure)
+                .configure(crate::outbound_webhooks::routes::configure)
                 .configure(crate::jobs::routes::configure)
                 .route("/metrics", web::get().to(metrics))
         })
@@ -273,6 +288,12 @@ impl Application {
     /// Where the MLLP listener accepts connections, when it is on.
     pub fn mllp_address(&self) -> Option<SocketAddr> {
         self.mllp.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Stops the server as a signal would: `run` then stops the MLLP listener and the
+    /// job runner, and returns once they are done.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing

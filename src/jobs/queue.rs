@@ -158,6 +158,9 @@ impl JobQueue {
             now,
             lease_until: now + chrono_duration(lease)?,
         };
+        if !self.store.session().await?.has_claimable_jobs(kinds, now).await? {
+            return Ok(Vec::new());
+        }
         let mut tx = self.store.begin().await?;
         let buried = tx.bury_lapsed_jobs(kinds, now).await?;
         let claimed = tx.claim_jobs(&request).await?;

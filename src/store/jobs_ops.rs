@@ -80,6 +80,28 @@ pub async fn insert_job_unless_keyed(
     Ok(insert.execute(conn).await? > 0)
 }
 
+/// Whether a job of `kinds` is due or has a lapsed lease: a read, so that an idle
+/// node's polls lock nothing (on SQLite, the claim's transaction takes the single
+/// write lock, which every other writer then waits for).
+pub async fn has_claimable_jobs(
+    conn: &mut Conn,
+    kinds: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    let now = StoredInstant(now);
+    let due = jobs::status
+        .eq(JobStatus::Queued.as_str())
+        .and(jobs::run_at.le(now))
+        .or(jobs::status
+            .eq(JobStatus::Running.as_str())
+            .and(jobs::lease_until.lt(now)));
+    Ok(diesel::select(diesel::dsl::exists(
+        jobs::table.filter(jobs::kind.eq_any(kinds)).filter(due),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 /// Claims up to `limit` due jobs of `kinds`, oldest `run_at` first: queued ones due by
 /// now, and running ones whose lease lapsed with attempts left. Each claim counts an
 /// attempt and writes the lease. Returned in no particular order.

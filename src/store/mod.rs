@@ -23,6 +23,8 @@ pub mod search;
 mod sql_types;
 mod statement;
 mod token_hash;
+pub mod webhook_subscriptions;
+mod webhook_subscriptions_rows;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,6 +56,9 @@ use remittance::{
     UnmatchedClaim,
 };
 use search::SearchQuery;
+use webhook_subscriptions::{
+    DeliveryRecord, SessionTargets, SubscriberPresence, SubscriptionRecord, WebhookTarget,
+};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -138,6 +143,7 @@ mod postgres {
     include!("integrations_ops.rs");
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
+    include!("webhook_subscriptions_ops.rs");
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
 
@@ -276,6 +282,7 @@ mod sqlite {
     include!("integrations_ops.rs");
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
+    include!("webhook_subscriptions_ops.rs");
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
 
@@ -369,6 +376,7 @@ enum Backend {
 /// The storage API used by the FHIR layer, whatever the backend.
 pub struct Store {
     backend: Backend,
+    webhook_presence: Arc<SubscriberPresence>,
 }
 
 /// An opened, migrated database from which each HTTP worker takes a `Store` with a
@@ -379,6 +387,8 @@ pub struct Database {
     kind: DatabaseKind,
     /// SQLite's single writer, shared by every worker's store.
     sqlite_writer: Arc<Mutex<()>>,
+    /// Whether any webhook subscription is enabled, shared by every worker's store.
+    webhook_presence: Arc<SubscriberPresence>,
 }
 
 impl Database {
@@ -389,6 +399,7 @@ impl Database {
         Ok(Database {
             kind,
             sqlite_writer: Arc::new(Mutex::new(())),
+            webhook_presence: Arc::default(),
         })
     }
 
@@ -418,7 +429,10 @@ impl Database {
                 }
             }
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            webhook_presence: Arc::clone(&self.webhook_presence),
+        })
     }
 }
 
@@ -433,6 +447,7 @@ impl Store {
                 in_transaction: false,
                 staged: Vec::new(),
                 pending_lock: None,
+                webhook_targets: SessionTargets::new(Arc::clone(&self.webhook_presence)),
             },
             Backend::Sqlite { pool, writer } => Session {
                 conn: Some(SessionConn::Sqlite(pool.get().await?)),
@@ -441,6 +456,7 @@ impl Store {
                 in_transaction: false,
                 staged: Vec::new(),
                 pending_lock: None,
+                webhook_targets: SessionTargets::new(Arc::clone(&self.webhook_presence)),
             },
         })
     }
@@ -457,6 +473,12 @@ impl Store {
         on_session!(session, begin())?;
         session.in_transaction = true;
         Ok(session)
+    }
+
+    /// Webhook subscriptions were changed and the change committed: events look
+    /// for subscribers again (see `webhook_subscriptions`).
+    pub fn webhook_subscriptions_changed(&self) {
+        self.webhook_presence.changed();
     }
 
     pub async fn read_current(
@@ -514,6 +536,8 @@ pub struct Session {
     staged: Vec<StagedCreate>,
     /// An advisory lock the next search takes first (see `lock_before_next_search`).
     pending_lock: Option<i64>,
+    /// The enabled webhook subscriptions, once read.
+    webhook_targets: SessionTargets,
 }
 
 impl Drop for Session {
@@ -927,13 +951,25 @@ impl Session {
     }
 
     /// Where the integration's feed was read up to; `None` before its first page.
-    pub async fn feed_cursor(&mut self, integration_id: &str, feed: &str) -> Result<Option<String>, StoreError> {
+    pub async fn feed_cursor(
+        &mut self,
+        integration_id: &str,
+        feed: &str,
+    ) -> Result<Option<String>, StoreError> {
         on_session!(self, feed_cursor(integration_id, feed))
     }
 
     /// Saves the feed's cursor (in the transaction that commits what its page held).
-    pub async fn save_feed_cursor(&mut self, integration_id: &str, feed: &str, cursor: &str) -> Result<(), StoreError> {
-        on_session!(self, save_feed_cursor(integration_id, feed, cursor, chrono::Utc::now()))
+    pub async fn save_feed_cursor(
+        &mut self,
+        integration_id: &str,
+        feed: &str,
+        cursor: &str,
+    ) -> Result<(), StoreError> {
+        on_session!(
+            self,
+            save_feed_cursor(integration_id, feed, cursor, chrono::Utc::now())
+        )
     }
 
     /// Stores a verified webhook event; `false` for a redelivery of one stored.
@@ -946,7 +982,10 @@ impl Session {
         on_session!(self, insert_patient_payment(payment))
     }
 
-    pub async fn claim_patient_payments(&mut self, claim_id: &str) -> Result<Vec<PatientPayment>, StoreError> {
+    pub async fn claim_patient_payments(
+        &mut self,
+        claim_id: &str,
+    ) -> Result<Vec<PatientPayment>, StoreError> {
         on_session!(self, claim_patient_payments(claim_id))
     }
 
@@ -1019,6 +1058,15 @@ impl Session {
         on_session!(self, insert_job_unless_keyed(job, key))
     }
 
+    /// Whether a job of `kinds` is due or has a lapsed lease (a read).
+    pub async fn has_claimable_jobs(
+        &mut self,
+        kinds: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        on_session!(self, has_claimable_jobs(kinds, now))
+    }
+
     /// Claims due jobs (see `jobs_ops.rs`).
     pub async fn claim_jobs(&mut self, request: &ClaimRequest<'_>) -> Result<Vec<JobRecord>, StoreError> {
         on_session!(self, claim_jobs(request))
@@ -1085,6 +1133,90 @@ impl Session {
         &mut self,
     ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
         on_session!(self, oldest_queued_jobs())
+    }
+
+    pub async fn insert_webhook_subscription(
+        &mut self,
+        record: &SubscriptionRecord,
+    ) -> Result<(), StoreError> {
+        on_session!(self, insert_webhook_subscription(record))
+    }
+
+    /// `false` when there is no subscription by that id.
+    pub async fn update_webhook_subscription(
+        &mut self,
+        record: &SubscriptionRecord,
+    ) -> Result<bool, StoreError> {
+        on_session!(self, update_webhook_subscription(record))
+    }
+
+    pub async fn webhook_subscription(&mut self, id: &str) -> Result<Option<SubscriptionRecord>, StoreError> {
+        on_session!(self, webhook_subscription(id))
+    }
+
+    /// The subscription, locked until the transaction ends (PostgreSQL).
+    pub async fn webhook_subscription_for_update(
+        &mut self,
+        id: &str,
+    ) -> Result<Option<SubscriptionRecord>, StoreError> {
+        on_session!(self, webhook_subscription_for_update(id))
+    }
+
+    /// A tenant's subscriptions, oldest first.
+    pub async fn list_webhook_subscriptions(
+        &mut self,
+        tenant: &str,
+    ) -> Result<Vec<SubscriptionRecord>, StoreError> {
+        on_session!(self, list_webhook_subscriptions(tenant))
+    }
+
+    /// Every tenant's subscriptions, for key rotation.
+    pub async fn all_webhook_subscriptions(&mut self) -> Result<Vec<SubscriptionRecord>, StoreError> {
+        on_session!(self, all_webhook_subscriptions())
+    }
+
+    pub async fn set_webhook_secret(&mut self, id: &str, sealed: &SealedColumns) -> Result<(), StoreError> {
+        on_session!(self, set_webhook_secret(id, sealed))
+    }
+
+    /// `false` when there is no subscription by that id.
+    pub async fn delete_webhook_subscription(&mut self, id: &str) -> Result<bool, StoreError> {
+        on_session!(self, delete_webhook_subscription(id))
+    }
+
+    /// The enabled webhook subscriptions of every tenant, read once per session and
+    /// not at all while the store knows there are none.
+    pub async fn webhook_targets(&mut self) -> Result<Arc<[WebhookTarget]>, StoreError> {
+        if let Some(read) = &self.webhook_targets.read {
+            return Ok(Arc::clone(read));
+        }
+        let presence = Arc::clone(&self.webhook_targets.presence);
+        let targets: Arc<[WebhookTarget]> = if presence.known_none() {
+            Arc::from([])
+        } else {
+            let generation = presence.generation();
+            let read: Arc<[WebhookTarget]> = on_session!(self, enabled_webhook_targets())?.into();
+            if read.is_empty() {
+                presence.saw_none(generation);
+            }
+            read
+        };
+        self.webhook_targets.read = Some(Arc::clone(&targets));
+        Ok(targets)
+    }
+
+    pub async fn insert_webhook_delivery(&mut self, record: &DeliveryRecord) -> Result<(), StoreError> {
+        on_session!(self, insert_webhook_delivery(record))
+    }
+
+    /// A subscription's delivery attempts, newest first.
+    pub async fn list_webhook_deliveries(
+        &mut self,
+        subscription_id: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        on_session!(self, list_webhook_deliveries(subscription_id, before, limit))
     }
 
     /// A create in a transaction: version 1 of a server-minted id, so its outcome is

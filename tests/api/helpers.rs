@@ -34,6 +34,9 @@ pub struct TestApp {
     pub mllp: std::net::SocketAddr,
     /// The server's database, for tests that work the job queue as another node.
     pub database_url: String,
+    /// The server, stopped (with its job runner) before its database is dropped.
+    server: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
     cleanup: Cleanup,
 }
 
@@ -147,7 +150,8 @@ impl TestApp {
             .expect("server starts");
         let base = app.base_url().to_owned();
         let mllp = app.mllp_address().expect("the MLLP listener is on");
-        tokio::spawn(app.run());
+        let server = app.server_handle();
+        let running = tokio::spawn(app.run());
         TestApp {
             base,
             client: {
@@ -157,19 +161,33 @@ impl TestApp {
             },
             mllp,
             database_url,
+            server,
+            running,
             cleanup,
         }
     }
 
-    /// Drops the PostgreSQL schema; a test that panics leaves it for inspection.
+    /// Stops the server, then drops the PostgreSQL schema; a test that panics leaves
+    /// it for inspection.
     pub async fn finish(self) {
+        // Background jobs still at work would deadlock with the DROP.
+        self.server.stop(false).await;
+        let _ = self.running.await;
         if let Cleanup::Postgres { server_url, schema } = &self.cleanup {
             let mut conn = AsyncPgConnection::establish(server_url)
                 .await
                 .expect("connect to PostgreSQL");
-            conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .await
-                .expect("drop schema");
+            // A deadlock with a last background write of the server's (one not stopped
+            // with it) makes PostgreSQL fail one side: the DROP is tried again.
+            let mut tries = 0;
+            while let Err(error) = conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await {
+                tries += 1;
+                assert!(
+                    tries < 5 && error.to_string().contains("deadlock"),
+                    "drop schema: {error}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         }
     }
 
@@ -187,11 +205,7 @@ impl TestApp {
             }
             Cleanup::Sqlite(dir) => {
                 use diesel::connection::SimpleConnection;
-                use diesel::Connection;
-                let path = dir.path().join(SQLITE_FILE);
-                let mut conn = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
-                    .expect("open the SQLite file");
-                conn.batch_execute(sqlite).expect("SQL runs");
+                open_sqlite_file(dir).batch_execute(sqlite).expect("SQL runs");
             }
         }
     }
@@ -216,11 +230,10 @@ impl TestApp {
                 diesel::sql_query(sql).load(&mut conn).await.expect("query runs")
             }
             Cleanup::Sqlite(dir) => {
-                use diesel::{Connection, RunQueryDsl};
-                let path = dir.path().join(SQLITE_FILE);
-                let mut conn = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
-                    .expect("open the SQLite file");
-                diesel::sql_query(sql).load(&mut conn).expect("query runs")
+                use diesel::RunQueryDsl;
+                diesel::sql_query(sql)
+                    .load(&mut open_sqlite_file(dir))
+                    .expect("query runs")
             }
         };
         rows.into_iter().map(|row| row.text).collect()
@@ -305,6 +318,19 @@ impl TestApp {
         assert_eq!(response.status(), 201, "create {resource_type}");
         response.json().await.expect("created body is JSON")
     }
+}
+
+/// The test's SQLite file, opened as the server opens it: a statement waits for the
+/// server's writer (its job runner writes in the background) rather than failing.
+fn open_sqlite_file(dir: &tempfile::TempDir) -> diesel::sqlite::SqliteConnection {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let path = dir.path().join(SQLITE_FILE);
+    let mut conn =
+        diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).expect("open the SQLite file");
+    conn.batch_execute("PRAGMA busy_timeout = 5000")
+        .expect("a busy timeout");
+    conn
 }
 
 /// Parses a response body as JSON, checking it is FHIR JSON.
