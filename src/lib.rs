@@ -8,6 +8,7 @@ pub mod hl7;
 pub mod integrations;
 pub mod jobs;
 pub mod observability;
+pub mod outbound_webhooks;
 pub mod secrets;
 pub mod store;
 pub mod webhooks;

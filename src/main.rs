@@ -129,5 +129,11 @@ async fn rotate_key(settings: &Settings) -> Result<(), Box<dyn std::error::Error
         key_id = keyring.current_id(),
         "integration credentials resealed"
     );
+    let resealed = claimbridge::outbound_webhooks::subscriptions::rotate_secrets(&store, &keyring).await?;
+    tracing::info!(
+        resealed,
+        key_id = keyring.current_id(),
+        "webhook signing secrets resealed"
+    );
     Ok(())
 }

@@ -14,6 +14,8 @@ use crate::billing::scrub::{RuleSet, ScrubReport};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
+use crate::integrations::registry::DEFAULT_TENANT;
+use crate::outbound_webhooks;
 use crate::store::billing::{ClaimStateRow, StateChange};
 use crate::store::denials::DenialRecord;
 use crate::store::inbound::PatientPayment;
@@ -174,8 +176,9 @@ pub async fn claim_837p(
     Ok(document)
 }
 
-/// The claim's billing row, made (as `draft`, recorded in its history) the first
-/// time billing touches a stored Claim.
+/// The claim's billing row, made (as `draft`, recorded in its history, told to
+/// webhook subscribers as `claim.created`) the first time billing touches a stored
+/// Claim.
 pub(crate) async fn billing_row(
     fhir: &ResourceService,
     tx: &mut Session,
@@ -192,6 +195,7 @@ pub(crate) async fn billing_row(
         .await?
     {
         tx.record_state_change(&first_seen(claim_id, now)).await?;
+        outbound_webhooks::events::claim_created(tx, DEFAULT_TENANT, claim_id).await?;
         return Ok(row);
     }
     // Made by a concurrent request a moment ago: its insert is committed now.
@@ -215,8 +219,9 @@ async fn claim_status(
     })
 }
 
-/// Records the move `from → step.to` (checked by the caller) and mirrors it in the
-/// FHIR Claim's `status`.
+/// Records the move `from → step.to` (checked by the caller), mirrors it in the
+/// FHIR Claim's `status`, and enqueues its webhook event (`claim.submitted`, …) in
+/// the same transaction: every move goes through here.
 pub(crate) async fn record(
     fhir: &ResourceService,
     tx: &mut Session,
@@ -240,6 +245,7 @@ pub(crate) async fn record(
         fhir.update(tx, ResourceType::Claim, claim_id, claim, None)
             .await?;
     }
+    outbound_webhooks::events::claim_moved(tx, DEFAULT_TENANT, claim_id, from, step.to).await?;
     Ok(())
 }
 

@@ -351,6 +351,42 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::store::sql_types::UtcTimestamp;
 
+    webhook_subscriptions (id) {
+        id -> Text,
+        tenant -> Text,
+        url -> Text,
+        events -> Text,
+        secret_ciphertext -> Text,
+        secret_nonce -> Text,
+        key_id -> Text,
+        enabled -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    webhook_deliveries (id) {
+        id -> BigInt,
+        subscription_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        attempt -> Integer,
+        status -> Text,
+        http_status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        latency_ms -> BigInt,
+        delivered_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
     feed_cursors (integration_id, feed) {
         integration_id -> Text,
         feed -> Text,

@@ -23,6 +23,8 @@ use crate::billing::parties::{self, Parties, PartiesError, PartyIds};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
+use crate::integrations::registry::DEFAULT_TENANT;
+use crate::outbound_webhooks::events::{emit, EventType};
 use crate::x12::eligibility_inquiry::{EligibilityConfig, EligibilityInquiry};
 use crate::x12::{read_271, write_270, ControlNumbers};
 use benefits::{BenefitSummary, ResponseContext, SERVICE_TYPE_SYSTEM};
@@ -126,7 +128,8 @@ impl EligibilityRecord {
     }
 }
 
-/// Asks the payer through `gateway` and keeps the question and the answer.
+/// Asks the payer through `gateway` and keeps the question and the answer, telling
+/// webhook subscribers (`eligibility.checked`) in the same transaction.
 pub async fn check(
     fhir: &ResourceService,
     gateway: &dyn BillingGateway,
@@ -183,6 +186,14 @@ pub async fn check(
             None,
         )
         .await?;
+    let checked = json!({
+        "requestId": request_id,
+        "responseId": stored.version.id,
+        "patientId": asked.parties.patient_id,
+        "coverageId": asked.parties.coverage_id,
+        "active": summary.active,
+    });
+    emit(&mut tx, EventType::EligibilityChecked, DEFAULT_TENANT, checked).await?;
     tx.commit().await?;
     Ok(EligibilityRecord::of(&stored.version.id, &response))
 }

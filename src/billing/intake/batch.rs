@@ -33,6 +33,8 @@ use crate::billing::service::{charge_cents, first_seen, scrub_move, state_change
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
+use crate::integrations::registry::DEFAULT_TENANT;
+use crate::outbound_webhooks::events::claim_created;
 use crate::store::billing::{NewBillingClaim, StateChange};
 use crate::store::Session;
 
@@ -411,7 +413,9 @@ struct FailedChunk {
 
 impl StagedChunk {
     /// Takes the chunk's patients' locks (so single intakes of those patients wait
-    /// for it and then see its claims), writes the billing rows and commits.
+    /// for it and then see its claims), writes the billing rows, enqueues each
+    /// claim's `claim.created` webhook (subscribers looked up once per chunk, not
+    /// at all while there are none) and commits.
     async fn commit(mut self) -> Result<Vec<LineOutcome>, FailedChunk> {
         let Some(mut tx) = self.tx.take() else {
             return Ok(self.lines);
@@ -420,6 +424,9 @@ impl StagedChunk {
             tx.lock_keys(&self.lock_keys).await?;
             tx.insert_billing_claims(&self.billing_rows, &self.history)
                 .await?;
+            for row in &self.billing_rows {
+                claim_created(&mut tx, DEFAULT_TENANT, &row.claim_id).await?;
+            }
             tx.commit().await
         };
         match written.await {

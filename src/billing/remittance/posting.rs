@@ -15,7 +15,7 @@ use crate::billing::lifecycle::{check_transition, BillingState};
 use crate::billing::remittance::claim_response::{claim_response, Answer};
 use crate::billing::remittance::detail::claim_detail;
 use crate::billing::remittance::ledger::{claim_lines, provider_lines, LedgerLine, LedgerTotals};
-use crate::billing::remittance::money::{from_cents, to_cents, SubCentAmount};
+use crate::billing::remittance::money::{from_cents, json_amount, to_cents, SubCentAmount};
 use crate::billing::remittance::report::{
     PayerView, PostedClaim, ProviderAdjustmentView, RemittanceReport, UnmatchedPayment,
 };
@@ -24,6 +24,8 @@ use crate::billing::service::{self, BillingError, Move};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
+use crate::integrations::registry::DEFAULT_TENANT;
+use crate::outbound_webhooks::events::{emit, EventType};
 use crate::store::billing::{row_id_of, ClaimStateRow};
 use crate::store::remittance::{NewRemittance, NewUnmatchedClaim};
 use crate::store::Session;
@@ -262,7 +264,9 @@ async fn keep_unmatched(
     Ok(())
 }
 
-/// Ledger entries, a ClaimResponse, and the claim's move for one matched claim.
+/// Ledger entries, a ClaimResponse, and the claim's move for one matched claim;
+/// money paid on it is told to webhook subscribers (`payment.received`) here, the
+/// one place 835 payments are recorded.
 async fn post_claim(
     fhir: &ResourceService,
     tx: &mut Session,
@@ -314,6 +318,15 @@ async fn post_claim(
             denial = Some(outcome);
             state = after;
         }
+    }
+    if claim.paid_cents > 0 {
+        let paid = json!({
+            "claimId": claim_id,
+            "state": state.as_str(),
+            "remittanceId": remittance_id,
+            "amount": json_amount(from_cents(claim.paid_cents)),
+        });
+        emit(tx, EventType::PaymentReceived, DEFAULT_TENANT, paid).await?;
     }
     let totals = LedgerTotals::of_lines(&claim.ledger);
     Ok(PostedClaim {
