@@ -29,3 +29,4 @@ mod search;
 mod submission;
 mod validate;
 mod webhooks_in;
+mod webhooks_out;
