@@ -136,7 +136,7 @@ fn last_step(claim: &Value) -> Value {
 }
 
 async fn a_queued_claim_goes_to_the_first_clearinghouse_once(app: &TestApp) {
-    let (primary, secondary, first, _) = two_clearinghouses(app, None).await;
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
     let claim_id = ready_claim(app).await;
 
     let claim = submit_and_settle(app, &claim_id).await;
@@ -163,13 +163,10 @@ async fn a_queued_claim_goes_to_the_first_clearinghouse_once(app: &TestApp) {
     secondary.stop().await;
 }
 
-/// A primary Claim.MD (showing `primary_fault`) and a secondary, configured in that
-/// order; their simulators and integration ids.
-async fn two_clearinghouses(
-    app: &TestApp,
-    primary_fault: Option<&str>,
-) -> (Arc<Simulator>, Arc<Simulator>, String, String) {
-    let primary = start_claimmd(primary_fault).await;
+/// A primary Claim.MD and a secondary, configured in that order; their simulators
+/// and integration ids.
+async fn two_clearinghouses(app: &TestApp) -> (Arc<Simulator>, Arc<Simulator>, String, String) {
+    let primary = start_claimmd(None).await;
     let secondary = start_claimmd(None).await;
     let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
     let second = add_claimmd(
@@ -182,12 +179,36 @@ async fn two_clearinghouses(
     (primary, secondary, first, second)
 }
 
+/// Waits until the feed reads the server schedules at start have run, so they do not
+/// meet a primary taken down by the test (and open its circuit before the claim
+/// does).
+async fn scheduled_feeds_done(app: &TestApp) {
+    for _ in 0..200 {
+        let (_, status) = app.api_get("/api/billing/jobs/status").await;
+        let kinds = status["kinds"].as_array().cloned().unwrap_or_default();
+        let done = |kind: &str| {
+            kinds.iter().any(|k| {
+                k["kind"] == kind
+                    && k["queued"] == 0
+                    && k["running"] == 0
+                    && k["succeeded"].as_i64().unwrap_or(0) + k["dead"].as_i64().unwrap_or(0) > 0
+            })
+        };
+        if done("claim_status_sync") && done("era_fetch") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the scheduled feed reads never ran");
+}
+
 async fn received_nothing(simulator: &Simulator) -> bool {
     received(simulator).await.is_empty()
 }
 
 async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestApp) {
-    let (primary, secondary, first, second) = two_clearinghouses(app, None).await;
+    let (primary, secondary, first, second) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
     primary.set_fault(Fault::Down { for_duration: None }, None);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -240,7 +261,9 @@ async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestA
 
 async fn an_unanswered_upload_is_checked_not_sent_again(app: &TestApp) {
     // The primary takes the upload and never answers; the secondary is healthy.
-    let (primary, secondary, first, _) = two_clearinghouses(app, Some("timeout*1")).await;
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    primary.set_fault(Fault::TimeoutAfterAccepting, Some(1));
     let claim_id = ready_claim(app).await;
 
     let claim = submit_and_settle(app, &claim_id).await;
@@ -346,6 +369,7 @@ async fn with_claimmd_down_claims_go_through_availitys_batch_channel(app: &TestA
     let (status, body) = app.api_post("/admin/integrations", &integration).await;
     assert_eq!(status, 201, "{body}");
     let second = body["id"].as_str().unwrap().to_owned();
+    scheduled_feeds_done(app).await;
     claimmd.set_fault(Fault::Down { for_duration: None }, None);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
