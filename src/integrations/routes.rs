@@ -111,26 +111,17 @@ async fn create(context: web::Data<IntegrationsContext>, body: web::Json<Value>)
     let created = context.registry.create(new).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/integrations/{}", created.id)))
-        .json(render(&created)))
+        .json(render(&context, &created)))
 }
 
 async fn list(context: web::Data<IntegrationsContext>, query: web::Query<TenantQuery>) -> Answer {
     let tenant = query.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
     let integrations = context.registry.list(tenant).await?;
-    let mut answer = render_list(tenant, &integrations);
-    if let Some(Value::Array(rendered)) = answer.get_mut("integrations") {
-        for integration in rendered {
-            let id = integration["id"].as_str().unwrap_or_default().to_owned();
-            integration["circuit"] = context.orchestrator.breaker_state(&id).as_str().into();
-        }
-    }
-    Ok(HttpResponse::Ok().json(answer))
+    Ok(HttpResponse::Ok().json(render_list(&context, tenant, &integrations)))
 }
 
 async fn read(context: web::Data<IntegrationsContext>, id: web::Path<String>) -> Answer {
-    let mut answer = render(&context.registry.get(&id).await?);
-    answer["circuit"] = context.orchestrator.breaker_state(&id).as_str().into();
-    Ok(HttpResponse::Ok().json(answer))
+    Ok(HttpResponse::Ok().json(render(&context, &context.registry.get(&id).await?)))
 }
 
 /// PUT and PATCH alike: fields left out stay as they are (credentials too).
@@ -158,7 +149,7 @@ async fn update(
         settings: fields.settings()?,
         credentials: fields.credentials()?,
     };
-    Ok(HttpResponse::Ok().json(render(&context.registry.update(&id, patch).await?)))
+    Ok(HttpResponse::Ok().json(render(&context, &context.registry.update(&id, patch).await?)))
 }
 
 async fn enable(context: web::Data<IntegrationsContext>, id: web::Path<String>) -> Answer {
@@ -174,7 +165,7 @@ async fn switch(context: &IntegrationsContext, id: &str, enabled: bool) -> Answe
         enabled: Some(enabled),
         ..IntegrationPatch::default()
     };
-    Ok(HttpResponse::Ok().json(render(&context.registry.update(id, patch).await?)))
+    Ok(HttpResponse::Ok().json(render(context, &context.registry.update(id, patch).await?)))
 }
 
 /// `{"tenant": "default", "category": "clearinghouse", "ids": [first, second, …]}`.
@@ -191,7 +182,7 @@ async fn reorder(context: web::Data<IntegrationsContext>, body: web::Json<Value>
     }
     .ok_or_else(|| RegistryError::invalid("ids", "must be an array of integration ids"))?;
     let integrations = context.registry.reorder(&tenant, category, &ids).await?;
-    Ok(HttpResponse::Ok().json(render_list(&tenant, &integrations)))
+    Ok(HttpResponse::Ok().json(render_list(&context, &tenant, &integrations)))
 }
 
 async fn delete(context: web::Data<IntegrationsContext>, id: web::Path<String>) -> Answer {
@@ -329,15 +320,16 @@ impl Fields {
     }
 }
 
-fn render_list(tenant: &str, integrations: &[Integration]) -> Value {
+fn render_list(context: &IntegrationsContext, tenant: &str, integrations: &[Integration]) -> Value {
     json!({
         "tenant": tenant,
-        "integrations": integrations.iter().map(render).collect::<Vec<_>>(),
+        "integrations": integrations.iter().map(|integration| render(context, integration)).collect::<Vec<_>>(),
     })
 }
 
-/// An integration as answers show it: each credential only as `"set"`.
-fn render(integration: &Integration) -> Value {
+/// An integration as answers show it: each credential only as `"set"`, and the
+/// state of its circuit on this node.
+fn render(context: &IntegrationsContext, integration: &Integration) -> Value {
     let credentials: Map<String, Value> = integration
         .credential_names
         .iter()
@@ -359,5 +351,6 @@ fn render(integration: &Integration) -> Value {
         "keyId": integration.key_id,
         "createdAt": instant(&integration.created_at),
         "updatedAt": instant(&integration.updated_at),
+        "circuit": context.orchestrator.breaker_state(&integration.id).as_str(),
     })
 }
