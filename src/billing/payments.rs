@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use claimbridge_plugin_sdk::{
-    Customer, IdempotencyKey, Money, Operation, OperationOutput, PaymentRequest,
-};
+use claimbridge_plugin_sdk::{Customer, IdempotencyKey, Money, Operation, OperationOutput, PaymentRequest};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -25,15 +23,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/billing/payments", web::post().to(pay));
 }
 
-fn problem(status: actix_web::http::StatusCode, field: Option<&str>, message: impl Into<String>) -> HttpResponse {
+fn problem(
+    status: actix_web::http::StatusCode,
+    field: Option<&str>,
+    message: impl Into<String>,
+) -> HttpResponse {
     HttpResponse::build(status).json(json!({"error": message.into(), "field": field}))
 }
 
 fn invalid(field: &str, message: &str) -> HttpResponse {
-    problem(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, Some(field), message)
+    problem(
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        Some(field),
+        message,
+    )
 }
 
-async fn pay(context: web::Data<IntegrationsContext>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn pay(
+    context: web::Data<IntegrationsContext>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let Some(key) = request
         .headers()
         .get("Idempotency-Key")
@@ -47,14 +57,21 @@ async fn pay(context: web::Data<IntegrationsContext>, request: HttpRequest, body
         );
     };
     let Ok(fields) = serde_json::from_slice::<Value>(&body) else {
-        return problem(actix_web::http::StatusCode::BAD_REQUEST, None, "the body is not JSON");
+        return problem(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            None,
+            "the body is not JSON",
+        );
     };
     let text = |name: &str| fields[name].as_str().map(str::trim).filter(|s| !s.is_empty());
     let Some(patient_id) = text("patientId") else {
         return invalid("patientId", "required");
     };
     let Some(payment_method) = text("paymentMethod") else {
-        return invalid("paymentMethod", "required: the processor's token for the card or account");
+        return invalid(
+            "paymentMethod",
+            "required: the processor's token for the card or account",
+        );
     };
     let amount = match &fields["amount"] {
         Value::Number(number) => Decimal::from_str(&number.to_string()).ok(),
@@ -103,12 +120,22 @@ async fn pay(context: web::Data<IntegrationsContext>, request: HttpRequest, body
                 "amount": crate::billing::remittance::money::json_amount(result.amount.amount),
                 "currency": result.amount.currency,
             })),
-            _ => problem(actix_web::http::StatusCode::BAD_GATEWAY, None, "the processor answered another operation"),
+            _ => problem(
+                actix_web::http::StatusCode::BAD_GATEWAY,
+                None,
+                "the processor answered another operation",
+            ),
         },
         // A decline or a refused request: the patient or the data, not the processor.
-        Err(OrchestrationError::Refused { error, .. }) => {
-            problem(actix_web::http::StatusCode::PAYMENT_REQUIRED, None, error.to_string())
-        }
-        Err(error) => problem(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, None, error.to_string()),
+        Err(OrchestrationError::Refused { error, .. }) => problem(
+            actix_web::http::StatusCode::PAYMENT_REQUIRED,
+            None,
+            error.to_string(),
+        ),
+        Err(error) => problem(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            error.to_string(),
+        ),
     }
 }

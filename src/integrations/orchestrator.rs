@@ -620,7 +620,15 @@ impl Orchestrator {
         let capability = operation.capability();
         if self.breakers.admit(&record.id) == Admission::Refused {
             let error = PluginError::transient("circuit open");
-            self.record(record, capability, &request, Outcome::CircuitOpen, Some(&error), Duration::ZERO, false);
+            self.record(
+                record,
+                capability,
+                &request,
+                Outcome::CircuitOpen,
+                Some(&error),
+                Duration::ZERO,
+                false,
+            );
             return Err(error);
         }
         let handler = self.host.handler(record).await?;
@@ -630,7 +638,15 @@ impl Orchestrator {
         match &result {
             Ok(_) => {
                 self.breakers.record_success(&record.id);
-                self.record(record, capability, &request, Outcome::Succeeded, None, latency, false);
+                self.record(
+                    record,
+                    capability,
+                    &request,
+                    Outcome::Succeeded,
+                    None,
+                    latency,
+                    false,
+                );
             }
             Err(error) => {
                 if error.class() == ErrorClass::Final {
@@ -638,7 +654,15 @@ impl Orchestrator {
                 } else {
                     self.breakers.record_failure(&record.id);
                 }
-                self.record(record, capability, &request, Outcome::of(error), Some(error), latency, false);
+                self.record(
+                    record,
+                    capability,
+                    &request,
+                    Outcome::of(error),
+                    Some(error),
+                    latency,
+                    false,
+                );
             }
         }
         result

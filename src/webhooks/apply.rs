@@ -6,8 +6,10 @@
 
 use chrono::Utc;
 use claimbridge_plugin_sdk::WebhookEvent;
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::integrations::registry::DEFAULT_TENANT;
+use crate::outbound_webhooks::events::{emit, EventType};
 use crate::store::inbound::PatientPayment;
 use crate::store::{Session, StoreError};
 
@@ -51,11 +53,25 @@ pub async fn stripe_event(
         kind: kind.to_owned(),
         external_id: object["id"].as_str().unwrap_or_default().to_owned(),
         amount_minor,
-        currency: object["currency"].as_str().unwrap_or_default().to_ascii_uppercase(),
+        currency: object["currency"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_uppercase(),
         event_id: event.id.clone(),
         posted_at: Utc::now(),
     };
     let posted = tx.insert_patient_payment(&payment).await?;
+    if posted && kind == "payment" {
+        // Told to subscribers like a payer's payment; the amount in minor units,
+        // the processor's currency named.
+        let data = json!({
+            "claimId": claim_id,
+            "source": "patient",
+            "amountMinor": payment.amount_minor,
+            "currency": payment.currency,
+        });
+        emit(tx, EventType::PaymentReceived, DEFAULT_TENANT, data).await?;
+    }
     Ok(Applied {
         status: "applied",
         note: match (posted, claim_id) {

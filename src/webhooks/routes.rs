@@ -65,7 +65,9 @@ async fn handle(
         Ok(handler) => handler,
         Err(error) => {
             tracing::warn!(integration_id, %error, "webhook for an integration that cannot be set up");
-            return Ok(HttpResponse::ServiceUnavailable().json(json!({"error": "the integration is not usable"})));
+            return Ok(
+                HttpResponse::ServiceUnavailable().json(json!({"error": "the integration is not usable"}))
+            );
         }
     };
     let event = match handler.handle_webhook(&headers(request), body).await {
@@ -90,7 +92,9 @@ async fn handle(
             note: format!("{vendor} events are stored, not acted on"),
         },
     };
-    let stored = tx.insert_webhook_event(&stored_event(&record.id, vendor, &event, &applied)).await?;
+    let stored = tx
+        .insert_webhook_event(&stored_event(&record.id, vendor, &event, &applied))
+        .await?;
     if !stored {
         // A redelivery: what the first delivery applied stands; this one's work is dropped.
         tx.rollback().await?;
@@ -100,7 +104,12 @@ async fn handle(
     Ok(HttpResponse::Ok().json(json!({"received": true, "status": applied.status, "note": applied.note})))
 }
 
-fn stored_event(integration_id: &str, vendor: &str, event: &WebhookEvent, applied: &Applied) -> NewWebhookEvent {
+fn stored_event(
+    integration_id: &str,
+    vendor: &str,
+    event: &WebhookEvent,
+    applied: &Applied,
+) -> NewWebhookEvent {
     NewWebhookEvent {
         integration_id: integration_id.to_owned(),
         vendor: vendor.to_owned(),

@@ -18,7 +18,9 @@ crate::on_both_backends!(
 
 /// Runs the job kind now and waits until that run has finished.
 async fn run_job(app: &TestApp, kind: &str) -> Value {
-    let (status, job) = app.api_post(&format!("/api/billing/jobs/{kind}/run"), &json!({})).await;
+    let (status, job) = app
+        .api_post(&format!("/api/billing/jobs/{kind}/run"), &json!({}))
+        .await;
     assert_eq!(status, 202, "{job}");
     for _ in 0..200 {
         let (_, jobs) = app.api_get(&format!("/api/billing/jobs?kind={kind}")).await;
@@ -42,7 +44,9 @@ async fn claim(app: &TestApp, claim_id: &str) -> Value {
 }
 
 async fn status_and_era_feeds_carry_a_claim_to_paid_once(app: &TestApp) {
-    let simulator = claimmd::start("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    let simulator = claimmd::start("127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
     let (status, body) = app
         .api_post(
             "/admin/integrations",
@@ -72,7 +76,12 @@ async fn status_and_era_feeds_carry_a_claim_to_paid_once(app: &TestApp) {
     assert_eq!(job["status"], "succeeded", "{job}");
     let accepted = claim(app, &claim_id).await;
     assert_eq!(accepted["status"], "accepted", "{accepted}");
-    let step = accepted["statusHistory"].as_array().unwrap().last().unwrap().clone();
+    let step = accepted["statusHistory"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(step["actor"], "clearinghouse-feed");
 
     let job = run_job(app, "era_fetch").await;
@@ -86,8 +95,15 @@ async fn status_and_era_feeds_carry_a_claim_to_paid_once(app: &TestApp) {
     assert_eq!(run_job(app, "claim_status_sync").await["status"], "succeeded");
     assert_eq!(run_job(app, "era_fetch").await["status"], "succeeded");
     let again = claim(app, &claim_id).await;
-    assert_eq!((again["status"].clone(), again["paid"].to_string()), (json!("paid"), paid_amount));
+    assert_eq!(
+        (again["status"].clone(), again["paid"].to_string()),
+        (json!("paid"), paid_amount)
+    );
     let (_, remittances) = app.api_get("/api/billing/remittance").await;
-    assert_eq!(remittances["remittances"].as_array().map(Vec::len), Some(1), "{remittances}");
+    assert_eq!(
+        remittances["remittances"].as_array().map(Vec::len),
+        Some(1),
+        "{remittances}"
+    );
     simulator.stop().await;
 }

@@ -42,7 +42,10 @@ async fn add_stripe(app: &TestApp, name: &str, simulator: &Simulator) -> String 
 async fn pay(app: &TestApp, key: Option<&str>, body: &Value) -> (u16, Value) {
     let mut request = app
         .client
-        .post(format!("{}/api/billing/payments", app.base.trim_end_matches("/fhir")))
+        .post(format!(
+            "{}/api/billing/payments",
+            app.base.trim_end_matches("/fhir")
+        ))
         .json(body);
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
@@ -94,7 +97,10 @@ async fn a_card_payment_is_charged_once_and_posted_to_its_claim_by_the_webhook(a
 
     let (status, paid) = pay(app, Some("copay-visit-1"), &payment).await;
     assert_eq!(status, 201, "{paid}");
-    assert_eq!((&paid["status"], &paid["vendor"]), (&json!("succeeded"), &json!("stripe")));
+    assert_eq!(
+        (&paid["status"], &paid["vendor"]),
+        (&json!("succeeded"), &json!("stripe"))
+    );
     assert_eq!(paid["amount"].to_string(), "25.50", "money is exact");
     // The front desk's retry of the same charge: the same payment, charged once.
     let (status, again) = pay(app, Some("copay-visit-1"), &payment).await;
@@ -111,7 +117,10 @@ async fn a_card_payment_is_charged_once_and_posted_to_its_claim_by_the_webhook(a
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(posted.len(), 1, "the webhook posts the payment once: {posted:?}");
-    assert_eq!((&posted[0]["amountMinor"], &posted[0]["externalId"]), (&json!(2550), &paid["vendorPaymentId"]));
+    assert_eq!(
+        (&posted[0]["amountMinor"], &posted[0]["externalId"]),
+        (&json!(2550), &paid["vendorPaymentId"])
+    );
     simulator.stop().await;
 }
 
@@ -121,23 +130,37 @@ async fn a_declined_card_is_402_and_a_missing_key_400(app: &TestApp) {
     let payment = json!({"patientId": "pat-2", "amount": "10.00", "paymentMethod": "pm_card_chargeDeclined"});
     let (status, declined) = pay(app, Some("declined-1"), &payment).await;
     assert_eq!(status, 402, "{declined}");
-    assert!(declined["error"].as_str().unwrap().contains("declined"), "{declined}");
+    assert!(
+        declined["error"].as_str().unwrap().contains("declined"),
+        "{declined}"
+    );
     let (status, _) = pay(app, None, &payment).await;
     assert_eq!(status, 400);
-    let (status, invalid) = pay(app, Some("k"), &json!({"patientId": "p", "amount": -1, "paymentMethod": "pm_card_visa"})).await;
+    let (status, invalid) = pay(
+        app,
+        Some("k"),
+        &json!({"patientId": "p", "amount": -1, "paymentMethod": "pm_card_visa"}),
+    )
+    .await;
     assert_eq!((status, &invalid["field"]), (422, &json!("amount")));
     simulator.stop().await;
 }
 
 async fn a_payment_is_never_failed_over_after_the_processor_failed(app: &TestApp) {
-    let primary = stripe::start("127.0.0.1:0".parse().unwrap(), Some("5xx")).await.unwrap();
+    let primary = stripe::start("127.0.0.1:0".parse().unwrap(), Some("5xx"))
+        .await
+        .unwrap();
     let secondary = stripe::start("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
     add_stripe(app, "Stripe primary", &primary).await;
     add_stripe(app, "Stripe secondary", &secondary).await;
     let payment = json!({"patientId": "pat-3", "amount": 40, "paymentMethod": "pm_card_visa"});
     let (status, answer) = pay(app, Some("visit-3"), &payment).await;
     assert_eq!(status, 503, "{answer}");
-    assert_eq!(intents_created(&secondary).await, 0, "another processor could charge twice");
+    assert_eq!(
+        intents_created(&secondary).await,
+        0,
+        "another processor could charge twice"
+    );
     primary.stop().await;
     secondary.stop().await;
 }

@@ -90,7 +90,11 @@ async fn a_signed_payment_event_posts_once_to_its_claim(app: &TestApp) {
     let payments = payments_of(app, &claim_id).await;
     assert_eq!(payments.len(), 1, "{payments:?}");
     assert_eq!(
-        (&payments[0]["kind"], &payments[0]["amountMinor"], &payments[0]["currency"]),
+        (
+            &payments[0]["kind"],
+            &payments[0]["amountMinor"],
+            &payments[0]["currency"]
+        ),
         (&json!("payment"), &json!(2550), &json!("USD"))
     );
 
@@ -122,7 +126,9 @@ async fn bad_signatures_change_nothing(app: &TestApp) {
         assert!(matches!(status, 400 | 401), "{why}: {status} {answer}");
     }
     assert!(payments_of(app, &claim_id).await.is_empty());
-    let stored = app.select_texts("SELECT event_id AS text FROM webhook_events").await;
+    let stored = app
+        .select_texts("SELECT event_id AS text FROM webhook_events")
+        .await;
     assert!(stored.is_empty(), "{stored:?}");
 }
 
@@ -135,7 +141,13 @@ async fn a_rotated_secret_still_verifies(app: &TestApp) {
     let old = sign(OLD_SECRET, now, &body);
     let other = sign("whsec_someone_else", now, &body);
     let header = format!("{old},{}", other.split_once(',').unwrap().1);
-    let (status, answer) = deliver(app, &format!("/webhooks/stripe/{integration}"), Some(&header), &body).await;
+    let (status, answer) = deliver(
+        app,
+        &format!("/webhooks/stripe/{integration}"),
+        Some(&header),
+        &body,
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(payments_of(app, &claim_id).await.len(), 1);
 }
@@ -144,8 +156,20 @@ async fn an_unknown_integration_or_vendor_is_404(app: &TestApp) {
     let integration = add_stripe(app).await;
     let body = payment_event("evt_4Test", "none", 1);
     let signature = sign(SECRET, Utc::now().timestamp(), &body);
-    let (status, _) = deliver(app, "/webhooks/stripe/no-such-integration", Some(&signature), &body).await;
+    let (status, _) = deliver(
+        app,
+        "/webhooks/stripe/no-such-integration",
+        Some(&signature),
+        &body,
+    )
+    .await;
     assert_eq!(status, 404);
-    let (status, _) = deliver(app, &format!("/webhooks/claimmd/{integration}"), Some(&signature), &body).await;
+    let (status, _) = deliver(
+        app,
+        &format!("/webhooks/claimmd/{integration}"),
+        Some(&signature),
+        &body,
+    )
+    .await;
     assert_eq!(status, 404);
 }
