@@ -108,6 +108,8 @@ pub enum OrchestrationError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// A claim upload is about to be sent (its outcome follows).
+    Sending,
     Succeeded,
     Transient,
     Ambiguous,
@@ -124,6 +126,7 @@ pub enum Outcome {
 impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
+            Outcome::Sending => "sending",
             Outcome::Succeeded => "succeeded",
             Outcome::Transient => "transient",
             Outcome::Ambiguous => "ambiguous",
@@ -276,8 +279,14 @@ impl Orchestrator {
             if concluded.contains(&id) || unanswered.contains(&id) {
                 continue;
             }
+            let upload = attempt.operation == Capability::SubmitClaim.as_str();
             match attempt.outcome.as_str() {
-                "ambiguous" if attempt.operation == Capability::SubmitClaim.as_str() => unanswered.push(id),
+                // Sent and not answered, or sent by a node that stopped before the
+                // answer was recorded.
+                "ambiguous" | "sending" if upload => unanswered.push(id),
+                // A transient upload failure sent nothing (one that may have is
+                // ambiguous).
+                "transient" if upload => concluded.push(id),
                 "succeeded" | "found" | "not_found" | "final" => concluded.push(id),
                 _ => {}
             }
@@ -359,6 +368,21 @@ impl Orchestrator {
                 return Turn::Next(last_error.or(Some(error)));
             }
             tries += 1;
+            if request.subject.is_some() && matches!(request.operation, Operation::SubmitClaim(_)) {
+                // On record before the upload starts: a node that stops before the
+                // answer is recorded leaves this, which makes the next run ask the
+                // vendor before sending the claim anywhere.
+                let sending = self.attempt(
+                    record,
+                    capability,
+                    request,
+                    Outcome::Sending,
+                    None,
+                    Duration::ZERO,
+                    failed_over,
+                );
+                self.attempts.record_now(sending).await;
+            }
             let started = Instant::now();
             let result = self.call(handler, request.operation).await;
             let latency = started.elapsed();

@@ -23,6 +23,7 @@ crate::on_both_backends!(
     a_refused_configuration_is_not_failed_over_and_the_claim_stays_ready,
     test_and_health_answer_for_a_configured_integration,
     with_claimmd_down_claims_go_through_availitys_batch_channel,
+    an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked,
 );
 
 async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -94,9 +95,12 @@ async fn attempts(app: &TestApp, claim_id: &str) -> Vec<Value> {
     attempts
 }
 
+/// The attempts' integration, operation and outcome, without the `sending` mark
+/// each upload leaves before it starts.
 fn outcomes(attempts: &[Value]) -> Vec<(String, String, String)> {
     attempts
         .iter()
+        .filter(|attempt| attempt["outcome"] != "sending")
         .map(|attempt| {
             (
                 attempt["integrationId"].as_str().unwrap().to_owned(),
@@ -146,6 +150,8 @@ async fn a_queued_claim_goes_to_the_first_clearinghouse_once(app: &TestApp) {
     assert_eq!(step["details"]["integrationId"], first.as_str());
     assert_eq!(step["details"]["failedOver"], false);
 
+    let log = attempts(app, &claim_id).await;
+    assert_eq!(log[0]["outcome"], "sending", "on record before the upload starts");
     let received = received(&primary).await;
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].1, 1, "sent once");
@@ -219,7 +225,11 @@ async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestA
     assert_eq!(claim["status"], "submitted", "{claim}");
     assert_eq!(last_step(&claim)["details"]["integrationId"], second.as_str());
     assert_eq!(last_step(&claim)["details"]["failedOver"], true);
-    let log = attempts(app, &claim_id).await;
+    let log: Vec<Value> = attempts(app, &claim_id)
+        .await
+        .into_iter()
+        .filter(|attempt| attempt["outcome"] != "sending")
+        .collect();
     assert_eq!(
         outcomes(&log),
         vec![
@@ -408,4 +418,60 @@ async fn with_claimmd_down_claims_go_through_availitys_batch_channel(app: &TestA
     assert!(received_nothing(&claimmd).await);
     claimmd.stop().await;
     availity.http.stop().await;
+}
+
+async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: &TestApp) {
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    // A node began uploading this claim to the primary and stopped before it heard
+    // back: its `sending` mark is all that is left.
+    let subject = format!("Claim/{claim_id}");
+    app.execute_sql(
+        &format!(
+            "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
+             latency_micros, failover, attempted_at) VALUES ('default', '{first}', 'claimmd', 'submit_claim', \
+             '{subject}', 'sending', 0, false, now())"
+        ),
+        &format!(
+            "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
+             latency_micros, failover, attempted_at) VALUES ('default', '{first}', 'claimmd', 'submit_claim', \
+             '{subject}', 'sending', 0, 0, 0)"
+        ),
+    )
+    .await;
+    primary.set_fault(Fault::Down { for_duration: None }, None);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The primary may hold the claim and cannot be asked: it goes nowhere else.
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "ready_to_submit", "{claim}");
+    assert!(received_nothing(&secondary).await, "never sent elsewhere");
+
+    // Back up: the primary has no record of it, so it is sent, once.
+    primary.clear_fault();
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        let (_, claim) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
+        status = claim["status"].clone();
+        if status == "submitted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "submitted");
+    let log = outcomes(&attempts(app, &claim_id).await);
+    assert!(
+        log.contains(&(first.clone(), "claim_status".into(), "not_found".into())),
+        "{log:?}"
+    );
+    assert_eq!(
+        log.last(),
+        Some(&(first, "submit_claim".into(), "succeeded".into())),
+        "{log:?}"
+    );
+    assert_eq!(received(&primary).await.len(), 1);
+    assert!(received_nothing(&secondary).await);
+    primary.stop().await;
+    secondary.stop().await;
 }
