@@ -1,5 +1,6 @@
 //! Claimbridge: a FHIR R4 server for healthcare exchange and billing.
 
+pub mod admin_body;
 pub mod app;
 pub mod billing;
 pub mod config;

@@ -31,6 +31,15 @@ pub enum RegistryError {
     Store(#[from] StoreError),
 }
 
+impl From<crate::admin_body::FieldError> for RegistryError {
+    fn from(error: crate::admin_body::FieldError) -> Self {
+        RegistryError::Invalid {
+            field: error.field,
+            message: error.message,
+        }
+    }
+}
+
 impl RegistryError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         RegistryError::Invalid {

@@ -16,6 +16,7 @@ use super::registry::{
     CredentialMap, Integration, IntegrationPatch, NewIntegration, Registry, RegistryError, DEFAULT_TENANT,
 };
 use super::{Category, Vendor};
+use crate::admin_body::{Body, FieldError};
 
 /// What answers show in place of each credential.
 const SHOWN_SECRET: &str = "set";
@@ -84,6 +85,12 @@ impl ResponseError for ApiError {
             other => json!({"error": other.to_string()}),
         };
         HttpResponse::build(status).json(body)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError(error.into())
     }
 }
 
@@ -173,7 +180,7 @@ async fn reorder(context: web::Data<IntegrationsContext>, body: web::Json<Value>
     let fields = Fields::of(body.into_inner())?;
     let tenant = fields.tenant()?.unwrap_or_else(|| DEFAULT_TENANT.to_owned());
     let category = fields.category()?.ok_or_else(|| missing("category"))?;
-    let ids = match fields.0.get("ids") {
+    let ids = match fields.get("ids") {
         Some(Value::Array(ids)) => ids
             .iter()
             .map(|id| id.as_str().map(str::to_owned))
@@ -194,50 +201,21 @@ fn missing(field: &'static str) -> RegistryError {
     RegistryError::invalid(field, "is required")
 }
 
-/// A request body's fields, each read with the error that names it.
-struct Fields(Map<String, Value>);
+/// A request body's fields: the admin API's common readers ([`Body`]) and this API's
+/// own.
+struct Fields(Body);
+
+impl std::ops::Deref for Fields {
+    type Target = Body;
+
+    fn deref(&self) -> &Body {
+        &self.0
+    }
+}
 
 impl Fields {
     fn of(body: Value) -> Result<Fields, RegistryError> {
-        match body {
-            Value::Object(map) => Ok(Fields(map)),
-            _ => Err(RegistryError::invalid("body", "must be a JSON object")),
-        }
-    }
-
-    /// A field present and not null.
-    fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field).filter(|value| !value.is_null())
-    }
-
-    fn string(&self, field: &'static str) -> Result<Option<String>, RegistryError> {
-        self.get(field)
-            .map(|value| {
-                value
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| RegistryError::invalid(field, "must be a string"))
-            })
-            .transpose()
-    }
-
-    fn boolean(&self, field: &'static str) -> Result<Option<bool>, RegistryError> {
-        self.get(field)
-            .map(|value| {
-                value
-                    .as_bool()
-                    .ok_or_else(|| RegistryError::invalid(field, "must be true or false"))
-            })
-            .transpose()
-    }
-
-    fn tenant(&self) -> Result<Option<String>, RegistryError> {
-        match self.string("tenant")? {
-            Some(tenant) if tenant.trim().is_empty() => {
-                Err(RegistryError::invalid("tenant", "must not be empty"))
-            }
-            tenant => Ok(tenant),
-        }
+        Ok(Fields(Body::of(body)?))
     }
 
     fn vendor(&self) -> Result<Option<Vendor>, RegistryError> {

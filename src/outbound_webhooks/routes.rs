@@ -8,11 +8,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::subscriptions::{
     NewSecret, NewSubscription, Subscription, SubscriptionError, SubscriptionPatch, Subscriptions,
 };
+use crate::admin_body::{Body, FieldError};
 use crate::billing::paging::{next_before, page_size};
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::store::webhook_subscriptions::DeliveryRecord;
@@ -69,6 +70,12 @@ impl ResponseError for ApiError {
             other => json!({"error": other.to_string()}),
         };
         HttpResponse::build(status).json(body)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError(error.into())
     }
 }
 
@@ -169,50 +176,21 @@ fn missing(field: &'static str) -> SubscriptionError {
     SubscriptionError::invalid(field, "is required")
 }
 
-/// A request body's fields, each read with the error that names it.
-struct Fields(Map<String, Value>);
+/// A request body's fields: the admin API's common readers ([`Body`]) and this API's
+/// own.
+struct Fields(Body);
+
+impl std::ops::Deref for Fields {
+    type Target = Body;
+
+    fn deref(&self) -> &Body {
+        &self.0
+    }
+}
 
 impl Fields {
     fn of(body: Value) -> Result<Fields, SubscriptionError> {
-        match body {
-            Value::Object(map) => Ok(Fields(map)),
-            _ => Err(SubscriptionError::invalid("body", "must be a JSON object")),
-        }
-    }
-
-    /// A field present and not null.
-    fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field).filter(|value| !value.is_null())
-    }
-
-    fn string(&self, field: &'static str) -> Result<Option<String>, SubscriptionError> {
-        self.get(field)
-            .map(|value| {
-                value
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| SubscriptionError::invalid(field, "must be a string"))
-            })
-            .transpose()
-    }
-
-    fn boolean(&self, field: &'static str) -> Result<Option<bool>, SubscriptionError> {
-        self.get(field)
-            .map(|value| {
-                value
-                    .as_bool()
-                    .ok_or_else(|| SubscriptionError::invalid(field, "must be true or false"))
-            })
-            .transpose()
-    }
-
-    fn tenant(&self) -> Result<Option<String>, SubscriptionError> {
-        match self.string("tenant")? {
-            Some(tenant) if tenant.trim().is_empty() => {
-                Err(SubscriptionError::invalid("tenant", "must not be empty"))
-            }
-            tenant => Ok(tenant),
-        }
+        Ok(Fields(Body::of(body)?))
     }
 
     /// An array of strings (which names are known is the subscriptions' check).

@@ -34,6 +34,15 @@ pub enum SubscriptionError {
     Store(#[from] StoreError),
 }
 
+impl From<crate::admin_body::FieldError> for SubscriptionError {
+    fn from(error: crate::admin_body::FieldError) -> Self {
+        SubscriptionError::Invalid {
+            field: error.field,
+            message: error.message,
+        }
+    }
+}
+
 impl SubscriptionError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         SubscriptionError::Invalid {

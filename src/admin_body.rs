@@ -1,0 +1,71 @@
+//! The admin API's JSON bodies (`/admin/integrations`, `/admin/webhooks`), read field
+//! by field rather than through a derived type, so that a wrong value is an error
+//! naming its field (a 422 with `field`), as a bad vendor or URL is.
+
+use serde_json::{Map, Value};
+
+/// A field that is missing or malformed; each admin API turns it into its own error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(field: &'static str) -> Self {
+        FieldError::new(field, "is required")
+    }
+}
+
+/// A request body's fields.
+pub struct Body(Map<String, Value>);
+
+impl Body {
+    pub fn of(body: Value) -> Result<Body, FieldError> {
+        match body {
+            Value::Object(map) => Ok(Body(map)),
+            _ => Err(FieldError::new("body", "must be a JSON object")),
+        }
+    }
+
+    /// A field present and not null.
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|value| !value.is_null())
+    }
+
+    pub fn string(&self, field: &'static str) -> Result<Option<String>, FieldError> {
+        self.get(field)
+            .map(|value| {
+                value
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| FieldError::new(field, "must be a string"))
+            })
+            .transpose()
+    }
+
+    pub fn boolean(&self, field: &'static str) -> Result<Option<bool>, FieldError> {
+        self.get(field)
+            .map(|value| {
+                value
+                    .as_bool()
+                    .ok_or_else(|| FieldError::new(field, "must be true or false"))
+            })
+            .transpose()
+    }
+
+    /// `tenant`, when given, not blank.
+    pub fn tenant(&self) -> Result<Option<String>, FieldError> {
+        match self.string("tenant")? {
+            Some(tenant) if tenant.trim().is_empty() => Err(FieldError::new("tenant", "must not be empty")),
+            tenant => Ok(tenant),
+        }
+    }
+}
