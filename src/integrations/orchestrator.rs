@@ -181,8 +181,8 @@ pub struct OrchestratorParts {
 enum Turn {
     Done(Executed),
     Stop(OrchestrationError),
-    /// Try the next integration.
-    Next(Option<PluginError>),
+    /// Try the next integration; why this one was given up on.
+    Next(PluginError),
 }
 
 impl Orchestrator {
@@ -204,7 +204,6 @@ impl Orchestrator {
         let capability = request.operation.capability();
         let integrations = self.route(request.tenant, request.category).await?;
         let mut failed_over = false;
-        let mut tried_any = false;
         let mut last_error = None;
         for record in integrations.iter() {
             let handler = match self.host.handler(record).await {
@@ -227,7 +226,6 @@ impl Orchestrator {
             if !handler.descriptor().supports(capability) {
                 continue;
             }
-            tried_any = true;
             match self
                 .take_turn(record, handler.as_ref(), &request, failed_over)
                 .await
@@ -235,16 +233,16 @@ impl Orchestrator {
                 Turn::Done(executed) => return Ok(executed),
                 Turn::Stop(error) => return Err(error),
                 Turn::Next(error) => {
-                    last_error = error.or(last_error);
+                    last_error = Some(error);
                     failed_over = true;
                 }
             }
         }
+        // Every integration that could take the operation failed; with no error,
+        // none could.
         match last_error {
-            Some(error) if tried_any || !integrations.is_empty() => {
-                Err(OrchestrationError::Unavailable { error })
-            }
-            _ => Err(OrchestrationError::NoIntegration {
+            Some(error) => Err(OrchestrationError::Unavailable { error }),
+            None => Err(OrchestrationError::NoIntegration {
                 category: request.category.as_str(),
                 capability,
             }),
@@ -365,7 +363,7 @@ impl Orchestrator {
                     Duration::ZERO,
                     failed_over,
                 );
-                return Turn::Next(last_error.or(Some(error)));
+                return give_up(request, tries, last_error.unwrap_or(error));
             }
             tries += 1;
             if request.subject.is_some() && matches!(request.operation, Operation::SubmitClaim(_)) {
@@ -416,29 +414,20 @@ impl Orchestrator {
                     self.breakers.record_failure(&record.id);
                 }
             }
+            let attempt = self.attempt(
+                record,
+                capability,
+                request,
+                outcome,
+                Some(&error),
+                latency,
+                failed_over,
+            );
             if outcome == Outcome::Ambiguous && request.subject.is_some() {
                 // On record before anything else happens to the subject.
-                self.attempts
-                    .record_now(self.attempt(
-                        record,
-                        capability,
-                        request,
-                        outcome,
-                        Some(&error),
-                        latency,
-                        failed_over,
-                    ))
-                    .await;
+                self.attempts.record_now(attempt).await;
             } else {
-                self.record(
-                    record,
-                    capability,
-                    request,
-                    outcome,
-                    Some(&error),
-                    latency,
-                    failed_over,
-                );
+                self.attempts.record(attempt);
             }
             match outcome {
                 Outcome::Final => {
@@ -482,21 +471,14 @@ impl Orchestrator {
                 }
                 _ => {}
             }
-            let retry_after = error.retry_after();
             if tries >= self.retry.attempts || self.breakers.state(&record.id) == BreakerState::Open {
-                if moves_money(request.operation) {
-                    // Stripe keeps a failed answer under the idempotency key and calls
-                    // its outcome indeterminate: another processor could charge the
-                    // patient a second time. Retried later, here, under the same key.
-                    return Turn::Stop(OrchestrationError::Unavailable { error });
-                }
-                return Turn::Next(Some(error));
+                return give_up(request, tries, error);
+            }
+            match self.retry.delay(tries, error.retry_after()) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return give_up(request, tries, error),
             }
             last_error = Some(error);
-            match self.retry.delay(tries, retry_after) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Turn::Next(last_error),
-            }
         }
     }
 
@@ -755,11 +737,21 @@ impl Orchestrator {
     }
 }
 
-/// Payments and refunds: once one reached a processor, it stays with that
-/// processor (see `take_turn`); only an open circuit, which sends nothing, moves
-/// one to the next.
-fn moves_money(operation: &Operation) -> bool {
-    matches!(operation, Operation::PatientPayment(_) | Operation::Refund(_))
+/// How an integration's turn ends when it is given up on after `tries` calls: the
+/// next integration is tried — except for a payment or refund that reached this
+/// processor. Stripe keeps a failed answer under the idempotency key and calls its
+/// outcome indeterminate, so another processor could charge the patient a second
+/// time; it is retried later, here, under the same key. Only an open circuit met
+/// before any call, which sent nothing, moves one on.
+fn give_up(request: &Request<'_>, tries: u32, error: PluginError) -> Turn {
+    let moves_money = matches!(
+        request.operation,
+        Operation::PatientPayment(_) | Operation::Refund(_)
+    );
+    if moves_money && tries > 0 {
+        return Turn::Stop(OrchestrationError::Unavailable { error });
+    }
+    Turn::Next(error)
 }
 
 /// Whether sending the operation twice can do its work twice. Payments and

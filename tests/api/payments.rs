@@ -17,6 +17,7 @@ crate::on_both_backends!(
     a_card_payment_is_charged_once_and_posted_to_its_claim_by_the_webhook,
     a_declined_card_is_402_and_a_missing_key_400,
     a_payment_is_never_failed_over_after_the_processor_failed,
+    a_payment_throttled_for_longer_than_the_backoff_cap_stays_with_its_processor,
 );
 
 async fn add_stripe(app: &TestApp, name: &str, simulator: &Simulator) -> String {
@@ -161,6 +162,23 @@ async fn a_payment_is_never_failed_over_after_the_processor_failed(app: &TestApp
         0,
         "another processor could charge twice"
     );
+    primary.stop().await;
+    secondary.stop().await;
+}
+
+async fn a_payment_throttled_for_longer_than_the_backoff_cap_stays_with_its_processor(app: &TestApp) {
+    // Retry-After 30 s is beyond the test server's 100 ms backoff cap: the turn ends
+    // at once, and still the payment is not handed to another processor.
+    let primary = stripe::start("127.0.0.1:0".parse().unwrap(), Some("429=30"))
+        .await
+        .unwrap();
+    let secondary = stripe::start("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    add_stripe(app, "Stripe primary", &primary).await;
+    add_stripe(app, "Stripe secondary", &secondary).await;
+    let payment = json!({"patientId": "pat-4", "amount": 15, "paymentMethod": "pm_card_visa"});
+    let (status, answer) = pay(app, Some("visit-4"), &payment).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(intents_created(&secondary).await, 0);
     primary.stop().await;
     secondary.stop().await;
 }
