@@ -2,7 +2,11 @@
 //! by field rather than through a derived type, so that a wrong value is an error
 //! naming its field (a 422 with `field`), as a bad vendor or URL is.
 
-use serde_json::{Map, Value};
+use std::fmt::Display;
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use serde_json::{json, Map, Value};
 
 /// A field that is missing or malformed; each admin API turns it into its own error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,4 +72,24 @@ impl Body {
             tenant => Ok(tenant),
         }
     }
+}
+
+/// An admin API's error as its answer: `{"error", "field"}` when a field is at fault
+/// (`invalid`: the field and what is wrong with it), else `{"error"}`. Server errors
+/// are logged as `api`; admin errors carry key ids and database errors, never a
+/// secret.
+pub fn error_answer(
+    status: StatusCode,
+    error: &dyn Display,
+    invalid: Option<(&str, &str)>,
+    api: &'static str,
+) -> HttpResponse {
+    if status.is_server_error() {
+        tracing::error!(error = %error, "{api}");
+    }
+    let body = match invalid {
+        Some((field, message)) => json!({"error": message, "field": field}),
+        None => json!({"error": error.to_string()}),
+    };
+    HttpResponse::build(status).json(body)
 }

@@ -16,7 +16,7 @@ use super::registry::{
     CredentialMap, Integration, IntegrationPatch, NewIntegration, Registry, RegistryError, DEFAULT_TENANT,
 };
 use super::{Category, Vendor};
-use crate::admin_body::{Body, FieldError};
+use crate::admin_body::{error_answer, Body, FieldError};
 
 /// What answers show in place of each credential.
 const SHOWN_SECRET: &str = "set";
@@ -75,16 +75,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        if status.is_server_error() {
-            // Key ids and database errors only: secrets never reach an error message.
-            tracing::error!(error = %self.0, "integration registry");
-        }
-        let body = match &self.0 {
-            RegistryError::Invalid { field, message } => json!({"error": message, "field": field}),
-            other => json!({"error": other.to_string()}),
+        let invalid = match &self.0 {
+            RegistryError::Invalid { field, message } => Some((*field, message.as_str())),
+            _ => None,
         };
-        HttpResponse::build(status).json(body)
+        error_answer(self.status_code(), &self.0, invalid, "integration registry")
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::subscriptions::{
     NewSecret, NewSubscription, Subscription, SubscriptionError, SubscriptionPatch, Subscriptions,
 };
-use crate::admin_body::{Body, FieldError};
+use crate::admin_body::{error_answer, Body, FieldError};
 use crate::billing::paging::{next_before, page_size};
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::store::webhook_subscriptions::DeliveryRecord;
@@ -60,16 +60,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        if status.is_server_error() {
-            // Key ids and database errors only: secrets never reach an error message.
-            tracing::error!(error = %self.0, "webhook subscriptions");
-        }
-        let body = match &self.0 {
-            SubscriptionError::Invalid { field, message } => json!({"error": message, "field": field}),
-            other => json!({"error": other.to_string()}),
+        let invalid = match &self.0 {
+            SubscriptionError::Invalid { field, message } => Some((*field, message.as_str())),
+            _ => None,
         };
-        HttpResponse::build(status).json(body)
+        error_answer(self.status_code(), &self.0, invalid, "webhook subscriptions")
     }
 }
 
