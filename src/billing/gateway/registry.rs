@@ -17,6 +17,7 @@ use super::{BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome, S
 use crate::integrations::orchestrator::{Executed, OrchestrationError, Orchestrator, Request};
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::integrations::Category;
+use crate::x12::check_envelope;
 
 pub struct RegistryGateway {
     orchestrator: Arc<Orchestrator>,
@@ -77,7 +78,11 @@ impl BillingGateway for RegistryGateway {
             match self.execute(operation).await? {
                 OperationOutput::SubmitClaim(receipt) => Ok(SubmissionReceipt {
                     receipt_id: receipt.vendor_batch_id,
-                    interchange_control_number: interchange.get(90..99).unwrap_or_default().trim().to_owned(),
+                    // ISA13 as the project's envelope reader finds it (our own 837P's
+                    // envelope is sound).
+                    interchange_control_number: check_envelope(interchange)
+                        .map(|summary| summary.control_number)
+                        .unwrap_or_default(),
                     claims: receipt.claims.len(),
                     received_at: receipt.received_at,
                 }),
