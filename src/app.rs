@@ -12,6 +12,7 @@ use actix_web::{web, App, HttpServer};
 use crate::billing::dispatch::{SubmissionRunner, SUBMISSION_JOB};
 use crate::billing::feeds::FeedReader;
 use crate::billing::gateway::GatewayKind;
+use crate::billing::prior_auth_sync::PriorAuthSync;
 use crate::billing::routes::BillingContext;
 use crate::billing::scrub::RuleSet;
 use crate::config::Settings;
@@ -168,6 +169,15 @@ impl Application {
                 orchestrator: Arc::clone(&orchestrator),
             }),
         );
+        if let Some(gateway) = &gateway {
+            crate::billing::prior_auth_sync::register(
+                &mut jobs,
+                Arc::new(PriorAuthSync {
+                    fhir: ResourceService::new(database.store(ADMIN_POOL_SIZE)?, fhir_base.clone()),
+                    gateway: Arc::clone(gateway),
+                }),
+            );
+        }
         let deliverer = Arc::new(Deliverer::new(database.store(ADMIN_POOL_SIZE)?, keyring.clone()));
         jobs.handle(DELIVERY_JOB, move |job| Arc::clone(&deliverer).run(job));
         let max_message = settings.mllp_max_frame;

@@ -21,6 +21,7 @@ pub mod payments;
 pub mod period;
 pub mod pricing;
 pub mod prior_auth;
+pub mod prior_auth_sync;
 pub mod remittance;
 pub mod routes;
 pub mod scrub;

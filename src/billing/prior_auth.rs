@@ -6,14 +6,21 @@
 //! answered, so a request that did not get through leaves nothing behind.
 //!
 //! The decision is read back from the ClaimResponse: `queued` is pended; complete
-//! with an authorization number (`preAuthRef`) is approved, without one denied.
+//! with an authorization number (`preAuthRef`) is approved, without one denied
+//! (unless its disposition says approved: no authorization was needed).
+//!
+//! A pended response keeps, as an identifier, who holds the request and its id
+//! there; [`sync_pended`] (the `prior_auth_status_sync` job) asks them for the
+//! decision and stores it as the response's next version.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::billing::fields::{optional_date, InvalidInput};
-use crate::billing::gateway::{BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome};
+use crate::billing::gateway::{
+    BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome, PriorAuthTracking,
+};
 use crate::billing::parties::{self, Parties, PartiesError, PartyIds};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
@@ -22,6 +29,9 @@ use crate::fhir::service::ResourceService;
 const ICD10_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
 const CLAIM_TYPE_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/claim-type";
 const PRIORITY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/processpriority";
+/// The identifier system of a pended response's tracking id, before its holder
+/// (an integration's id, or `sandbox`).
+const TRACKING_SYSTEM: &str = "urn:claimbridge:prior-auth-tracking:";
 /// Services one request may ask for (a professional claim's limit).
 const MAX_PROCEDURES: usize = 50;
 
@@ -173,9 +183,17 @@ impl PriorAuthRecord {
         };
         let request = text("/request/reference").unwrap_or_default();
         let reference = text("/preAuthRef");
+        let disposition = text("/disposition");
         let decision = match (text("/outcome").as_deref(), &reference) {
             (Some("queued"), _) => PriorAuthOutcome::Pended,
             (_, Some(_)) => PriorAuthOutcome::Approved,
+            // Approved with no number to quote: no authorization was needed.
+            _ if disposition
+                .as_deref()
+                .is_some_and(|d| d.starts_with(PriorAuthOutcome::Approved.as_str())) =>
+            {
+                PriorAuthOutcome::Approved
+            }
             (_, None) => PriorAuthOutcome::Denied,
         };
         PriorAuthRecord {
@@ -185,7 +203,7 @@ impl PriorAuthRecord {
             decision,
             reference,
             period: text("/preAuthPeriod/start").zip(text("/preAuthPeriod/end")),
-            disposition: text("/disposition"),
+            disposition,
         }
     }
 }
@@ -330,10 +348,6 @@ fn response_resource(
     decision: &PriorAuthDecision,
     created: DateTime<Utc>,
 ) -> Value {
-    let outcome = match decision.outcome {
-        PriorAuthOutcome::Pended => "queued",
-        PriorAuthOutcome::Approved | PriorAuthOutcome::Denied => "complete",
-    };
     let mut response = json!({
         "resourceType": "ClaimResponse",
         "status": "active",
@@ -344,18 +358,121 @@ fn response_resource(
         "insurer": {"reference": parties.payer.reference},
         "requestor": {"reference": parties.provider.reference},
         "request": {"reference": format!("Claim/{claim_id}")},
-        "outcome": outcome,
-        "disposition": format!("{}: {}", decision.outcome.as_str(), decision.note),
     });
-    // Only an approval carries an authorization number: it is what tells an
-    // approval from a denial when the response is read back.
+    record_decision(&mut response, decision);
+    if let Some(tracking) = &decision.tracking {
+        response["identifier"] = json!([{
+            "system": format!("{TRACKING_SYSTEM}{}", tracking.holder),
+            "value": tracking.id,
+        }]);
+    }
+    response
+}
+
+/// Writes `decision` into a ClaimResponse: `outcome`, `disposition`, and for an
+/// approval its number and period.
+fn record_decision(response: &mut Value, decision: &PriorAuthDecision) {
+    response["outcome"] = json!(match decision.outcome {
+        PriorAuthOutcome::Pended => "queued",
+        PriorAuthOutcome::Approved | PriorAuthOutcome::Denied => "complete",
+    });
+    response["disposition"] = json!(format!("{}: {}", decision.outcome.as_str(), decision.note));
+    // Only an approval carries an authorization number.
     if let (PriorAuthOutcome::Approved, Some(reference)) = (decision.outcome, &decision.reference) {
         response["preAuthRef"] = json!(reference);
     }
     if let Some((start, end)) = decision.period {
         response["preAuthPeriod"] = json!({"start": start.to_string(), "end": end.to_string()});
     }
-    response
+}
+
+/// Where a stored pended response says it can be asked about.
+fn tracking_of(response: &Value) -> Option<PriorAuthTracking> {
+    response["identifier"].as_array()?.iter().find_map(|identifier| {
+        let holder = identifier["system"].as_str()?.strip_prefix(TRACKING_SYSTEM)?;
+        Some(PriorAuthTracking {
+            holder: holder.to_owned(),
+            id: identifier["value"].as_str()?.to_owned(),
+        })
+    })
+}
+
+/// What one run of the status sync did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncSummary {
+    pub asked: usize,
+    pub decided: usize,
+    /// Why some could not be asked, one line each.
+    pub failures: Vec<String>,
+}
+
+/// Asks whoever holds each pended request (the oldest first, at most `limit`) for
+/// its decision, and records the decisions that came. A request that cannot be
+/// asked now stays pended for the next run.
+pub async fn sync_pended(
+    fhir: &ResourceService,
+    gateway: &dyn BillingGateway,
+    limit: usize,
+) -> Result<SyncSummary, PriorAuthError> {
+    let pended = {
+        let mut session = fhir.session().await?;
+        crate::fhir::search::find(
+            &mut session,
+            ResourceType::ClaimResponse,
+            "use=preauthorization&outcome=queued&_sort=_lastUpdated",
+            fhir.base_url(),
+            limit,
+        )
+        .await?
+    };
+    let mut summary = SyncSummary::default();
+    for row in pended {
+        let response: Value =
+            serde_json::from_str(&row.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+        let Some(tracking) = tracking_of(&response) else {
+            continue;
+        };
+        summary.asked += 1;
+        match gateway.prior_auth_status(&tracking).await {
+            Ok(decision) if decision.outcome == PriorAuthOutcome::Pended => {}
+            Ok(decision) => {
+                if record_decided(fhir, &row.id, &decision).await? {
+                    summary.decided += 1;
+                }
+            }
+            Err(error) => summary
+                .failures
+                .push(format!("ClaimResponse/{}: {error}", row.id)),
+        }
+    }
+    Ok(summary)
+}
+
+/// Stores the decision on the pended response `id` as its next version; false when
+/// it was decided meanwhile (another node's run, say).
+async fn record_decided(
+    fhir: &ResourceService,
+    id: &str,
+    decision: &PriorAuthDecision,
+) -> Result<bool, PriorAuthError> {
+    let mut tx = fhir.begin().await?;
+    let current = fhir.read(&mut tx, ResourceType::ClaimResponse, id).await?;
+    let mut response: Value =
+        serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+    if response["outcome"] != "queued" {
+        return Ok(false);
+    }
+    record_decision(&mut response, decision);
+    fhir.update(
+        &mut tx,
+        ResourceType::ClaimResponse,
+        id,
+        response,
+        Some(current.version_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[cfg(test)]

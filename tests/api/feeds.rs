@@ -16,27 +16,6 @@ crate::on_both_backends!(
     status_and_era_feeds_carry_a_claim_to_paid_once,
 );
 
-/// Runs the job kind now and waits until that run has finished.
-async fn run_job(app: &TestApp, kind: &str) -> Value {
-    let (status, job) = app
-        .api_post(&format!("/api/billing/jobs/{kind}/run"), &json!({}))
-        .await;
-    assert_eq!(status, 202, "{job}");
-    for _ in 0..200 {
-        let (_, jobs) = app.api_get(&format!("/api/billing/jobs?kind={kind}")).await;
-        let found = jobs["jobs"]
-            .as_array()
-            .and_then(|jobs| jobs.iter().find(|candidate| candidate["id"] == job["id"]))
-            .cloned()
-            .unwrap_or_default();
-        if matches!(found["status"].as_str(), Some("succeeded" | "dead")) {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{kind} never finished");
-}
-
 async fn claim(app: &TestApp, claim_id: &str) -> Value {
     let (status, claim) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
     assert_eq!(status, 200, "{claim}");
@@ -72,7 +51,7 @@ async fn status_and_era_feeds_carry_a_claim_to_paid_once(app: &TestApp) {
     }
     assert_eq!(claim(app, &claim_id).await["status"], "submitted");
 
-    let job = run_job(app, "claim_status_sync").await;
+    let job = app.run_job("claim_status_sync").await;
     assert_eq!(job["status"], "succeeded", "{job}");
     let accepted = claim(app, &claim_id).await;
     assert_eq!(accepted["status"], "accepted", "{accepted}");
@@ -84,7 +63,7 @@ async fn status_and_era_feeds_carry_a_claim_to_paid_once(app: &TestApp) {
         .clone();
     assert_eq!(step["actor"], "clearinghouse-feed");
 
-    let job = run_job(app, "era_fetch").await;
+    let job = app.run_job("era_fetch").await;
     assert_eq!(job["status"], "succeeded", "{job}");
     let paid = claim(app, &claim_id).await;
     assert_eq!(paid["status"], "paid", "{paid}");
@@ -92,8 +71,8 @@ async fn status_and_era_feeds_carry_a_claim_to_paid_once(app: &TestApp) {
     assert_ne!(paid_amount, "0");
 
     // Read both feeds again: nothing new, nothing applied twice.
-    assert_eq!(run_job(app, "claim_status_sync").await["status"], "succeeded");
-    assert_eq!(run_job(app, "era_fetch").await["status"], "succeeded");
+    assert_eq!(app.run_job("claim_status_sync").await["status"], "succeeded");
+    assert_eq!(app.run_job("era_fetch").await["status"], "succeeded");
     let again = claim(app, &claim_id).await;
     assert_eq!(
         (again["status"].clone(), again["paid"].to_string()),

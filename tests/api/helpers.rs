@@ -288,6 +288,28 @@ impl TestApp {
         )
     }
 
+    /// Runs the job kind now, as an admin's trigger does, and waits until that run
+    /// has finished (succeeded or dead); the job as `/api/billing/jobs` lists it.
+    pub async fn run_job(&self, kind: &str) -> Value {
+        let (status, job) = self
+            .api_post(&format!("/api/billing/jobs/{kind}/run"), &serde_json::json!({}))
+            .await;
+        assert_eq!(status, 202, "{job}");
+        for _ in 0..200 {
+            let (_, jobs) = self.api_get(&format!("/api/billing/jobs?kind={kind}")).await;
+            let found = jobs["jobs"]
+                .as_array()
+                .and_then(|jobs| jobs.iter().find(|candidate| candidate["id"] == job["id"]))
+                .cloned()
+                .unwrap_or_default();
+            if matches!(found["status"].as_str(), Some("succeeded" | "dead")) {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{kind} never finished");
+    }
+
     /// Sends `body` (if any) as JSON to a URL outside the FHIR base: the status and
     /// the answer's text.
     pub async fn api_send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, String) {

@@ -23,6 +23,7 @@ mod integrations;
 mod jobs;
 mod payments;
 mod prior_auth;
+mod prior_auth_sync;
 mod remittance;
 mod remittance_list;
 mod search;

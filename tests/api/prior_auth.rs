@@ -16,15 +16,15 @@ crate::on_both_backends!(
 );
 
 /// The ids a planned claim for a new patient refers to.
-struct Planned {
-    patient: String,
-    coverage: String,
-    provider: String,
+pub struct Planned {
+    pub patient: String,
+    pub coverage: String,
+    pub provider: String,
     /// The claim the services will be billed on, not stored yet.
-    claim: Value,
+    pub claim: Value,
 }
 
-async fn planned(app: &TestApp) -> Planned {
+pub async fn planned(app: &TestApp) -> Planned {
     let claim = claim_for_new_patient(app).await;
     let reference = |pointer: &str| claim.pointer(pointer).and_then(Value::as_str).unwrap().to_owned();
     Planned {
@@ -39,7 +39,7 @@ async fn planned(app: &TestApp) -> Planned {
     }
 }
 
-fn request(planned: &Planned) -> Value {
+pub fn request(planned: &Planned) -> Value {
     let served = planned.claim["item"][0]["servicedDate"].clone();
     json!({"patientId": planned.patient, "coverageId": planned.coverage,
            "provider": {"reference": planned.provider},
@@ -47,14 +47,14 @@ fn request(planned: &Planned) -> Value {
            "procedures": [{"code": "99213", "units": 1, "serviceDate": served}]})
 }
 
-async fn set_member_id(app: &TestApp, coverage_id: &str, member_id: &str) {
+pub async fn set_member_id(app: &TestApp, coverage_id: &str, member_id: &str) {
     let path = format!("Coverage/{coverage_id}");
     let mut coverage = fhir_json(app.get(&path).await).await;
     coverage["subscriberId"] = json!(member_id);
     assert_eq!(app.put(&path, &coverage).await.status(), 200);
 }
 
-async fn list(app: &TestApp, patient: &str) -> Vec<Value> {
+pub async fn list(app: &TestApp, patient: &str) -> Vec<Value> {
     let (status, body) = app
         .api_get(&format!("/api/billing/prior-auth?patient={patient}"))
         .await;
@@ -128,6 +128,19 @@ async fn denied_pended_and_failed_requests(app: &TestApp) {
     let response = fhir_json(app.get(&format!("ClaimResponse/{response_id}")).await).await;
     assert_eq!(response["outcome"], "queued");
 
+    // The status sync asks the sandbox again, whose reviewer has approved it since.
+    assert_eq!(app.run_job("prior_auth_status_sync").await["status"], "succeeded");
+    let response = fhir_json(app.get(&format!("ClaimResponse/{response_id}")).await).await;
+    assert_eq!(
+        (&response["outcome"], &response["meta"]["versionId"]),
+        (&json!("complete"), &json!("2")),
+        "{response}"
+    );
+    assert!(
+        response["preAuthRef"].as_str().unwrap().starts_with("SBX-PA-"),
+        "{response}"
+    );
+
     set_member_id(app, &planned.coverage, "DOWN-3").await;
     let (status, failed) = app
         .api_post("/api/billing/prior-auth/submit", &request(&planned))
@@ -144,7 +157,7 @@ async fn denied_pended_and_failed_requests(app: &TestApp) {
         .collect();
     assert_eq!(
         decisions,
-        [json!("pended"), json!("denied")],
+        [json!("approved"), json!("denied")],
         "the failed request left nothing"
     );
 

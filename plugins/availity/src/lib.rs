@@ -1,5 +1,6 @@
 //! Availity for Claimbridge: eligibility (Coverages), claim status (Claim
-//! Statuses) and the payer list through Availity's REST API with OAuth 2.0
+//! Statuses), prior authorization (Service Reviews) and the payer list through
+//! Availity's REST API with OAuth 2.0
 //! client-credentials tokens, and claim submission through Availity's batch EDI
 //! channel (837 files over SFTP, 999 and 277CA back), with a simulator of both.
 //!
@@ -8,7 +9,7 @@
 //!
 //! - `baseUrl`: the API host (`https://api.availity.com`, or a simulator's
 //!   [`claimbridge_simulator_kit::Simulator::base_url`]);
-//! - `settings` (all optional): `apiPath` (`/v1`), `tokenUrl`
+//! - `settings` (all optional): `apiPath` (`/v1`), `serviceReviewsPath` (`/v2`), `tokenUrl`
 //!   (`{baseUrl}{apiPath}/token`), `scope` (`healthcare-hipaa-transactions`),
 //!   `tokenRenewMarginSecs` (60), `timeoutSecs` (30), `pollIntervalMillis` (2000),
 //!   `maxPolls` (15), `customerId`, and for the batch channel `sftpHost`, `sftpPort`
@@ -24,6 +25,7 @@ mod eligibility;
 mod payers;
 mod plugin;
 mod poll;
+mod prior_auth;
 mod settings;
 pub mod simulator;
 mod token;

@@ -1,5 +1,5 @@
 //! [`AvailityPlugin`]: the handler the registry holds, routing each operation to
-//! the REST API (eligibility, claim status, payer list) or the batch EDI channel
+//! the REST API (eligibility, claim status, prior authorization, payer list) or the batch EDI channel
 //! (claim submission, and the status of what it submitted).
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,9 +17,10 @@ use futures_util::FutureExt;
 use crate::api::Api;
 use crate::edi::{BatchChannel, SftpClient};
 use crate::poll::Polling;
+use crate::prior_auth::ServiceReviews;
 use crate::settings::{endpoints, sftp_login, Settings};
 use crate::token::TokenSource;
-use crate::{claim_status, eligibility, payers, VENDOR};
+use crate::{claim_status, eligibility, payers, prior_auth, VENDOR};
 
 pub const DESCRIPTOR: PluginDescriptor = PluginDescriptor {
     vendor: VENDOR,
@@ -29,6 +30,8 @@ pub const DESCRIPTOR: PluginDescriptor = PluginDescriptor {
         Capability::Eligibility,
         Capability::SubmitClaim,
         Capability::ClaimStatus,
+        Capability::PriorAuth,
+        Capability::PriorAuthStatus,
         Capability::PayerList,
     ],
 };
@@ -42,6 +45,7 @@ pub struct AvailityPlugin {
 struct Ready {
     api: Api,
     polling: Polling,
+    reviews: ServiceReviews,
     batch: Option<BatchChannel>,
     /// ISA13 of the 271s written for the server; only has to differ between answers.
     next_control_number: AtomicU32,
@@ -63,10 +67,10 @@ impl AvailityPlugin {
         let settings: Settings = config.settings()?;
         let client_id = config.credentials.require("clientId")?;
         let client_secret = config.credentials.require("clientSecret")?;
-        let (root, token_url) = endpoints(&config, &settings);
+        let endpoints = endpoints(&config, &settings);
         let http = http_client::client(settings.timeout())?;
         let tokens = TokenSource::new(
-            &token_url,
+            &endpoints.token,
             client_id,
             client_secret,
             &settings.scope,
@@ -89,13 +93,16 @@ impl AvailityPlugin {
         Ok(Ready {
             api: Api {
                 http,
-                root,
+                root: endpoints.api,
                 tokens,
                 customer_id: settings.customer_id.clone(),
             },
             polling: Polling {
                 interval: settings.poll_interval(),
                 max_polls: settings.max_polls,
+            },
+            reviews: ServiceReviews {
+                root: endpoints.service_reviews,
             },
             batch,
             next_control_number: AtomicU32::new(seed),
@@ -115,6 +122,14 @@ impl AvailityPlugin {
                 .claim_status(request)
                 .await
                 .map(OperationOutput::ClaimStatus),
+            Operation::PriorAuth(request) => {
+                prior_auth::request(&ready.api, &ready.reviews, &ready.polling, request)
+                    .await
+                    .map(OperationOutput::PriorAuth)
+            }
+            Operation::PriorAuthStatus(request) => prior_auth::status(&ready.api, &ready.reviews, request)
+                .await
+                .map(OperationOutput::PriorAuthStatus),
             Operation::PayerList(request) => payers::list(&ready.api, request)
                 .await
                 .map(OperationOutput::PayerList),

@@ -15,6 +15,9 @@ pub struct Settings {
     /// Path of the REST API under `baseUrl` (the Swaggers' `basePath`); some
     /// Availity pages show `/availity/v1`.
     pub api_path: String,
+    /// Path of the Service Reviews API under `baseUrl`: its Swagger (2.0.0)
+    /// declares `basePath` `/v2`, unlike the others.
+    pub service_reviews_path: String,
     /// Absolute token URL; default `{baseUrl}{apiPath}/token`.
     pub token_url: Option<String>,
     /// OAuth scope(s), space separated. The plan is chosen by scope alone
@@ -51,6 +54,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             api_path: "/v1".into(),
+            service_reviews_path: "/v2".into(),
             token_url: None,
             scope: "healthcare-hipaa-transactions".into(),
             token_renew_margin_secs: 60,
@@ -83,19 +87,34 @@ impl Settings {
     }
 }
 
-/// The REST API's root and token URL, from `baseUrl` and the settings.
-pub fn endpoints(config: &PluginConfig, settings: &Settings) -> (String, String) {
-    let api = format!(
-        "{}/{}",
-        config.base_url.trim_end_matches('/'),
-        settings.api_path.trim_matches('/')
-    );
-    let api = api.trim_end_matches('/').to_owned();
+/// The REST API's root, the Service Reviews API's root and the token URL, from
+/// `baseUrl` and the settings.
+pub fn endpoints(config: &PluginConfig, settings: &Settings) -> Endpoints {
+    let under_base = |path: &str| {
+        format!(
+            "{}/{}",
+            config.base_url.trim_end_matches('/'),
+            path.trim_matches('/')
+        )
+        .trim_end_matches('/')
+        .to_owned()
+    };
+    let api = under_base(&settings.api_path);
     let token = settings
         .token_url
         .clone()
         .unwrap_or_else(|| format!("{api}/token"));
-    (api, token)
+    Endpoints {
+        service_reviews: under_base(&settings.service_reviews_path),
+        api,
+        token,
+    }
+}
+
+pub struct Endpoints {
+    pub api: String,
+    pub service_reviews: String,
+    pub token: String,
 }
 
 /// The batch channel's login, when the integration has one.

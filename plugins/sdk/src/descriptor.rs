@@ -27,6 +27,8 @@ pub enum Capability {
     FetchRemittance,
     /// A prior authorization request and the payer's decision.
     PriorAuth,
+    /// The decision on a pended prior authorization, asked of the vendor that took it.
+    PriorAuthStatus,
     /// Charging a patient.
     PatientPayment,
     /// Returning a patient payment, whole or in part.
@@ -37,13 +39,14 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::Eligibility,
         Capability::SubmitClaim,
         Capability::ClaimStatus,
         Capability::ClaimStatusFeed,
         Capability::FetchRemittance,
         Capability::PriorAuth,
+        Capability::PriorAuthStatus,
         Capability::PatientPayment,
         Capability::Refund,
         Capability::PayerList,
@@ -58,6 +61,7 @@ impl Capability {
             Capability::ClaimStatusFeed => "claim_status_feed",
             Capability::FetchRemittance => "fetch_remittance",
             Capability::PriorAuth => "prior_auth",
+            Capability::PriorAuthStatus => "prior_auth_status",
             Capability::PatientPayment => "patient_payment",
             Capability::Refund => "refund",
             Capability::PayerList => "payer_list",
@@ -112,6 +116,7 @@ mod tests {
             "claim_status_feed",
             "fetch_remittance",
             "prior_auth",
+            "prior_auth_status",
             "patient_payment",
             "refund",
             "payer_list",

@@ -31,8 +31,8 @@ pub use operation::{
     ClaimStatusKind, ClaimStatusReport, ClaimStatusRequest, ClaimStatusUpdate, ClaimSubmission, Cursor,
     Customer, EligibilityRequest, EligibilityResponse, FeedPage, FeedRequest, IdempotencyKey, Money,
     Operation, OperationOutput, Payer, PayerList, PayerListRequest, PaymentRequest, PaymentResult,
-    PaymentStatus, Person, PriorAuthDecision, PriorAuthOutcome, PriorAuthRequest, RefundRequest,
-    RefundResult, RefundStatus, Remittance, SubmissionReceipt, SubmittedClaim,
+    PaymentStatus, Person, PriorAuthDecision, PriorAuthOutcome, PriorAuthRequest, PriorAuthStatusRequest,
+    RefundRequest, RefundResult, RefundStatus, Remittance, SubmissionReceipt, SubmittedClaim,
 };
 pub use webhook::{WebhookEvent, WebhookOutcome, WebhookRejection};
 

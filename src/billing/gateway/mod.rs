@@ -1,8 +1,8 @@
 //! The billing operations that leave Claimbridge — claim submission, eligibility,
-//! prior authorization — go through a [`BillingGateway`]. The integration registry
-//! (with real clearinghouses as plugins) will provide gateways; until it exists the
-//! only one is the in-process [`sandbox::SandboxClearinghouse`], chosen by
-//! configuration (`CLAIMBRIDGE_BILLING_GATEWAY=sandbox`). With none configured the
+//! prior authorization — go through a [`BillingGateway`], chosen by configuration
+//! (`CLAIMBRIDGE_BILLING_GATEWAY`): [`registry::RegistryGateway`] over the
+//! integration registry's clearinghouse plugins (`integrations`), or the in-process
+//! [`sandbox::SandboxClearinghouse`] (`sandbox`). With none configured the
 //! endpoints that need one answer 503.
 //!
 //! The gateway speaks the wire formats the other side does: an 837P interchange
@@ -54,6 +54,12 @@ pub trait BillingGateway: Send + Sync {
         &'a self,
         request: &'a Value,
     ) -> BoxFuture<'a, Result<PriorAuthDecision, GatewayError>>;
+
+    /// Asks for the decision on a pended prior authorization, of whoever took it.
+    fn prior_auth_status<'a>(
+        &'a self,
+        tracking: &'a PriorAuthTracking,
+    ) -> BoxFuture<'a, Result<PriorAuthDecision, GatewayError>>;
 }
 
 /// A clearinghouse's acknowledgment that it received an interchange (not that the
@@ -80,6 +86,16 @@ pub struct PriorAuthDecision {
     pub period: Option<(NaiveDate, NaiveDate)>,
     /// The payer's explanation.
     pub note: String,
+    /// How to ask about a pended request later.
+    pub tracking: Option<PriorAuthTracking>,
+}
+
+/// Where a pended prior authorization can be asked about: who holds it (an
+/// integration's id, or `sandbox`) and its id there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorAuthTracking {
+    pub holder: String,
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,11 +9,14 @@ use std::sync::Arc;
 
 use claimbridge_plugin_sdk::{
     ClaimSubmission, EligibilityRequest, Operation, OperationOutput, PluginError, PriorAuthRequest,
+    PriorAuthStatusRequest,
 };
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use super::{BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome, SubmissionReceipt};
+use super::{
+    BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome, PriorAuthTracking, SubmissionReceipt,
+};
 use crate::integrations::orchestrator::{Executed, OrchestrationError, Orchestrator, Request};
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::integrations::Category;
@@ -29,6 +32,12 @@ impl RegistryGateway {
     }
 
     async fn execute(&self, operation: Operation) -> Result<OperationOutput, GatewayError> {
+        self.execute_anywhere(operation)
+            .await
+            .map(|executed| executed.output)
+    }
+
+    async fn execute_anywhere(&self, operation: Operation) -> Result<Executed, GatewayError> {
         let request = Request {
             tenant: DEFAULT_TENANT,
             category: Category::Clearinghouse,
@@ -36,10 +45,60 @@ impl RegistryGateway {
             subject: None,
             status_probe: None,
         };
-        match self.orchestrator.execute_with_failover(request).await {
-            Ok(Executed { output, .. }) => Ok(output),
-            Err(error) => Err(gateway_error(error)),
-        }
+        self.orchestrator
+            .execute_with_failover(request)
+            .await
+            .map_err(gateway_error)
+    }
+
+    /// Runs `operation` on the integration `integration_id` alone: what one vendor
+    /// holds is asked of that vendor.
+    async fn execute_at(
+        &self,
+        integration_id: &str,
+        operation: Operation,
+    ) -> Result<OperationOutput, GatewayError> {
+        let integrations = self
+            .orchestrator
+            .integrations(DEFAULT_TENANT, Category::Clearinghouse)
+            .await
+            .map_err(|error| GatewayError::Transient(error.to_string()))?;
+        let record = integrations
+            .iter()
+            .find(|record| record.id == integration_id)
+            .ok_or_else(|| {
+                GatewayError::Transient(format!(
+                    "integration {integration_id} is not an enabled clearinghouse now"
+                ))
+            })?;
+        self.orchestrator
+            .execute_on(DEFAULT_TENANT, record, &operation)
+            .await
+            .map_err(|error| {
+                let message = error.to_string();
+                match error {
+                    PluginError::Transient { .. } => GatewayError::Transient(message),
+                    PluginError::Ambiguous { .. } => GatewayError::Ambiguous(message),
+                    PluginError::Final { .. } => GatewayError::Final(message),
+                }
+            })
+    }
+}
+
+fn decision_of(decision: claimbridge_plugin_sdk::PriorAuthDecision, holder: &str) -> PriorAuthDecision {
+    PriorAuthDecision {
+        outcome: match decision.outcome {
+            claimbridge_plugin_sdk::PriorAuthOutcome::Approved => PriorAuthOutcome::Approved,
+            claimbridge_plugin_sdk::PriorAuthOutcome::Denied => PriorAuthOutcome::Denied,
+            claimbridge_plugin_sdk::PriorAuthOutcome::Pended => PriorAuthOutcome::Pended,
+        },
+        reference: decision.reference,
+        period: decision.period,
+        note: decision.note,
+        tracking: decision.tracking_id.map(|id| PriorAuthTracking {
+            holder: holder.to_owned(),
+            id,
+        }),
     }
 }
 
@@ -111,17 +170,24 @@ impl BillingGateway for RegistryGateway {
             let operation = Operation::PriorAuth(PriorAuthRequest {
                 bundle: request.clone(),
             });
-            match self.execute(operation).await? {
-                OperationOutput::PriorAuth(decision) => Ok(PriorAuthDecision {
-                    outcome: match decision.outcome {
-                        claimbridge_plugin_sdk::PriorAuthOutcome::Approved => PriorAuthOutcome::Approved,
-                        claimbridge_plugin_sdk::PriorAuthOutcome::Denied => PriorAuthOutcome::Denied,
-                        claimbridge_plugin_sdk::PriorAuthOutcome::Pended => PriorAuthOutcome::Pended,
-                    },
-                    reference: decision.reference,
-                    period: decision.period,
-                    note: decision.note,
-                }),
+            let executed = self.execute_anywhere(operation).await?;
+            match executed.output {
+                OperationOutput::PriorAuth(decision) => Ok(decision_of(decision, &executed.integration_id)),
+                _ => Err(unexpected()),
+            }
+        })
+    }
+
+    fn prior_auth_status<'a>(
+        &'a self,
+        tracking: &'a PriorAuthTracking,
+    ) -> BoxFuture<'a, Result<PriorAuthDecision, GatewayError>> {
+        Box::pin(async move {
+            let operation = Operation::PriorAuthStatus(PriorAuthStatusRequest {
+                tracking_id: tracking.id.clone(),
+            });
+            match self.execute_at(&tracking.holder, operation).await? {
+                OperationOutput::PriorAuthStatus(decision) => Ok(decision_of(decision, &tracking.holder)),
                 _ => Err(unexpected()),
             }
         })

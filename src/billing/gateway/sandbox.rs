@@ -21,7 +21,7 @@
 //! | `INACTIVE` | | coverage inactive (EB*6) | |
 //! | `UNKNOWN` | | subscriber not found (AAA 75) | |
 //! | `DENY` | | | denied |
-//! | `PEND` | | | pended |
+//! | `PEND` | | | pended; approved for 90 days from that day when next asked about |
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -32,11 +32,14 @@ use serde_json::Value;
 
 use crate::billing::from_fhir::date_of;
 use crate::billing::gateway::{
-    BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome, SubmissionReceipt,
+    BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome, PriorAuthTracking, SubmissionReceipt,
 };
 use crate::x12::eligibility_inquiry::{InquiredMember, ReceivedInquiry};
 use crate::x12::eligibility_response::{Benefit, EligibilityAnswer, MemberAnswer, Rejection, TimePeriod};
 use crate::x12::{check_envelope, read_270, write_271, ControlNumbers, EnvelopeConfig, Segments};
+
+/// The holder of the prior authorizations the sandbox pends.
+pub const SANDBOX: &str = "sandbox";
 
 /// How long an approval lasts.
 const AUTHORIZATION_DAYS: i64 = 90;
@@ -105,6 +108,13 @@ impl BillingGateway for SandboxClearinghouse {
         request: &'a Value,
     ) -> BoxFuture<'a, Result<PriorAuthDecision, GatewayError>> {
         async move { decide_prior_auth(request) }.boxed()
+    }
+
+    fn prior_auth_status<'a>(
+        &'a self,
+        tracking: &'a PriorAuthTracking,
+    ) -> BoxFuture<'a, Result<PriorAuthDecision, GatewayError>> {
+        async move { review_decided(tracking) }.boxed()
     }
 }
 
@@ -340,16 +350,26 @@ fn decide_prior_auth(request: &Value) -> Result<PriorAuthDecision, GatewayError>
         reference: None,
         period: None,
         note: note.into(),
+        tracking: None,
     };
     match scenario {
         Scenario::Denied => Ok(decision(
             PriorAuthOutcome::Denied,
             "not medically necessary as submitted",
         )),
-        Scenario::Pended => Ok(decision(
-            PriorAuthOutcome::Pended,
-            "clinical review required; a decision follows",
-        )),
+        Scenario::Pended => Ok(PriorAuthDecision {
+            tracking: Some(PriorAuthTracking {
+                holder: SANDBOX.into(),
+                id: format!(
+                    "SBX-PR-{:016X}",
+                    xxhash_rust::xxh3::xxh3_64(claim.to_string().as_bytes())
+                ),
+            }),
+            ..decision(
+                PriorAuthOutcome::Pended,
+                "clinical review required; a decision follows",
+            )
+        }),
         _ => {
             let services = requested_services(claim);
             let start = services
@@ -369,6 +389,25 @@ fn decide_prior_auth(request: &Value) -> Result<PriorAuthDecision, GatewayError>
             })
         }
     }
+}
+
+/// The sandbox's reviewer has approved every pended request by the time it is
+/// asked about.
+fn review_decided(tracking: &PriorAuthTracking) -> Result<PriorAuthDecision, GatewayError> {
+    if tracking.holder != SANDBOX || !tracking.id.starts_with("SBX-PR-") {
+        return Err(GatewayError::Final(format!(
+            "the sandbox holds no prior authorization {}",
+            tracking.id
+        )));
+    }
+    let today = Utc::now().date_naive();
+    Ok(PriorAuthDecision {
+        outcome: PriorAuthOutcome::Approved,
+        reference: Some(tracking.id.replacen("SBX-PR-", "SBX-PA-", 1)),
+        period: Some((today, today + Duration::days(AUTHORIZATION_DAYS - 1))),
+        note: "approved after clinical review".into(),
+        tracking: None,
+    })
 }
 
 /// Each item's code and date of service.
@@ -548,10 +587,17 @@ mod tests {
             (denied.outcome, denied.reference),
             (PriorAuthOutcome::Denied, None)
         );
-        assert_eq!(
-            decide_prior_auth(&prior_auth("PEND1")).unwrap().outcome,
-            PriorAuthOutcome::Pended
-        );
+        let pended = decide_prior_auth(&prior_auth("PEND1")).unwrap();
+        assert_eq!(pended.outcome, PriorAuthOutcome::Pended);
+        let tracking = pended.tracking.expect("a pended request can be asked about");
+        let later = review_decided(&tracking).unwrap();
+        assert_eq!(later.outcome, PriorAuthOutcome::Approved);
+        assert!(later.reference.unwrap().starts_with("SBX-PA-"));
+        let elsewhere = PriorAuthTracking {
+            holder: "integration-1".into(),
+            ..tracking
+        };
+        assert!(matches!(review_decided(&elsewhere), Err(GatewayError::Final(_))));
         assert!(matches!(
             decide_prior_auth(&prior_auth("DOWN")),
             Err(GatewayError::Transient(_))

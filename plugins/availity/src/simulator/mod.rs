@@ -1,12 +1,13 @@
-//! A simulator of Availity: the REST API (token, coverages, claim statuses, payer
-//! list) on the simulator kit's HTTP server, and the batch EDI channel as a real
+//! A simulator of Availity: the REST API (token, coverages, claim statuses,
+//! service reviews, payer list) on the simulator kit's HTTP server, and the batch EDI channel as a real
 //! OpenSSH SFTP server on loopback ([`sftp::SftpServer`]) whose uploaded 837 files
 //! are answered with 999 and 277CA files.
 //!
 //! It accepts the client credentials [`CLIENT_ID`] / [`CLIENT_SECRET`]. Besides the
 //! kit's control plane, `GET /__simulator/claims` lists the claims received over
 //! SFTP (`pcn`, `fileName`, `receivedAt`, `accepted`), `GET /__simulator/tokens`
-//! counts the tokens issued and `POST /__simulator/tokens/revoke` invalidates them.
+//! counts the tokens issued, `POST /__simulator/tokens/revoke` invalidates them and
+//! `PUT /__simulator/service-reviews/{id}` decides a pended service review.
 //! The `reject` fault refuses the next coverage or claim status with Availity's
 //! error envelope, or rejects every claim of the next 837 in its 277CA.
 
@@ -16,6 +17,7 @@ mod control;
 mod coverages;
 mod http;
 mod payers;
+mod service_reviews;
 pub mod sftp;
 mod state;
 mod token;
@@ -59,6 +61,12 @@ pub async fn start_with(
             .route("/v1/claim-statuses", web::post().to(claim_statuses::search))
             .route("/v1/claim-statuses/{id}", web::get().to(claim_statuses::read))
             .route("/v1/availity-payer-list", web::get().to(payers::list))
+            .route("/v2/service-reviews", web::post().to(service_reviews::create))
+            .route("/v2/service-reviews/{id}", web::get().to(service_reviews::read))
+            .route(
+                "/__simulator/service-reviews/{id}",
+                web::put().to(service_reviews::decide),
+            )
             .route("/__simulator/claims", web::get().to(control::claims))
             .route("/__simulator/tokens", web::get().to(control::tokens))
             .route("/__simulator/tokens/revoke", web::post().to(control::revoke));

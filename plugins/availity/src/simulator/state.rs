@@ -25,7 +25,7 @@ struct Inner {
     claims: Vec<ReceivedClaim>,
 }
 
-/// A coverage or claim status: answered "in progress" on its first poll, then
+/// A coverage, claim status or service review: answered "in progress" on its first poll, then
 /// with its final body.
 struct Resource {
     polls: u32,
@@ -127,6 +127,18 @@ impl SimulatorState {
         } else {
             (true, resource.complete.clone())
         })
+    }
+
+    /// Changes the final body of `id` (a payer deciding a pended review); false
+    /// when there is no such resource.
+    pub(crate) fn update_complete(&self, id: &str, change: impl FnOnce(&mut Value)) -> bool {
+        match self.lock().resources.get_mut(id) {
+            Some(resource) => {
+                change(&mut resource.complete);
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn receive_claim(&self, claim: ReceivedClaim) {

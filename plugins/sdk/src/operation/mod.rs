@@ -26,7 +26,7 @@ pub use payments::{
     Customer, IdempotencyKey, Money, PaymentRequest, PaymentResult, PaymentStatus, RefundRequest,
     RefundResult, RefundStatus,
 };
-pub use prior_auth::{PriorAuthDecision, PriorAuthOutcome, PriorAuthRequest};
+pub use prior_auth::{PriorAuthDecision, PriorAuthOutcome, PriorAuthRequest, PriorAuthStatusRequest};
 pub use remittance::Remittance;
 
 use crate::descriptor::Capability;
@@ -40,6 +40,7 @@ pub enum Operation {
     ClaimStatusFeed(FeedRequest),
     FetchRemittance(FeedRequest),
     PriorAuth(PriorAuthRequest),
+    PriorAuthStatus(PriorAuthStatusRequest),
     PatientPayment(PaymentRequest),
     Refund(RefundRequest),
     PayerList(PayerListRequest),
@@ -54,6 +55,7 @@ pub enum OperationOutput {
     ClaimStatusFeed(FeedPage<ClaimStatusUpdate>),
     FetchRemittance(FeedPage<Remittance>),
     PriorAuth(PriorAuthDecision),
+    PriorAuthStatus(PriorAuthDecision),
     PatientPayment(PaymentResult),
     Refund(RefundResult),
     PayerList(PayerList),
@@ -69,6 +71,7 @@ impl Operation {
             Operation::ClaimStatusFeed(_) => Capability::ClaimStatusFeed,
             Operation::FetchRemittance(_) => Capability::FetchRemittance,
             Operation::PriorAuth(_) => Capability::PriorAuth,
+            Operation::PriorAuthStatus(_) => Capability::PriorAuthStatus,
             Operation::PatientPayment(_) => Capability::PatientPayment,
             Operation::Refund(_) => Capability::Refund,
             Operation::PayerList(_) => Capability::PayerList,
@@ -86,6 +89,7 @@ impl OperationOutput {
             OperationOutput::ClaimStatusFeed(_) => Capability::ClaimStatusFeed,
             OperationOutput::FetchRemittance(_) => Capability::FetchRemittance,
             OperationOutput::PriorAuth(_) => Capability::PriorAuth,
+            OperationOutput::PriorAuthStatus(_) => Capability::PriorAuthStatus,
             OperationOutput::PatientPayment(_) => Capability::PatientPayment,
             OperationOutput::Refund(_) => Capability::Refund,
             OperationOutput::PayerList(_) => Capability::PayerList,

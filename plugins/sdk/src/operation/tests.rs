@@ -112,6 +112,19 @@ fn one_of_each() -> Vec<(Operation, OperationOutput)> {
                 reference: Some("PA-1".into()),
                 period: Some((date(1), date(31))),
                 note: "approved".into(),
+                tracking_id: None,
+            }),
+        ),
+        (
+            Operation::PriorAuthStatus(PriorAuthStatusRequest {
+                tracking_id: "7400000000002".into(),
+            }),
+            OperationOutput::PriorAuthStatus(PriorAuthDecision {
+                outcome: PriorAuthOutcome::Pended,
+                reference: None,
+                period: None,
+                note: "pended: clinical review".into(),
+                tracking_id: Some("7400000000002".into()),
             }),
         ),
         (
