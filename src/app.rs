@@ -49,6 +49,8 @@ pub enum StartupError {
     Secrets(#[from] crate::secrets::SecretsError),
     #[error(transparent)]
     Denials(#[from] &'static crate::billing::denials::DenialDataError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthSetupError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: SocketAddr,
@@ -58,6 +60,9 @@ pub enum StartupError {
 
 /// Connections per worker for the admin API.
 const ADMIN_POOL_SIZE: usize = 2;
+/// Connections of the authorization server (clients, keys, assertion ids), shared by
+/// every worker.
+const AUTH_POOL_SIZE: usize = 4;
 
 pub struct Application {
     server: Server,
@@ -89,7 +94,6 @@ impl Application {
             source,
         })?;
         let base_url = format!("{}/fhir", settings.public_url(address));
-        let capability = Arc::new(capability_statement(&base_url, chrono::Utc::now()));
         let workers = settings
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -139,6 +143,22 @@ impl Application {
         if keyring.is_none() {
             tracing::warn!("no secrets key configured (secrets_key): /admin/integrations answers 503");
         }
+        let keyring_for_auth = keyring.clone();
+        let auth = crate::auth::setup(
+            settings,
+            Arc::new(database.store(AUTH_POOL_SIZE)?),
+            keyring_for_auth,
+            address,
+        )
+        .await?
+        .map(web::Data::new);
+        let capability = Arc::new(capability_statement(
+            &base_url,
+            chrono::Utc::now(),
+            auth.as_ref()
+                .map(|auth| crate::auth::discovery::capability_security(&auth.endpoints)),
+        ));
+        let auth_mode = web::Data::new(settings.auth);
         let registry_changes = Arc::new(RegistryChanges::default());
         let orchestrator = Arc::new(Orchestrator::new(OrchestratorParts {
             store: database.store(ADMIN_POOL_SIZE)?,
@@ -250,8 +270,19 @@ impl Application {
             let hl7 = web::Data::new(Hl7Context {
                 ingest: Arc::clone(&ingest),
             });
+            let auth = auth.clone();
             App::new()
+                .wrap(from_fn(crate::auth::gate::gate))
                 .wrap(from_fn(log_request))
+                .app_data(auth_mode.clone())
+                .configure(|cfg| {
+                    // Before the FHIR routes, which would take `/fhir/.well-known/…`.
+                    if let Some(auth) = auth {
+                        cfg.app_data(auth)
+                            .configure(crate::auth::discovery::configure)
+                            .configure(crate::auth::admin_clients::configure);
+                    }
+                })
                 .app_data(context)
                 .app_data(hl7)
                 .app_data(billing)

@@ -1,6 +1,7 @@
 //! One typed configuration, layered: built-in defaults, then an optional TOML file,
 //! then `CLAIMBRIDGE_*` environment variables (highest precedence).
 
+use crate::auth::AuthMode;
 use crate::billing::gateway::GatewayKind;
 use crate::integrations::backoff::RetryPolicy;
 use crate::integrations::breaker::BreakerPolicy;
@@ -104,6 +105,17 @@ pub struct Settings {
     /// up to `jobs_retry_cap_secs`, and each wait drawn at random below it.
     pub jobs_retry_base_ms: u64,
     pub jobs_retry_cap_secs: u64,
+    /// `required` (default): `/fhir`, `/api`, `/hl7` and `/admin` need a bearer
+    /// token; `disabled`: nothing is checked (refused unless `bind` is loopback).
+    pub auth: AuthMode,
+    /// How long an access token from the embedded authorization server lives.
+    pub auth_token_lifetime_secs: u64,
+    /// Days before the token signing key is replaced by a new one.
+    pub auth_key_rotation_days: u64,
+    /// Where the bootstrap admin client's credentials are written on first start;
+    /// default `bootstrap-admin.json` beside the embedded database (else in the
+    /// working directory).
+    pub auth_bootstrap_file: Option<std::path::PathBuf>,
 }
 
 /// A configured secret: `Debug` never prints it, so neither does a logged `Settings`.
@@ -180,6 +192,10 @@ impl Default for Settings {
             jobs_lease_secs: 60,
             jobs_retry_base_ms: 2000,
             jobs_retry_cap_secs: 3600,
+            auth: AuthMode::Required,
+            auth_token_lifetime_secs: 300,
+            auth_key_rotation_days: 30,
+            auth_bootstrap_file: None,
         }
     }
 }
@@ -309,6 +325,17 @@ impl Settings {
         if let Some(public) = &self.public_url {
             url::Url::parse(public)
                 .map_err(|e| ConfigError::Invalid(format!("public_url {public:?}: {e}")))?;
+        }
+        if self.auth == AuthMode::Disabled && !self.bind.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "auth = disabled is for development on this machine only, and bind {} is not a loopback address",
+                self.bind
+            )));
+        }
+        if self.auth_token_lifetime_secs == 0 || self.auth_key_rotation_days == 0 {
+            return Err(ConfigError::Invalid(
+                "auth_token_lifetime_secs and auth_key_rotation_days must be at least 1".into(),
+            ));
         }
         Ok(())
     }

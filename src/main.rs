@@ -135,5 +135,11 @@ async fn rotate_key(settings: &Settings) -> Result<(), Box<dyn std::error::Error
         key_id = keyring.current_id(),
         "webhook signing secrets resealed"
     );
+    let resealed = claimbridge::auth::keys::reseal_all(&store, &keyring).await?;
+    tracing::info!(
+        resealed,
+        key_id = keyring.current_id(),
+        "access token signing keys resealed"
+    );
     Ok(())
 }

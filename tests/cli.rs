@@ -68,6 +68,41 @@ async fn serve_answers_on_the_configured_address() {
     };
     assert_eq!(status, 200);
 
+    // The README's tour: the first start wrote the bootstrap admin's credentials
+    // beside the database, for this user only; they get a token that opens the API.
+    let file = dir.path().join("bootstrap-admin.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let credentials: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let patients = format!("http://127.0.0.1:{port}/fhir/Patient");
+    assert_eq!(http().get(&patients).send().await.unwrap().status(), 401);
+    let token: serde_json::Value = http()
+        .post(format!("http://127.0.0.1:{port}/auth/token"))
+        .basic_auth(
+            credentials["client_id"].as_str().unwrap(),
+            credentials["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = token["access_token"].as_str().expect("a token");
+    let status = http()
+        .get(&patients)
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+
     // The MLLP listener answers on its own port.
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", mllp_port)).unwrap();
     stream
@@ -119,6 +154,18 @@ fn serve_refuses_a_bad_configuration() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("redis_url"));
+}
+
+#[test]
+fn authorization_cannot_be_disabled_off_loopback() {
+    let output = claimbridge("sqlite://./unused.db")
+        .env("CLAIMBRIDGE_AUTH", "disabled")
+        .env("CLAIMBRIDGE_BIND", "0.0.0.0:0")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("loopback"));
 }
 
 /// MLLP over TLS with a configured certificate and key: a client that trusts the
@@ -240,6 +287,27 @@ async fn start_serving(database_url: &str, env: &[(&str, &str)]) -> (std::proces
     (child, port)
 }
 
+/// A token for the bootstrap admin client whose credentials the first start wrote
+/// into `dir`, beside the database.
+async fn admin_token(dir: &std::path::Path, port: u16) -> String {
+    let credentials: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bootstrap-admin.json")).unwrap()).unwrap();
+    let token: serde_json::Value = http()
+        .post(format!("http://127.0.0.1:{port}/auth/token"))
+        .basic_auth(
+            credentials["client_id"].as_str().unwrap(),
+            credentials["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().expect("a token").to_owned()
+}
+
 fn stop(mut child: std::process::Child) {
     let stopped = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -262,8 +330,10 @@ async fn rotate_key_moves_credentials_to_the_new_key() {
         ("CLAIMBRIDGE_SECRETS_KEY_ID", "k1"),
     ];
     let (server, port) = start_serving(&database, &k1).await;
+    let token = admin_token(dir.path(), port).await;
     let created: serde_json::Value = http()
         .post(format!("http://127.0.0.1:{port}/admin/integrations"))
+        .bearer_auth(&token)
         .json(
             &serde_json::json!({"vendor": "stripe", "name": "stripe", "baseUrl": "https://api.stripe.com",
                                   "credentials": {"apiKey": "sk_test_rotate"}}),
@@ -294,12 +364,16 @@ async fn rotate_key_moves_credentials_to_the_new_key() {
         String::from_utf8_lossy(&rotated.stderr)
     );
 
+    // The token signing key was resealed too: the server starts under k2 alone and
+    // issues tokens.
     let (server, port) = start_serving(&database, &k2).await;
+    let token = admin_token(dir.path(), port).await;
     let read = http()
         .get(format!(
             "http://127.0.0.1:{port}/admin/integrations/{}",
             created["id"].as_str().unwrap()
         ))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();

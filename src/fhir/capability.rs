@@ -8,7 +8,13 @@ use crate::fhir::routes::{SYSTEM_INTERACTIONS, TYPE_INTERACTIONS};
 use crate::fhir::search::definitions::{ParamKind, Registry};
 use crate::fhir::validation;
 
-pub fn capability_statement(base_url: &str, started: chrono::DateTime<chrono::Utc>) -> Value {
+/// `security` is the `rest.security` of a server that requires tokens (`None` when
+/// authorization is disabled).
+pub fn capability_statement(
+    base_url: &str,
+    started: chrono::DateTime<chrono::Utc>,
+    security: Option<Value>,
+) -> Value {
     let resources: Vec<Value> = ResourceType::ALL
         .iter()
         .map(|resource_type| {
@@ -45,7 +51,7 @@ pub fn capability_statement(base_url: &str, started: chrono::DateTime<chrono::Ut
             resource
         })
         .collect();
-    json!({
+    let mut statement = json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": crate::fhir::instant(started),
@@ -61,7 +67,11 @@ pub fn capability_statement(base_url: &str, started: chrono::DateTime<chrono::Ut
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|code| json!({"code": code})).collect::<Vec<_>>()
         }]
-    })
+    });
+    if let Some(security) = security {
+        statement["rest"][0]["security"] = security;
+    }
+    statement
 }
 
 fn search_params(resource_type: ResourceType) -> Vec<Value> {

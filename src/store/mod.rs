@@ -7,6 +7,7 @@
 //! of failing with "database is locked".
 
 pub mod attempts;
+pub mod auth;
 pub mod billing;
 pub mod dashboard;
 pub mod denials;
@@ -20,7 +21,7 @@ pub mod remittance;
 mod rows;
 mod schema;
 pub mod search;
-mod sql_types;
+pub(crate) mod sql_types;
 mod statement;
 mod token_hash;
 pub mod webhook_subscriptions;
@@ -146,6 +147,7 @@ mod postgres {
     include!("webhook_subscriptions_ops.rs");
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
+    include!("auth_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -285,6 +287,7 @@ mod sqlite {
     include!("webhook_subscriptions_ops.rs");
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
+    include!("auth_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -948,6 +951,66 @@ impl Session {
         category: Option<&str>,
     ) -> Result<Vec<IntegrationRecord>, StoreError> {
         on_session!(self, list_integrations(tenant, category))
+    }
+
+    pub async fn insert_auth_client(&mut self, row: &auth::ClientRow) -> Result<(), StoreError> {
+        on_session!(self, insert_auth_client(row))
+    }
+
+    pub async fn auth_client(&mut self, client_id: &str) -> Result<Option<auth::ClientRow>, StoreError> {
+        on_session!(self, auth_client(client_id))
+    }
+
+    /// Every registered client, oldest first.
+    pub async fn list_auth_clients(&mut self) -> Result<Vec<auth::ClientRow>, StoreError> {
+        on_session!(self, list_auth_clients())
+    }
+
+    /// `false` when there is no such client.
+    pub async fn delete_auth_client(&mut self, client_id: &str) -> Result<bool, StoreError> {
+        on_session!(self, delete_auth_client(client_id))
+    }
+
+    /// Every signing key, newest first.
+    pub async fn signing_keys(&mut self) -> Result<Vec<auth::SigningKeyRow>, StoreError> {
+        on_session!(self, signing_keys())
+    }
+
+    /// Stores a new signing key and retires the others, in the session's transaction.
+    pub async fn rotate_signing_key(&mut self, row: &auth::SigningKeyRow) -> Result<(), StoreError> {
+        let now = chrono::Utc::now();
+        on_session!(self, insert_signing_key(row))?;
+        on_session!(self, retire_signing_keys_except(&row.kid, now))
+    }
+
+    /// Replaces a signing key's sealed private half.
+    pub async fn set_signing_key_private(
+        &mut self,
+        kid: &str,
+        sealed: &SealedColumns,
+    ) -> Result<(), StoreError> {
+        on_session!(self, set_signing_key_private(kid, sealed))
+    }
+
+    /// Removes keys retired before `before`.
+    pub async fn drop_signing_keys_retired_before(
+        &mut self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        on_session!(self, drop_signing_keys_retired_before(before))
+    }
+
+    /// Records a client assertion id; `false` for a replay of an unexpired one.
+    pub async fn use_assertion_jti(
+        &mut self,
+        client_id: &str,
+        jti: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        on_session!(
+            self,
+            use_assertion_jti(client_id, jti, expires_at, chrono::Utc::now())
+        )
     }
 
     /// Where the integration's feed was read up to; `None` before its first page.

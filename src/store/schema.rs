@@ -394,3 +394,50 @@ diesel::table! {
         updated_at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_clients (client_id) {
+        client_id -> Text,
+        tenant -> Text,
+        name -> Text,
+        client_type -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        scopes -> Text,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+        enabled -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        private_ciphertext -> Text,
+        private_nonce -> Text,
+        key_id -> Text,
+        public_jwk -> Text,
+        created_at -> UtcTimestamp,
+        retired_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> UtcTimestamp,
+    }
+}

@@ -18,9 +18,17 @@ crate::on_both_backends!(
 
 const MRN: &str = "http://hospital.example.org/mrn";
 
+/// A client that logs in the way fhir-sdk does: when the server answers 401 it
+/// asks its login callback for an `Authorization` header (here the admin's token).
 fn client(app: &TestApp) -> Client<FhirR4B> {
+    let authorization =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", app.admin_token)).unwrap();
     Client::builder()
         .base_url(format!("{}/", app.base).parse().unwrap())
+        .auth_callback(move |_http| {
+            let authorization = authorization.clone();
+            async move { Ok::<_, std::convert::Infallible>(authorization) }
+        })
         .build()
         .expect("FHIR client")
 }

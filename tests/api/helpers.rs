@@ -29,7 +29,15 @@ pub const TEST_MAX_FRAME: usize = 64 * 1024;
 pub struct TestApp {
     /// `http://127.0.0.1:{port}/fhir`
     pub base: String,
+    /// Carries the bootstrap admin's access token (`system/*.* admin`) on every
+    /// request, as an administrator's tools would.
     pub client: reqwest::Client,
+    /// The bootstrap admin client, as the server wrote it.
+    pub admin_client_id: String,
+    /// The token `client` carries.
+    pub admin_token: String,
+    /// Holds `bootstrap-admin.json`.
+    _auth_dir: tempfile::TempDir,
     /// The MLLP listener's address.
     pub mllp: std::net::SocketAddr,
     /// The server's database, for tests that work the job queue as another node.
@@ -80,6 +88,43 @@ enum Cleanup {
     Postgres { server_url: String, schema: String },
 }
 
+/// A token from the server's token endpoint for a client with a secret
+/// (`client_secret_basic`), with `scope` or all the client may have.
+pub async fn client_credentials_token(
+    base: &str,
+    client_id: &str,
+    secret: &str,
+    scope: Option<&str>,
+) -> String {
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let answer = reqwest::Client::new()
+        .post(format!("{}/auth/token", base.trim_end_matches("/fhir")))
+        .basic_auth(client_id, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(answer.status(), 200, "the token endpoint refused {client_id}");
+    let body: Value = answer.json().await.expect("a token answer");
+    body["access_token"].as_str().expect("an access token").to_owned()
+}
+
+/// A client that sends `token` as its bearer token on every request.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut value =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value");
+    value.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
+}
+
 impl TestApp {
     pub async fn sqlite(options: TestOptions) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -111,8 +156,13 @@ impl TestApp {
     async fn start(database_url: String, cleanup: Cleanup, options: TestOptions) -> TestApp {
         let secrets_key =
             matches!(cleanup, Cleanup::Postgres { .. }).then(|| SecretText::new(TEST_SECRETS_KEY));
+        let auth_dir = tempfile::tempdir().expect("temporary directory");
+        let bootstrap_file = auth_dir.path().join("bootstrap-admin.json");
         let settings = Settings {
             secrets_key,
+            auth_bootstrap_file: Some(bootstrap_file.clone()),
+            // Longer than any test.
+            auth_token_lifetime_secs: 3600,
             database_url: database_url.clone(),
             database_pool_size: 4,
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -152,13 +202,20 @@ impl TestApp {
         let mllp = app.mllp_address().expect("the MLLP listener is on");
         let server = app.server_handle();
         let running = tokio::spawn(app.run());
+        // reqwest carries no TLS provider of its own in this workspace.
+        claimbridge_plugin_sdk::http_client::install_crypto_provider();
+        let credentials: Value =
+            serde_json::from_slice(&std::fs::read(&bootstrap_file).expect("the bootstrap credentials"))
+                .expect("bootstrap-admin.json is JSON");
+        let admin_client_id = credentials["client_id"].as_str().unwrap().to_owned();
+        let admin_client_secret = credentials["client_secret"].as_str().unwrap().to_owned();
+        let token = client_credentials_token(&base, &admin_client_id, &admin_client_secret, None).await;
         TestApp {
             base,
-            client: {
-                // reqwest carries no TLS provider of its own in this workspace.
-                claimbridge_plugin_sdk::http_client::install_crypto_provider();
-                reqwest::Client::new()
-            },
+            client: bearer_client(&token),
+            admin_token: token,
+            admin_client_id,
+            _auth_dir: auth_dir,
             mllp,
             database_url,
             server,

@@ -1,0 +1,3 @@
+DROP TABLE auth_assertion_jtis;
+DROP TABLE auth_signing_keys;
+DROP TABLE auth_clients;

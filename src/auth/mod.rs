@@ -1,0 +1,142 @@
+//! SMART on FHIR authorization: the embedded authorization server (clients,
+//! signing keys, the token endpoint, discovery) and the resource server's side
+//! (bearer tokens checked on every protected request, scopes against what is
+//! asked).
+//!
+//! `CLAIMBRIDGE_AUTH=required` (the default) protects `/fhir`, `/api`, `/hl7` and
+//! `/admin`; `disabled` turns every check off, with a warning, and is refused on a
+//! non-loopback bind. What stays open: the CapabilityStatement, discovery
+//! documents, the token and JWKS endpoints, vendors' webhooks (verified by their
+//! signatures) and `/metrics`.
+
+pub mod access_token;
+pub mod admin_clients;
+pub mod assertion;
+pub mod bootstrap;
+pub mod clients;
+pub mod discovery;
+pub mod gate;
+pub mod keys;
+pub mod policy;
+pub mod scopes;
+pub mod token_endpoint;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError};
+
+pub use access_token::{AccessTokens, Principal};
+pub use keys::SigningKeys;
+
+/// Whether requests need a bearer token (`auth`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    #[default]
+    Required,
+    /// Loopback development only.
+    Disabled,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Where the embedded authorization server lives and what it hands out.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// `{public url}/auth`: the `iss` of its tokens.
+    pub issuer: String,
+    /// `{public url}/fhir`: the `aud` its tokens must carry.
+    pub audience: String,
+}
+
+impl Endpoints {
+    pub fn new(public_url: &str) -> Self {
+        Endpoints {
+            issuer: format!("{public_url}/auth"),
+            audience: format!("{public_url}/fhir"),
+        }
+    }
+
+    pub fn token(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    pub fn jwks(&self) -> String {
+        format!("{}/jwks", self.issuer)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthSetupError {
+    #[error(
+        "authorization needs a secrets key to seal its signing keys: set CLAIMBRIDGE_SECRETS_KEY \
+         (or CLAIMBRIDGE_AUTH=disabled for development on this machine)"
+    )]
+    NoSecretsKey,
+    #[error("auth = disabled is for development on this machine only, and {0} is not a loopback address")]
+    DisabledOffLoopback(std::net::SocketAddr),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+}
+
+/// The authorization server of a node: `None` when authorization is disabled
+/// (with a warning). On first start it makes the signing key and the bootstrap
+/// admin client; on every start it rotates a key older than the rotation period.
+pub async fn setup(
+    settings: &crate::config::Settings,
+    store: Arc<Store>,
+    keyring: Option<Arc<crate::secrets::Keyring>>,
+    bound: std::net::SocketAddr,
+) -> Result<Option<AuthContext>, AuthSetupError> {
+    if settings.auth == AuthMode::Disabled {
+        if !bound.ip().is_loopback() {
+            return Err(AuthSetupError::DisabledOffLoopback(bound));
+        }
+        tracing::warn!("authorization is DISABLED (CLAIMBRIDGE_AUTH=disabled): every request is allowed");
+        return Ok(None);
+    }
+    let keyring = keyring.ok_or(AuthSetupError::NoSecretsKey)?;
+    let lifetime = std::time::Duration::from_secs(settings.auth_token_lifetime_secs);
+    let keys = SigningKeys::load_or_create(Arc::clone(&store), keyring, lifetime).await?;
+    keys.rotate_if_older_than(std::time::Duration::from_secs(
+        settings.auth_key_rotation_days.saturating_mul(86_400),
+    ))
+    .await?;
+    let endpoints = Endpoints::new(&settings.public_url(bound));
+    let clients = clients::ClientRegistry::new(Arc::clone(&store));
+    let bootstrap_file = settings
+        .auth_bootstrap_file
+        .clone()
+        .unwrap_or_else(|| bootstrap::default_path(&settings.database_url));
+    bootstrap::ensure_admin(&clients, &bootstrap_file).await?;
+    Ok(Some(AuthContext {
+        mode: AuthMode::Required,
+        tokens: AccessTokens::new(Arc::clone(&keys), endpoints.clone(), lifetime),
+        endpoints,
+        store,
+        keys,
+        clients,
+    }))
+}
+
+/// What the auth routes and the gate share, per server.
+pub struct AuthContext {
+    pub mode: AuthMode,
+    pub endpoints: Endpoints,
+    pub store: Arc<Store>,
+    pub keys: Arc<SigningKeys>,
+    pub tokens: AccessTokens,
+    pub clients: clients::ClientRegistry,
+}
