@@ -67,7 +67,6 @@ impl Ingest {
             Ok(parsed) => mapping::lookups(&self.fhir, &header, parsed, &self.settings.identifier_systems),
             Err(_) => Vec::new(),
         };
-        let mut tx = self.fhir.session().await.map_err(IngestError::Fhir)?;
         let record = NewMessage {
             received_at,
             sending_application: header.sending_application.clone(),
@@ -83,7 +82,11 @@ impl Ingest {
         // The transaction's start, the record and the message's key lookups go in
         // one round trip; the lookups are of use only when the record is new.
         let searches: Vec<_> = lookups.iter().map(|l| l.lookup.clone()).collect();
-        let (inserted, found) = tx.begin_recording(Some(&record), &searches).await?;
+        let (mut tx, inserted, found) = self
+            .fhir
+            .begin_recording(Some(&record), &searches)
+            .await
+            .map_err(IngestError::Fhir)?;
         let (record, prefetched) = match inserted {
             Some(id) => (Record::Inserted(id, Box::new(record)), Some(found)),
             // Sent before (or to another connection or node at the same moment, whose

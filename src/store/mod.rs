@@ -593,6 +593,29 @@ impl Store {
         Ok(session)
     }
 
+    /// A session inside a new transaction (as `begin` makes) in which `message` is
+    /// recorded (when there is one, as `Session::insert_message` does) and the
+    /// lookups are run, each after taking its lock (as `lock_before_next_search`
+    /// would): one round trip on PostgreSQL, BEGIN included. The found resources
+    /// come in the order of `lookups`.
+    pub async fn begin_recording(
+        &self,
+        message: Option<&NewMessage>,
+        lookups: &[Lookup],
+    ) -> Result<(Session, Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
+        // SQLite's writer lock before a pooled connection, in the order `begin`
+        // takes them: sessions holding connections while they wait for the lock
+        // could leave its holder none to take.
+        let lock = match &self.backend {
+            Backend::Sqlite { writer, .. } => Some(Arc::clone(writer).lock_owned().await),
+            Backend::Postgres(_) => None,
+        };
+        let mut session = self.session().await?;
+        session.transaction_lock = lock;
+        let (id, found) = session.begin_recording(message, lookups).await?;
+        Ok((session, id, found))
+    }
+
     /// Webhook subscriptions were changed and the change committed: events look
     /// for subscribers again (see `webhook_subscriptions`).
     pub fn webhook_subscriptions_changed(&self) {
@@ -812,12 +835,8 @@ impl Session {
         }
     }
 
-    /// Begins a transaction on this session (as `Store::begin` does), records
-    /// `message` in it (when there is one, as `insert_message` does) and runs the
-    /// lookups, each after taking its lock (as `lock_before_next_search` would): one
-    /// round trip on PostgreSQL, BEGIN included. The found resources come in the
-    /// order of `lookups`.
-    pub async fn begin_recording(
+    /// See `Store::begin_recording` (which takes SQLite's writer lock first).
+    async fn begin_recording(
         &mut self,
         message: Option<&NewMessage>,
         lookups: &[Lookup],
@@ -826,9 +845,6 @@ impl Session {
             !self.in_transaction,
             "begin_recording on a session already in a transaction"
         );
-        if let Some(writer) = &self.sqlite_writer {
-            self.transaction_lock = Some(Arc::clone(writer).lock_owned().await);
-        }
         // From here on a failure may leave the connection in a transaction:
         // dropping the session then discards the connection (see `Drop`).
         self.in_transaction = true;
