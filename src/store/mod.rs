@@ -70,8 +70,8 @@ const WRITE_ATTEMPTS: usize = 3;
 macro_rules! on_session {
     ($session:expr, $op:ident($($arg:expr),*)) => {
         match $session.conn_mut() {
-            SessionConn::Postgres(conn) => postgres::$op(&mut ***conn, $($arg),*).await,
-            SessionConn::Sqlite(conn) => sqlite::$op(&mut **conn, $($arg),*).await,
+            SessionConn::Postgres(conn) => postgres::$op(conn, $($arg),*).await,
+            SessionConn::Sqlite(conn) => sqlite::$op(conn, $($arg),*).await,
         }
     };
 }
@@ -854,18 +854,18 @@ impl Session {
                     .iter()
                     .map(|l| (l.lock.as_deref().map(lock_key), search::page_statement(&l.query)))
                     .collect();
-                postgres::begin_recording(&mut ***conn, message, &statements).await
+                postgres::begin_recording(conn, message, &statements).await
             }
             SessionConn::Sqlite(conn) => {
                 // One writer at a time: no locks to take, nothing to pipeline.
-                sqlite::begin(&mut **conn).await?;
+                sqlite::begin(conn).await?;
                 let id = match message {
-                    Some(message) => sqlite::insert_message(&mut **conn, message).await?,
+                    Some(message) => sqlite::insert_message(conn, message).await?,
                     None => None,
                 };
                 let mut found = Vec::with_capacity(lookups.len());
                 for lookup in lookups {
-                    found.push(sqlite::load_found(&mut **conn, search::page_statement(&lookup.query)).await?);
+                    found.push(sqlite::load_found(conn, search::page_statement(&lookup.query)).await?);
                 }
                 Ok((id, found))
             }
@@ -882,12 +882,12 @@ impl Session {
         let staged = std::mem::take(&mut self.staged);
         match self.conn_mut() {
             SessionConn::Postgres(conn) => {
-                postgres::insert_staged_finishing_message(&mut ***conn, &staged, id, outcome).await?;
+                postgres::insert_staged_finishing_message(conn, &staged, id, outcome).await?;
             }
             SessionConn::Sqlite(conn) => {
-                sqlite::finish_message(&mut **conn, id, outcome).await?;
+                sqlite::finish_message(conn, id, outcome).await?;
                 if !staged.is_empty() {
-                    sqlite::insert_staged(&mut **conn, &staged).await?;
+                    sqlite::insert_staged(conn, &staged).await?;
                 }
             }
         }
