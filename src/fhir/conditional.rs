@@ -56,6 +56,20 @@ async fn ids_matching(
     limit: usize,
     author: CriteriaAuthor,
 ) -> Result<Vec<String>, FhirError> {
+    let query = criteria_query(resource_type, query, base_url, limit, author)?;
+    Ok(session.search(&query).await?.into_iter().map(|r| r.id).collect())
+}
+
+/// The search that conditional criteria `query` stand for, up to `limit` matches.
+/// The server's own criteria come through here too when a message map looks up
+/// several keys in one round trip (`Session::begin_recording`).
+pub fn criteria_query(
+    resource_type: ResourceType,
+    query: &str,
+    base_url: &str,
+    limit: usize,
+    author: CriteriaAuthor,
+) -> Result<SearchQuery, FhirError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .filter(|(name, _)| !matches!(name.as_str(), "_format" | "_pretty"))
@@ -78,13 +92,12 @@ async fn ids_matching(
             format!("conditional criteria {query:?} select nothing: name search parameters"),
         ));
     }
-    let query = SearchQuery {
+    Ok(SearchQuery {
         res_type: resource_type.to_string(),
         filters: request.filters,
         sort: Vec::new(),
         cursor: None,
         limit: limit as i64,
         repeated: author == CriteriaAuthor::Server,
-    };
-    Ok(session.search(&query).await?.into_iter().map(|r| r.id).collect())
+    })
 }

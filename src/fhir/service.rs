@@ -9,10 +9,12 @@ use crate::fhir::outcome::{FhirError, Issue};
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::extract;
 use crate::fhir::validation;
+use crate::store::messages::NewMessage;
 use crate::store::model::{
-    CurrentResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteMethod, WriteRequest,
+    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteMethod,
+    WriteRequest,
 };
-use crate::store::{Session, Store, StoreError};
+use crate::store::{Lookup, Session, Store, StoreError};
 
 /// A version of a resource as the client sees it.
 #[derive(Debug, Clone)]
@@ -55,6 +57,16 @@ impl ResourceService {
     /// A session inside one database transaction (transaction Bundles).
     pub async fn begin(&self) -> Result<Session, FhirError> {
         Ok(self.store.begin().await?)
+    }
+
+    /// A transaction begun together with recording an HL7 message and looking up
+    /// its keys (see `Store::begin_recording`).
+    pub async fn begin_recording(
+        &self,
+        message: Option<&NewMessage>,
+        lookups: &[Lookup],
+    ) -> Result<(Session, Option<i64>, Vec<Vec<FoundResource>>), FhirError> {
+        Ok(self.store.begin_recording(message, lookups).await?)
     }
 
     pub async fn read(

@@ -7,9 +7,10 @@ use chrono::Utc;
 use crate::fhir::outcome::FhirError;
 use crate::fhir::service::ResourceService;
 use crate::hl7::ack::{self, AckCode, ErrorCode, Problem};
-use crate::hl7::mapping::{self, AuthoritySystems, MappingContext, MappingError};
+use crate::hl7::mapping::{self, AuthoritySystems, MappingContext, MappingError, MessageLookup};
 use crate::hl7::message::{normalize_segment_endings, Header, Parsed};
 use crate::store::messages::{MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage};
+use crate::store::model::FoundResource;
 use crate::store::StoreError;
 
 /// How ingestion is set up.
@@ -61,7 +62,11 @@ impl Ingest {
                     .await
             }
         };
-        let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+        let parsed = Parsed::parse(&text, &header);
+        let lookups = match &parsed {
+            Ok(parsed) => mapping::lookups(&self.fhir, &header, parsed, &self.settings.identifier_systems),
+            Err(_) => Vec::new(),
+        };
         let record = NewMessage {
             received_at,
             sending_application: header.sending_application.clone(),
@@ -74,8 +79,16 @@ impl Ingest {
             raw: raw.to_owned(),
             ack: String::new(),
         };
-        let record = match tx.insert_message(&record).await? {
-            Some(id) => Record::Inserted(id, Box::new(record)),
+        // The transaction's start, the record and the message's key lookups go in
+        // one round trip; the lookups are of use only when the record is new.
+        let searches: Vec<_> = lookups.iter().map(|l| l.lookup.clone()).collect();
+        let (mut tx, inserted, found) = self
+            .fhir
+            .begin_recording(Some(&record), &searches)
+            .await
+            .map_err(IngestError::Fhir)?;
+        let (record, prefetched) = match inserted {
+            Some(id) => (Record::Inserted(id, Box::new(record)), Some(found)),
             // Sent before (or to another connection or node at the same moment, whose
             // transaction the insert waited for).
             None => {
@@ -91,10 +104,13 @@ impl Ingest {
                     tx.rollback().await?;
                     return Ok(resend(&header, previous));
                 }
-                Record::Stored(previous.id)
+                // A message in error is applied again; what the lookups found may
+                // predate the insert's wait, so the mapping looks again.
+                (Record::Stored(previous.id), None)
             }
         };
-        self.process(tx, record, &header, &text).await
+        let prefetched = prefetched.map(|found| (lookups.as_slice(), found));
+        self.process(tx, record, &header, parsed, prefetched).await
     }
 
     /// Applies a stored message again (after a mapping or data fix).
@@ -111,7 +127,9 @@ impl Ingest {
             }
         };
         let tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
-        self.process(tx, Record::Stored(message.id), &header, &text).await
+        let parsed = Parsed::parse(&text, &header);
+        self.process(tx, Record::Stored(message.id), &header, parsed, None)
+            .await
     }
 
     async fn process(
@@ -119,18 +137,17 @@ impl Ingest {
         mut tx: crate::store::Session,
         record: Record,
         header: &Header,
-        text: &str,
+        parsed: Result<Parsed<'_>, Problem>,
+        prefetched: Option<(&[MessageLookup], Vec<Vec<FoundResource>>)>,
     ) -> Result<Reply, IngestError> {
         let mut warnings = Vec::new();
-        let applied = match Parsed::parse(text, header) {
+        let applied = match parsed {
             Err(problem) => Err(MappingError::Unsupported(problem)),
             Ok(parsed) => {
-                let mut context = MappingContext {
-                    fhir: &self.fhir,
-                    session: &mut tx,
-                    systems: &self.settings.identifier_systems,
-                    warnings: Vec::new(),
-                };
+                let mut context = MappingContext::new(&self.fhir, &mut tx, &self.settings.identifier_systems);
+                if let Some((lookups, found)) = prefetched {
+                    context.use_lookups(lookups, found);
+                }
                 let applied = mapping::apply(&mut context, header, &parsed).await;
                 warnings = context.warnings;
                 applied
@@ -169,8 +186,7 @@ impl Ingest {
             tx.commit().await?;
         } else {
             let (Record::Stored(id) | Record::Inserted(id, _)) = record;
-            tx.finish_message(id, &outcome).await?;
-            tx.commit().await?;
+            tx.commit_finishing_message(id, &outcome).await?;
         }
         Ok(reply)
     }

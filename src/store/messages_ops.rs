@@ -33,7 +33,10 @@ pub async fn get_message(conn: &mut Conn, id: i64) -> Result<Option<StoredMessag
     row.map(MessageRow::into_message).transpose()
 }
 
-pub async fn list_messages(conn: &mut Conn, filter: &MessageFilter) -> Result<Vec<StoredMessage>, StoreError> {
+pub async fn list_messages(
+    conn: &mut Conn,
+    filter: &MessageFilter,
+) -> Result<Vec<StoredMessage>, StoreError> {
     let mut query = hl7_messages::table.select(MessageRow::as_select()).into_boxed();
     if let Some(status) = filter.status {
         query = query.filter(hl7_messages::status.eq(status.as_str()));
@@ -49,12 +52,12 @@ pub async fn list_messages(conn: &mut Conn, filter: &MessageFilter) -> Result<Ve
     rows.into_iter().map(MessageRow::into_message).collect()
 }
 
-/// Inserts a message and returns its id, or `None` when the sender's control id is
-/// already recorded. A concurrent transaction recording the same one makes this
-/// wait for its outcome (the unique index), so a message is never applied twice.
-pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Option<i64>, StoreError> {
-    Ok(diesel::insert_into(hl7_messages::table)
-        .values((
+/// The column values of a new message row (a macro, so that PostgreSQL can also send
+/// the insert pipelined with other statements, on a shared connection).
+macro_rules! new_message_values {
+    ($message:expr) => {{
+        let message: &NewMessage = $message;
+        (
             hl7_messages::received_at.eq(StoredInstant(message.received_at)),
             hl7_messages::sending_application.eq(&message.sending_application),
             hl7_messages::sending_facility.eq(&message.sending_facility),
@@ -65,10 +68,32 @@ pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Opt
             hl7_messages::error.eq(&message.error),
             hl7_messages::raw.eq(&message.raw),
             hl7_messages::ack.eq(&message.ack),
-            hl7_messages::processed_at.eq(
-                (message.status != MessageStatus::Processing).then_some(StoredInstant(message.received_at)),
-            ),
+            hl7_messages::processed_at
+                .eq((message.status != MessageStatus::Processing)
+                    .then_some(StoredInstant(message.received_at))),
+        )
+    }};
+}
+
+/// The update that records a message's outcome (a macro for the same reason).
+macro_rules! finish_message_update {
+    ($id:expr, $outcome:expr) => {{
+        let outcome: &MessageOutcome = $outcome;
+        diesel::update(hl7_messages::table.find($id)).set((
+            hl7_messages::status.eq(outcome.status.as_str()),
+            hl7_messages::error.eq(&outcome.error),
+            hl7_messages::ack.eq(&outcome.ack),
+            hl7_messages::processed_at.eq(Some(StoredInstant(chrono::Utc::now()))),
         ))
+    }};
+}
+
+/// Inserts a message and returns its id, or `None` when the sender's control id is
+/// already recorded. A concurrent transaction recording the same one makes this
+/// wait for its outcome (the unique index), so a message is never applied twice.
+pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Option<i64>, StoreError> {
+    Ok(diesel::insert_into(hl7_messages::table)
+        .values(new_message_values!(message))
         .on_conflict_do_nothing()
         .returning(hl7_messages::id)
         .get_result(conn)
@@ -77,15 +102,7 @@ pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Opt
 }
 
 pub async fn finish_message(conn: &mut Conn, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {
-    let updated = diesel::update(hl7_messages::table.find(id))
-        .set((
-            hl7_messages::status.eq(outcome.status.as_str()),
-            hl7_messages::error.eq(&outcome.error),
-            hl7_messages::ack.eq(&outcome.ack),
-            hl7_messages::processed_at.eq(Some(StoredInstant(chrono::Utc::now()))),
-        ))
-        .execute(conn)
-        .await?;
+    let updated = finish_message_update!(id, outcome).execute(conn).await?;
     if updated == 1 {
         Ok(())
     } else {

@@ -71,8 +71,8 @@ const WRITE_ATTEMPTS: usize = 3;
 macro_rules! on_session {
     ($session:expr, $op:ident($($arg:expr),*)) => {
         match $session.conn_mut() {
-            SessionConn::Postgres(conn) => postgres::$op(&mut ***conn, $($arg),*).await,
-            SessionConn::Sqlite(conn) => sqlite::$op(&mut **conn, $($arg),*).await,
+            SessionConn::Postgres(conn) => postgres::$op(conn, $($arg),*).await,
+            SessionConn::Sqlite(conn) => sqlite::$op(conn, $($arg),*).await,
         }
     };
 }
@@ -184,6 +184,124 @@ mod postgres {
         lock.sql("]::BIGINT[]) AS t(k)) AS locked");
         lock.get_result::<CountRow>(conn).await?;
         Ok(())
+    }
+
+    /// Begins a transaction, records `message` in it (when there is one) and runs
+    /// `lookups`, each after taking its advisory lock, all pipelined in one round
+    /// trip. PostgreSQL runs them in order: a lookup's snapshot is taken once its
+    /// lock is held, and once the insert has waited out any transaction recording
+    /// the same control id.
+    pub async fn begin_recording(
+        conn: &mut Conn,
+        message: Option<&NewMessage>,
+        lookups: &[(Option<i64>, Statement)],
+    ) -> Result<(Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
+        type Pending<'c> = futures_util::future::BoxFuture<'c, diesel::QueryResult<Option<Vec<FoundRow>>>>;
+        let shared: &Conn = conn;
+        let mut beginning = shared;
+        let begin = diesel::sql_query("BEGIN").execute(&mut beginning);
+        let inserting = async move {
+            let Some(message) = message else {
+                return Ok(None);
+            };
+            let mut c = shared;
+            diesel::insert_into(hl7_messages::table)
+                .values(new_message_values!(message))
+                .on_conflict_do_nothing()
+                .returning(hl7_messages::id)
+                .get_result::<i64>(&mut c)
+                .await
+                .optional()
+        };
+        let mut pending: Vec<Pending<'_>> = Vec::new();
+        for (lock, search) in lookups {
+            if let Some(key) = lock {
+                let mut statement =
+                    Statement::new("SELECT 1::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(");
+                statement.bind(*key).sql(")) AS locked").keep_prepared();
+                let mut c = shared;
+                pending.push(Box::pin(async move {
+                    statement.get_result::<CountRow>(&mut c).await.map(|_| None)
+                }));
+            }
+            let mut c = shared;
+            let search = search.clone();
+            pending.push(Box::pin(async move {
+                search.load::<FoundRow>(&mut c).await.map(Some)
+            }));
+        }
+        let (_, id, results) =
+            futures_util::future::try_join3(begin, inserting, futures_util::future::try_join_all(pending))
+                .await?;
+        // The BEGIN went out with the rest: tell diesel's transaction manager, so
+        // that its COMMIT and ROLLBACK (and a pool checking for an open transaction)
+        // know there is one.
+        <Conn as AsyncConnection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_state()?
+            .change_transaction_depth(diesel::connection::TransactionDepthChange::IncreaseDepth)?;
+        let found = results
+            .into_iter()
+            .flatten()
+            .map(|rows| rows.into_iter().map(FoundResource::from).collect())
+            .collect();
+        Ok((id, found))
+    }
+
+    /// Writes staged creates and records the message's outcome in one round trip:
+    /// history rows, current rows copied from them (with the `change_seq` each got,
+    /// and without sending the bodies twice), index rows, and the message's update.
+    pub async fn insert_staged_finishing_message(
+        conn: &mut Conn,
+        staged: &[StagedCreate],
+        id: i64,
+        outcome: &MessageOutcome,
+    ) -> Result<(), StoreError> {
+        let history = staged_history_rows(staged);
+        let index = IndexRows::of_staged(staged);
+        let mut current = Statement::new(
+            "INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, change_seq, body) \
+             SELECT res_type, res_id, version_id, last_updated, FALSE, change_seq, body FROM resource_history \
+             WHERE version_id = 1 AND (res_type, res_id) IN (",
+        );
+        for (at, create) in staged.iter().enumerate() {
+            current.sql(if at == 0 { "(" } else { ", (" });
+            current
+                .bind(create.res_type.as_str())
+                .sql(", ")
+                .bind(create.res_id.as_str())
+                .sql(")");
+        }
+        current.sql(")").keep_prepared();
+        let shared: &Conn = conn;
+        let mut pending: Vec<futures_util::future::BoxFuture<'_, diesel::QueryResult<usize>>> = Vec::new();
+        macro_rules! push_rows {
+            ($($table:ident <- $rows:expr),+ $(,)?) => {$(
+                for chunk in $rows.chunks(ROWS_PER_INSERT) {
+                    let mut c = shared;
+                    pending.push(diesel::insert_into($table::table).values(chunk).execute(&mut c));
+                }
+            )+};
+        }
+        if !staged.is_empty() {
+            push_rows!(resource_history <- history);
+            let mut c = shared;
+            pending.push(Box::pin(async move { current.execute(&mut c).await }));
+            push_rows!(
+                search_token <- index.tokens,
+                search_string <- index.strings,
+                search_date <- index.dates,
+                search_quantity <- index.quantities,
+                search_reference <- index.references,
+                search_uri <- index.uris,
+            );
+        }
+        let mut c = shared;
+        pending.push(finish_message_update!(id, outcome).execute(&mut c));
+        let counts = futures_util::future::try_join_all(pending).await?;
+        match counts.last().copied() {
+            Some(1) => Ok(()),
+            _ => Err(StoreError::NotFound),
+        }
     }
 
     /// Inserts history rows, returning each one's `change_seq` in the order given.
@@ -478,6 +596,29 @@ impl Store {
         Ok(session)
     }
 
+    /// A session inside a new transaction (as `begin` makes) in which `message` is
+    /// recorded (when there is one, as `Session::insert_message` does) and the
+    /// lookups are run, each after taking its lock (as `lock_before_next_search`
+    /// would): one round trip on PostgreSQL, BEGIN included. The found resources
+    /// come in the order of `lookups`.
+    pub async fn begin_recording(
+        &self,
+        message: Option<&NewMessage>,
+        lookups: &[Lookup],
+    ) -> Result<(Session, Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
+        // SQLite's writer lock before a pooled connection, in the order `begin`
+        // takes them: sessions holding connections while they wait for the lock
+        // could leave its holder none to take.
+        let lock = match &self.backend {
+            Backend::Sqlite { writer, .. } => Some(Arc::clone(writer).lock_owned().await),
+            Backend::Postgres(_) => None,
+        };
+        let mut session = self.session().await?;
+        session.transaction_lock = lock;
+        let (id, found) = session.begin_recording(message, lookups).await?;
+        Ok((session, id, found))
+    }
+
     /// Webhook subscriptions were changed and the change committed: events look
     /// for subscribers again (see `webhook_subscriptions`).
     pub fn webhook_subscriptions_changed(&self) {
@@ -515,6 +656,15 @@ impl Store {
     ) -> Result<WriteOutcome, StoreError> {
         self.session().await?.write(request, render).await
     }
+}
+
+/// A search sent with others in one round trip (`Session::begin_recording`),
+/// after taking the advisory lock `lock` when there is one: the lock
+/// `lock_before_next_search` takes for the same key.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub query: SearchQuery,
+    pub lock: Option<String>,
 }
 
 /// The PostgreSQL connection is boxed: it is several times the size of SQLite's.
@@ -686,6 +836,67 @@ impl Session {
             SessionConn::Postgres(conn) if !numbers.is_empty() => postgres::lock_keys(conn, &numbers).await,
             _ => Ok(()),
         }
+    }
+
+    /// See `Store::begin_recording` (which takes SQLite's writer lock first).
+    async fn begin_recording(
+        &mut self,
+        message: Option<&NewMessage>,
+        lookups: &[Lookup],
+    ) -> Result<(Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
+        assert!(
+            !self.in_transaction,
+            "begin_recording on a session already in a transaction"
+        );
+        // From here on a failure may leave the connection in a transaction:
+        // dropping the session then discards the connection (see `Drop`).
+        self.in_transaction = true;
+        match self.conn_mut() {
+            SessionConn::Postgres(conn) => {
+                let statements: Vec<(Option<i64>, statement::Statement)> = lookups
+                    .iter()
+                    .map(|l| (l.lock.as_deref().map(lock_key), search::page_statement(&l.query)))
+                    .collect();
+                postgres::begin_recording(conn, message, &statements).await
+            }
+            SessionConn::Sqlite(conn) => {
+                // One writer at a time: no locks to take, nothing to pipeline.
+                sqlite::begin(conn).await?;
+                let id = match message {
+                    Some(message) => sqlite::insert_message(conn, message).await?,
+                    None => None,
+                };
+                let mut found = Vec::with_capacity(lookups.len());
+                for lookup in lookups {
+                    found.push(sqlite::load_found(conn, search::page_statement(&lookup.query)).await?);
+                }
+                Ok((id, found))
+            }
+        }
+    }
+
+    /// Records a message's outcome and commits: on PostgreSQL the update goes with
+    /// the staged creates' rows in one round trip, then the COMMIT.
+    pub async fn commit_finishing_message(
+        mut self,
+        id: i64,
+        outcome: &MessageOutcome,
+    ) -> Result<(), StoreError> {
+        let staged = std::mem::take(&mut self.staged);
+        match self.conn_mut() {
+            SessionConn::Postgres(conn) => {
+                postgres::insert_staged_finishing_message(conn, &staged, id, outcome).await?;
+            }
+            SessionConn::Sqlite(conn) => {
+                sqlite::finish_message(conn, id, outcome).await?;
+                if !staged.is_empty() {
+                    sqlite::insert_staged(conn, &staged).await?;
+                }
+            }
+        }
+        on_session!(self, commit())?;
+        self.in_transaction = false;
+        Ok(())
     }
 
     /// Stores the billing rows of claims seen for the first time, with their history.

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     merge_repoints_the_replaced_patient,
     charges_gather_on_the_encounter_s_draft_claim,
     concurrent_messages_share_one_payer_and_apply_once,
+    several_connections_at_once_each_message_gets_its_own_ack,
 );
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hl7v2");
@@ -613,6 +614,101 @@ async fn concurrent_messages_share_one_payer_and_apply_once(app: &TestApp) {
     let patients = search(app, &format!("Patient?identifier={MRN}|P590")).await;
     assert_eq!(patients.len(), 1);
     assert_eq!(patients[0]["meta"]["versionId"], "1", "applied once");
+}
+
+/// Six interface-engine connections send five messages each, all at once: among them
+/// a message that cannot be applied (AE), one refused (AR), a resend on the same
+/// connection, the same message sent on two connections, and two admissions of one
+/// patient. Each gets its own answer, and the database holds exactly what was applied.
+async fn several_connections_at_once_each_message_gets_its_own_ack(app: &TestApp) {
+    fn message(connection: usize, n: usize) -> String {
+        match (connection, n) {
+            // Resent on its own connection, after other messages.
+            (1, 3) => message(1, 0),
+            // The same message on another connection at about the same moment.
+            (5, 0) => message(0, 0),
+            // No patient identifier: parsed, not applicable.
+            (2, 2) => admit("GC-2-2", "", "VG22").replace("|^^^HOSP^MR~123-45-6789^^^SSA^SS|", "||"),
+            // An event that is not mapped: refused.
+            (4, 1) => admit("GC-4-1", "PG41", "VG41").replace("ADT^A01^ADT_A01", "ADT^A99"),
+            // A second visit of connection 0's first patient.
+            (3, 4) => admit("GC-3-4", "PG00", "VG34"),
+            (c, n) => admit(&format!("GC-{c}-{n}"), &format!("PG{c}{n}"), &format!("VG{c}{n}")),
+        }
+    }
+    let connections = (0..6).map(|connection| async move {
+        let mut client = MllpClient::connect(app.mllp).await;
+        let mut acks = Vec::new();
+        for n in 0..5 {
+            acks.push(client.exchange(&message(connection, n)).await);
+        }
+        acks
+    });
+    let acks = futures_util::future::join_all(connections).await;
+    for (connection, acks) in acks.iter().enumerate() {
+        for (n, ack) in acks.iter().enumerate() {
+            let expected = match (connection, n) {
+                (2, 2) => "AE",
+                (4, 1) => "AR",
+                _ => "AA",
+            };
+            assert_eq!(field(ack, "MSA", 1), expected, "message {connection}/{n}: {ack}");
+            let control_id = field(&message(connection, n), "MSH", 10);
+            assert_eq!(field(ack, "MSA", 2), control_id, "message {connection}/{n}");
+        }
+    }
+    assert_eq!(
+        acks[1][3], acks[1][0],
+        "the resend gets the first ACK, byte for byte"
+    );
+
+    let stored = messages(app, "?limit=100").await;
+    assert_eq!(stored.len(), 28, "30 sent, two of them resends");
+    let with_status = |status: &str| stored.iter().filter(|m| m["status"] == status).count();
+    assert_eq!(
+        (
+            with_status("applied"),
+            with_status("error"),
+            with_status("rejected")
+        ),
+        (26, 1, 1)
+    );
+
+    for (connection, n) in (0..6).flat_map(|c| (0..5).map(move |n| (c, n))) {
+        let mrn = format!("PG{connection}{n}");
+        let patients = search(app, &format!("Patient?identifier={MRN}|{mrn}")).await;
+        let applied = !matches!((connection, n), (1, 3) | (5, 0) | (2, 2) | (4, 1) | (3, 4));
+        assert_eq!(patients.len(), usize::from(applied), "patient {mrn}");
+        if applied {
+            assert_eq!(patients[0]["meta"]["versionId"], "1", "{mrn} written once");
+        }
+    }
+    for visit in ["VG22", "VG41"] {
+        let encounters = search(app, &format!("Encounter?identifier={MRN}|{visit}")).await;
+        assert!(encounters.is_empty(), "nothing of {visit}'s message applied");
+    }
+    let first = &search(app, &format!("Patient?identifier={MRN}|PG00")).await[0];
+    let visits = search(
+        app,
+        &format!("Encounter?subject=Patient/{}", first["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(visits.len(), 2, "both admissions of one patient, on one Patient");
+    let payers = search(
+        app,
+        "Organization?identifier=urn:claimbridge:hl7:authority:PAYERS|ACME01",
+    )
+    .await;
+    assert_eq!(payers.len(), 1);
+    let coverages = search(
+        app,
+        &format!(
+            "Coverage?payor=Organization/{}&_count=100",
+            payers[0]["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(coverages.len(), 25, "one Coverage per patient and payer");
 }
 
 async fn merge_repoints_the_replaced_patient(app: &TestApp) {

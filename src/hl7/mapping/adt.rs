@@ -4,7 +4,9 @@
 use serde_json::{json, Map, Value};
 
 use super::datatypes::{address, contact_point, date, date_time, human_name, identifier};
-use super::{missing, token_query, upsert, write_over, MappingContext, MappingError};
+use super::{
+    missing, token_query, upsert, upsert_keyed, write_over, AuthoritySystems, MappingContext, MappingError,
+};
 use crate::fhir::conditional::CriteriaAuthor;
 use crate::fhir::resource_type::ResourceType;
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
@@ -50,25 +52,73 @@ pub(super) async fn upsert_patient(
     context: &mut MappingContext<'_>,
     pid: &SegmentView<'_>,
 ) -> Result<String, MappingError> {
-    let identifiers: Vec<Value> = pid
-        .repetitions(3)
+    let identifiers = patient_identifiers(pid, context.systems);
+    let key = key_identifier(&identifiers).ok_or_else(|| missing("PID", 3, "patient identifier list"))?;
+    let query = token_query("identifier", key);
+    let mapped = patient_fields(pid, identifiers);
+    upsert(context, ResourceType::Patient, &query, |current| {
+        merge(current, "Patient", mapped)
+    })
+    .await
+}
+
+fn patient_identifiers(pid: &SegmentView<'_>, systems: &AuthoritySystems) -> Vec<Value> {
+    pid.repetitions(3)
         .iter()
-        .filter_map(|cx| identifier(cx, context.systems))
-        .collect();
-    let key = identifiers
+        .filter_map(|cx| identifier(cx, systems))
+        .collect()
+}
+
+/// The identifier a Patient is matched by: MR if there is one, else the first.
+fn key_identifier(identifiers: &[Value]) -> Option<&Value> {
+    identifiers
         .iter()
         .find(|i| i.pointer("/type/coding/0/code").and_then(Value::as_str) == Some("MR"))
         .or(identifiers.first())
-        .cloned()
-        .ok_or_else(|| missing("PID", 3, "patient identifier list"))?;
-    let mapped = patient_fields(pid, identifiers);
-    upsert(
-        context,
-        ResourceType::Patient,
-        &token_query("identifier", &key),
-        |current| merge(current, "Patient", mapped),
-    )
-    .await
+}
+
+/// The criteria `upsert_patient` matches the Patient of `pid` by.
+pub(super) fn patient_key(pid: &SegmentView<'_>, systems: &AuthoritySystems) -> Option<String> {
+    let identifiers = patient_identifiers(pid, systems);
+    key_identifier(&identifiers).map(|key| token_query("identifier", key))
+}
+
+/// The visit number (PV1-19) as an identifier, typed VN when it has no type.
+fn visit_identifier(pv1: &SegmentView<'_>, systems: &AuthoritySystems) -> Option<Value> {
+    let mut visit = pv1.first(19).and_then(|cx| identifier(&cx, systems))?;
+    if visit.get("type").is_none() {
+        visit["type"] = json!({"coding": [{"system": V2_0203, "code": "VN"}]});
+    }
+    Some(visit)
+}
+
+/// The criteria `upsert_encounter` matches the Encounter of `pv1` by.
+pub(super) fn visit_key(pv1: &SegmentView<'_>, systems: &AuthoritySystems) -> Option<String> {
+    visit_identifier(pv1, systems).map(|visit| token_query("identifier", &visit))
+}
+
+/// The payer of `in1`: its identifier (IN1-3) and name (IN1-4), and the criteria it
+/// is matched by (the identifier, else the exact name); `None` without either.
+fn payer(
+    in1: &SegmentView<'_>,
+    systems: &AuthoritySystems,
+) -> Option<(Option<Value>, Option<String>, String)> {
+    let payer_identifier = in1.first(3).and_then(|cx| identifier(&cx, systems));
+    let payer_name = in1.value(4, 1);
+    let query = match (&payer_identifier, &payer_name) {
+        (Some(id), _) => token_query("identifier", id),
+        (None, Some(name)) => format!(
+            "name:exact={}",
+            url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+        ),
+        (None, None) => return None,
+    };
+    Some((payer_identifier, payer_name, query))
+}
+
+/// The criteria `upsert_coverage` matches the payer of `in1` by.
+pub(super) fn payer_key(in1: &SegmentView<'_>, systems: &AuthoritySystems) -> Option<String> {
+    payer(in1, systems).map(|(_, _, query)| query)
 }
 
 fn patient_fields(pid: &SegmentView<'_>, mut identifiers: Vec<Value>) -> Map<String, Value> {
@@ -150,16 +200,12 @@ pub(super) async fn upsert_encounter(
     pv1: &SegmentView<'_>,
     patient_id: &str,
 ) -> Result<Option<String>, MappingError> {
-    let Some(visit) = pv1.first(19).and_then(|cx| identifier(&cx, context.systems)) else {
+    let Some(visit) = visit_identifier(pv1, context.systems) else {
         if matches!(event, "A03" | "A11") {
             return Err(missing("PV1", 19, "visit number"));
         }
         return Ok(None);
     };
-    let mut visit = visit;
-    if visit.get("type").is_none() {
-        visit["type"] = json!({"coding": [{"system": V2_0203, "code": "VN"}]});
-    }
     let mut mapped = Map::new();
     mapped.insert("identifier".into(), json!([visit.clone()]));
     let (code, display) = match pv1.value(2, 1).as_deref() {
@@ -241,25 +287,14 @@ async fn upsert_coverage(
     in1: &SegmentView<'_>,
     patient_id: &str,
 ) -> Result<Option<String>, MappingError> {
-    let payer_identifier = in1.first(3).and_then(|cx| identifier(&cx, context.systems));
-    let payer_name = in1.value(4, 1);
-    let payer_query = match (&payer_identifier, &payer_name) {
-        (Some(id), _) => token_query("identifier", id),
-        (None, Some(name)) => format!(
-            "name:exact={}",
-            url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-        ),
-        (None, None) => {
-            // A Coverage needs its payer; the rest of the message still applies.
-            context.warnings.push(Problem::warning(
-                ErrorCode::RequiredFieldMissing,
-                Some(ErrorLocation::field("IN1", occurrence, 3)),
-                format!(
-                    "IN1 #{occurrence} names no insurance company (IN1-3, IN1-4): no Coverage made from it"
-                ),
-            ));
-            return Ok(None);
-        }
+    let Some((payer_identifier, payer_name, payer_query)) = payer(in1, context.systems) else {
+        // A Coverage needs its payer; the rest of the message still applies.
+        context.warnings.push(Problem::warning(
+            ErrorCode::RequiredFieldMissing,
+            Some(ErrorLocation::field("IN1", occurrence, 3)),
+            format!("IN1 #{occurrence} names no insurance company (IN1-3, IN1-4): no Coverage made from it"),
+        ));
+        return Ok(None);
     };
     let mut payer = Map::new();
     if let Some(id) = &payer_identifier {
@@ -342,9 +377,15 @@ async fn upsert_coverage(
         coverage.insert("order".into(), json!(order));
     }
     let query = format!("beneficiary=Patient/{patient_id}&payor=Organization/{payer_id}");
-    let id = upsert(context, ResourceType::Coverage, &query, |current| {
-        merge(current, "Coverage", coverage)
-    })
+    // A patient or payer this message created has no Coverage but what it made.
+    let made_here_only = context.fresh.contains(patient_id) || context.fresh.contains(&payer_id);
+    let id = upsert_keyed(
+        context,
+        ResourceType::Coverage,
+        &query,
+        made_here_only,
+        |current| merge(current, "Coverage", coverage),
+    )
     .await?;
     Ok(Some(id))
 }
@@ -445,6 +486,8 @@ async fn repoint(
         MERGE_LIMIT,
     )
     .await?;
+    // Resources stored before this message now refer to `to`.
+    context.fresh.remove(to);
     for id in ids {
         write_over(context, resource_type, Some(id), |current| {
             let mut resource = current.unwrap_or_default();
