@@ -116,6 +116,10 @@ pub struct Settings {
     /// default `bootstrap-admin.json` beside the embedded database (else in the
     /// working directory).
     pub auth_bootstrap_file: Option<std::path::PathBuf>,
+    /// Requests a client may make per second on average (0: no limit), and in a
+    /// burst; over it, 429 with `Retry-After`.
+    pub auth_rate_limit_per_second: u32,
+    pub auth_rate_limit_burst: u32,
 }
 
 /// A configured secret: `Debug` never prints it, so neither does a logged `Settings`.
@@ -196,6 +200,8 @@ impl Default for Settings {
             auth_token_lifetime_secs: 300,
             auth_key_rotation_days: 30,
             auth_bootstrap_file: None,
+            auth_rate_limit_per_second: 100,
+            auth_rate_limit_burst: 200,
         }
     }
 }

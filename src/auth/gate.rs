@@ -8,11 +8,13 @@
 //!   `error="invalid_token"` when one was given);
 //! - `/admin`: the `admin` role; `/api` and `/hl7`: `admin` or `biller`;
 //! - `/fhir`: a scope allowing that interaction on that resource type
-//!   ([`super::policy`]); a FHIR refusal is a 403 OperationOutcome.
+//!   ([`super::policy`]); a FHIR refusal is a 403 OperationOutcome;
+//! - over its request rate ([`super::rate_limit`]), a client gets 429 with
+//!   `Retry-After`.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
@@ -99,6 +101,12 @@ pub async fn gate(
             return Ok(request.into_response(answer));
         }
     };
+    if let Some(limits) = &context.limits {
+        if let Err(wait) = limits.check(&principal.client_id) {
+            let answer = too_many(area, wait);
+            return Ok(request.into_response(answer));
+        }
+    }
     if let Err(why) = permitted(area, request.method(), request.path(), &principal) {
         let answer = forbidden(area, &why);
         return Ok(request.into_response(answer));
@@ -172,6 +180,21 @@ fn forbidden(area: Area, why: &str) -> HttpResponse {
         WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"claimbridge\", error=\"insufficient_scope\""),
     );
+    answer
+}
+
+fn too_many(area: Area, wait: std::time::Duration) -> HttpResponse {
+    // Whole seconds, rounded up: a client waiting that long is let in.
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut answer = refusal(
+        area,
+        StatusCode::TOO_MANY_REQUESTS,
+        "throttled",
+        &format!("too many requests from this client; retry in {seconds} s"),
+    );
+    answer
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     answer
 }
 

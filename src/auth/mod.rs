@@ -18,6 +18,7 @@ pub mod discovery;
 pub mod gate;
 pub mod keys;
 pub mod policy;
+pub mod rate_limit;
 pub mod scopes;
 pub mod token_endpoint;
 
@@ -128,6 +129,10 @@ pub async fn setup(
         store,
         keys,
         clients,
+        limits: rate_limit::ClientRateLimits::new(
+            settings.auth_rate_limit_per_second,
+            settings.auth_rate_limit_burst,
+        ),
     }))
 }
 
@@ -139,4 +144,6 @@ pub struct AuthContext {
     pub keys: Arc<SigningKeys>,
     pub tokens: AccessTokens,
     pub clients: clients::ClientRegistry,
+    /// `None`: no limit.
+    pub limits: Option<rate_limit::ClientRateLimits>,
 }

@@ -61,6 +61,9 @@ pub struct TestOptions {
     /// Billing operations go through the integration registry, with retries,
     /// breakers and timeouts short enough for tests.
     pub integrations: bool,
+    /// Requests per second (and burst) a client may make; otherwise more than any
+    /// test makes.
+    pub rate_limit: Option<u32>,
 }
 
 impl TestOptions {
@@ -70,6 +73,7 @@ impl TestOptions {
         jobs: None,
         jobs_paused: false,
         integrations: false,
+        rate_limit: None,
     };
 
     /// Billing operations go through the integration registry.
@@ -78,6 +82,7 @@ impl TestOptions {
         jobs: None,
         jobs_paused: false,
         integrations: true,
+        rate_limit: None,
     };
 }
 
@@ -163,6 +168,8 @@ impl TestApp {
             auth_bootstrap_file: Some(bootstrap_file.clone()),
             // Longer than any test.
             auth_token_lifetime_secs: 3600,
+            auth_rate_limit_per_second: options.rate_limit.unwrap_or(100_000),
+            auth_rate_limit_burst: options.rate_limit.unwrap_or(100_000),
             database_url: database_url.clone(),
             database_pool_size: 4,
             bind: "127.0.0.1:0".parse().unwrap(),

@@ -44,6 +44,7 @@ const RUNNING: TestOptions = TestOptions {
     jobs: Some(test_kinds),
     jobs_paused: false,
     integrations: false,
+    rate_limit: None,
 };
 
 /// What is enqueued stays queued, for the tests that claim jobs themselves.

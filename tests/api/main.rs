@@ -25,6 +25,7 @@ mod jobs;
 mod payments;
 mod prior_auth;
 mod prior_auth_sync;
+mod rate_limit;
 mod remittance;
 mod remittance_list;
 mod search;
