@@ -143,11 +143,10 @@ impl Application {
         if keyring.is_none() {
             tracing::warn!("no secrets key configured (secrets_key): /admin/integrations answers 503");
         }
-        let keyring_for_auth = keyring.clone();
         let auth = crate::auth::setup(
             settings,
             Arc::new(database.store(AUTH_POOL_SIZE)?),
-            keyring_for_auth,
+            keyring.clone(),
             address,
         )
         .await?

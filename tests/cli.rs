@@ -77,26 +77,12 @@ async fn serve_answers_on_the_configured_address() {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
-    let credentials: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let patients = format!("http://127.0.0.1:{port}/fhir/Patient");
     assert_eq!(http().get(&patients).send().await.unwrap().status(), 401);
-    let token: serde_json::Value = http()
-        .post(format!("http://127.0.0.1:{port}/auth/token"))
-        .basic_auth(
-            credentials["client_id"].as_str().unwrap(),
-            credentials["client_secret"].as_str(),
-        )
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = token["access_token"].as_str().expect("a token");
+    let bearer = admin_token(dir.path(), port).await;
     let status = http()
         .get(&patients)
-        .bearer_auth(bearer)
+        .bearer_auth(&bearer)
         .send()
         .await
         .unwrap()

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::keys::SigningKeys;
+use super::scopes::{Role, Scopes};
 use super::{AuthError, Endpoints};
 
 /// Tokens remembered as verified, at most.
@@ -29,8 +30,9 @@ pub struct Principal {
     /// The user, or the client itself for a backend service.
     pub subject: String,
     pub tenant: String,
-    /// The granted scopes, space separated.
-    pub scope: String,
+    /// The granted scopes, read once when the token is verified (a verified token
+    /// is remembered with them, so no request parses them again).
+    pub scopes: Scopes,
     /// The launch patient, for `patient/` scopes.
     pub patient: Option<String>,
     /// Seconds since the epoch.
@@ -44,15 +46,15 @@ impl Principal {
             client_id: "anonymous".into(),
             subject: "anonymous".into(),
             tenant: crate::integrations::registry::DEFAULT_TENANT.into(),
-            scope: "system/*.* admin biller auditor".into(),
+            scopes: Scopes::parse_lenient("system/*.* admin biller auditor").0,
             patient: None,
             expires_at: i64::MAX,
         }
     }
 
     /// Whether the role scope (`admin`, `biller`, `auditor`) was granted.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.scope.split_whitespace().any(|scope| scope == role)
+    pub fn has_role(&self, role: Role) -> bool {
+        self.scopes.has_role(role)
     }
 }
 
@@ -171,7 +173,8 @@ impl AccessTokens {
             client_id: claims.client_id,
             subject: claims.sub,
             tenant: claims.tenant,
-            scope: claims.scope,
+            // Lenient: a scope this server does not know grants nothing here.
+            scopes: Scopes::parse_lenient(&claims.scope).0,
             patient: claims.patient,
             expires_at: claims.exp,
         };
@@ -248,7 +251,7 @@ mod tests {
         assert_eq!(
             (
                 principal.client_id.as_str(),
-                principal.scope.as_str(),
+                principal.scopes.to_string().as_str(),
                 principal.tenant.as_str()
             ),
             ("app", "system/Claim.rs", "default")

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::access_token::Principal;
 use super::policy::{self, FhirRequest};
-use super::scopes::Interaction;
+use super::scopes::{Interaction, Role};
 use super::{AuthContext, AuthMode};
 use crate::fhir::format::FHIR_JSON;
 use crate::fhir::outcome::{operation_outcome, Issue};
@@ -38,7 +38,11 @@ enum Area {
 }
 
 fn area(path: &str) -> Area {
-    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    // No allocation: this runs for every request.
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
     if path == "/fhir/metadata" || path.starts_with("/fhir/.well-known/") {
         Area::Open
     } else if under("/fhir") {
@@ -119,11 +123,13 @@ pub async fn gate(
 fn permitted(area: Area, method: &Method, path: &str, principal: &Principal) -> Result<(), String> {
     match area {
         Area::Open => Ok(()),
-        Area::Admin if principal.has_role("admin") => Ok(()),
+        Area::Admin if principal.has_role(Role::Admin) => Ok(()),
         Area::Admin => Err("the admin API needs the admin role (scope `admin`)".into()),
-        Area::Api | Area::Hl7 if principal.has_role("admin") || principal.has_role("biller") => Ok(()),
+        Area::Api | Area::Hl7 if principal.has_role(Role::Admin) || principal.has_role(Role::Biller) => {
+            Ok(())
+        }
         Area::Api | Area::Hl7 => Err("the billing and HL7 APIs need the `biller` or `admin` role".into()),
-        Area::Fhir => policy::check_fhir(&principal.scope, fhir_request(method, path)),
+        Area::Fhir => policy::check_fhir(&principal.scopes, fhir_request(method, path)),
     }
 }
 

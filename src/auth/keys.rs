@@ -24,7 +24,6 @@ use serde_json::{json, Value};
 
 use crate::secrets::Keyring;
 use crate::store::auth::SigningKeyRow;
-use crate::store::integrations::SealedColumns;
 use crate::store::sql_types::StoredInstant;
 use crate::store::Store;
 
@@ -170,14 +169,9 @@ impl SigningKeys {
     }
 
     fn open(&self, row: &SigningKeyRow) -> Result<CurrentKey, AuthError> {
-        let sealed = SealedColumns {
-            ciphertext: row.private_ciphertext.clone(),
-            nonce: row.private_nonce.clone(),
-            key_id: row.key_id.clone(),
-        };
         let pkcs8 = self
             .keyring
-            .open(&sealed, row.kid.as_bytes())
+            .open(&row.sealed(), row.kid.as_bytes())
             .map_err(|e| AuthError::Internal(format!("signing key {}: {e}", row.kid)))?;
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &self.rng)
             .map_err(|_| AuthError::Internal(format!("signing key {} does not read", row.kid)))?;
@@ -240,13 +234,8 @@ pub async fn reseal_all(store: &Store, keyring: &Keyring) -> Result<usize, AuthE
     let mut tx = store.begin().await?;
     let rows = tx.signing_keys().await?;
     for row in &rows {
-        let sealed = SealedColumns {
-            ciphertext: row.private_ciphertext.clone(),
-            nonce: row.private_nonce.clone(),
-            key_id: row.key_id.clone(),
-        };
         let plaintext = keyring
-            .open(&sealed, row.kid.as_bytes())
+            .open(&row.sealed(), row.kid.as_bytes())
             .map_err(|e| AuthError::Internal(format!("signing key {}: {e}", row.kid)))?;
         tx.set_signing_key_private(&row.kid, &keyring.seal(&plaintext, row.kid.as_bytes()))
             .await?;

@@ -22,19 +22,18 @@ pub enum FhirRequest<'a> {
 }
 
 /// Whether the token's scopes allow the request; why not otherwise.
-pub fn check_fhir(scope: &str, request: FhirRequest<'_>) -> Result<(), String> {
-    let (scopes, _) = Scopes::parse_lenient(scope);
+pub fn check_fhir(scopes: &Scopes, request: FhirRequest<'_>) -> Result<(), String> {
     match request {
-        FhirRequest::OnType(kind, interaction) => unrestricted(&scopes, kind, interaction),
+        FhirRequest::OnType(kind, interaction) => unrestricted(scopes, kind, interaction),
         FhirRequest::SystemHistory => ResourceType::ALL
             .iter()
-            .try_for_each(|kind| unrestricted(&scopes, kind.as_str(), Interaction::HistoryType)),
+            .try_for_each(|kind| unrestricted(scopes, kind.as_str(), Interaction::HistoryType)),
         // Entries are checked as what they do once Bundles check them one by one; until
         // then a Bundle needs every change on every type.
         FhirRequest::Bundle => ResourceType::ALL.iter().try_for_each(|kind| {
             [Interaction::Create, Interaction::Update, Interaction::Delete]
                 .into_iter()
-                .try_for_each(|interaction| unrestricted(&scopes, kind.as_str(), interaction))
+                .try_for_each(|interaction| unrestricted(scopes, kind.as_str(), interaction))
         }),
     }
 }
@@ -93,8 +92,12 @@ fn backend_scope(scope: &Scope) -> bool {
 mod tests {
     use super::*;
 
+    fn check(scope: &str, request: FhirRequest<'_>) -> Result<(), String> {
+        check_fhir(&Scopes::parse(scope).unwrap(), request)
+    }
+
     fn allows(scope: &str, request: FhirRequest<'_>) -> bool {
-        check_fhir(scope, request).is_ok()
+        check(scope, request).is_ok()
     }
 
     #[test]
@@ -126,13 +129,13 @@ mod tests {
 
     #[test]
     fn narrowed_scopes_are_refused_until_enforced_per_resource() {
-        let refused = check_fhir(
+        let refused = check(
             "patient/Claim.rs",
             FhirRequest::OnType("Claim", Interaction::Read),
         )
         .unwrap_err();
         assert!(refused.contains("not enforced"), "{refused}");
-        let refused = check_fhir(
+        let refused = check(
             "system/Claim.rs?status=active",
             FhirRequest::OnType("Claim", Interaction::Search),
         )

@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use crate::store::integrations::SealedColumns;
 use crate::store::schema::{auth_clients, auth_signing_keys};
 use crate::store::sql_types::StoredInstant;
 
@@ -44,4 +45,15 @@ pub struct SigningKeyRow {
     pub public_jwk: String,
     pub created_at: StoredInstant,
     pub retired_at: Option<StoredInstant>,
+}
+
+impl SigningKeyRow {
+    /// The sealed private half, as `crate::secrets` opens it.
+    pub fn sealed(&self) -> SealedColumns {
+        SealedColumns {
+            ciphertext: self.private_ciphertext.clone(),
+            nonce: self.private_nonce.clone(),
+            key_id: self.key_id.clone(),
+        }
+    }
 }
