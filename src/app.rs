@@ -277,9 +277,7 @@ impl Application {
                 .configure(|cfg| {
                     // Before the FHIR routes, which would take `/fhir/.well-known/…`.
                     if let Some(auth) = auth {
-                        cfg.app_data(auth)
-                            .configure(crate::auth::discovery::configure)
-                            .configure(crate::auth::admin_clients::configure);
+                        cfg.app_data(auth).configure(crate::auth::configure);
                     }
                 })
                 .app_data(context)

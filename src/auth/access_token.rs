@@ -3,25 +3,33 @@
 //! patient launch `patient`), and their verification by the resource server.
 //!
 //! A verified token is remembered until it expires (bounded), so a client reusing
-//! its token pays one signature check, not one per request.
+//! its token pays one signature check, not one per request. Whether it has been
+//! revoked (RFC 7009: by its `jti`, or with the refresh-token grant it came from)
+//! is asked of the database when it is first seen and again at most every
+//! [`REVOCATION_RECHECK`]: a revocation on this node applies at once, one made on
+//! another node within that time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::keys::SigningKeys;
 use super::scopes::{Role, Scopes};
 use super::{AuthError, Endpoints};
+use crate::store::Store;
 
 /// Tokens remembered as verified, at most.
 const VERIFIED_CACHE_LIMIT: usize = 10_000;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 30;
+/// How long a remembered token is trusted not to have been revoked elsewhere.
+pub const REVOCATION_RECHECK: Duration = Duration::from_secs(30);
 
 /// Who is asking, as their verified token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +45,10 @@ pub struct Principal {
     pub patient: Option<String>,
     /// Seconds since the epoch.
     pub expires_at: i64,
+    /// The token's id (what revoking it names).
+    pub jti: String,
+    /// The refresh-token grant it was issued from, if any.
+    pub grant: Option<String>,
 }
 
 impl Principal {
@@ -49,6 +61,8 @@ impl Principal {
             scopes: Scopes::parse_lenient("system/*.* admin biller auditor").0,
             patient: None,
             expires_at: i64::MAX,
+            jti: String::new(),
+            grant: None,
         }
     }
 
@@ -67,6 +81,10 @@ pub enum TokenError {
     UnknownKey,
     #[error("the token is not valid: {0}")]
     Invalid(String),
+    #[error("the token has been revoked")]
+    Revoked,
+    #[error("revocation could not be checked: {0}")]
+    Unavailable(String),
 }
 
 #[derive(Deserialize)]
@@ -78,13 +96,24 @@ struct Claims {
     tenant: String,
     #[serde(default)]
     patient: Option<String>,
+    #[serde(default)]
+    jti: String,
+    #[serde(default)]
+    grant: Option<String>,
 }
 
 pub struct AccessTokens {
     keys: Arc<SigningKeys>,
+    store: Arc<Store>,
     endpoints: Endpoints,
     lifetime: Duration,
-    verified: Mutex<HashMap<String, Principal>>,
+    verified: Mutex<HashMap<String, Remembered>>,
+}
+
+/// A verified token, and when it was last found unrevoked.
+struct Remembered {
+    principal: Principal,
+    checked: Instant,
 }
 
 /// What the token endpoint hands out.
@@ -100,12 +129,17 @@ pub struct Grant<'a> {
     pub tenant: &'a str,
     pub scope: &'a str,
     pub patient: Option<&'a str>,
+    /// The refresh-token grant (revoking it revokes this token).
+    pub grant: Option<&'a str>,
+    /// SMART's `fhirUser`, for a user who is a FHIR resource.
+    pub fhir_user: Option<&'a str>,
 }
 
 impl AccessTokens {
-    pub fn new(keys: Arc<SigningKeys>, endpoints: Endpoints, lifetime: Duration) -> Self {
+    pub fn new(keys: Arc<SigningKeys>, store: Arc<Store>, endpoints: Endpoints, lifetime: Duration) -> Self {
         AccessTokens {
             keys,
+            store,
             endpoints,
             lifetime,
             verified: Mutex::new(HashMap::new()),
@@ -132,21 +166,79 @@ impl AccessTokens {
         if let Some(patient) = grant.patient {
             claims["patient"] = json!(patient);
         }
+        if let Some(family) = grant.grant {
+            claims["grant"] = json!(family);
+        }
+        if let Some(fhir_user) = grant.fhir_user {
+            claims["fhirUser"] = json!(fhir_user);
+        }
         Ok(IssuedToken {
             token: self.keys.sign(&claims)?,
             expires_in: self.lifetime.as_secs(),
         })
     }
 
+    /// An OpenID Connect id token for the user, to the client (`aud`), echoing the
+    /// authorization request's `nonce`, with SMART's `fhirUser` when granted.
+    pub fn id_token(
+        &self,
+        subject: &str,
+        client_id: &str,
+        nonce: Option<&str>,
+        fhir_user: Option<&str>,
+    ) -> Result<String, AuthError> {
+        let now = Utc::now().timestamp();
+        let mut claims = json!({
+            "iss": self.endpoints.issuer,
+            "sub": subject,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + self.lifetime.as_secs() as i64,
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        if let Some(fhir_user) = fhir_user {
+            claims["fhirUser"] = json!(format!("{}/{fhir_user}", self.endpoints.audience));
+        }
+        self.keys.sign(&claims)
+    }
+
     /// The principal a bearer token stands for.
     pub async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
         let now = Utc::now().timestamp();
-        if let Some(known) = self.remembered(token) {
-            if known.expires_at + LEEWAY_SECS as i64 > now {
+        if let Some((known, checked)) = self.remembered(token) {
+            if known.expires_at + LEEWAY_SECS as i64 <= now {
+                return Err(TokenError::Invalid("ExpiredSignature".into()));
+            }
+            if checked.elapsed() < REVOCATION_RECHECK {
                 return Ok(known);
             }
-            return Err(TokenError::Invalid("ExpiredSignature".into()));
+            self.refuse_if_revoked(&known).await?;
+            self.remember(token, &known);
+            return Ok(known);
         }
+        let claims: Claims = self.decode(token, &self.endpoints.audience).await?;
+        let principal = Principal {
+            client_id: claims.client_id,
+            subject: claims.sub,
+            tenant: claims.tenant,
+            // Lenient: a scope this server does not know grants nothing here.
+            scopes: Scopes::parse_lenient(&claims.scope).0,
+            patient: claims.patient,
+            expires_at: claims.exp,
+            jti: claims.jti,
+            grant: claims.grant,
+        };
+        self.refuse_if_revoked(&principal).await?;
+        self.remember(token, &principal);
+        Ok(principal)
+    }
+
+    /// The claims of a JWT this server signed for `audience` (an access token, or a
+    /// sign-in ticket of the login page), its signature, issuer, audience and times
+    /// checked.
+    pub async fn decode<T: DeserializeOwned>(&self, token: &str, audience: &str) -> Result<T, TokenError> {
         let header = decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         if header.alg != Algorithm::ES256 {
             return Err(TokenError::Invalid(format!(
@@ -162,32 +254,70 @@ impl AccessTokens {
             .map_err(|e| TokenError::Invalid(e.to_string()))?
             .ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::ES256);
-        validation.set_audience(&[&self.endpoints.audience]);
+        validation.set_audience(&[audience]);
         validation.set_issuer(&[&self.endpoints.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECS;
-        let claims = decode::<Claims>(token, &key, &validation)
+        Ok(decode::<T>(token, &key, &validation)
             .map_err(|e| TokenError::Invalid(format!("{:?}", e.kind())))?
-            .claims;
-        let principal = Principal {
-            client_id: claims.client_id,
-            subject: claims.sub,
-            tenant: claims.tenant,
-            // Lenient: a scope this server does not know grants nothing here.
-            scopes: Scopes::parse_lenient(&claims.scope).0,
-            patient: claims.patient,
-            expires_at: claims.exp,
-        };
-        self.remember(token, &principal);
-        Ok(principal)
+            .claims)
     }
 
-    fn remembered(&self, token: &str) -> Option<Principal> {
+    /// Signs `claims` with the current key.
+    pub fn sign(&self, claims: &serde_json::Value) -> Result<String, AuthError> {
+        self.keys.sign(claims)
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Whether the token `jti`, or the grant it came from, has been revoked (asked
+    /// of the database, not remembered).
+    pub async fn is_revoked(&self, jti: &str, grant: Option<&str>) -> Result<bool, crate::store::StoreError> {
+        let mut ids = vec![jti];
+        ids.extend(grant);
+        self.store.session().await?.any_revoked(&ids).await
+    }
+
+    async fn refuse_if_revoked(&self, principal: &Principal) -> Result<(), TokenError> {
+        let revoked = self
+            .is_revoked(&principal.jti, principal.grant.as_deref())
+            .await
+            .map_err(|e| TokenError::Unavailable(e.to_string()))?;
+        if revoked {
+            self.forget(|known| known.jti == principal.jti);
+            return Err(TokenError::Revoked);
+        }
+        Ok(())
+    }
+
+    /// Revokes the access token with `jti` until it would have expired.
+    pub async fn revoke(&self, jti: &str, expires_at: i64) -> Result<(), AuthError> {
+        let until = chrono::DateTime::from_timestamp(expires_at, 0).unwrap_or_else(Utc::now);
+        self.store.session().await?.insert_revocation(jti, until).await?;
+        self.forget(|known| known.jti == jti);
+        Ok(())
+    }
+
+    /// Drops remembered tokens of a revoked refresh-token grant.
+    pub fn forget_grant(&self, family_id: &str) {
+        self.forget(|known| known.grant.as_deref() == Some(family_id));
+    }
+
+    fn forget(&self, revoked: impl Fn(&Principal) -> bool) {
+        self.verified
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, remembered| !revoked(&remembered.principal));
+    }
+
+    fn remembered(&self, token: &str) -> Option<(Principal, Instant)> {
         self.verified
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(token)
-            .cloned()
+            .map(|remembered| (remembered.principal.clone(), remembered.checked))
     }
 
     fn remember(&self, token: &str, principal: &Principal) {
@@ -197,12 +327,18 @@ impl AccessTokens {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if verified.len() >= VERIFIED_CACHE_LIMIT {
             let now = Utc::now().timestamp();
-            verified.retain(|_, known| known.expires_at > now);
+            verified.retain(|_, known| known.principal.expires_at > now);
             if verified.len() >= VERIFIED_CACHE_LIMIT {
                 verified.clear();
             }
         }
-        verified.insert(token.to_owned(), principal.clone());
+        verified.insert(
+            token.to_owned(),
+            Remembered {
+                principal: principal.clone(),
+                checked: Instant::now(),
+            },
+        );
     }
 }
 
@@ -214,18 +350,25 @@ mod tests {
 
     const AUDIENCE: &str = "http://fhir.example/fhir";
 
-    async fn signing_keys(dir: &tempfile::TempDir) -> Arc<SigningKeys> {
+    async fn signing_keys(dir: &tempfile::TempDir) -> (Arc<SigningKeys>, Arc<Store>) {
         let database = Database::open(&format!("sqlite://{}/auth.db", dir.path().display()))
             .await
             .unwrap();
         let keyring = Arc::new(Keyring::new(("k1", &[7u8; 32]), &[]).unwrap());
-        SigningKeys::load_or_create(
-            Arc::new(database.store(1).unwrap()),
-            keyring,
+        let store = Arc::new(database.store(1).unwrap());
+        let keys = SigningKeys::load_or_create(Arc::clone(&store), keyring, Duration::from_secs(300))
+            .await
+            .unwrap();
+        (keys, store)
+    }
+
+    fn tokens(keys: &(Arc<SigningKeys>, Arc<Store>)) -> AccessTokens {
+        AccessTokens::new(
+            Arc::clone(&keys.0),
+            Arc::clone(&keys.1),
+            endpoints(),
             Duration::from_secs(300),
         )
-        .await
-        .unwrap()
     }
 
     fn endpoints() -> Endpoints {
@@ -239,13 +382,15 @@ mod tests {
             tenant: "default",
             scope: "system/Claim.rs",
             patient: None,
+            grant: None,
+            fhir_user: None,
         }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_issued_token_verifies_and_says_who_and_what() {
         let dir = tempfile::tempdir().unwrap();
-        let tokens = AccessTokens::new(signing_keys(&dir).await, endpoints(), Duration::from_secs(300));
+        let tokens = tokens(&signing_keys(&dir).await);
         let issued = tokens.issue(&grant()).unwrap();
         let principal = tokens.verify(&issued.token).await.unwrap();
         assert_eq!(
@@ -263,8 +408,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn expired_foreign_audience_foreign_issuer_and_tampered_tokens_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let keys = signing_keys(&dir).await;
-        let tokens = AccessTokens::new(Arc::clone(&keys), endpoints(), Duration::from_secs(300));
+        let both = signing_keys(&dir).await;
+        let (keys, tokens) = (Arc::clone(&both.0), tokens(&both));
         let now = Utc::now().timestamp();
         let claims = |iss: &str, aud: &str, exp: i64| {
             json!({"iss": iss, "aud": aud, "sub": "app", "exp": exp, "iat": now - 10,
@@ -300,16 +445,33 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_token_signed_before_a_rotation_still_verifies() {
         let dir = tempfile::tempdir().unwrap();
-        let keys = signing_keys(&dir).await;
-        let tokens = AccessTokens::new(Arc::clone(&keys), endpoints(), Duration::from_secs(300));
+        let both = signing_keys(&dir).await;
+        let (keys, tokens) = (Arc::clone(&both.0), tokens(&both));
         let before = tokens.issue(&grant()).unwrap().token;
         let kid = keys.rotate().await.unwrap();
         let after = tokens.issue(&grant()).unwrap().token;
         let header = decode_header(&after).unwrap();
         assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
-        let fresh = AccessTokens::new(Arc::clone(&keys), endpoints(), Duration::from_secs(300));
+        let fresh = super::tests::tokens(&both);
         assert!(fresh.verify(&before).await.is_ok());
         assert!(fresh.verify(&after).await.is_ok());
         assert_eq!(keys.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_revoked_token_is_refused_even_when_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let both = signing_keys(&dir).await;
+        let tokens = tokens(&both);
+        let token = tokens.issue(&grant()).unwrap().token;
+        let other = tokens.issue(&grant()).unwrap().token;
+        let principal = tokens.verify(&token).await.unwrap();
+        tokens.verify(&other).await.unwrap();
+        tokens.revoke(&principal.jti, principal.expires_at).await.unwrap();
+        assert_eq!(tokens.verify(&token).await, Err(TokenError::Revoked));
+        // Another node, which never saw it, finds the revocation in the database.
+        let elsewhere = super::tests::tokens(&both);
+        assert_eq!(elsewhere.verify(&token).await, Err(TokenError::Revoked));
+        assert!(tokens.verify(&other).await.is_ok());
     }
 }

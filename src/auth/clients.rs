@@ -243,7 +243,8 @@ pub fn new_secret() -> (String, String) {
     (secret, hash)
 }
 
-fn hash_secret(secret: &str) -> String {
+/// SHA-256 (hex): how secrets, codes and refresh tokens are kept.
+pub fn hash_secret(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

@@ -1,8 +1,12 @@
 //! What the authorization server tells clients about itself: the SMART
 //! configuration (`/.well-known/smart-configuration`, at the server root and under
 //! `/fhir`), the JWKS its tokens verify against, and the CapabilityStatement's
-//! `rest.security`. Each lists only what this server does today: the
-//! `client_credentials` grant of SMART Backend Services.
+//! `rest.security`, and the OpenID Connect discovery document at the issuer
+//! (`/auth/.well-known/openid-configuration`). Each lists only what this server
+//! does today: SMART Backend Services (`client_credentials`) and App Launch
+//! (authorization code with PKCE S256, EHR and standalone launch, refresh tokens,
+//! OpenID Connect id tokens, introspection, revocation). `patient/` scopes are not
+//! advertised until results are filtered to the patient's compartment.
 
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -11,15 +15,28 @@ use super::{AuthContext, Endpoints};
 
 /// Space the scopes a client can be granted are drawn from (examples; any SMART
 /// v1 or v2 resource scope of the `system/` context parses).
-const SCOPES_SUPPORTED: [&str; 7] = [
+const SCOPES_SUPPORTED: [&str; 17] = [
+    "openid",
+    "fhirUser",
+    "launch",
+    "launch/patient",
+    "launch/encounter",
+    "offline_access",
+    "online_access",
+    "user/*.cruds",
+    "user/*.rs",
     "system/*.cruds",
     "system/*.rs",
     "system/*.*",
     "system/*.read",
+    "user/*.read",
     "admin",
     "biller",
     "auditor",
 ];
+
+const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+const GRANT_TYPES: [&str; 3] = ["authorization_code", "client_credentials", "refresh_token"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -30,12 +47,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/fhir/.well-known/smart-configuration",
         web::get().to(smart_configuration),
     )
+    .route(
+        "/auth/.well-known/openid-configuration",
+        web::get().to(openid_configuration),
+    )
     .route("/auth/jwks", web::get().to(jwks))
     .route("/auth/token", web::post().to(super::token_endpoint::token));
 }
 
 async fn smart_configuration(context: web::Data<AuthContext>) -> HttpResponse {
     HttpResponse::Ok().json(smart_document(&context.endpoints))
+}
+
+async fn openid_configuration(context: web::Data<AuthContext>) -> HttpResponse {
+    HttpResponse::Ok().json(openid_document(&context.endpoints))
 }
 
 async fn jwks(context: web::Data<AuthContext>) -> HttpResponse {
@@ -48,17 +73,55 @@ pub fn smart_document(endpoints: &Endpoints) -> Value {
     json!({
         "issuer": endpoints.issuer,
         "jwks_uri": endpoints.jwks(),
+        "authorization_endpoint": endpoints.authorize(),
         "token_endpoint": endpoints.token(),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint": endpoints.introspect(),
+        "revocation_endpoint": endpoints.revoke(),
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": GRANT_TYPES,
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SCOPES_SUPPORTED,
         "capabilities": [
+            "launch-ehr",
+            "launch-standalone",
+            "authorize-post",
+            "client-public",
             "client-confidential-symmetric",
             "client-confidential-asymmetric",
+            "context-ehr-patient",
+            "context-ehr-encounter",
+            "context-standalone-patient",
+            "sso-openid-connect",
+            "permission-offline",
+            "permission-online",
+            "permission-user",
             "permission-v1",
             "permission-v2",
+            "context-banner",
         ],
+    })
+}
+
+/// OpenID Connect Discovery 1.0 for the issuer: what an OIDC client library needs
+/// to sign users in here and check their id tokens.
+pub fn openid_document(endpoints: &Endpoints) -> Value {
+    json!({
+        "issuer": endpoints.issuer,
+        "authorization_endpoint": endpoints.authorize(),
+        "token_endpoint": endpoints.token(),
+        "jwks_uri": endpoints.jwks(),
+        "introspection_endpoint": endpoints.introspect(),
+        "revocation_endpoint": endpoints.revoke(),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [super::keys::SIGNING_ALG],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "grant_types_supported": GRANT_TYPES,
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": SCOPES_SUPPORTED,
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nonce", "fhirUser"],
     })
 }
 
@@ -67,7 +130,12 @@ pub fn capability_security(endpoints: &Endpoints) -> Value {
     json!({
         "extension": [{
             "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-            "extension": [{"url": "token", "valueUri": endpoints.token()}],
+            "extension": [
+                {"url": "token", "valueUri": endpoints.token()},
+                {"url": "authorize", "valueUri": endpoints.authorize()},
+                {"url": "introspect", "valueUri": endpoints.introspect()},
+                {"url": "revoke", "valueUri": endpoints.revoke()},
+            ],
         }],
         "service": [{
             "coding": [{

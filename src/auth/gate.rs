@@ -20,7 +20,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 use serde_json::json;
 
-use super::access_token::Principal;
+use super::access_token::{Principal, TokenError};
 use super::policy::{self, FhirRequest};
 use super::scopes::{Interaction, Role};
 use super::{AuthContext, AuthMode};
@@ -100,6 +100,16 @@ pub async fn gate(
     };
     let principal = match context.tokens.verify(&token).await {
         Ok(principal) => principal,
+        Err(error @ TokenError::Unavailable(_)) => {
+            tracing::error!(%error, "checking a bearer token");
+            let answer = refusal(
+                area,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "transient",
+                "the token could not be checked; try again",
+            );
+            return Ok(request.into_response(answer));
+        }
         Err(error) => {
             let answer = unauthorized(area, Some(&error.to_string()));
             return Ok(request.into_response(answer));

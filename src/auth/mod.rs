@@ -11,16 +11,23 @@
 
 pub mod access_token;
 pub mod admin_clients;
+pub mod admin_users;
 pub mod assertion;
+pub mod authorize;
 pub mod bootstrap;
 pub mod clients;
 pub mod discovery;
 pub mod gate;
+pub mod grants;
 pub mod keys;
+pub mod launch;
+pub mod pages;
 pub mod policy;
 pub mod rate_limit;
 pub mod scopes;
 pub mod token_endpoint;
+pub mod token_lifecycle;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -30,6 +37,16 @@ use crate::store::{Store, StoreError};
 
 pub use access_token::{AccessTokens, Principal};
 pub use keys::SigningKeys;
+
+/// Every route of the authorization server and of its admin API.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.configure(discovery::configure)
+        .configure(authorize::configure)
+        .configure(token_lifecycle::configure)
+        .configure(launch::configure)
+        .configure(admin_clients::configure)
+        .configure(admin_users::configure);
+}
 
 /// Whether requests need a bearer token (`auth`).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -72,6 +89,18 @@ impl Endpoints {
 
     pub fn jwks(&self) -> String {
         format!("{}/jwks", self.issuer)
+    }
+
+    pub fn authorize(&self) -> String {
+        format!("{}/authorize", self.issuer)
+    }
+
+    pub fn introspect(&self) -> String {
+        format!("{}/introspect", self.issuer)
+    }
+
+    pub fn revoke(&self) -> String {
+        format!("{}/revoke", self.issuer)
     }
 }
 
@@ -124,15 +153,18 @@ pub async fn setup(
     bootstrap::ensure_admin(&clients, &bootstrap_file).await?;
     Ok(Some(AuthContext {
         mode: AuthMode::Required,
-        tokens: AccessTokens::new(Arc::clone(&keys), endpoints.clone(), lifetime),
+        tokens: AccessTokens::new(Arc::clone(&keys), Arc::clone(&store), endpoints.clone(), lifetime),
         endpoints,
-        store,
         keys,
         clients,
+        users: users::UserRegistry::new(Arc::clone(&store)),
+        grants: grants::Grants::new(Arc::clone(&store)),
+        store,
         limits: rate_limit::ClientRateLimits::new(
             settings.auth_rate_limit_per_second,
             settings.auth_rate_limit_burst,
         ),
+        sign_in_limits: rate_limit::ClientRateLimits::per_minute(SIGN_INS_PER_MINUTE, SIGN_IN_BURST),
     }))
 }
 
@@ -144,6 +176,15 @@ pub struct AuthContext {
     pub keys: Arc<SigningKeys>,
     pub tokens: AccessTokens,
     pub clients: clients::ClientRegistry,
+    pub users: users::UserRegistry,
+    pub grants: grants::Grants,
     /// `None`: no limit.
     pub limits: Option<rate_limit::ClientRateLimits>,
+    /// Password attempts per username.
+    pub sign_in_limits: rate_limit::ClientRateLimits,
 }
+
+/// Sign-in attempts allowed per username, right or wrong: a person launching a
+/// few apps in a row is not held back; a guesser gets 10 tries a minute.
+const SIGN_INS_PER_MINUTE: u32 = 10;
+const SIGN_IN_BURST: u32 = 10;

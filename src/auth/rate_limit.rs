@@ -29,6 +29,16 @@ impl ClientRateLimits {
         })
     }
 
+    /// `per_minute` on average, bursts of `burst` (for password attempts).
+    pub fn per_minute(per_minute: u32, burst: u32) -> Self {
+        let rate = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        ClientRateLimits {
+            limiter: RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)),
+            clock: DefaultClock::default(),
+        }
+    }
+
     /// Counts one request of `client_id`; over the limit, how long until the next
     /// one is allowed.
     pub fn check(&self, client_id: &str) -> Result<(), Duration> {

@@ -1,9 +1,12 @@
-//! `POST /auth/token` (RFC 6749 §3.2, form-encoded): the `client_credentials`
-//! grant of SMART Backend Services, the client authenticated by its secret
-//! (`client_secret_basic`, `client_secret_post`) or a signed assertion
-//! (`private_key_jwt`). The scopes granted are those asked for (or, when none are,
-//! all the client is registered for), each within what the client may have;
-//! without a user or a launch only `system/` scopes and roles make sense.
+//! `POST /auth/token` (RFC 6749 §3.2, form-encoded), the client authenticated by
+//! its secret (`client_secret_basic`, `client_secret_post`), a signed assertion
+//! (`private_key_jwt`) or, for a public client, its `client_id` alone:
+//! - `client_credentials` (SMART Backend Services): the scopes asked for (or, when
+//!   none are, all the client is registered for), each within what the client may
+//!   have; without a user or a launch only `system/` scopes and roles make sense;
+//! - `authorization_code` (SMART App Launch): the code from `/auth/authorize`,
+//!   redeemed once, by the client it was issued to, with the PKCE verifier;
+//! - `refresh_token`: rotated on every use ([`super::grants`]).
 //!
 //! Errors are RFC 6749's: `invalid_client` (401, with `WWW-Authenticate` when the
 //! client tried Basic), `invalid_request`, `unsupported_grant_type`,
@@ -19,82 +22,224 @@ use serde_json::json;
 use super::access_token::Grant;
 use super::assertion::{self, ASSERTION_TYPE};
 use super::clients::{Client, ClientType};
+use super::grants::{wants_refresh_token, Authorized, GrantError};
 use super::policy;
+use super::scopes::{grant_requested_scopes, Scope, Scopes};
 use super::AuthContext;
 
 pub async fn token(context: web::Data<AuthContext>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let field = |name: &str| field(&form, name);
     let client = match authenticate(&context, &request, &form).await {
         Ok(client) => client,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into(),
     };
-    match field("grant_type") {
-        Some("client_credentials") => {}
-        Some(other) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                &format!("{other} is not a grant this server supports"),
-            )
-        }
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required",
-            )
-        }
-    }
+    let answer = match field(&form, "grant_type") {
+        Some("client_credentials") => client_credentials(&context, &client, &form),
+        Some("authorization_code") => authorization_code(&context, &client, &form).await,
+        Some("refresh_token") => refresh_token(&context, &client, &form).await,
+        Some(other) => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("{other} is not a grant this server supports"),
+        )),
+        None => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required",
+        )),
+    };
+    answer.unwrap_or_else(HttpResponse::from)
+}
+
+fn client_credentials(
+    context: &AuthContext,
+    client: &Client,
+    form: &[(String, String)],
+) -> Result<HttpResponse, OAuthError> {
     if client.client_type == ClientType::Public {
-        return oauth_error(
+        return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             "a public client cannot use client_credentials",
-        );
+        ));
     }
-    let requested = field("scope").unwrap_or(&client.scopes);
-    let granted = match policy::grant_for_backend(requested, &client.scopes) {
-        Ok(granted) => granted,
-        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &why),
+    let requested = field(form, "scope").unwrap_or(&client.scopes);
+    let granted = policy::grant_for_backend(requested, &client.scopes)
+        .map_err(|why| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &why))?;
+    let issued = context
+        .tokens
+        .issue(&Grant {
+            client_id: &client.client_id,
+            subject: &client.client_id,
+            tenant: &client.tenant,
+            scope: &granted,
+            patient: None,
+            grant: None,
+            fhir_user: None,
+        })
+        .map_err(server_error)?;
+    Ok(no_store(HttpResponse::Ok()).json(json!({
+        "access_token": issued.token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+        "scope": granted,
+    })))
+}
+
+async fn authorization_code(
+    context: &AuthContext,
+    client: &Client,
+    form: &[(String, String)],
+) -> Result<HttpResponse, OAuthError> {
+    let (Some(code), Some(verifier)) = (field(form, "code"), field(form, "code_verifier")) else {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code and code_verifier are required",
+        ));
     };
-    let issued = context.tokens.issue(&Grant {
-        client_id: &client.client_id,
-        subject: &client.client_id,
-        tenant: &client.tenant,
-        scope: &granted,
-        patient: None,
-    });
-    match issued {
-        Ok(issued) => no_store(HttpResponse::Ok()).json(json!({
-            "access_token": issued.token,
-            "token_type": "bearer",
-            "expires_in": issued.expires_in,
-            "scope": granted,
-        })),
-        Err(error) => {
-            tracing::error!(%error, "issuing an access token");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the token could not be issued",
-            )
+    let grant = context
+        .grants
+        .redeem_code(code, &client.client_id, field(form, "redirect_uri"), verifier)
+        .await
+        .map_err(grant_error)?;
+    user_tokens(context, grant).await
+}
+
+async fn refresh_token(
+    context: &AuthContext,
+    client: &Client,
+    form: &[(String, String)],
+) -> Result<HttpResponse, OAuthError> {
+    let Some(token) = field(form, "refresh_token") else {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is required",
+        ));
+    };
+    let mut grant = context
+        .grants
+        .use_refresh_token(token, &client.client_id, |family| {
+            context.tokens.forget_grant(family)
+        })
+        .await
+        .map_err(grant_error)?;
+    // RFC 6749 §6: a refresh may narrow the scope, never widen it.
+    if let Some(asked) = field(form, "scope") {
+        let asked = Scopes::parse(asked)
+            .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &e.to_string()))?;
+        let narrowed = grant_requested_scopes(&asked, &Scopes::parse_lenient(&grant.scope).0);
+        if let Some(wider) = narrowed.refused.first() {
+            return Err(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                &format!("{wider} was not granted originally"),
+            ));
         }
+        grant.scope = narrowed.granted.to_string();
+    }
+    user_tokens(context, grant).await
+}
+
+/// The answer to a user's grant: an access token, a refresh token when
+/// `offline_access` or `online_access` was granted, an id token for `openid`, and
+/// the launch context.
+async fn user_tokens(context: &AuthContext, grant: Authorized) -> Result<HttpResponse, OAuthError> {
+    let user = match context.users.user(&grant.user_id).await {
+        Ok(Some(user)) if user.enabled => user,
+        Ok(_) => {
+            return Err(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the user is no longer enabled",
+            ))
+        }
+        Err(error) => return Err(server_error(error)),
+    };
+    let scopes = Scopes::parse_lenient(&grant.scope).0;
+    let refresh = if wants_refresh_token(&grant.scope) {
+        Some(
+            context
+                .grants
+                .issue_refresh_token(&grant)
+                .await
+                .map_err(server_error)?,
+        )
+    } else {
+        None
+    };
+    let fhir_user = user
+        .fhir_user
+        .as_deref()
+        .filter(|_| scopes.contains(&Scope::FhirUser));
+    let issued = context
+        .tokens
+        .issue(&Grant {
+            client_id: &grant.client_id,
+            subject: &user.user_id,
+            tenant: &user.tenant,
+            scope: &grant.scope,
+            patient: grant.patient.as_deref(),
+            grant: refresh.as_ref().map(|(_, family)| family.as_str()),
+            fhir_user,
+        })
+        .map_err(server_error)?;
+    let mut answer = json!({
+        "access_token": issued.token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": grant.scope,
+    });
+    if let Some((token, _)) = refresh {
+        answer["refresh_token"] = json!(token);
+    }
+    if scopes.contains(&Scope::OpenId) {
+        answer["id_token"] = json!(context
+            .tokens
+            .id_token(&user.user_id, &grant.client_id, grant.nonce.as_deref(), fhir_user)
+            .map_err(server_error)?);
+    }
+    if let Some(patient) = &grant.patient {
+        answer["patient"] = json!(patient);
+        answer["need_patient_banner"] = json!(true);
+    }
+    if let Some(encounter) = &grant.encounter {
+        answer["encounter"] = json!(encounter);
+    }
+    Ok(no_store(HttpResponse::Ok()).json(answer))
+}
+
+fn grant_error(error: GrantError) -> OAuthError {
+    match error {
+        GrantError::Store(error) => server_error(error),
+        refused => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &refused.to_string()),
     }
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn server_error(error: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(%error, "the token endpoint");
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "the token could not be issued",
+    )
+}
+
+/// The first value of a form field.
+pub fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.as_str())
 }
 
-/// The client the request authenticates, by whichever method it used (one only).
-async fn authenticate(
+/// The client the request authenticates, by whichever method it used (one only);
+/// a public client, which has no credentials, names itself with `client_id`.
+pub async fn authenticate(
     context: &AuthContext,
     request: &HttpRequest,
     form: &[(String, String)],
-) -> Result<Client, HttpResponse> {
+) -> Result<Client, OAuthError> {
     let field = |name: &str| field(form, name);
     let basic = request
         .headers()
@@ -135,6 +280,15 @@ async fn authenticate(
         (Some(id), Some(secret)) => by_secret(context, id, secret)
             .await
             .map_err(|why| oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &why)),
+        (Some(id), None) => match context.clients.client(id).await {
+            Ok(Some(client)) if client.enabled && client.client_type == ClientType::Public => Ok(client),
+            Ok(_) => Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client, or one that must authenticate",
+            )),
+            Err(error) => Err(server_error(error)),
+        },
         _ => Err(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -168,13 +322,11 @@ fn basic_credentials(encoded: &str) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-fn bad_basic(why: &str) -> HttpResponse {
-    let mut answer = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", why);
-    answer.headers_mut().insert(
-        WWW_AUTHENTICATE,
-        actix_web::http::header::HeaderValue::from_static("Basic realm=\"claimbridge\""),
-    );
-    answer
+fn bad_basic(why: &str) -> OAuthError {
+    OAuthError {
+        basic_challenge: true,
+        ..oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", why)
+    }
 }
 
 fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
@@ -184,8 +336,38 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
     builder
 }
 
-pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
-    no_store(HttpResponse::build(status)).json(json!({"error": error, "error_description": description}))
+/// An error answer of RFC 6749 §5.2 (and of RFC 7009 and 7662), before it is
+/// rendered.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    /// Answer `WWW-Authenticate: Basic` (the client tried HTTP Basic).
+    basic_challenge: bool,
+}
+
+pub fn oauth_error(status: StatusCode, error: &'static str, description: &str) -> OAuthError {
+    OAuthError {
+        status,
+        error,
+        description: description.to_owned(),
+        basic_challenge: false,
+    }
+}
+
+impl From<OAuthError> for HttpResponse {
+    fn from(refusal: OAuthError) -> Self {
+        let mut answer = no_store(HttpResponse::build(refusal.status))
+            .json(json!({"error": refusal.error, "error_description": refusal.description}));
+        if refusal.basic_challenge {
+            answer.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static("Basic realm=\"claimbridge\""),
+            );
+        }
+        answer
+    }
 }
 
 #[cfg(test)]

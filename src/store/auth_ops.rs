@@ -124,3 +124,227 @@ pub async fn set_signing_key_private(
         .await?;
     Ok(())
 }
+
+pub async fn insert_auth_user(conn: &mut Conn, row: &crate::store::auth::UserRow) -> Result<(), StoreError> {
+    use crate::store::schema::auth_users;
+    diesel::insert_into(auth_users::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map_err(race_on_unique_violation)?;
+    Ok(())
+}
+
+pub async fn auth_user(
+    conn: &mut Conn,
+    user_id: &str,
+) -> Result<Option<crate::store::auth::UserRow>, StoreError> {
+    use crate::store::auth::UserRow;
+    use crate::store::schema::auth_users;
+    Ok(auth_users::table
+        .find(user_id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn auth_user_named(
+    conn: &mut Conn,
+    username: &str,
+) -> Result<Option<crate::store::auth::UserRow>, StoreError> {
+    use crate::store::auth::UserRow;
+    use crate::store::schema::auth_users;
+    Ok(auth_users::table
+        .filter(auth_users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Every user, oldest first.
+pub async fn list_auth_users(conn: &mut Conn) -> Result<Vec<crate::store::auth::UserRow>, StoreError> {
+    use crate::store::auth::UserRow;
+    use crate::store::schema::auth_users;
+    Ok(auth_users::table
+        .order((auth_users::created_at, auth_users::user_id))
+        .select(UserRow::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// `false` when there is no such user.
+pub async fn delete_auth_user(conn: &mut Conn, user_id: &str) -> Result<bool, StoreError> {
+    use crate::store::schema::auth_users;
+    let deleted = diesel::delete(auth_users::table.find(user_id))
+        .execute(conn)
+        .await?;
+    Ok(deleted > 0)
+}
+
+/// Stores a new authorization code, sweeping expired ones first.
+pub async fn insert_auth_code(
+    conn: &mut Conn,
+    row: &crate::store::auth::CodeRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    use crate::store::schema::auth_codes;
+    diesel::delete(auth_codes::table.filter(auth_codes::expires_at.lt(StoredInstant(now))))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(auth_codes::table)
+        .values(row)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes and returns the code (redeemed once: a second redemption finds nothing).
+pub async fn take_auth_code(
+    conn: &mut Conn,
+    code_hash: &str,
+) -> Result<Option<crate::store::auth::CodeRow>, StoreError> {
+    use crate::store::auth::CodeRow;
+    use crate::store::schema::auth_codes;
+    Ok(diesel::delete(auth_codes::table.find(code_hash))
+        .returning(CodeRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn insert_refresh_token(
+    conn: &mut Conn,
+    row: &crate::store::auth::RefreshTokenRow,
+) -> Result<(), StoreError> {
+    use crate::store::schema::auth_refresh_tokens;
+    diesel::insert_into(auth_refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn refresh_token(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<crate::store::auth::RefreshTokenRow>, StoreError> {
+    use crate::store::auth::RefreshTokenRow;
+    use crate::store::schema::auth_refresh_tokens;
+    Ok(auth_refresh_tokens::table
+        .find(token_hash)
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Marks the refresh token used, atomically: of two concurrent uses one finds it
+/// fresh and the other finds it reused.
+pub async fn use_refresh_token(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::store::auth::RefreshUse, StoreError> {
+    use crate::store::auth::{RefreshTokenRow, RefreshUse};
+    use crate::store::schema::auth_refresh_tokens;
+    let claimed = diesel::update(
+        auth_refresh_tokens::table
+            .find(token_hash)
+            .filter(auth_refresh_tokens::used_at.is_null())
+            .filter(auth_refresh_tokens::expires_at.gt(StoredInstant(now))),
+    )
+    .set(auth_refresh_tokens::used_at.eq(Some(StoredInstant(now))))
+    .returning(RefreshTokenRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    if let Some(row) = claimed {
+        return Ok(RefreshUse::Fresh(row));
+    }
+    Ok(match refresh_token(conn, token_hash).await? {
+        Some(row) if row.used_at.is_some() => RefreshUse::Reused {
+            family_id: row.family_id,
+        },
+        _ => RefreshUse::Unknown,
+    })
+}
+
+/// Forgets every refresh token of the family and records it revoked until
+/// `until` (the access tokens issued from it carry the family id).
+pub async fn revoke_refresh_family(
+    conn: &mut Conn,
+    family_id: &str,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    use crate::store::schema::auth_refresh_tokens;
+    diesel::delete(auth_refresh_tokens::table.filter(auth_refresh_tokens::family_id.eq(family_id)))
+        .execute(conn)
+        .await?;
+    insert_revocation(conn, family_id, until).await
+}
+
+/// Records `revoked_id` (a jti or a grant family) revoked until `until`.
+pub async fn insert_revocation(
+    conn: &mut Conn,
+    revoked_id: &str,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    use crate::store::schema::auth_revocations;
+    diesel::insert_into(auth_revocations::table)
+        .values((
+            auth_revocations::revoked_id.eq(revoked_id),
+            auth_revocations::expires_at.eq(StoredInstant(until)),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether any of `ids` is revoked.
+pub async fn any_revoked(conn: &mut Conn, ids: &[&str]) -> Result<bool, StoreError> {
+    use crate::store::schema::auth_revocations;
+    let found: i64 = auth_revocations::table
+        .filter(auth_revocations::revoked_id.eq_any(ids))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(found > 0)
+}
+
+pub async fn insert_launch_context(
+    conn: &mut Conn,
+    row: &crate::store::auth::LaunchContextRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    use crate::store::schema::auth_launch_contexts;
+    diesel::delete(
+        auth_launch_contexts::table.filter(auth_launch_contexts::expires_at.lt(StoredInstant(now))),
+    )
+    .execute(conn)
+    .await?;
+    diesel::insert_into(auth_launch_contexts::table)
+        .values(row)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The launch context, unless unknown or expired.
+pub async fn launch_context(
+    conn: &mut Conn,
+    launch_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<crate::store::auth::LaunchContextRow>, StoreError> {
+    use crate::store::auth::LaunchContextRow;
+    use crate::store::schema::auth_launch_contexts;
+    Ok(auth_launch_contexts::table
+        .find(launch_id)
+        .filter(auth_launch_contexts::expires_at.gt(StoredInstant(now)))
+        .select(LaunchContextRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}

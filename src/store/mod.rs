@@ -1224,6 +1224,89 @@ impl Session {
         )
     }
 
+    pub async fn insert_auth_user(&mut self, row: &auth::UserRow) -> Result<(), StoreError> {
+        on_session!(self, insert_auth_user(row))
+    }
+
+    pub async fn auth_user(&mut self, user_id: &str) -> Result<Option<auth::UserRow>, StoreError> {
+        on_session!(self, auth_user(user_id))
+    }
+
+    pub async fn auth_user_named(&mut self, username: &str) -> Result<Option<auth::UserRow>, StoreError> {
+        on_session!(self, auth_user_named(username))
+    }
+
+    /// Every user, oldest first.
+    pub async fn list_auth_users(&mut self) -> Result<Vec<auth::UserRow>, StoreError> {
+        on_session!(self, list_auth_users())
+    }
+
+    /// `false` when there is no such user.
+    pub async fn delete_auth_user(&mut self, user_id: &str) -> Result<bool, StoreError> {
+        on_session!(self, delete_auth_user(user_id))
+    }
+
+    /// Stores an authorization code (and sweeps expired ones).
+    pub async fn insert_auth_code(&mut self, row: &auth::CodeRow) -> Result<(), StoreError> {
+        on_session!(self, insert_auth_code(row, chrono::Utc::now()))
+    }
+
+    /// Removes and returns the code: it redeems once.
+    pub async fn take_auth_code(&mut self, code_hash: &str) -> Result<Option<auth::CodeRow>, StoreError> {
+        on_session!(self, take_auth_code(code_hash))
+    }
+
+    pub async fn insert_refresh_token(&mut self, row: &auth::RefreshTokenRow) -> Result<(), StoreError> {
+        on_session!(self, insert_refresh_token(row))
+    }
+
+    pub async fn refresh_token(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<auth::RefreshTokenRow>, StoreError> {
+        on_session!(self, refresh_token(token_hash))
+    }
+
+    /// Marks a refresh token used; what it was.
+    pub async fn use_refresh_token(&mut self, token_hash: &str) -> Result<auth::RefreshUse, StoreError> {
+        on_session!(self, use_refresh_token(token_hash, chrono::Utc::now()))
+    }
+
+    /// Forgets a grant's refresh tokens and revokes its access tokens until `until`.
+    pub async fn revoke_refresh_family(
+        &mut self,
+        family_id: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        on_session!(self, revoke_refresh_family(family_id, until))
+    }
+
+    /// Records an access token (by jti) revoked until it expires.
+    pub async fn insert_revocation(
+        &mut self,
+        revoked_id: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        on_session!(self, insert_revocation(revoked_id, until))
+    }
+
+    /// Whether any of `ids` (a token's jti, its grant) is revoked.
+    pub async fn any_revoked(&mut self, ids: &[&str]) -> Result<bool, StoreError> {
+        on_session!(self, any_revoked(ids))
+    }
+
+    pub async fn insert_launch_context(&mut self, row: &auth::LaunchContextRow) -> Result<(), StoreError> {
+        on_session!(self, insert_launch_context(row, chrono::Utc::now()))
+    }
+
+    /// The launch context, unless unknown or expired.
+    pub async fn launch_context(
+        &mut self,
+        launch_id: &str,
+    ) -> Result<Option<auth::LaunchContextRow>, StoreError> {
+        on_session!(self, launch_context(launch_id, chrono::Utc::now()))
+    }
+
     /// Where the integration's feed was read up to; `None` before its first page.
     pub async fn feed_cursor(
         &mut self,

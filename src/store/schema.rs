@@ -441,3 +441,80 @@ diesel::table! {
         expires_at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_users (user_id) {
+        user_id -> Text,
+        tenant -> Text,
+        username -> Text,
+        password_hash -> Text,
+        display_name -> Text,
+        fhir_user -> Nullable<Text>,
+        scopes -> Text,
+        enabled -> Bool,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        code_challenge -> Text,
+        nonce -> Nullable<Text>,
+        patient -> Nullable<Text>,
+        encounter -> Nullable<Text>,
+        expires_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        scope -> Text,
+        patient -> Nullable<Text>,
+        encounter -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        used_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_launch_contexts (launch_id) {
+        launch_id -> Text,
+        tenant -> Text,
+        patient -> Nullable<Text>,
+        encounter -> Nullable<Text>,
+        created_by -> Text,
+        expires_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::UtcTimestamp;
+
+    auth_revocations (revoked_id) {
+        revoked_id -> Text,
+        expires_at -> UtcTimestamp,
+    }
+}

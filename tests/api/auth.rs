@@ -25,10 +25,19 @@ crate::on_both_backends!(
 );
 
 /// The oauth2 crate's HTTP client, over reqwest, keeping the server's status.
-async fn oauth_http(request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+///
+/// The test server speaks plain HTTP on loopback, but the crate refuses a
+/// revocation URL that is not `https` (RFC 7009 §2): a test names it
+/// `https://127.0.0.1:…`, and this transport carries it to the same address over
+/// HTTP.
+pub async fn oauth_http(request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     let (parts, body) = request.into_parts();
+    let uri = parts
+        .uri
+        .to_string()
+        .replacen("https://127.0.0.1:", "http://127.0.0.1:", 1);
     let answer = reqwest::Client::new()
-        .request(parts.method, parts.uri.to_string())
+        .request(parts.method, uri)
         .headers(parts.headers)
         .body(body)
         .send()
@@ -40,7 +49,9 @@ async fn oauth_http(request: HttpRequest) -> Result<HttpResponse, reqwest::Error
 }
 
 /// `error: error_description` of a refusal from the token endpoint.
-fn refusal<T, E: std::error::Error>(result: &Result<T, RequestTokenError<E, BasicErrorResponse>>) -> String {
+pub fn refusal<T, E: std::error::Error>(
+    result: &Result<T, RequestTokenError<E, BasicErrorResponse>>,
+) -> String {
     match result {
         Err(RequestTokenError::ServerResponse(response)) => format!(
             "{}: {}",
@@ -75,7 +86,15 @@ async fn discovery_describes_the_authorization_server(app: &TestApp) {
         assert_eq!(answer.status(), 200, "{path} needs no token");
         let document: Value = answer.json().await.unwrap();
         assert_eq!(document["token_endpoint"], token_url(app));
-        assert_eq!(document["grant_types_supported"], json!(["client_credentials"]));
+        assert_eq!(
+            document["grant_types_supported"],
+            json!(["authorization_code", "client_credentials", "refresh_token"])
+        );
+        assert_eq!(document["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(
+            document["authorization_endpoint"],
+            app.server_url("/auth/authorize")
+        );
         assert!(document["token_endpoint_auth_methods_supported"]
             .as_array()
             .unwrap()

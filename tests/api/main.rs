@@ -29,6 +29,7 @@ mod rate_limit;
 mod remittance;
 mod remittance_list;
 mod search;
+mod smart_launch;
 mod submission;
 mod validate;
 mod webhooks_in;
