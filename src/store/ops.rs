@@ -14,7 +14,7 @@ type CurrentRow = (i64, bool, StoredInstant);
 
 use crate::store::model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
-    SearchIndexEntries, StagedCreate, WriteMethod, WriteOutcome, WriteRequest,
+    SearchIndexEntries, StagedCreate, Tenant, WriteMethod, WriteOutcome, WriteRequest,
 };
 use crate::store::rows::{
     staged_history_rows, staged_resource_rows, CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow,
@@ -30,10 +30,12 @@ use crate::store::StoreError;
 
 pub async fn read_current(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     id: &str,
 ) -> Result<Option<CurrentResource>, StoreError> {
     let row = resources::table
+        .filter(resources::tenant.eq(tenant.as_str()))
         .filter(resources::res_type.eq(res_type))
         .filter(resources::res_id.eq(id))
         .select((
@@ -59,6 +61,7 @@ pub async fn read_current(
 /// with no row are left out.
 pub async fn read_current_many(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     ids: &[String],
 ) -> Result<Vec<(String, CurrentResource)>, StoreError> {
@@ -66,6 +69,7 @@ pub async fn read_current_many(
     // SQLite takes at most 32,766 bound values per statement.
     for chunk in ids.chunks(10_000) {
         let rows: Vec<(String, i64, StoredInstant, bool, JsonText)> = resources::table
+            .filter(resources::tenant.eq(tenant.as_str()))
             .filter(resources::res_type.eq(res_type))
             .filter(resources::res_id.eq_any(chunk))
             .select((
@@ -77,26 +81,31 @@ pub async fn read_current_many(
             ))
             .load(conn)
             .await?;
-        found.extend(rows.into_iter().map(|(id, version_id, last_updated, deleted, body)| {
-            let current = CurrentResource {
-                version_id,
-                last_updated: last_updated.0,
-                deleted,
-                body: body.0,
-            };
-            (id, current)
-        }));
+        found.extend(
+            rows.into_iter()
+                .map(|(id, version_id, last_updated, deleted, body)| {
+                    let current = CurrentResource {
+                        version_id,
+                        last_updated: last_updated.0,
+                        deleted,
+                        body: body.0,
+                    };
+                    (id, current)
+                }),
+        );
     }
     Ok(found)
 }
 
 pub async fn read_version(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     id: &str,
     version_id: i64,
 ) -> Result<Option<HistoryEntry>, StoreError> {
     let row = resource_history::table
+        .filter(resource_history::tenant.eq(tenant.as_str()))
         .filter(resource_history::res_type.eq(res_type))
         .filter(resource_history::res_id.eq(id))
         .filter(resource_history::version_id.eq(version_id))
@@ -107,8 +116,14 @@ pub async fn read_version(
     row.map(HistoryRow::into_entry).transpose()
 }
 
-pub async fn history(conn: &mut Conn, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, StoreError> {
-    let mut q = resource_history::table.into_boxed();
+pub async fn history(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    query: HistoryQuery<'_>,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let mut q = resource_history::table
+        .filter(resource_history::tenant.eq(tenant.as_str()))
+        .into_boxed();
     match query.scope {
         HistoryScope::System => {}
         HistoryScope::Type(res_type) => q = q.filter(resource_history::res_type.eq(res_type)),
@@ -159,15 +174,19 @@ pub async fn rollback(conn: &mut Conn) -> Result<(), StoreError> {
 /// together or not at all. `render` builds the body once the version is known.
 pub async fn write(
     conn: &mut Conn,
+    tenant: &Tenant,
     request: WriteRequest<'_>,
     render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
 ) -> Result<WriteOutcome, StoreError> {
-    conn.transaction(async |conn| write_in_transaction(conn, request, render).await)
+    conn.transaction(async |conn| write_in_transaction(conn, tenant, request, render).await)
         .await
 }
 
+/// Writes one version of `tenant`'s resource: it changes only a resource of that
+/// tenant.
 pub async fn write_in_transaction(
     conn: &mut Conn,
+    tenant: &Tenant,
     request: WriteRequest<'_>,
     render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
 ) -> Result<WriteOutcome, StoreError> {
@@ -180,7 +199,7 @@ pub async fn write_in_transaction(
     // A create mints a fresh id: there is no current row to look up.
     let current = match method {
         WriteMethod::Create => None,
-        _ => lock_current(conn, res_type, id).await?,
+        _ => lock_current(conn, tenant, res_type, id).await?,
     };
 
     if let Some(expected) = if_match {
@@ -221,6 +240,7 @@ pub async fn write_in_transaction(
 
     let change_seq: i64 = diesel::insert_into(resource_history::table)
         .values(&NewHistoryRow {
+            tenant: tenant.as_str(),
             res_type,
             res_id: id,
             version_id: new_version.version_id,
@@ -238,6 +258,7 @@ pub async fn write_in_transaction(
         Some((previous, _, _)) => {
             let updated = diesel::update(
                 resources::table
+                    .filter(resources::tenant.eq(tenant.as_str()))
                     .filter(resources::res_type.eq(res_type))
                     .filter(resources::res_id.eq(id))
                     .filter(resources::version_id.eq(previous)),
@@ -260,6 +281,7 @@ pub async fn write_in_transaction(
             let body = body.expect("a delete of a missing resource returned NotFound above");
             diesel::insert_into(resources::table)
                 .values(&NewResourceRow {
+                    tenant: tenant.as_str(),
                     res_type,
                     res_id: id,
                     version_id: new_version.version_id,
@@ -275,10 +297,10 @@ pub async fn write_in_transaction(
     }
 
     if current.is_some() {
-        clear_search_index(conn, res_type, id).await?;
+        clear_search_index(conn, tenant, res_type, id).await?;
     }
     if let Some(rendered) = &rendered {
-        insert_search_index(conn, res_type, id, &rendered.index).await?;
+        insert_search_index(conn, tenant, res_type, id, &rendered.index).await?;
     }
 
     Ok(WriteOutcome {
@@ -289,14 +311,23 @@ pub async fn write_in_transaction(
     })
 }
 
-/// Writes staged creates: their history rows, current rows and index rows, a few
-/// multi-row statements in all instead of several statements per resource.
-pub async fn insert_staged(conn: &mut Conn, staged: &[StagedCreate]) -> Result<(), StoreError> {
-    let history = staged_history_rows(staged);
+/// Writes `tenant`'s staged creates: their history rows, current rows and index
+/// rows, a few multi-row statements in all instead of several statements per
+/// resource.
+pub async fn insert_staged(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    staged: &[StagedCreate],
+) -> Result<(), StoreError> {
+    let history = staged_history_rows(tenant.as_str(), staged);
     let change_seqs = insert_history_rows(conn, &history).await?;
     drop(history);
-    insert_current_and_index_rows(conn, staged_resource_rows(staged, change_seqs), IndexRows::of_staged(staged))
-        .await
+    insert_current_and_index_rows(
+        conn,
+        staged_resource_rows(tenant.as_str(), staged, change_seqs),
+        IndexRows::of_staged(tenant.as_str(), staged),
+    )
+    .await
 }
 
 /// Current rows (of creates) and search index rows, sent together.
@@ -320,37 +351,46 @@ async fn insert_current_and_index_rows(
     Ok(())
 }
 
-async fn clear_search_index(conn: &mut Conn, res_type: &str, id: &str) -> Result<(), StoreError> {
+async fn clear_search_index(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    res_type: &str,
+    id: &str,
+) -> Result<(), StoreError> {
     macro_rules! of_resource {
         ($table:ident) => {
             diesel::delete(
                 $table::table
+                    .filter($table::tenant.eq(tenant.as_str()))
                     .filter($table::res_type.eq(res_type))
                     .filter($table::res_id.eq(id)),
             )
         };
     }
-    execute_together!(
-        conn,
-        |c| [
-            of_resource!(search_token).execute(c),
-            of_resource!(search_string).execute(c),
-            of_resource!(search_date).execute(c),
-            of_resource!(search_quantity).execute(c),
-            of_resource!(search_reference).execute(c),
-            of_resource!(search_uri).execute(c),
-        ]
-    );
+    execute_together!(conn, |c| [
+        of_resource!(search_token).execute(c),
+        of_resource!(search_string).execute(c),
+        of_resource!(search_date).execute(c),
+        of_resource!(search_quantity).execute(c),
+        of_resource!(search_reference).execute(c),
+        of_resource!(search_uri).execute(c),
+    ]);
     Ok(())
 }
 
 async fn insert_search_index(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     id: &str,
     index: &SearchIndexEntries,
 ) -> Result<(), StoreError> {
-    insert_current_and_index_rows(conn, Vec::new(), IndexRows::of_one(res_type, id, index)).await
+    insert_current_and_index_rows(
+        conn,
+        Vec::new(),
+        IndexRows::of_one(tenant.as_str(), res_type, id, index),
+    )
+    .await
 }
 
 /// A unique-key violation on a version row means another writer got there first.
@@ -361,10 +401,11 @@ fn race_on_unique_violation(error: DieselError) -> StoreError {
     }
 }
 
-/// The query for what a write needs to know of the current row.
+/// The query for what a write needs to know of `tenant`'s current row.
 #[diesel::dsl::auto_type(no_type_alias)]
-fn current_row<'a>(res_type: &'a str, id: &'a str) -> _ {
+fn current_row<'a>(tenant: &'a str, res_type: &'a str, id: &'a str) -> _ {
     resources::table
+        .filter(resources::tenant.eq(tenant))
         .filter(resources::res_type.eq(res_type))
         .filter(resources::res_id.eq(id))
         .select((resources::version_id, resources::deleted, resources::last_updated))
