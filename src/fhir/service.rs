@@ -364,7 +364,11 @@ impl ResourceService {
             .write(request, &|version| {
                 render_version(resource_type, &resource, id, version, base_url)
             })
-            .await?;
+            .await
+            .map_err(|error| match error {
+                StoreError::IdTaken => id_taken(resource_type, id),
+                other => other.into(),
+            })?;
         Ok(Written {
             version: VersionView {
                 id: id.to_owned(),
@@ -379,6 +383,15 @@ impl ResourceService {
 
 fn not_found(resource_type: ResourceType, id: &str) -> FhirError {
     FhirError::NotFound(format!("{resource_type}/{id} not found"))
+}
+
+/// Ids are one pool for every tenant: an update creating `id` that another
+/// tenant's resource has is refused, saying no more than that the id is taken.
+fn id_taken(resource_type: ResourceType, id: &str) -> FhirError {
+    FhirError::Conflict(format!(
+        "{resource_type}/{id} cannot be created with this id: it is in use; \
+         choose another id or let the server assign one (POST)"
+    ))
 }
 
 fn multiple_matches(resource_type: ResourceType, query: &str) -> FhirError {

@@ -261,6 +261,8 @@ mod postgres {
     ) -> Result<(), StoreError> {
         let history = staged_history_rows(tenant.as_str(), staged);
         let index = IndexRows::of_staged(tenant.as_str(), staged);
+        let indexes = staged_indexes(staged);
+        let checks = crate::store::search::foreign_target_statements(tenant, &indexes);
         let mut current = Statement::new(
             "INSERT INTO resources (tenant, res_type, res_id, version_id, last_updated, deleted, change_seq, body) \
              SELECT tenant, res_type, res_id, version_id, last_updated, FALSE, change_seq, body FROM resource_history \
@@ -300,7 +302,17 @@ mod postgres {
         }
         let mut c = shared;
         pending.push(finish_message_update!(id, outcome).execute(&mut c));
-        let counts = futures_util::future::try_join_all(pending).await?;
+        // The check for references into another tenant goes in the same round trip;
+        // if it finds one, the caller does not commit.
+        let checking = futures_util::future::try_join_all(checks.into_iter().map(|check| async move {
+            let mut c = shared;
+            check.load::<TargetRow>(&mut c).await
+        }));
+        let (found, counts) =
+            futures_util::future::try_join(checking, futures_util::future::try_join_all(pending)).await?;
+        if let Some(target) = found.into_iter().flatten().next() {
+            return Err(foreign_reference(&indexes, target));
+        }
         match counts.last().copied() {
             Some(1) => Ok(()),
             _ => Err(StoreError::NotFound),
@@ -466,6 +478,18 @@ pub enum StoreError {
     /// Another writer changed the resource while this write was in flight.
     #[error("the resource was changed concurrently")]
     WriteRace,
+    /// An update would create a resource with an id another tenant's resource has
+    /// (ids are unique across tenants).
+    #[error("the id is in use")]
+    IdTaken,
+    /// A resource of `source_type` refers (through search parameter `param`) to
+    /// `target`, which another tenant holds: to the writer it does not exist.
+    #[error("{source_type} refers to {target} ({param}), which was not found")]
+    ForeignReference {
+        source_type: String,
+        param: String,
+        target: String,
+    },
 }
 
 impl From<PoolError> for StoreError {

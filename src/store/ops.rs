@@ -13,12 +13,12 @@ use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
 type CurrentRow = (i64, bool, StoredInstant);
 
 use crate::store::model::{
-    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
-    SearchIndexEntries, StagedCreate, Tenant, WriteMethod, WriteOutcome, WriteRequest,
+    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, ReferenceEntry,
+    RenderedVersion, SearchIndexEntries, StagedCreate, Tenant, WriteMethod, WriteOutcome, WriteRequest,
 };
 use crate::store::rows::{
     staged_history_rows, staged_resource_rows, CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow,
-    NewResourceRow, ResourceChangeset,
+    NewResourceRow, ResourceChangeset, TargetRow,
 };
 use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
@@ -183,7 +183,8 @@ pub async fn write(
 }
 
 /// Writes one version of `tenant`'s resource: it changes only a resource of that
-/// tenant.
+/// tenant, an id another tenant holds is refused (`IdTaken`) rather than taken over,
+/// and so is a body referring to another tenant's resource (`ForeignReference`).
 pub async fn write_in_transaction(
     conn: &mut Conn,
     tenant: &Tenant,
@@ -229,6 +230,11 @@ pub async fn write_in_transaction(
             Some(_) => {}
         }
     }
+    // An update that would create the resource: ids are one pool for all tenants, so
+    // the id must not be another tenant's. The answer says only that it is taken.
+    if current.is_none() && method != WriteMethod::Create && id_in_use(conn, res_type, id).await? {
+        return Err(StoreError::IdTaken);
+    }
 
     let new_version = NewVersion {
         version_id: current.map_or(1, |(version, _, _)| version + 1),
@@ -236,6 +242,9 @@ pub async fn write_in_transaction(
         last_updated: Utc::now().trunc_subsecs(3),
     };
     let rendered = (!deleting).then(|| render(new_version));
+    if let Some(rendered) = &rendered {
+        refuse_foreign_references(conn, tenant, std::slice::from_ref(&(res_type, &rendered.index))).await?;
+    }
     let body = rendered.as_ref().map(|r| JsonText(r.body.clone()));
 
     let change_seq: i64 = diesel::insert_into(resource_history::table)
@@ -313,12 +322,14 @@ pub async fn write_in_transaction(
 
 /// Writes `tenant`'s staged creates: their history rows, current rows and index
 /// rows, a few multi-row statements in all instead of several statements per
+/// resource, once one statement has found that none refers to another tenant's
 /// resource.
 pub async fn insert_staged(
     conn: &mut Conn,
     tenant: &Tenant,
     staged: &[StagedCreate],
 ) -> Result<(), StoreError> {
+    refuse_foreign_references(conn, tenant, &staged_indexes(staged)).await?;
     let history = staged_history_rows(tenant.as_str(), staged);
     let change_seqs = insert_history_rows(conn, &history).await?;
     drop(history);
@@ -328,6 +339,71 @@ pub async fn insert_staged(
         IndexRows::of_staged(tenant.as_str(), staged),
     )
     .await
+}
+
+/// Each staged create's type and index entries.
+fn staged_indexes(staged: &[StagedCreate]) -> Vec<(&str, &SearchIndexEntries)> {
+    let mut indexes = Vec::with_capacity(staged.len());
+    for create in staged {
+        indexes.push((create.res_type.as_str(), &create.rendered.index));
+    }
+    indexes
+}
+
+/// Fails with `ForeignReference` when a reference of `indexes` (the type of the
+/// resource holding it, and its index entries) names a resource that another tenant
+/// holds: references resolve within the writer's tenant only, so such a reference
+/// is refused as one to nothing would be by a server that checks. References to
+/// resources that exist nowhere are kept, as they always were. One statement,
+/// and none when there is no local reference.
+async fn refuse_foreign_references(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    indexes: &[(&str, &SearchIndexEntries)],
+) -> Result<(), StoreError> {
+    for statement in crate::store::search::foreign_target_statements(tenant, indexes) {
+        let found: Vec<TargetRow> = statement.load(conn).await?;
+        if let Some(target) = found.into_iter().next() {
+            return Err(foreign_reference(indexes, target));
+        }
+    }
+    Ok(())
+}
+
+/// The error naming a reference into another tenant, and what holds it.
+fn foreign_reference(indexes: &[(&str, &SearchIndexEntries)], target: TargetRow) -> StoreError {
+    let names = |r: &ReferenceEntry| {
+        r.target_type.as_deref() == Some(target.res_type.as_str())
+            && r.target_id.as_deref() == Some(target.res_id.as_str())
+    };
+    let (source_type, param) = indexes
+        .iter()
+        .find_map(|(res_type, index)| {
+            index
+                .references
+                .iter()
+                .find(|r| names(r))
+                .map(|r| (res_type.to_string(), r.param.clone()))
+        })
+        .unwrap_or_default();
+    StoreError::ForeignReference {
+        source_type,
+        param,
+        target: format!("{}/{}", target.res_type, target.res_id),
+    }
+}
+
+/// Whether any tenant holds a resource `res_type/id` (ids are unique across
+/// tenants).
+async fn id_in_use(conn: &mut Conn, res_type: &str, id: &str) -> Result<bool, StoreError> {
+    let found: Option<String> = resources::table
+        .filter(resources::res_type.eq(res_type))
+        .filter(resources::res_id.eq(id))
+        .select(resources::res_id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
 }
 
 /// Current rows (of creates) and search index rows, sent together.

@@ -348,6 +348,16 @@ impl From<FoundRow> for FoundResource {
     }
 }
 
+/// A resource named by a reference, as the check for references into another
+/// tenant finds it.
+#[derive(QueryableByName)]
+pub struct TargetRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub res_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub res_id: String,
+}
+
 #[derive(QueryableByName)]
 pub struct CountRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -785,6 +785,49 @@ pub fn revinclude_statement(
     s
 }
 
+/// Targets per statement of the foreign-reference check: SQLite takes at most
+/// 32,766 bound values in one.
+const TARGETS_PER_CHECK: usize = 10_000;
+
+/// Statements finding a resource named by a local reference of `indexes` (each the
+/// type of the resource holding the references and its index entries) that a tenant
+/// other than `tenant` holds; none when there is no local reference. Targets are
+/// grouped by type, `(r.res_type = ? AND r.res_id IN (…)) OR …`, so each group is a
+/// primary-key lookup.
+pub fn foreign_target_statements(
+    tenant: &Tenant,
+    indexes: &[(&str, &crate::store::model::SearchIndexEntries)],
+) -> Vec<Statement> {
+    let mut targets: std::collections::BTreeSet<(&str, &str)> = std::collections::BTreeSet::new();
+    for (_, index) in indexes {
+        for reference in &index.references {
+            if let (Some(target_type), Some(target_id)) = (&reference.target_type, &reference.target_id) {
+                targets.insert((target_type.as_str(), target_id.as_str()));
+            }
+        }
+    }
+    let targets: Vec<(&str, &str)> = targets.into_iter().collect();
+    let mut statements = Vec::new();
+    for chunk in targets.chunks(TARGETS_PER_CHECK) {
+        let mut s = Statement::new("SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ");
+        s.bind(tenant.as_str()).sql(" AND (");
+        // Sorted, so each type's ids are together.
+        for (at, group) in chunk.chunk_by(|a, b| a.0 == b.0).enumerate() {
+            if at > 0 {
+                s.sql(" OR ");
+            }
+            s.sql("(r.res_type = ")
+                .bind(group[0].0)
+                .sql(" AND r.res_id IN ")
+                .bind_list(group.iter().map(|(_, id)| *id))
+                .sql(")");
+        }
+        s.sql(") LIMIT 1");
+        statements.push(s);
+    }
+    statements
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -856,6 +899,37 @@ mod tests {
         );
         let sql = count_statement(&north, &query(Vec::new())).text();
         assert!(sql.contains("WHERE r.tenant = ? AND r.res_type = ?"), "{sql}");
+    }
+
+    #[test]
+    fn the_foreign_reference_check_groups_targets_by_type() {
+        use crate::store::model::{ReferenceEntry, SearchIndexEntries};
+        let reference = |target_type: &str, target_id: &str| ReferenceEntry {
+            param: "x".into(),
+            target_type: Some(target_type.into()),
+            target_id: Some(target_id.into()),
+            ..ReferenceEntry::default()
+        };
+        let mut index = SearchIndexEntries::default();
+        assert!(foreign_target_statements(&Tenant::default(), &[("Claim", &index)]).is_empty());
+        index.references = vec![
+            reference("Patient", "p1"),
+            reference("Organization", "o1"),
+            reference("Patient", "p2"),
+            reference("Patient", "p1"),
+            ReferenceEntry {
+                param: "x".into(),
+                target_url: Some("http://elsewhere.example/Patient/9".into()),
+                ..ReferenceEntry::default()
+            },
+        ];
+        let statements = foreign_target_statements(&Tenant::default(), &[("Claim", &index)]);
+        assert_eq!(statements.len(), 1);
+        assert_eq!(
+            statements[0].text(),
+            "SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ? AND \
+             ((r.res_type = ? AND r.res_id IN (?)) OR (r.res_type = ? AND r.res_id IN (?, ?))) LIMIT 1"
+        );
     }
 
     #[test]
