@@ -30,6 +30,7 @@ mod remittance;
 mod remittance_list;
 mod search;
 mod submission;
+mod tenants;
 mod validate;
 mod webhooks_in;
 mod webhooks_out;
