@@ -6,7 +6,9 @@
 //!
 //! - missing or bad token: 401 with `WWW-Authenticate: Bearer` (and
 //!   `error="invalid_token"` when one was given);
-//! - `/admin`: the `admin` role; `/api` and `/hl7`: `admin` or `biller`;
+//! - `/admin`: the `admin` role; `/api` and `/hl7`: `admin` or `biller`; all three
+//!   only for clients of the default tenant (billing, HL7 ingest and administration
+//!   work in the default tenant; `/fhir` serves each client's own tenant);
 //! - `/fhir`: a scope allowing that interaction on that resource type
 //!   ([`super::policy`]); a FHIR refusal is a 403 OperationOutcome;
 //! - over its request rate ([`super::rate_limit`]), a client gets 429 with
@@ -131,8 +133,16 @@ pub async fn gate(
 
 /// Whether the principal's scopes allow the request; why not otherwise.
 fn permitted(area: Area, method: &Method, path: &str, principal: &Principal) -> Result<(), String> {
+    let default_tenant = principal.tenant == crate::store::model::Tenant::DEFAULT;
     match area {
         Area::Open => Ok(()),
+        // They read and write the default tenant's data whoever asks; another
+        // tenant's client would see it (and an admin could register clients of
+        // any tenant).
+        Area::Admin | Area::Api | Area::Hl7 if !default_tenant => Err(format!(
+            "the admin, billing and HL7 APIs serve the default tenant only; this client is of tenant {:?}",
+            principal.tenant
+        )),
         Area::Admin if principal.has_role(Role::Admin) => Ok(()),
         Area::Admin => Err("the admin API needs the admin role (scope `admin`)".into()),
         Area::Api | Area::Hl7 if principal.has_role(Role::Admin) || principal.has_role(Role::Biller) => {

@@ -27,6 +27,7 @@ use crate::integrations::orchestrator::{Executed, OrchestrationError, Orchestrat
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::integrations::Category;
 use crate::jobs::{enqueue_in, Job, JobError, NewJob};
+use crate::store::model::Tenant;
 use crate::x12::claim_837p::ClaimSubmissionConfig;
 
 pub const SUBMISSION_JOB: &str = "claim_submission";
@@ -43,7 +44,7 @@ pub async fn queue_submission(
 ) -> Result<(ClaimStatus, Job), BillingError> {
     let current = service::status(fhir, claim_id).await?;
     check_transition(current.state, BillingState::Submitted)?;
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let job = NewJob::new(SUBMISSION_JOB, json!({"claimId": claim_id, "actor": actor}))
         .dedupe_key(format!("{SUBMISSION_JOB}:{claim_id}"))
         .max_attempts(SUBMISSION_ATTEMPTS);
@@ -113,7 +114,7 @@ impl SubmissionRunner {
     }
 
     async fn claim(&self, claim_id: &str) -> Result<(BillingClaim, String), JobError> {
-        let mut tx = self.fhir.begin().await.map_err(transient)?;
+        let mut tx = self.fhir.begin(&Tenant::default()).await.map_err(transient)?;
         let row = service::billing_row(&self.fhir, &mut tx, claim_id)
             .await
             .map_err(transient)?;
@@ -139,7 +140,7 @@ impl SubmissionRunner {
                 "the clearinghouse answered another operation",
             ));
         };
-        let mut tx = self.fhir.begin().await.map_err(transient)?;
+        let mut tx = self.fhir.begin(&Tenant::default()).await.map_err(transient)?;
         let row = service::billing_row(&self.fhir, &mut tx, claim_id)
             .await
             .map_err(transient)?;

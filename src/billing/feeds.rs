@@ -24,6 +24,7 @@ use crate::integrations::Category;
 use crate::jobs::{Job, JobError, JobRegistry};
 use crate::store::billing::row_id_of;
 use crate::store::integrations::IntegrationRecord;
+use crate::store::model::Tenant;
 
 pub const STATUS_SYNC_JOB: &str = "claim_status_sync";
 pub const ERA_FETCH_JOB: &str = "era_fetch";
@@ -87,7 +88,11 @@ impl FeedReader {
     }
 
     async fn cursor(&self, record: &IntegrationRecord, feed: &str) -> Result<FeedRequest, String> {
-        let mut session = self.fhir.session().await.map_err(|e| e.to_string())?;
+        let mut session = self
+            .fhir
+            .session(&Tenant::default())
+            .await
+            .map_err(|e| e.to_string())?;
         let cursor = session
             .feed_cursor(&record.id, feed)
             .await
@@ -144,7 +149,7 @@ impl FeedReader {
         record: &IntegrationRecord,
         page: &FeedPage<ClaimStatusUpdate>,
     ) -> Result<(), crate::billing::service::BillingError> {
-        let mut tx = self.fhir.begin().await?;
+        let mut tx = self.fhir.begin(&Tenant::default()).await?;
         for update in &page.items {
             let to = match update.status {
                 ClaimStatusKind::Accepted => BillingState::Accepted,
@@ -201,7 +206,11 @@ impl FeedReader {
                 .await
                 .map_err(|error| format!("ERA {}: {error}", remittance.vendor_remittance_id))?;
         }
-        let mut session = self.fhir.session().await.map_err(|e| e.to_string())?;
+        let mut session = self
+            .fhir
+            .session(&Tenant::default())
+            .await
+            .map_err(|e| e.to_string())?;
         session
             .save_feed_cursor(&record.id, Feed::Remittances.name(), &page.cursor.0)
             .await

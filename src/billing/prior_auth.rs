@@ -25,6 +25,7 @@ use crate::billing::parties::{self, Parties, PartiesError, PartyIds};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
+use crate::store::model::Tenant;
 
 const ICD10_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
 const CLAIM_TYPE_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/claim-type";
@@ -214,7 +215,12 @@ pub async fn submit(
     gateway: &dyn BillingGateway,
     request: &PriorAuthRequest,
 ) -> Result<PriorAuthRecord, PriorAuthError> {
-    let parties = parties::read(fhir, &mut fhir.session().await?, &request.parties).await?;
+    let parties = parties::read(
+        fhir,
+        &mut fhir.session(&Tenant::default()).await?,
+        &request.parties,
+    )
+    .await?;
     // What the payer needs to find the member and the provider.
     parties.payer()?;
     parties.provider()?;
@@ -226,7 +232,7 @@ pub async fn submit(
         .submit_prior_auth(&request_bundle(fhir.base_url(), &claim, &parties))
         .await?;
     let response = response_resource(&claim_id, &parties, &decision, created);
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     fhir.create_with_id(&mut tx, ResourceType::Claim, claim, None, &claim_id)
         .await?;
     let stored = fhir
@@ -243,7 +249,7 @@ pub async fn list(
     patient_id: &str,
     limit: usize,
 ) -> Result<Vec<PriorAuthRecord>, PriorAuthError> {
-    let mut session = fhir.session().await?;
+    let mut session = fhir.session(&Tenant::default()).await?;
     fhir.read(&mut session, ResourceType::Patient, patient_id).await?;
     let patient: String =
         url::form_urlencoded::byte_serialize(format!("Patient/{patient_id}").as_bytes()).collect();
@@ -415,7 +421,7 @@ pub async fn sync_pended(
     limit: usize,
 ) -> Result<SyncSummary, PriorAuthError> {
     let pended = {
-        let mut session = fhir.session().await?;
+        let mut session = fhir.session(&Tenant::default()).await?;
         crate::fhir::search::find(
             &mut session,
             ResourceType::ClaimResponse,
@@ -455,7 +461,7 @@ async fn record_decided(
     id: &str,
     decision: &PriorAuthDecision,
 ) -> Result<bool, PriorAuthError> {
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let current = fhir.read(&mut tx, ResourceType::ClaimResponse, id).await?;
     let mut response: Value =
         serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;

@@ -19,6 +19,7 @@ use crate::outbound_webhooks;
 use crate::store::billing::{ClaimStateRow, StateChange};
 use crate::store::denials::DenialRecord;
 use crate::store::inbound::PatientPayment;
+use crate::store::model::Tenant;
 use crate::store::Session;
 use crate::x12::claim_837p::{ClaimSubmission, ClaimSubmissionConfig};
 use crate::x12::{write_837p, ControlNumbers};
@@ -65,7 +66,7 @@ pub struct Move {
 /// The claim's state, from its stored row, or `draft` for a Claim billing has not
 /// touched yet. The FHIR Claim must exist.
 pub async fn status(fhir: &ResourceService, claim_id: &str) -> Result<ClaimStatus, BillingError> {
-    let mut session = fhir.session().await?;
+    let mut session = fhir.session(&Tenant::default()).await?;
     fhir.read(&mut session, ResourceType::Claim, claim_id).await?;
     let state = match session.read_claim_state(claim_id).await? {
         Some(row) => parse_state(&row)?,
@@ -81,7 +82,7 @@ pub async fn move_claim(
     claim_id: &str,
     step: Move,
 ) -> Result<ClaimStatus, BillingError> {
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let row = billing_row(fhir, &mut tx, claim_id).await?;
     let from = parse_state(&row)?;
     check_transition(from, step.to)?;
@@ -100,7 +101,7 @@ pub async fn validate(
     claim_id: &str,
     actor: &str,
 ) -> Result<(ClaimStatus, ScrubReport), BillingError> {
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let row = billing_row(fhir, &mut tx, claim_id).await?;
     let from = parse_state(&row)?;
     let claim = read_claim(fhir, &mut tx, claim_id).await?;
@@ -152,7 +153,7 @@ pub async fn claim_837p(
     config: &ClaimSubmissionConfig,
     claim_id: &str,
 ) -> Result<String, BillingError> {
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let row = billing_row(fhir, &mut tx, claim_id).await?;
     let billed = from_fhir::read_claim(fhir, &mut tx, claim_id).await?;
     let now = Utc::now();

@@ -20,6 +20,7 @@ use crate::billing::gateway::{BillingGateway, GatewayError};
 use crate::billing::lifecycle::{check_transition, BillingState};
 use crate::billing::service::{self, BillingError, ClaimStatus, Move};
 use crate::fhir::service::ResourceService;
+use crate::store::model::Tenant;
 use crate::x12::claim_837p::ClaimSubmissionConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +56,7 @@ pub async fn submit(
     check_transition(current.state, BillingState::Submitted).map_err(BillingError::from)?;
     let document = service::claim_837p(fhir, config, claim_id).await?;
 
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let row = service::billing_row(fhir, &mut tx, claim_id).await?;
     let from = service::parse_state(&row)?;
     check_transition(from, BillingState::Submitted).map_err(BillingError::from)?;

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::billing::lifecycle::BillingState;
 use crate::billing::paging::{next_before, page_size};
 use crate::fhir::routes::FhirContext;
+use crate::store::model::Tenant;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/billing/claims", web::get().to(list));
@@ -33,7 +34,7 @@ async fn list(fhir: web::Data<FhirContext>, query: web::Query<ListQuery>) -> Htt
     };
     let limit = page_size(query.limit);
     let page = async {
-        let mut session = fhir.service.session().await?;
+        let mut session = fhir.service.session(&Tenant::default()).await?;
         session
             .list_claim_states(state.map(BillingState::as_str), query.before, limit)
             .await

@@ -22,6 +22,7 @@ use crate::fhir::routes::FhirContext;
 use crate::fhir::search::params::{ParseOptions, SearchRequest};
 use crate::fhir::search::search_bundle;
 use crate::fhir::service::{VersionView, Written};
+use crate::store::model::Tenant;
 use crate::store::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +93,9 @@ struct EntryResponse {
     outcome: Option<Value>,
 }
 
-pub async fn process(ctx: &FhirContext, bundle: Value) -> Result<Value, FhirError> {
+/// Runs `bundle` for `tenant`: every entry reads and writes that tenant's resources,
+/// and conditional URLs and references resolve among them only.
+pub async fn process(ctx: &FhirContext, tenant: &Tenant, bundle: Value) -> Result<Value, FhirError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(FhirError::invalid_at(
             "invalid",
@@ -130,9 +133,9 @@ pub async fn process(ctx: &FhirContext, bundle: Value) -> Result<Value, FhirErro
         .collect();
     if transaction {
         let requests = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
-        run_transaction(ctx, requests).await
+        run_transaction(ctx, tenant, requests).await
     } else {
-        run_batch(ctx, parsed).await
+        run_batch(ctx, tenant, parsed).await
     }
 }
 
@@ -229,8 +232,12 @@ fn parse_target(url: &str, base_url: &str) -> Option<Target> {
     })
 }
 
-async fn run_transaction(ctx: &FhirContext, mut requests: Vec<EntryRequest>) -> Result<Value, FhirError> {
-    let mut session = ctx.service.begin().await?;
+async fn run_transaction(
+    ctx: &FhirContext,
+    tenant: &Tenant,
+    mut requests: Vec<EntryRequest>,
+) -> Result<Value, FhirError> {
+    let mut session = ctx.service.begin(tenant).await?;
     let responses = match run_entries(ctx, &mut session, &mut requests).await {
         Ok(responses) => responses,
         Err(error) => {
@@ -253,10 +260,11 @@ async fn run_transaction(ctx: &FhirContext, mut requests: Vec<EntryRequest>) -> 
 
 async fn run_batch(
     ctx: &FhirContext,
+    tenant: &Tenant,
     parsed: Vec<Result<EntryRequest, FhirError>>,
 ) -> Result<Value, FhirError> {
     let mut responses = Vec::with_capacity(parsed.len());
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(tenant).await?;
     for entry in parsed {
         let outcome = match entry {
             Ok(mut request) => execute(ctx, &mut session, &mut request).await,
@@ -486,7 +494,9 @@ async fn execute(
         }
         Method::Get => {
             let resource = match (&request.target.id, &request.target.version) {
-                (Some(id), Some(version)) => body_of(service.vread(resource_type, id, version).await?)?,
+                (Some(id), Some(version)) => {
+                    body_of(service.vread(session, resource_type, id, version).await?)?
+                }
                 (Some(id), None) => body_of(service.read(session, resource_type, id).await?)?,
                 (None, _) => {
                     let query = request.target.query.as_deref().unwrap_or_default();

@@ -235,6 +235,13 @@ impl From<StoreError> for FhirError {
             StoreError::WriteRace => FhirError::Conflict(
                 "the resource was changed by another request at the same time; retry".into(),
             ),
+            StoreError::IdTaken => {
+                FhirError::Conflict("the id is in use: choose another id or let the server assign one".into())
+            }
+            // To the writer, another tenant's resource does not exist.
+            error @ StoreError::ForeignReference { .. } => {
+                FhirError::Invalid(vec![Issue::error("not-found", error.to_string())])
+            }
             other => FhirError::Internal(other.to_string()),
         }
     }

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use fhirbolt::model::r4::Resource;
 use fhirbolt::serde::{DeserializationConfig, DeserializationMode};
 use futures_util::StreamExt;
@@ -19,7 +19,7 @@ use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::params::{ParseOptions, SearchRequest};
 use crate::fhir::search::search_bundle;
 use crate::fhir::service::{ResourceService, VersionView, Written};
-use crate::store::model::{HistoryQuery, HistoryScope};
+use crate::store::model::{HistoryQuery, HistoryScope, Tenant};
 
 /// Interactions offered on every resource type (CapabilityStatement codes). The
 /// routes below serve exactly these; a test walks the list against a live server.
@@ -119,6 +119,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// A FHIR request acts for the tenant its access token names (the authorization
+/// gate puts the verified `Principal` into the request; with authorization disabled
+/// it is the default tenant's). Without a principal the request is refused rather
+/// than given a tenant it did not prove.
+impl actix_web::FromRequest for Tenant {
+    type Error = FhirError;
+    type Future = std::future::Ready<Result<Tenant, FhirError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(request_tenant(request))
+    }
+}
+
+fn request_tenant(request: &HttpRequest) -> Result<Tenant, FhirError> {
+    request
+        .extensions()
+        .get::<crate::auth::access_token::Principal>()
+        .map(|principal| Tenant::new(principal.tenant.as_str()))
+        .ok_or_else(|| FhirError::Internal("no principal: the authorization gate did not run".into()))
+}
+
 fn not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move |request: HttpRequest| async move {
         Err::<HttpResponse, _>(FhirError::MethodNotAllowed {
@@ -151,12 +172,13 @@ async fn metadata(request: HttpRequest, ctx: web::Data<FhirContext>) -> Result<H
 
 async fn read(
     request: HttpRequest,
+    tenant: Tenant,
     path: web::Path<(String, String)>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let (type_name, id) = path.into_inner();
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&tenant).await?;
     let version = ctx
         .service
         .read(&mut session, resource_type(&type_name)?, &id)
@@ -166,20 +188,23 @@ async fn read(
 
 async fn vread(
     request: HttpRequest,
+    tenant: Tenant,
     path: web::Path<(String, String, String)>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let (type_name, id, version) = path.into_inner();
+    let mut session = ctx.service.session(&tenant).await?;
     let version = ctx
         .service
-        .vread(resource_type(&type_name)?, &id, &version)
+        .vread(&mut session, resource_type(&type_name)?, &id, &version)
         .await?;
     respond_with_version(HttpResponse::Ok(), format, version)
 }
 
 async fn create(
     request: HttpRequest,
+    tenant: Tenant,
     path: web::Path<String>,
     body: web::Payload,
     ctx: web::Data<FhirContext>,
@@ -188,7 +213,7 @@ async fn create(
     let resource_type = resource_type(&path)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_none_exist = header_str(request.headers(), "If-None-Exist")?;
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&tenant).await?;
     let written = ctx
         .service
         .create(&mut session, resource_type, resource, if_none_exist)
@@ -198,6 +223,7 @@ async fn create(
 
 async fn update(
     request: HttpRequest,
+    tenant: Tenant,
     path: web::Path<(String, String)>,
     body: web::Payload,
     ctx: web::Data<FhirContext>,
@@ -207,7 +233,7 @@ async fn update(
     let resource_type = resource_type(&type_name)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_match = if_match(request.headers())?;
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&tenant).await?;
     let written = ctx
         .service
         .update(&mut session, resource_type, &id, resource, if_match)
@@ -217,6 +243,7 @@ async fn update(
 
 async fn conditional_update(
     request: HttpRequest,
+    tenant: Tenant,
     path: web::Path<String>,
     body: web::Payload,
     ctx: web::Data<FhirContext>,
@@ -224,7 +251,7 @@ async fn conditional_update(
     let format = ResponseFormat::negotiate(&request)?;
     let resource_type = resource_type(&path)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&tenant).await?;
     let written = ctx
         .service
         .conditional_update(&mut session, resource_type, request.query_string(), resource)
@@ -234,6 +261,7 @@ async fn conditional_update(
 
 async fn patch(
     request: HttpRequest,
+    tenant: Tenant,
     path: web::Path<(String, String)>,
     body: web::Payload,
     ctx: web::Data<FhirContext>,
@@ -250,7 +278,7 @@ async fn patch(
     let bytes = read_body(&request, body, ctx.body_limit).await?;
     let patch = parse_json(&bytes)?;
     let if_match = if_match(request.headers())?;
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&tenant).await?;
     let written = ctx
         .service
         .patch(&mut session, resource_type, &id, patch, if_match)
@@ -259,11 +287,12 @@ async fn patch(
 }
 
 async fn delete(
+    tenant: Tenant,
     path: web::Path<(String, String)>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let (type_name, id) = path.into_inner();
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&tenant).await?;
     ctx.service
         .delete(&mut session, resource_type(&type_name)?, &id)
         .await?;
@@ -272,11 +301,12 @@ async fn delete(
 
 async fn conditional_delete(
     request: HttpRequest,
+    tenant: Tenant,
     path: web::Path<String>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let resource_type = resource_type(&path)?;
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&tenant).await?;
     ctx.service
         .conditional_delete(&mut session, resource_type, request.query_string())
         .await?;
@@ -325,7 +355,7 @@ async fn search(
         lenient: prefers_lenient(request.headers()),
     };
     let search_request = SearchRequest::parse(resource_type, &pairs, options)?;
-    let mut session = ctx.service.session().await?;
+    let mut session = ctx.service.session(&request_tenant(request)?).await?;
     let self_url = format!("{}/{resource_type}", ctx.base_url);
     let bundle = search_bundle(&mut session, &search_request, &ctx.base_url, &self_url).await?;
     respond(HttpResponse::Ok(), format, bundle)
@@ -351,8 +381,9 @@ async fn bundle(
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
+    let tenant = request_tenant(&request)?;
     let bundle = read_resource(&request, body, ctx.body_limit).await?;
-    let response = crate::fhir::bundle::process(&ctx, bundle).await?;
+    let response = crate::fhir::bundle::process(&ctx, &tenant, bundle).await?;
     respond(HttpResponse::Ok(), format, response.to_string())
 }
 
@@ -400,7 +431,8 @@ async fn history(
         before_change: params.cursor,
         limit: params.count + 1,
     };
-    let mut entries = ctx.service.history(query).await?;
+    let mut session = ctx.service.session(&request_tenant(request)?).await?;
+    let mut entries = ctx.service.history(&mut session, query).await?;
     let has_next = entries.len() as i64 > params.count;
     entries.truncate(params.count as usize);
     let page_url = |query: &str| page_url(ctx, request, query);
@@ -466,7 +498,7 @@ async fn validate(
     // On a stored Claim (`Claim/{id}/$validate`) the billing checks run too; a Claim
     // validated on its own may name resources that do not exist yet.
     if let (ResourceType::Claim, Some(id), true) = (resource_type, id, issues.is_empty()) {
-        let outcome = scrub_outcome(ctx, id, &resource).await?;
+        let outcome = scrub_outcome(ctx, &request_tenant(&request)?, id, &resource).await?;
         return respond(HttpResponse::Ok(), format, outcome.to_string());
     }
     let issues = if issues.is_empty() {
@@ -479,8 +511,13 @@ async fn validate(
 
 /// A well-formed Claim is also checked as billing would before sending it: what it
 /// references must exist, and the scrub rules must pass.
-async fn scrub_outcome(ctx: &FhirContext, claim_id: &str, claim: &Value) -> Result<Value, FhirError> {
-    let mut session = ctx.service.session().await?;
+async fn scrub_outcome(
+    ctx: &FhirContext,
+    tenant: &Tenant,
+    claim_id: &str,
+    claim: &Value,
+) -> Result<Value, FhirError> {
+    let mut session = ctx.service.session(tenant).await?;
     match scrub_claim(&ctx.service, &mut session, &ctx.scrub_rules, claim_id, claim).await {
         Ok((_, report)) => Ok(report.to_operation_outcome()),
         Err(FhirError::Invalid(issues)) => Ok(operation_outcome(&issues)),

@@ -11,8 +11,8 @@ use crate::fhir::search::extract;
 use crate::fhir::validation;
 use crate::store::messages::NewMessage;
 use crate::store::model::{
-    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, WriteMethod,
-    WriteRequest,
+    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, Tenant,
+    WriteMethod, WriteRequest,
 };
 use crate::store::{Lookup, Session, Store, StoreError};
 
@@ -49,24 +49,27 @@ impl ResourceService {
         &self.base_url
     }
 
-    /// A connection for one request's interactions.
-    pub async fn session(&self) -> Result<Session, FhirError> {
-        Ok(self.store.session().await?)
+    /// A connection for one request's interactions, on `tenant`'s resources only:
+    /// every interaction below acts for the tenant of the session it is given.
+    pub async fn session(&self, tenant: &Tenant) -> Result<Session, FhirError> {
+        Ok(self.store.session_in(tenant).await?)
     }
 
-    /// A session inside one database transaction (transaction Bundles).
-    pub async fn begin(&self) -> Result<Session, FhirError> {
-        Ok(self.store.begin().await?)
+    /// A session inside one database transaction (transaction Bundles), on
+    /// `tenant`'s resources.
+    pub async fn begin(&self, tenant: &Tenant) -> Result<Session, FhirError> {
+        Ok(self.store.begin_in(tenant).await?)
     }
 
     /// A transaction begun together with recording an HL7 message and looking up
-    /// its keys (see `Store::begin_recording`).
+    /// its keys (see `Store::begin_recording`), on `tenant`'s resources.
     pub async fn begin_recording(
         &self,
+        tenant: &Tenant,
         message: Option<&NewMessage>,
         lookups: &[Lookup],
     ) -> Result<(Session, Option<i64>, Vec<Vec<FoundResource>>), FhirError> {
-        Ok(self.store.begin_recording(message, lookups).await?)
+        Ok(self.store.begin_recording(tenant, message, lookups).await?)
     }
 
     pub async fn read(
@@ -96,6 +99,7 @@ impl ResourceService {
 
     pub async fn vread(
         &self,
+        session: &mut Session,
         resource_type: ResourceType,
         id: &str,
         version: &str,
@@ -103,8 +107,7 @@ impl ResourceService {
         let version_id: i64 = version
             .parse()
             .map_err(|_| FhirError::NotFound(format!("{resource_type}/{id} has no version {version:?}")))?;
-        let entry = self
-            .store
+        let entry = session
             .read_version(resource_type.as_str(), id, version_id)
             .await?
             .ok_or_else(|| {
@@ -308,13 +311,17 @@ impl ResourceService {
         }
     }
 
-    pub async fn history(&self, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, FhirError> {
+    pub async fn history(
+        &self,
+        session: &mut Session,
+        query: HistoryQuery<'_>,
+    ) -> Result<Vec<HistoryEntry>, FhirError> {
         if let crate::store::model::HistoryScope::Instance(res_type, id) = query.scope {
-            if self.store.read_current(res_type, id).await?.is_none() {
+            if session.read_current(res_type, id).await?.is_none() {
                 return Err(FhirError::NotFound(format!("{res_type}/{id} not found")));
             }
         }
-        Ok(self.store.history(query).await?)
+        Ok(session.history(query).await?)
     }
 
     /// Every problem with `resource` as a `resource_type` (and, given, against
@@ -357,7 +364,11 @@ impl ResourceService {
             .write(request, &|version| {
                 render_version(resource_type, &resource, id, version, base_url)
             })
-            .await?;
+            .await
+            .map_err(|error| match error {
+                StoreError::IdTaken => id_taken(resource_type, id),
+                other => other.into(),
+            })?;
         Ok(Written {
             version: VersionView {
                 id: id.to_owned(),
@@ -372,6 +383,15 @@ impl ResourceService {
 
 fn not_found(resource_type: ResourceType, id: &str) -> FhirError {
     FhirError::NotFound(format!("{resource_type}/{id} not found"))
+}
+
+/// Ids are one pool for every tenant: an update creating `id` that another
+/// tenant's resource has is refused, saying no more than that the id is taken.
+fn id_taken(resource_type: ResourceType, id: &str) -> FhirError {
+    FhirError::Conflict(format!(
+        "{resource_type}/{id} cannot be created with this id: it is in use; \
+         choose another id or let the server assign one (POST)"
+    ))
 }
 
 fn multiple_matches(resource_type: ResourceType, query: &str) -> FhirError {

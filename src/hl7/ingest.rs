@@ -10,7 +10,7 @@ use crate::hl7::ack::{self, AckCode, ErrorCode, Problem};
 use crate::hl7::mapping::{self, AuthoritySystems, MappingContext, MappingError, MessageLookup};
 use crate::hl7::message::{normalize_segment_endings, Header, Parsed};
 use crate::store::messages::{MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage};
-use crate::store::model::FoundResource;
+use crate::store::model::{FoundResource, Tenant};
 use crate::store::StoreError;
 
 /// How ingestion is set up.
@@ -84,7 +84,7 @@ impl Ingest {
         let searches: Vec<_> = lookups.iter().map(|l| l.lookup.clone()).collect();
         let (mut tx, inserted, found) = self
             .fhir
-            .begin_recording(Some(&record), &searches)
+            .begin_recording(&Tenant::default(), Some(&record), &searches)
             .await
             .map_err(IngestError::Fhir)?;
         let (record, prefetched) = match inserted {
@@ -126,7 +126,11 @@ impl Ingest {
                 ));
             }
         };
-        let tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+        let tx = self
+            .fhir
+            .begin(&Tenant::default())
+            .await
+            .map_err(IngestError::Fhir)?;
         let parsed = Parsed::parse(&text, &header);
         self.process(tx, Record::Stored(message.id), &header, parsed, None)
             .await
@@ -173,7 +177,11 @@ impl Ingest {
             // The message's FHIR changes are undone, and with them a record inserted
             // in the same transaction: it is written again, with the error.
             tx.rollback().await?;
-            let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+            let mut tx = self
+                .fhir
+                .begin(&Tenant::default())
+                .await
+                .map_err(IngestError::Fhir)?;
             match record {
                 Record::Stored(id) => tx.finish_message(id, &outcome).await?,
                 Record::Inserted(_, mut new) => {
@@ -193,12 +201,20 @@ impl Ingest {
 
     /// A page of stored messages, newest first.
     pub async fn messages(&self, filter: &MessageFilter) -> Result<Vec<StoredMessage>, IngestError> {
-        let mut session = self.fhir.session().await.map_err(IngestError::Fhir)?;
+        let mut session = self
+            .fhir
+            .session(&Tenant::default())
+            .await
+            .map_err(IngestError::Fhir)?;
         Ok(session.list_messages(filter).await?)
     }
 
     pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>, IngestError> {
-        let mut session = self.fhir.session().await.map_err(IngestError::Fhir)?;
+        let mut session = self
+            .fhir
+            .session(&Tenant::default())
+            .await
+            .map_err(IngestError::Fhir)?;
         Ok(session.get_message(id).await?)
     }
 
@@ -231,7 +247,11 @@ impl Ingest {
             raw: raw.to_owned(),
             ack: reply.ack.clone().unwrap_or_default(),
         };
-        let mut tx = self.fhir.begin().await.map_err(IngestError::Fhir)?;
+        let mut tx = self
+            .fhir
+            .begin(&Tenant::default())
+            .await
+            .map_err(IngestError::Fhir)?;
         // Without a control id there is nothing to conflict with.
         tx.insert_message(&record).await?;
         tx.commit().await?;

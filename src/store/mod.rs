@@ -50,7 +50,7 @@ use jobs::{ClaimRequest, JobCount, JobFilter, JobId, JobRecord, Lease, NewJobRec
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
-    WriteMethod, WriteOutcome, WriteRequest,
+    Tenant, WriteMethod, WriteOutcome, WriteRequest,
 };
 use remittance::{
     LedgerAmount, NewLedgerEntry, NewRemittance, NewUnmatchedClaim, RemittanceFilter, RemittanceSummary,
@@ -67,10 +67,12 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 /// How often a write is retried when a concurrent writer took the same version.
 const WRITE_ATTEMPTS: usize = 3;
 
-/// Calls the same `ops` function on whichever backend the session is on.
+/// Calls the same `ops` function on whichever backend the session is on. The
+/// connection is borrowed from its field alone, so the arguments may borrow the
+/// session's other fields (its tenant).
 macro_rules! on_session {
     ($session:expr, $op:ident($($arg:expr),*)) => {
-        match $session.conn_mut() {
+        match $session.conn.as_mut().expect("a session has its connection until dropped") {
             SessionConn::Postgres(conn) => postgres::$op(conn, $($arg),*).await,
             SessionConn::Sqlite(conn) => sqlite::$op(conn, $($arg),*).await,
         }
@@ -252,15 +254,18 @@ mod postgres {
     /// and without sending the bodies twice), index rows, and the message's update.
     pub async fn insert_staged_finishing_message(
         conn: &mut Conn,
+        tenant: &Tenant,
         staged: &[StagedCreate],
         id: i64,
         outcome: &MessageOutcome,
     ) -> Result<(), StoreError> {
-        let history = staged_history_rows(staged);
-        let index = IndexRows::of_staged(staged);
+        let history = staged_history_rows(tenant.as_str(), staged);
+        let index = IndexRows::of_staged(tenant.as_str(), staged);
+        let indexes = staged_indexes(staged);
+        let checks = crate::store::search::foreign_target_statements(tenant, &indexes);
         let mut current = Statement::new(
-            "INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, change_seq, body) \
-             SELECT res_type, res_id, version_id, last_updated, FALSE, change_seq, body FROM resource_history \
+            "INSERT INTO resources (tenant, res_type, res_id, version_id, last_updated, deleted, change_seq, body) \
+             SELECT tenant, res_type, res_id, version_id, last_updated, FALSE, change_seq, body FROM resource_history \
              WHERE version_id = 1 AND (res_type, res_id) IN (",
         );
         for (at, create) in staged.iter().enumerate() {
@@ -297,7 +302,17 @@ mod postgres {
         }
         let mut c = shared;
         pending.push(finish_message_update!(id, outcome).execute(&mut c));
-        let counts = futures_util::future::try_join_all(pending).await?;
+        // The check for references into another tenant goes in the same round trip;
+        // if it finds one, the caller does not commit.
+        let checking = futures_util::future::try_join_all(checks.into_iter().map(|check| async move {
+            let mut c = shared;
+            check.load::<TargetRow>(&mut c).await
+        }));
+        let (found, counts) =
+            futures_util::future::try_join(checking, futures_util::future::try_join_all(pending)).await?;
+        if let Some(target) = found.into_iter().flatten().next() {
+            return Err(foreign_reference(&indexes, target));
+        }
         match counts.last().copied() {
             Some(1) => Ok(()),
             _ => Err(StoreError::NotFound),
@@ -332,14 +347,15 @@ mod postgres {
         Ok(change_seqs)
     }
 
-    /// Row-locks the current version so concurrent writers of one resource queue
-    /// instead of racing for the next version number.
+    /// Row-locks `tenant`'s current version so concurrent writers of one resource
+    /// queue instead of racing for the next version number.
     async fn lock_current(
         conn: &mut Conn,
+        tenant: &Tenant,
         res_type: &str,
         id: &str,
     ) -> Result<Option<CurrentRow>, StoreError> {
-        Ok(current_row(res_type, id)
+        Ok(current_row(tenant.as_str(), res_type, id)
             .for_update()
             .first(conn)
             .await
@@ -429,10 +445,14 @@ mod sqlite {
     /// SQLite has no row locks; `Store` already runs one write at a time.
     async fn lock_current(
         conn: &mut Conn,
+        tenant: &Tenant,
         res_type: &str,
         id: &str,
     ) -> Result<Option<CurrentRow>, StoreError> {
-        Ok(current_row(res_type, id).first(conn).await.optional()?)
+        Ok(current_row(tenant.as_str(), res_type, id)
+            .first(conn)
+            .await
+            .optional()?)
     }
 }
 
@@ -458,6 +478,18 @@ pub enum StoreError {
     /// Another writer changed the resource while this write was in flight.
     #[error("the resource was changed concurrently")]
     WriteRace,
+    /// An update would create a resource with an id another tenant's resource has
+    /// (ids are unique across tenants).
+    #[error("the id is in use")]
+    IdTaken,
+    /// A resource of `source_type` refers (through search parameter `param`) to
+    /// `target`, which another tenant holds: to the writer it does not exist.
+    #[error("{source_type} refers to {target} ({param}), which was not found")]
+    ForeignReference {
+        source_type: String,
+        param: String,
+        target: String,
+    },
 }
 
 impl From<PoolError> for StoreError {
@@ -558,11 +590,19 @@ impl Database {
 }
 
 impl Store {
-    /// A connection for a sequence of operations, each committed on its own.
+    /// A connection for a sequence of operations, each committed on its own, whose
+    /// resource operations are the default tenant's: for the tables that have no
+    /// tenant and the parts of the server that work in the default tenant.
     pub async fn session(&self) -> Result<Session, StoreError> {
+        self.session_in(&Tenant::default()).await
+    }
+
+    /// A session whose resource operations read and write `tenant`'s resources only.
+    pub async fn session_in(&self, tenant: &Tenant) -> Result<Session, StoreError> {
         Ok(match &self.backend {
             Backend::Postgres(pool) => Session {
                 conn: Some(SessionConn::Postgres(Box::new(pool.get().await?))),
+                tenant: tenant.clone(),
                 sqlite_writer: None,
                 transaction_lock: None,
                 in_transaction: false,
@@ -572,6 +612,7 @@ impl Store {
             },
             Backend::Sqlite { pool, writer } => Session {
                 conn: Some(SessionConn::Sqlite(pool.get().await?)),
+                tenant: tenant.clone(),
                 sqlite_writer: Some(Arc::clone(writer)),
                 transaction_lock: None,
                 in_transaction: false,
@@ -584,12 +625,18 @@ impl Store {
 
     /// A session inside one database transaction: nothing it writes is visible to
     /// others, or kept, until `commit`. On SQLite it holds the writer lock throughout.
+    /// Its resource operations are the default tenant's (see `session`).
     pub async fn begin(&self) -> Result<Session, StoreError> {
+        self.begin_in(&Tenant::default()).await
+    }
+
+    /// `begin`, for `tenant`'s resources.
+    pub async fn begin_in(&self, tenant: &Tenant) -> Result<Session, StoreError> {
         let lock = match &self.backend {
             Backend::Sqlite { writer, .. } => Some(Arc::clone(writer).lock_owned().await),
             Backend::Postgres(_) => None,
         };
-        let mut session = self.session().await?;
+        let mut session = self.session_in(tenant).await?;
         session.transaction_lock = lock;
         on_session!(session, begin())?;
         session.in_transaction = true;
@@ -603,6 +650,7 @@ impl Store {
     /// come in the order of `lookups`.
     pub async fn begin_recording(
         &self,
+        tenant: &Tenant,
         message: Option<&NewMessage>,
         lookups: &[Lookup],
     ) -> Result<(Session, Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
@@ -613,7 +661,7 @@ impl Store {
             Backend::Sqlite { writer, .. } => Some(Arc::clone(writer).lock_owned().await),
             Backend::Postgres(_) => None,
         };
-        let mut session = self.session().await?;
+        let mut session = self.session_in(tenant).await?;
         session.transaction_lock = lock;
         let (id, found) = session.begin_recording(message, lookups).await?;
         Ok((session, id, found))
@@ -623,38 +671,6 @@ impl Store {
     /// for subscribers again (see `webhook_subscriptions`).
     pub fn webhook_subscriptions_changed(&self) {
         self.webhook_presence.changed();
-    }
-
-    pub async fn read_current(
-        &self,
-        res_type: &str,
-        id: &str,
-    ) -> Result<Option<CurrentResource>, StoreError> {
-        self.session().await?.read_current(res_type, id).await
-    }
-
-    pub async fn read_version(
-        &self,
-        res_type: &str,
-        id: &str,
-        version_id: i64,
-    ) -> Result<Option<HistoryEntry>, StoreError> {
-        let mut session = self.session().await?;
-        on_session!(session, read_version(res_type, id, version_id))
-    }
-
-    pub async fn history(&self, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut session = self.session().await?;
-        on_session!(session, history(query))
-    }
-
-    /// Writes a new version (or a deletion) in one transaction.
-    pub async fn write(
-        &self,
-        request: WriteRequest<'_>,
-        render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
-    ) -> Result<WriteOutcome, StoreError> {
-        self.session().await?.write(request, render).await
     }
 }
 
@@ -680,6 +696,9 @@ enum SessionConn {
 pub struct Session {
     /// Always `Some` until the session is dropped.
     conn: Option<SessionConn>,
+    /// Whose resources the session reads and writes: every resource operation's
+    /// statements name it.
+    tenant: Tenant,
     /// SQLite's writer lock, taken for each write of a session outside a transaction.
     sqlite_writer: Option<Arc<Mutex<()>>>,
     /// SQLite's writer lock held for a whole transaction.
@@ -713,6 +732,11 @@ impl Session {
             .expect("a session has its connection until dropped")
     }
 
+    /// The tenant whose resources this session reads and writes.
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
     pub async fn read_current(
         &mut self,
         res_type: &str,
@@ -721,7 +745,26 @@ impl Session {
         if self.is_staged(res_type, id) {
             self.flush_staged().await?;
         }
-        on_session!(self, read_current(res_type, id))
+        on_session!(self, read_current(&self.tenant, res_type, id))
+    }
+
+    /// One version of a resource from history.
+    pub async fn read_version(
+        &mut self,
+        res_type: &str,
+        id: &str,
+        version_id: i64,
+    ) -> Result<Option<HistoryEntry>, StoreError> {
+        if self.is_staged(res_type, id) {
+            self.flush_staged().await?;
+        }
+        on_session!(self, read_version(&self.tenant, res_type, id, version_id))
+    }
+
+    /// A page of history, newest first.
+    pub async fn history(&mut self, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.flush_staged().await?;
+        on_session!(self, history(&self.tenant, query))
     }
 
     /// The current rows of several resources of one type (see `read_current`).
@@ -733,13 +776,13 @@ impl Session {
         if ids.iter().any(|id| self.is_staged(res_type, id)) {
             self.flush_staged().await?;
         }
-        on_session!(self, read_current_many(res_type, ids))
+        on_session!(self, read_current_many(&self.tenant, res_type, ids))
     }
 
     /// One page of a search, in the query's order.
     pub async fn search(&mut self, query: &SearchQuery) -> Result<Vec<FoundResource>, StoreError> {
         self.flush_staged_read_by(query).await?;
-        let statement = search::page_statement(query);
+        let statement = search::page_statement(&self.tenant, query);
         match (self.pending_lock.take(), self.conn_mut()) {
             (Some(key), SessionConn::Postgres(conn)) => postgres::lock_then_load(conn, key, statement).await,
             _ => on_session!(self, load_found(statement)),
@@ -749,7 +792,7 @@ impl Session {
     /// How many resources a search matches in all.
     pub async fn count(&mut self, query: &SearchQuery) -> Result<i64, StoreError> {
         self.flush_staged_read_by(query).await?;
-        let statement = search::count_statement(query);
+        let statement = search::count_statement(&self.tenant, query);
         on_session!(self, count(statement))
     }
 
@@ -765,7 +808,7 @@ impl Session {
             return Ok(Vec::new());
         }
         self.flush_staged().await?;
-        let statement = search::include_statement(source_type, source_ids, param, target_type);
+        let statement = search::include_statement(&self.tenant, source_type, source_ids, param, target_type);
         on_session!(self, load_found(statement))
     }
 
@@ -782,7 +825,8 @@ impl Session {
             return Ok(Vec::new());
         }
         self.flush_staged().await?;
-        let statement = search::revinclude_statement(source_type, param, target_type, target_ids);
+        let statement =
+            search::revinclude_statement(&self.tenant, source_type, param, target_type, target_ids);
         on_session!(self, load_found(statement))
     }
 
@@ -801,7 +845,7 @@ impl Session {
             if self.is_staged(request.res_type, request.id) {
                 self.flush_staged().await?;
             }
-            return on_session!(self, write_in_transaction(request, render));
+            return on_session!(self, write_in_transaction(&self.tenant, request, render));
         }
         let writer = self.sqlite_writer.clone();
         let _queued = match &writer {
@@ -810,7 +854,7 @@ impl Session {
         };
         let mut attempt = 1;
         loop {
-            match on_session!(self, write(request, render)) {
+            match on_session!(self, write(&self.tenant, request, render)) {
                 Err(StoreError::WriteRace) if attempt < WRITE_ATTEMPTS => attempt += 1,
                 outcome => return outcome,
             }
@@ -851,11 +895,21 @@ impl Session {
         // From here on a failure may leave the connection in a transaction:
         // dropping the session then discards the connection (see `Drop`).
         self.in_transaction = true;
-        match self.conn_mut() {
+        let tenant = &self.tenant;
+        match self
+            .conn
+            .as_mut()
+            .expect("a session has its connection until dropped")
+        {
             SessionConn::Postgres(conn) => {
                 let statements: Vec<(Option<i64>, statement::Statement)> = lookups
                     .iter()
-                    .map(|l| (l.lock.as_deref().map(lock_key), search::page_statement(&l.query)))
+                    .map(|l| {
+                        (
+                            l.lock.as_deref().map(lock_key),
+                            search::page_statement(tenant, &l.query),
+                        )
+                    })
                     .collect();
                 postgres::begin_recording(conn, message, &statements).await
             }
@@ -868,7 +922,8 @@ impl Session {
                 };
                 let mut found = Vec::with_capacity(lookups.len());
                 for lookup in lookups {
-                    found.push(sqlite::load_found(conn, search::page_statement(&lookup.query)).await?);
+                    found
+                        .push(sqlite::load_found(conn, search::page_statement(tenant, &lookup.query)).await?);
                 }
                 Ok((id, found))
             }
@@ -883,14 +938,19 @@ impl Session {
         outcome: &MessageOutcome,
     ) -> Result<(), StoreError> {
         let staged = std::mem::take(&mut self.staged);
-        match self.conn_mut() {
+        let tenant = &self.tenant;
+        match self
+            .conn
+            .as_mut()
+            .expect("a session has its connection until dropped")
+        {
             SessionConn::Postgres(conn) => {
-                postgres::insert_staged_finishing_message(conn, &staged, id, outcome).await?;
+                postgres::insert_staged_finishing_message(conn, tenant, &staged, id, outcome).await?;
             }
             SessionConn::Sqlite(conn) => {
                 sqlite::finish_message(conn, id, outcome).await?;
                 if !staged.is_empty() {
-                    sqlite::insert_staged(conn, &staged).await?;
+                    sqlite::insert_staged(conn, tenant, &staged).await?;
                 }
             }
         }
@@ -1624,7 +1684,7 @@ impl Session {
             return Ok(());
         }
         let staged = std::mem::take(&mut self.staged);
-        on_session!(self, insert_staged(&staged))
+        on_session!(self, insert_staged(&self.tenant, &staged))
     }
 
     pub async fn commit(mut self) -> Result<(), StoreError> {

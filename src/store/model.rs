@@ -2,6 +2,48 @@
 
 use chrono::{DateTime, Utc};
 
+/// The organisation data belongs to. Every resource, each of its versions and each
+/// of its index rows carries one, and every statement over them names it, so one
+/// tenant's requests can neither see nor change another's resources. Resource ids
+/// stay unique across tenants (one pool, as in HAPI's partitioning): a reference
+/// `Patient/1` means one resource whichever tenant holds it.
+///
+/// The FHIR API takes it from the access token's `tenant` claim (the client's
+/// registration); without authorization it is the default tenant, and billing,
+/// HL7 ingest and jobs work in the default tenant (README, Tenants).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tenant(String);
+
+impl Tenant {
+    /// The tenant of data written before tenants existed, and of single-organisation
+    /// deployments.
+    pub const DEFAULT: &'static str = crate::integrations::registry::DEFAULT_TENANT;
+
+    pub fn new(name: impl Into<String>) -> Self {
+        Tenant(name.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.0 == Self::DEFAULT
+    }
+}
+
+impl Default for Tenant {
+    fn default() -> Self {
+        Tenant(Self::DEFAULT.to_owned())
+    }
+}
+
+impl std::fmt::Display for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The kind of write that produced a version, as recorded in history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMethod {

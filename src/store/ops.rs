@@ -13,12 +13,12 @@ use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
 type CurrentRow = (i64, bool, StoredInstant);
 
 use crate::store::model::{
-    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, RenderedVersion,
-    SearchIndexEntries, StagedCreate, WriteMethod, WriteOutcome, WriteRequest,
+    CurrentResource, FoundResource, HistoryEntry, HistoryQuery, HistoryScope, NewVersion, ReferenceEntry,
+    RenderedVersion, SearchIndexEntries, StagedCreate, Tenant, WriteMethod, WriteOutcome, WriteRequest,
 };
 use crate::store::rows::{
     staged_history_rows, staged_resource_rows, CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow,
-    NewResourceRow, ResourceChangeset,
+    NewResourceRow, ResourceChangeset, TargetRow,
 };
 use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
@@ -30,10 +30,12 @@ use crate::store::StoreError;
 
 pub async fn read_current(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     id: &str,
 ) -> Result<Option<CurrentResource>, StoreError> {
     let row = resources::table
+        .filter(resources::tenant.eq(tenant.as_str()))
         .filter(resources::res_type.eq(res_type))
         .filter(resources::res_id.eq(id))
         .select((
@@ -59,6 +61,7 @@ pub async fn read_current(
 /// with no row are left out.
 pub async fn read_current_many(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     ids: &[String],
 ) -> Result<Vec<(String, CurrentResource)>, StoreError> {
@@ -66,6 +69,7 @@ pub async fn read_current_many(
     // SQLite takes at most 32,766 bound values per statement.
     for chunk in ids.chunks(10_000) {
         let rows: Vec<(String, i64, StoredInstant, bool, JsonText)> = resources::table
+            .filter(resources::tenant.eq(tenant.as_str()))
             .filter(resources::res_type.eq(res_type))
             .filter(resources::res_id.eq_any(chunk))
             .select((
@@ -77,26 +81,31 @@ pub async fn read_current_many(
             ))
             .load(conn)
             .await?;
-        found.extend(rows.into_iter().map(|(id, version_id, last_updated, deleted, body)| {
-            let current = CurrentResource {
-                version_id,
-                last_updated: last_updated.0,
-                deleted,
-                body: body.0,
-            };
-            (id, current)
-        }));
+        found.extend(
+            rows.into_iter()
+                .map(|(id, version_id, last_updated, deleted, body)| {
+                    let current = CurrentResource {
+                        version_id,
+                        last_updated: last_updated.0,
+                        deleted,
+                        body: body.0,
+                    };
+                    (id, current)
+                }),
+        );
     }
     Ok(found)
 }
 
 pub async fn read_version(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     id: &str,
     version_id: i64,
 ) -> Result<Option<HistoryEntry>, StoreError> {
     let row = resource_history::table
+        .filter(resource_history::tenant.eq(tenant.as_str()))
         .filter(resource_history::res_type.eq(res_type))
         .filter(resource_history::res_id.eq(id))
         .filter(resource_history::version_id.eq(version_id))
@@ -107,8 +116,14 @@ pub async fn read_version(
     row.map(HistoryRow::into_entry).transpose()
 }
 
-pub async fn history(conn: &mut Conn, query: HistoryQuery<'_>) -> Result<Vec<HistoryEntry>, StoreError> {
-    let mut q = resource_history::table.into_boxed();
+pub async fn history(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    query: HistoryQuery<'_>,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let mut q = resource_history::table
+        .filter(resource_history::tenant.eq(tenant.as_str()))
+        .into_boxed();
     match query.scope {
         HistoryScope::System => {}
         HistoryScope::Type(res_type) => q = q.filter(resource_history::res_type.eq(res_type)),
@@ -159,15 +174,20 @@ pub async fn rollback(conn: &mut Conn) -> Result<(), StoreError> {
 /// together or not at all. `render` builds the body once the version is known.
 pub async fn write(
     conn: &mut Conn,
+    tenant: &Tenant,
     request: WriteRequest<'_>,
     render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
 ) -> Result<WriteOutcome, StoreError> {
-    conn.transaction(async |conn| write_in_transaction(conn, request, render).await)
+    conn.transaction(async |conn| write_in_transaction(conn, tenant, request, render).await)
         .await
 }
 
+/// Writes one version of `tenant`'s resource: it changes only a resource of that
+/// tenant, an id another tenant holds is refused (`IdTaken`) rather than taken over,
+/// and so is a body referring to another tenant's resource (`ForeignReference`).
 pub async fn write_in_transaction(
     conn: &mut Conn,
+    tenant: &Tenant,
     request: WriteRequest<'_>,
     render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
 ) -> Result<WriteOutcome, StoreError> {
@@ -180,7 +200,7 @@ pub async fn write_in_transaction(
     // A create mints a fresh id: there is no current row to look up.
     let current = match method {
         WriteMethod::Create => None,
-        _ => lock_current(conn, res_type, id).await?,
+        _ => lock_current(conn, tenant, res_type, id).await?,
     };
 
     if let Some(expected) = if_match {
@@ -210,6 +230,11 @@ pub async fn write_in_transaction(
             Some(_) => {}
         }
     }
+    // An update that would create the resource: ids are one pool for all tenants, so
+    // the id must not be another tenant's. The answer says only that it is taken.
+    if current.is_none() && method != WriteMethod::Create && id_in_use(conn, res_type, id).await? {
+        return Err(StoreError::IdTaken);
+    }
 
     let new_version = NewVersion {
         version_id: current.map_or(1, |(version, _, _)| version + 1),
@@ -217,10 +242,14 @@ pub async fn write_in_transaction(
         last_updated: Utc::now().trunc_subsecs(3),
     };
     let rendered = (!deleting).then(|| render(new_version));
+    if let Some(rendered) = &rendered {
+        refuse_foreign_references(conn, tenant, std::slice::from_ref(&(res_type, &rendered.index))).await?;
+    }
     let body = rendered.as_ref().map(|r| JsonText(r.body.clone()));
 
     let change_seq: i64 = diesel::insert_into(resource_history::table)
         .values(&NewHistoryRow {
+            tenant: tenant.as_str(),
             res_type,
             res_id: id,
             version_id: new_version.version_id,
@@ -238,6 +267,7 @@ pub async fn write_in_transaction(
         Some((previous, _, _)) => {
             let updated = diesel::update(
                 resources::table
+                    .filter(resources::tenant.eq(tenant.as_str()))
                     .filter(resources::res_type.eq(res_type))
                     .filter(resources::res_id.eq(id))
                     .filter(resources::version_id.eq(previous)),
@@ -260,6 +290,7 @@ pub async fn write_in_transaction(
             let body = body.expect("a delete of a missing resource returned NotFound above");
             diesel::insert_into(resources::table)
                 .values(&NewResourceRow {
+                    tenant: tenant.as_str(),
                     res_type,
                     res_id: id,
                     version_id: new_version.version_id,
@@ -275,10 +306,10 @@ pub async fn write_in_transaction(
     }
 
     if current.is_some() {
-        clear_search_index(conn, res_type, id).await?;
+        clear_search_index(conn, tenant, res_type, id).await?;
     }
     if let Some(rendered) = &rendered {
-        insert_search_index(conn, res_type, id, &rendered.index).await?;
+        insert_search_index(conn, tenant, res_type, id, &rendered.index).await?;
     }
 
     Ok(WriteOutcome {
@@ -289,14 +320,90 @@ pub async fn write_in_transaction(
     })
 }
 
-/// Writes staged creates: their history rows, current rows and index rows, a few
-/// multi-row statements in all instead of several statements per resource.
-pub async fn insert_staged(conn: &mut Conn, staged: &[StagedCreate]) -> Result<(), StoreError> {
-    let history = staged_history_rows(staged);
+/// Writes `tenant`'s staged creates: their history rows, current rows and index
+/// rows, a few multi-row statements in all instead of several statements per
+/// resource, once one statement has found that none refers to another tenant's
+/// resource.
+pub async fn insert_staged(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    staged: &[StagedCreate],
+) -> Result<(), StoreError> {
+    refuse_foreign_references(conn, tenant, &staged_indexes(staged)).await?;
+    let history = staged_history_rows(tenant.as_str(), staged);
     let change_seqs = insert_history_rows(conn, &history).await?;
     drop(history);
-    insert_current_and_index_rows(conn, staged_resource_rows(staged, change_seqs), IndexRows::of_staged(staged))
+    insert_current_and_index_rows(
+        conn,
+        staged_resource_rows(tenant.as_str(), staged, change_seqs),
+        IndexRows::of_staged(tenant.as_str(), staged),
+    )
+    .await
+}
+
+/// Each staged create's type and index entries.
+fn staged_indexes(staged: &[StagedCreate]) -> Vec<(&str, &SearchIndexEntries)> {
+    let mut indexes = Vec::with_capacity(staged.len());
+    for create in staged {
+        indexes.push((create.res_type.as_str(), &create.rendered.index));
+    }
+    indexes
+}
+
+/// Fails with `ForeignReference` when a reference of `indexes` (the type of the
+/// resource holding it, and its index entries) names a resource that another tenant
+/// holds: references resolve within the writer's tenant only, so such a reference
+/// is refused as one to nothing would be by a server that checks. References to
+/// resources that exist nowhere are kept, as they always were. One statement,
+/// and none when there is no local reference.
+async fn refuse_foreign_references(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    indexes: &[(&str, &SearchIndexEntries)],
+) -> Result<(), StoreError> {
+    for statement in crate::store::search::foreign_target_statements(tenant, indexes) {
+        let found: Vec<TargetRow> = statement.load(conn).await?;
+        if let Some(target) = found.into_iter().next() {
+            return Err(foreign_reference(indexes, target));
+        }
+    }
+    Ok(())
+}
+
+/// The error naming a reference into another tenant, and what holds it.
+fn foreign_reference(indexes: &[(&str, &SearchIndexEntries)], target: TargetRow) -> StoreError {
+    let names = |r: &ReferenceEntry| {
+        r.target_type.as_deref() == Some(target.res_type.as_str())
+            && r.target_id.as_deref() == Some(target.res_id.as_str())
+    };
+    let (source_type, param) = indexes
+        .iter()
+        .find_map(|(res_type, index)| {
+            index
+                .references
+                .iter()
+                .find(|r| names(r))
+                .map(|r| (res_type.to_string(), r.param.clone()))
+        })
+        .unwrap_or_default();
+    StoreError::ForeignReference {
+        source_type,
+        param,
+        target: format!("{}/{}", target.res_type, target.res_id),
+    }
+}
+
+/// Whether any tenant holds a resource `res_type/id` (ids are unique across
+/// tenants).
+async fn id_in_use(conn: &mut Conn, res_type: &str, id: &str) -> Result<bool, StoreError> {
+    let found: Option<String> = resources::table
+        .filter(resources::res_type.eq(res_type))
+        .filter(resources::res_id.eq(id))
+        .select(resources::res_id)
+        .first(conn)
         .await
+        .optional()?;
+    Ok(found.is_some())
 }
 
 /// Current rows (of creates) and search index rows, sent together.
@@ -320,37 +427,46 @@ async fn insert_current_and_index_rows(
     Ok(())
 }
 
-async fn clear_search_index(conn: &mut Conn, res_type: &str, id: &str) -> Result<(), StoreError> {
+async fn clear_search_index(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    res_type: &str,
+    id: &str,
+) -> Result<(), StoreError> {
     macro_rules! of_resource {
         ($table:ident) => {
             diesel::delete(
                 $table::table
+                    .filter($table::tenant.eq(tenant.as_str()))
                     .filter($table::res_type.eq(res_type))
                     .filter($table::res_id.eq(id)),
             )
         };
     }
-    execute_together!(
-        conn,
-        |c| [
-            of_resource!(search_token).execute(c),
-            of_resource!(search_string).execute(c),
-            of_resource!(search_date).execute(c),
-            of_resource!(search_quantity).execute(c),
-            of_resource!(search_reference).execute(c),
-            of_resource!(search_uri).execute(c),
-        ]
-    );
+    execute_together!(conn, |c| [
+        of_resource!(search_token).execute(c),
+        of_resource!(search_string).execute(c),
+        of_resource!(search_date).execute(c),
+        of_resource!(search_quantity).execute(c),
+        of_resource!(search_reference).execute(c),
+        of_resource!(search_uri).execute(c),
+    ]);
     Ok(())
 }
 
 async fn insert_search_index(
     conn: &mut Conn,
+    tenant: &Tenant,
     res_type: &str,
     id: &str,
     index: &SearchIndexEntries,
 ) -> Result<(), StoreError> {
-    insert_current_and_index_rows(conn, Vec::new(), IndexRows::of_one(res_type, id, index)).await
+    insert_current_and_index_rows(
+        conn,
+        Vec::new(),
+        IndexRows::of_one(tenant.as_str(), res_type, id, index),
+    )
+    .await
 }
 
 /// A unique-key violation on a version row means another writer got there first.
@@ -361,10 +477,11 @@ fn race_on_unique_violation(error: DieselError) -> StoreError {
     }
 }
 
-/// The query for what a write needs to know of the current row.
+/// The query for what a write needs to know of `tenant`'s current row.
 #[diesel::dsl::auto_type(no_type_alias)]
-fn current_row<'a>(res_type: &'a str, id: &'a str) -> _ {
+fn current_row<'a>(tenant: &'a str, res_type: &'a str, id: &'a str) -> _ {
     resources::table
+        .filter(resources::tenant.eq(tenant))
         .filter(resources::res_type.eq(res_type))
         .filter(resources::res_id.eq(id))
         .select((resources::version_id, resources::deleted, resources::last_updated))

@@ -25,6 +25,7 @@ use crate::store::StoreError;
 #[derive(Insertable)]
 #[diesel(table_name = resources)]
 pub struct NewResourceRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub version_id: i64,
@@ -49,6 +50,7 @@ pub struct ResourceChangeset {
 #[diesel(table_name = resource_history)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewHistoryRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub version_id: i64,
@@ -158,6 +160,7 @@ impl HistoryRow {
 #[diesel(table_name = search_token)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewTokenRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub param: &'a str,
@@ -170,9 +173,10 @@ pub struct NewTokenRow<'a> {
 }
 
 impl<'a> NewTokenRow<'a> {
-    pub fn new(res_type: &'a str, res_id: &'a str, token: &'a TokenEntry) -> Self {
+    pub fn new(tenant: &'a str, res_type: &'a str, res_id: &'a str, token: &'a TokenEntry) -> Self {
         let hashes = TokenHashes::new(&token.param, token.system.as_deref(), token.code.as_deref());
         NewTokenRow {
+            tenant,
             res_type,
             res_id,
             param: &token.param,
@@ -189,6 +193,7 @@ impl<'a> NewTokenRow<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = search_string)]
 pub struct NewStringRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub param: &'a str,
@@ -197,8 +202,9 @@ pub struct NewStringRow<'a> {
 }
 
 impl<'a> NewStringRow<'a> {
-    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a StringEntry) -> Self {
+    pub fn new(tenant: &'a str, res_type: &'a str, res_id: &'a str, entry: &'a StringEntry) -> Self {
         NewStringRow {
+            tenant,
             res_type,
             res_id,
             param: &entry.param,
@@ -211,6 +217,7 @@ impl<'a> NewStringRow<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = search_date)]
 pub struct NewDateRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub param: &'a str,
@@ -219,8 +226,9 @@ pub struct NewDateRow<'a> {
 }
 
 impl<'a> NewDateRow<'a> {
-    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a DateEntry) -> Self {
+    pub fn new(tenant: &'a str, res_type: &'a str, res_id: &'a str, entry: &'a DateEntry) -> Self {
         NewDateRow {
+            tenant,
             res_type,
             res_id,
             param: &entry.param,
@@ -236,6 +244,7 @@ impl<'a> NewDateRow<'a> {
 #[diesel(table_name = search_quantity)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewQuantityRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub param: &'a str,
@@ -247,8 +256,9 @@ pub struct NewQuantityRow<'a> {
 }
 
 impl<'a> NewQuantityRow<'a> {
-    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a QuantityEntry) -> Self {
+    pub fn new(tenant: &'a str, res_type: &'a str, res_id: &'a str, entry: &'a QuantityEntry) -> Self {
         NewQuantityRow {
+            tenant,
             res_type,
             res_id,
             param: &entry.param,
@@ -265,6 +275,7 @@ impl<'a> NewQuantityRow<'a> {
 #[diesel(table_name = search_reference)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewReferenceRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub param: &'a str,
@@ -276,8 +287,9 @@ pub struct NewReferenceRow<'a> {
 }
 
 impl<'a> NewReferenceRow<'a> {
-    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a ReferenceEntry) -> Self {
+    pub fn new(tenant: &'a str, res_type: &'a str, res_id: &'a str, entry: &'a ReferenceEntry) -> Self {
         NewReferenceRow {
+            tenant,
             res_type,
             res_id,
             param: &entry.param,
@@ -293,6 +305,7 @@ impl<'a> NewReferenceRow<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = search_uri)]
 pub struct NewUriRow<'a> {
+    pub tenant: &'a str,
     pub res_type: &'a str,
     pub res_id: &'a str,
     pub param: &'a str,
@@ -300,8 +313,9 @@ pub struct NewUriRow<'a> {
 }
 
 impl<'a> NewUriRow<'a> {
-    pub fn new(res_type: &'a str, res_id: &'a str, entry: &'a UriEntry) -> Self {
+    pub fn new(tenant: &'a str, res_type: &'a str, res_id: &'a str, entry: &'a UriEntry) -> Self {
         NewUriRow {
+            tenant,
             res_type,
             res_id,
             param: &entry.param,
@@ -334,6 +348,16 @@ impl From<FoundRow> for FoundResource {
     }
 }
 
+/// A resource named by a reference, as the check for references into another
+/// tenant finds it.
+#[derive(QueryableByName)]
+pub struct TargetRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub res_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub res_id: String,
+}
+
 #[derive(QueryableByName)]
 pub struct CountRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -356,48 +380,57 @@ pub struct IndexRows<'a> {
 }
 
 impl<'a> IndexRows<'a> {
-    pub fn of_one(res_type: &'a str, res_id: &'a str, index: &'a SearchIndexEntries) -> Self {
+    pub fn of_one(
+        tenant: &'a str,
+        res_type: &'a str,
+        res_id: &'a str,
+        index: &'a SearchIndexEntries,
+    ) -> Self {
         let mut rows = IndexRows::default();
-        rows.add(res_type, res_id, index);
+        rows.add(tenant, res_type, res_id, index);
         rows
     }
 
-    pub fn of_staged(staged: &'a [StagedCreate]) -> Self {
+    pub fn of_staged(tenant: &'a str, staged: &'a [StagedCreate]) -> Self {
         let mut rows = IndexRows::default();
         for create in staged {
-            rows.add(&create.res_type, &create.res_id, &create.rendered.index);
+            rows.add(tenant, &create.res_type, &create.res_id, &create.rendered.index);
         }
         rows
     }
 
-    fn add(&mut self, res_type: &'a str, res_id: &'a str, index: &'a SearchIndexEntries) {
+    fn add(&mut self, tenant: &'a str, res_type: &'a str, res_id: &'a str, index: &'a SearchIndexEntries) {
         for entry in &index.tokens {
-            self.tokens.push(NewTokenRow::new(res_type, res_id, entry));
+            self.tokens
+                .push(NewTokenRow::new(tenant, res_type, res_id, entry));
         }
         for entry in &index.strings {
-            self.strings.push(NewStringRow::new(res_type, res_id, entry));
+            self.strings
+                .push(NewStringRow::new(tenant, res_type, res_id, entry));
         }
         for entry in &index.dates {
-            self.dates.push(NewDateRow::new(res_type, res_id, entry));
+            self.dates.push(NewDateRow::new(tenant, res_type, res_id, entry));
         }
         for entry in &index.quantities {
-            self.quantities.push(NewQuantityRow::new(res_type, res_id, entry));
+            self.quantities
+                .push(NewQuantityRow::new(tenant, res_type, res_id, entry));
         }
         for entry in &index.references {
             self.references
-                .push(NewReferenceRow::new(res_type, res_id, entry));
+                .push(NewReferenceRow::new(tenant, res_type, res_id, entry));
         }
         for entry in &index.uris {
-            self.uris.push(NewUriRow::new(res_type, res_id, entry));
+            self.uris.push(NewUriRow::new(tenant, res_type, res_id, entry));
         }
     }
 }
 
 /// Version-1 history rows of staged creates.
-pub fn staged_history_rows(staged: &[StagedCreate]) -> Vec<NewHistoryRow<'_>> {
+pub fn staged_history_rows<'a>(tenant: &'a str, staged: &'a [StagedCreate]) -> Vec<NewHistoryRow<'a>> {
     let mut rows = Vec::with_capacity(staged.len());
     for create in staged {
         rows.push(NewHistoryRow {
+            tenant,
             res_type: &create.res_type,
             res_id: &create.res_id,
             version_id: 1,
@@ -411,10 +444,15 @@ pub fn staged_history_rows(staged: &[StagedCreate]) -> Vec<NewHistoryRow<'_>> {
 }
 
 /// Current rows of staged creates, with the change numbers their history rows got.
-pub fn staged_resource_rows(staged: &[StagedCreate], change_seqs: Vec<i64>) -> Vec<NewResourceRow<'_>> {
+pub fn staged_resource_rows<'a>(
+    tenant: &'a str,
+    staged: &'a [StagedCreate],
+    change_seqs: Vec<i64>,
+) -> Vec<NewResourceRow<'a>> {
     let mut rows = Vec::with_capacity(staged.len());
     for (create, change_seq) in staged.iter().zip(change_seqs) {
         rows.push(NewResourceRow {
+            tenant,
             res_type: &create.res_type,
             res_id: &create.res_id,
             version_id: 1,

@@ -14,6 +14,7 @@ diesel::table! {
         deleted -> Bool,
         change_seq -> BigInt,
         body -> FhirJson,
+        tenant -> Text,
     }
 }
 
@@ -30,6 +31,7 @@ diesel::table! {
         method -> Text,
         deleted -> Bool,
         body -> Nullable<FhirJson>,
+        tenant -> Text,
     }
 }
 
@@ -45,6 +47,7 @@ diesel::table! {
         hash_code -> BigInt,
         hash_system_code -> BigInt,
         hash_system -> BigInt,
+        tenant -> Text,
     }
 }
 
@@ -56,6 +59,7 @@ diesel::table! {
         param -> Text,
         value_normalized -> Text,
         value_exact -> Text,
+        tenant -> Text,
     }
 }
 
@@ -70,6 +74,7 @@ diesel::table! {
         param -> Text,
         low -> UtcTimestamp,
         high -> UtcTimestamp,
+        tenant -> Text,
     }
 }
 
@@ -84,6 +89,7 @@ diesel::table! {
         system -> Nullable<Text>,
         code -> Nullable<Text>,
         unit -> Nullable<Text>,
+        tenant -> Text,
     }
 }
 
@@ -98,6 +104,7 @@ diesel::table! {
         target_url -> Nullable<Text>,
         identifier_system -> Nullable<Text>,
         identifier_value -> Nullable<Text>,
+        tenant -> Text,
     }
 }
 
@@ -108,6 +115,7 @@ diesel::table! {
         res_id -> Text,
         param -> Text,
         uri -> Text,
+        tenant -> Text,
     }
 }
 

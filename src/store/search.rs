@@ -5,9 +5,15 @@
 //! Every filter becomes `<alias>.res_id IN (subquery)`, so filters compose: AND is a
 //! conjunction of such tests, chaining nests a subquery over the target type, `_has`
 //! one over the referring type, `:not` and `:missing=true` are `NOT IN`.
+//!
+//! Every statement is over one tenant: each table it reads — `resources` and the
+//! index tables, in the outer query and in every subquery — is filtered by the
+//! tenant, the leading column of the indexes those reads use. Another tenant's rows
+//! are never read, so they can neither match, be included, nor count.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+use crate::store::model::Tenant;
 use crate::store::statement::Statement;
 use crate::store::token_hash::TokenHashes;
 
@@ -231,24 +237,39 @@ pub fn earliest_instant() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap()
 }
 
-/// Builds SQL, numbering table aliases so nested subqueries never collide.
-#[derive(Default)]
-struct Builder {
+/// Builds SQL over one tenant's rows, numbering table aliases so nested subqueries
+/// never collide.
+struct Builder<'t> {
+    tenant: &'t str,
     aliases: usize,
 }
 
-impl Builder {
+impl<'t> Builder<'t> {
+    fn new(tenant: &'t Tenant) -> Self {
+        Builder {
+            tenant: tenant.as_str(),
+            aliases: 0,
+        }
+    }
+
+    /// `alias.tenant = ? AND alias.res_type = ?`: the leading columns of every
+    /// index over resources and the index tables.
+    fn owned_by(&self, s: &mut Statement, alias: &str, res_type: &str) {
+        s.sql(&format!("{alias}.tenant = "))
+            .bind(self.tenant)
+            .sql(&format!(" AND {alias}.res_type = "))
+            .bind(res_type);
+    }
+
     fn alias(&mut self, prefix: &str) -> String {
         self.aliases += 1;
         format!("{prefix}{}", self.aliases)
     }
 
-    /// `alias.res_type = ? AND alias.deleted = false AND filters…`
+    /// `alias.tenant = ? AND alias.res_type = ? AND alias.deleted = false AND filters…`
     fn where_clause(&mut self, statement: &mut Statement, alias: &str, res_type: &str, filters: &[Filter]) {
-        statement
-            .sql(&format!("{alias}.res_type = "))
-            .bind(res_type)
-            .sql(&format!(" AND {alias}.deleted = false"));
+        self.owned_by(statement, alias, res_type);
+        statement.sql(&format!(" AND {alias}.deleted = false"));
         for filter in filters {
             statement.sql(" AND ");
             self.filter(statement, alias, res_type, filter);
@@ -283,13 +304,11 @@ impl Builder {
             } => {
                 let x = self.alias("x");
                 s.sql(&format!(
-                    "{alias}.res_id IN (SELECT {x}.res_id FROM {} {x} WHERE {x}.res_type = ",
+                    "{alias}.res_id IN (SELECT {x}.res_id FROM {} {x} WHERE ",
                     table.name()
-                ))
-                .bind(res_type)
-                .sql(&format!(" AND {x}.param = "))
-                .bind(param)
-                .sql(" AND (");
+                ));
+                self.owned_by(s, &x, res_type);
+                s.sql(&format!(" AND {x}.param = ")).bind(param).sql(" AND (");
                 for (at, condition) in conditions.iter().enumerate() {
                     if at > 0 {
                         s.sql(" OR ");
@@ -308,13 +327,11 @@ impl Builder {
                 let x = self.alias("x");
                 let not = if *missing { "NOT " } else { "" };
                 s.sql(&format!(
-                    "{alias}.res_id {not}IN (SELECT {x}.res_id FROM {} {x} WHERE {x}.res_type = ",
+                    "{alias}.res_id {not}IN (SELECT {x}.res_id FROM {} {x} WHERE ",
                     table.name()
-                ))
-                .bind(res_type)
-                .sql(&format!(" AND {x}.param = "))
-                .bind(param)
-                .sql(")");
+                ));
+                self.owned_by(s, &x, res_type);
+                s.sql(&format!(" AND {x}.param = ")).bind(param).sql(")");
             }
             Filter::Not(inner) => {
                 s.sql("NOT (");
@@ -328,16 +345,16 @@ impl Builder {
             } => {
                 let (x, r) = (self.alias("x"), self.alias("r"));
                 s.sql(&format!(
-                    "{alias}.res_id IN (SELECT {x}.res_id FROM search_reference {x} WHERE {x}.res_type = "
-                ))
-                .bind(res_type)
-                .sql(&format!(" AND {x}.param = "))
-                .bind(param)
-                .sql(&format!(" AND {x}.target_type = "))
-                .bind(target_type)
-                .sql(&format!(
-                    " AND {x}.target_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
+                    "{alias}.res_id IN (SELECT {x}.res_id FROM search_reference {x} WHERE "
                 ));
+                self.owned_by(s, &x, res_type);
+                s.sql(&format!(" AND {x}.param = "))
+                    .bind(param)
+                    .sql(&format!(" AND {x}.target_type = "))
+                    .bind(target_type)
+                    .sql(&format!(
+                        " AND {x}.target_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
+                    ));
                 self.where_clause(s, &r, target_type, filters);
                 s.sql("))");
             }
@@ -348,16 +365,16 @@ impl Builder {
             } => {
                 let (x, r) = (self.alias("x"), self.alias("r"));
                 s.sql(&format!(
-                    "{alias}.res_id IN (SELECT {x}.target_id FROM search_reference {x} WHERE {x}.res_type = "
-                ))
-                .bind(source_type)
-                .sql(&format!(" AND {x}.param = "))
-                .bind(param)
-                .sql(&format!(" AND {x}.target_type = "))
-                .bind(res_type)
-                .sql(&format!(
-                    " AND {x}.res_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
+                    "{alias}.res_id IN (SELECT {x}.target_id FROM search_reference {x} WHERE "
                 ));
+                self.owned_by(s, &x, source_type);
+                s.sql(&format!(" AND {x}.param = "))
+                    .bind(param)
+                    .sql(&format!(" AND {x}.target_type = "))
+                    .bind(res_type)
+                    .sql(&format!(
+                        " AND {x}.res_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
+                    ));
                 self.where_clause(s, &r, source_type, filters);
                 s.sql("))");
             }
@@ -383,7 +400,7 @@ impl Builder {
                     _ => "code",
                 };
                 s.sql(&format!(
-                    "COALESCE((SELECT {aggregate}({x}.{column}) FROM {} {x} WHERE {x}.res_type = {alias}.res_type AND {x}.res_id = {alias}.res_id AND {x}.param = ",
+                    "COALESCE((SELECT {aggregate}({x}.{column}) FROM {} {x} WHERE {x}.tenant = {alias}.tenant AND {x}.res_type = {alias}.res_type AND {x}.res_id = {alias}.res_id AND {x}.param = ",
                     table.name()
                 ))
                 .bind(param)
@@ -627,9 +644,9 @@ fn escape_like(text: &str) -> String {
 /// The columns every result row carries.
 const ROW_COLUMNS: &str = "r.res_type, r.res_id, r.last_updated, r.body";
 
-/// One page of matches: filters, keyset position, order and limit.
-pub fn page_statement(query: &SearchQuery) -> Statement {
-    let mut builder = Builder::default();
+/// One page of `tenant`'s matches: filters, keyset position, order and limit.
+pub fn page_statement(tenant: &Tenant, query: &SearchQuery) -> Statement {
+    let mut builder = Builder::new(tenant);
     let mut s = Statement::new(&format!("SELECT {ROW_COLUMNS} FROM resources r WHERE "));
     builder.where_clause(&mut s, "r", &query.res_type, &query.filters);
     // A previous page walks the order backwards from its cursor.
@@ -700,26 +717,34 @@ fn keyset_condition(
     }
 }
 
-/// How many resources match, ignoring paging.
-pub fn count_statement(query: &SearchQuery) -> Statement {
+/// How many of `tenant`'s resources match, ignoring paging.
+pub fn count_statement(tenant: &Tenant, query: &SearchQuery) -> Statement {
     let mut s = Statement::new("SELECT COUNT(*) AS count FROM resources r WHERE ");
-    Builder::default().where_clause(&mut s, "r", &query.res_type, &query.filters);
+    Builder::new(tenant).where_clause(&mut s, "r", &query.res_type, &query.filters);
     s
 }
 
-/// Live resources that resources `source_ids` of `source_type` reference through
-/// `param` (`_include`), optionally only of `target_type`.
+/// `tenant`'s live resources that its resources `source_ids` of `source_type`
+/// reference through `param` (`_include`), optionally only of `target_type`. A
+/// reference naming another tenant's resource includes nothing.
 pub fn include_statement(
+    tenant: &Tenant,
     source_type: &str,
     source_ids: &[String],
     param: &str,
     target_type: Option<&str>,
 ) -> Statement {
     let mut s = Statement::new(&format!(
-        "SELECT {ROW_COLUMNS} FROM resources r WHERE r.deleted = false AND (r.res_type, r.res_id) IN \
-         (SELECT x.target_type, x.target_id FROM search_reference x WHERE x.res_type = "
+        "SELECT {ROW_COLUMNS} FROM resources r WHERE r.tenant = "
     ));
-    s.bind(source_type)
+    s.bind(tenant.as_str())
+        .sql(
+            " AND r.deleted = false AND (r.res_type, r.res_id) IN \
+             (SELECT x.target_type, x.target_id FROM search_reference x WHERE x.tenant = ",
+        )
+        .bind(tenant.as_str())
+        .sql(" AND x.res_type = ")
+        .bind(source_type)
         .sql(" AND x.param = ")
         .bind(param)
         .sql(" AND x.res_id IN ")
@@ -731,19 +756,24 @@ pub fn include_statement(
     s
 }
 
-/// Live resources of `source_type` that reference any of `target_ids` (of
-/// `target_type`) through `param` (`_revinclude`).
+/// `tenant`'s live resources of `source_type` that reference any of `target_ids`
+/// (of `target_type`) through `param` (`_revinclude`).
 pub fn revinclude_statement(
+    tenant: &Tenant,
     source_type: &str,
     param: &str,
     target_type: &str,
     target_ids: &[String],
 ) -> Statement {
     let mut s = Statement::new(&format!(
-        "SELECT {ROW_COLUMNS} FROM resources r WHERE r.res_type = "
+        "SELECT {ROW_COLUMNS} FROM resources r WHERE r.tenant = "
     ));
-    s.bind(source_type)
-        .sql(" AND r.deleted = false AND r.res_id IN (SELECT x.res_id FROM search_reference x WHERE x.res_type = ")
+    s.bind(tenant.as_str())
+        .sql(" AND r.res_type = ")
+        .bind(source_type)
+        .sql(" AND r.deleted = false AND r.res_id IN (SELECT x.res_id FROM search_reference x WHERE x.tenant = ")
+        .bind(tenant.as_str())
+        .sql(" AND x.res_type = ")
         .bind(source_type)
         .sql(" AND x.param = ")
         .bind(param)
@@ -753,6 +783,49 @@ pub fn revinclude_statement(
         .bind_list(target_ids)
         .sql(") ORDER BY r.res_id");
     s
+}
+
+/// Targets per statement of the foreign-reference check: SQLite takes at most
+/// 32,766 bound values in one.
+const TARGETS_PER_CHECK: usize = 10_000;
+
+/// Statements finding a resource named by a local reference of `indexes` (each the
+/// type of the resource holding the references and its index entries) that a tenant
+/// other than `tenant` holds; none when there is no local reference. Targets are
+/// grouped by type, `(r.res_type = ? AND r.res_id IN (…)) OR …`, so each group is a
+/// primary-key lookup.
+pub fn foreign_target_statements(
+    tenant: &Tenant,
+    indexes: &[(&str, &crate::store::model::SearchIndexEntries)],
+) -> Vec<Statement> {
+    let mut targets: std::collections::BTreeSet<(&str, &str)> = std::collections::BTreeSet::new();
+    for (_, index) in indexes {
+        for reference in &index.references {
+            if let (Some(target_type), Some(target_id)) = (&reference.target_type, &reference.target_id) {
+                targets.insert((target_type.as_str(), target_id.as_str()));
+            }
+        }
+    }
+    let targets: Vec<(&str, &str)> = targets.into_iter().collect();
+    let mut statements = Vec::new();
+    for chunk in targets.chunks(TARGETS_PER_CHECK) {
+        let mut s = Statement::new("SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ");
+        s.bind(tenant.as_str()).sql(" AND (");
+        // Sorted, so each type's ids are together.
+        for (at, group) in chunk.chunk_by(|a, b| a.0 == b.0).enumerate() {
+            if at > 0 {
+                s.sql(" OR ");
+            }
+            s.sql("(r.res_type = ")
+                .bind(group[0].0)
+                .sql(" AND r.res_id IN ")
+                .bind_list(group.iter().map(|(_, id)| *id))
+                .sql(")");
+        }
+        s.sql(") LIMIT 1");
+        statements.push(s);
+    }
+    statements
 }
 
 #[cfg(test)]
@@ -784,20 +857,79 @@ mod tests {
                 }],
             }],
         };
-        let sql = page_statement(&query(vec![chained])).text();
+        let sql = page_statement(&Tenant::default(), &query(vec![chained])).text();
         assert!(
-            sql.contains("r.res_id IN (SELECT x1.res_id FROM search_reference x1"),
+            sql.starts_with("SELECT r.res_type, r.res_id, r.last_updated, r.body FROM resources r WHERE r.tenant = ? AND r.res_type = ?"),
             "{sql}"
         );
         assert!(
-            sql.contains("x1.target_id IN (SELECT r2.res_id FROM resources r2 WHERE r2.res_type = ?"),
+            sql.contains("r.res_id IN (SELECT x1.res_id FROM search_reference x1 WHERE x1.tenant = ? AND x1.res_type = ?"),
             "{sql}"
         );
         assert!(
-            sql.contains("r2.res_id IN (SELECT x3.res_id FROM search_token x3"),
+            sql.contains(
+                "x1.target_id IN (SELECT r2.res_id FROM resources r2 WHERE r2.tenant = ? AND r2.res_type = ?"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                "r2.res_id IN (SELECT x3.res_id FROM search_token x3 WHERE x3.tenant = ? AND x3.res_type = ?"
+            ),
             "{sql}"
         );
         assert!(sql.ends_with("ORDER BY r.res_id ASC LIMIT ?"), "{sql}");
+    }
+
+    #[test]
+    fn includes_read_one_tenant_only() {
+        let north = Tenant::new("north");
+        let ids = vec!["c1".to_owned()];
+        let sql = include_statement(&north, "Claim", &ids, "patient", None).text();
+        assert!(sql.contains("WHERE r.tenant = ? AND r.deleted = false"), "{sql}");
+        assert!(
+            sql.contains("FROM search_reference x WHERE x.tenant = ? AND x.res_type = ?"),
+            "{sql}"
+        );
+        let sql = revinclude_statement(&north, "Claim", "patient", "Patient", &ids).text();
+        assert!(sql.contains("WHERE r.tenant = ? AND r.res_type = ?"), "{sql}");
+        assert!(
+            sql.contains("FROM search_reference x WHERE x.tenant = ? AND x.res_type = ?"),
+            "{sql}"
+        );
+        let sql = count_statement(&north, &query(Vec::new())).text();
+        assert!(sql.contains("WHERE r.tenant = ? AND r.res_type = ?"), "{sql}");
+    }
+
+    #[test]
+    fn the_foreign_reference_check_groups_targets_by_type() {
+        use crate::store::model::{ReferenceEntry, SearchIndexEntries};
+        let reference = |target_type: &str, target_id: &str| ReferenceEntry {
+            param: "x".into(),
+            target_type: Some(target_type.into()),
+            target_id: Some(target_id.into()),
+            ..ReferenceEntry::default()
+        };
+        let mut index = SearchIndexEntries::default();
+        assert!(foreign_target_statements(&Tenant::default(), &[("Claim", &index)]).is_empty());
+        index.references = vec![
+            reference("Patient", "p1"),
+            reference("Organization", "o1"),
+            reference("Patient", "p2"),
+            reference("Patient", "p1"),
+            ReferenceEntry {
+                param: "x".into(),
+                target_url: Some("http://elsewhere.example/Patient/9".into()),
+                ..ReferenceEntry::default()
+            },
+        ];
+        let statements = foreign_target_statements(&Tenant::default(), &[("Claim", &index)]);
+        assert_eq!(statements.len(), 1);
+        assert_eq!(
+            statements[0].text(),
+            "SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ? AND \
+             ((r.res_type = ? AND r.res_id IN (?)) OR (r.res_type = ? AND r.res_id IN (?, ?))) LIMIT 1"
+        );
     }
 
     #[test]
@@ -812,13 +944,13 @@ mod tests {
             values: vec![SortValue::Instant(Utc::now())],
             id: "abc".into(),
         });
-        let sql = page_statement(&q).text();
+        let sql = page_statement(&Tenant::default(), &q).text();
         assert!(
             sql.contains("(r.last_updated < ? OR (r.last_updated = ? AND r.res_id > ?))"),
             "{sql}"
         );
         q.cursor.as_mut().unwrap().before = true;
-        let sql = page_statement(&q).text();
+        let sql = page_statement(&Tenant::default(), &q).text();
         assert!(
             sql.contains("(r.last_updated > ? OR (r.last_updated = ? AND r.res_id < ?))"),
             "{sql}"

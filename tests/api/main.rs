@@ -31,6 +31,7 @@ mod remittance_list;
 mod search;
 mod smart_launch;
 mod submission;
+mod tenants;
 mod validate;
 mod webhooks_in;
 mod webhooks_out;

@@ -32,6 +32,7 @@ use crate::billing::remittance::ledger::EntryKind;
 use crate::billing::service::BillingError;
 use crate::fhir::service::ResourceService;
 use crate::store::dashboard::{KpiFigures, KpiQuery};
+use crate::store::model::Tenant;
 
 /// The period's figures, money in cents.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +65,7 @@ pub async fn kpis(
         ],
         denied_state: BillingState::Denied.as_str(),
     };
-    let mut session = fhir.session().await?;
+    let mut session = fhir.session(&Tenant::default()).await?;
     Ok(Kpis::of(session.kpi_figures(&query).await?))
 }
 

@@ -15,6 +15,7 @@ use crate::billing::paging::{next_before, page_size};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::routes::FhirContext;
 use crate::store::denials::{DenialFilter, Resolution};
+use crate::store::model::Tenant;
 
 const STATUSES: [&str; 3] = [OPEN, RESUBMIT_QUEUED, RESOLVED];
 const ACTIONS: [&str; 3] = ["auto_resubmit", "manual_review", "notify"];
@@ -96,7 +97,7 @@ async fn list(
         before: query.before,
         limit: page_size(query.limit),
     };
-    let mut session = fhir.service.session().await?;
+    let mut session = fhir.service.session(&Tenant::default()).await?;
     let records = session.list_denials(&filter).await?;
     let next = next_before(records.len(), filter.limit, records.last().map(|r| r.id));
     let denials: Vec<_> = records.iter().map(denial_json).collect();
@@ -130,7 +131,7 @@ async fn resolve(
         note,
         at: Utc::now(),
     };
-    let mut session = fhir.service.session().await?;
+    let mut session = fhir.service.session(&Tenant::default()).await?;
     match session.resolve_denial(id, &resolution).await? {
         Some(record) => Ok(HttpResponse::Ok().json(denial_json(&record))),
         None => match session.denial(id).await? {

@@ -25,6 +25,7 @@ use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::outbound_webhooks::events::{emit, EventType};
+use crate::store::model::Tenant;
 use crate::x12::eligibility_inquiry::{EligibilityConfig, EligibilityInquiry};
 use crate::x12::{read_271, write_270, ControlNumbers};
 use benefits::{BenefitSummary, ResponseContext, SERVICE_TYPE_SYSTEM};
@@ -136,7 +137,7 @@ pub async fn check(
     config: &EligibilityConfig,
     asked: &EligibilityCheck,
 ) -> Result<EligibilityRecord, EligibilityError> {
-    let parties = parties::read(fhir, &mut fhir.session().await?, &asked.parties).await?;
+    let parties = parties::read(fhir, &mut fhir.session(&Tenant::default()).await?, &asked.parties).await?;
     // The request's id is the inquiry's trace number (TRN02), which the 271 echoes.
     let request_id = uuid::Uuid::new_v4().to_string();
     let inquiry = EligibilityInquiry {
@@ -169,7 +170,7 @@ pub async fn check(
         created: Utc::now(),
     };
     let response = benefits::response_resource(&summary, &context);
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     fhir.create_with_id(
         &mut tx,
         ResourceType::CoverageEligibilityRequest,
@@ -204,7 +205,7 @@ pub async fn history(
     patient_id: &str,
     limit: usize,
 ) -> Result<Vec<EligibilityRecord>, EligibilityError> {
-    let mut session = fhir.session().await?;
+    let mut session = fhir.session(&Tenant::default()).await?;
     fhir.read(&mut session, ResourceType::Patient, patient_id).await?;
     let query = format!(
         "patient={}&_sort=-created,-_lastUpdated",
@@ -236,7 +237,7 @@ async fn write_and_keep_270(
     inquiry: &EligibilityInquiry,
 ) -> Result<String, EligibilityError> {
     let now = Utc::now();
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let control_number = tx.reserve_interchange("270", now).await?;
     let control = u32::try_from(control_number)
         .map(|n| ControlNumbers {

@@ -36,6 +36,7 @@ use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::outbound_webhooks::events::claim_created;
 use crate::store::billing::{NewBillingClaim, StateChange};
+use crate::store::model::Tenant;
 use crate::store::Session;
 
 /// The most earlier claims of one patient read for the duplicate check.
@@ -169,7 +170,7 @@ impl<'a> Batch<'a> {
         requests: Vec<(usize, IntakeRequest)>,
         staged: &mut StagedChunk,
     ) -> Result<Session, BillingError> {
-        let mut tx = self.fhir.begin().await?;
+        let mut tx = self.fhir.begin(&Tenant::default()).await?;
         self.read_ahead(&mut tx, &requests).await?;
         let patients: BTreeSet<String> = requests
             .iter()

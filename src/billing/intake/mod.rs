@@ -18,6 +18,7 @@ use crate::billing::service::{billing_row, record, scrub_move, BillingError};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
+use crate::store::model::Tenant;
 use crate::store::Session;
 
 /// Who intake's moves are recorded as.
@@ -78,7 +79,7 @@ pub async fn submit(
     body: &Value,
 ) -> Result<Intake, IntakeError> {
     let request = IntakeRequest::parse(body)?;
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     for reference in request.references() {
         exists(fhir, &mut tx, reference).await?;
     }

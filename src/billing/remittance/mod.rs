@@ -24,6 +24,7 @@ pub mod verdict;
 
 use crate::billing::service::BillingError;
 use crate::fhir::service::ResourceService;
+use crate::store::model::Tenant;
 use crate::store::remittance::{RemittanceFilter, RemittanceSummary, UnmatchedClaim};
 
 /// Unmatched claim payments, newest first, older than `before_id` when given.
@@ -32,7 +33,7 @@ pub async fn unmatched(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<UnmatchedClaim>, BillingError> {
-    let mut session = fhir.session().await?;
+    let mut session = fhir.session(&Tenant::default()).await?;
     Ok(session.list_unmatched_claims(before_id, limit).await?)
 }
 
@@ -41,13 +42,13 @@ pub async fn list(
     fhir: &ResourceService,
     filter: &RemittanceFilter<'_>,
 ) -> Result<Vec<RemittanceSummary>, BillingError> {
-    let mut session = fhir.session().await?;
+    let mut session = fhir.session(&Tenant::default()).await?;
     Ok(session.list_remittances(filter).await?)
 }
 
 /// What posting the remittance `id` did, as stored when it was posted (JSON text);
 /// `None` when there is no such remittance.
 pub async fn stored_report(fhir: &ResourceService, id: i64) -> Result<Option<String>, BillingError> {
-    let mut session = fhir.session().await?;
+    let mut session = fhir.session(&Tenant::default()).await?;
     Ok(session.remittance_report_by_id(id).await?)
 }

@@ -27,6 +27,7 @@ use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::outbound_webhooks::events::{emit, EventType};
 use crate::store::billing::{row_id_of, ClaimStateRow};
+use crate::store::model::Tenant;
 use crate::store::remittance::{NewRemittance, NewUnmatchedClaim};
 use crate::store::Session;
 use crate::x12::remittance::{ClaimPayment, CreditDebit, Remittance};
@@ -160,7 +161,7 @@ async fn post_remittance(
 ) -> Result<RemittanceReport, BillingError> {
     let remittance = plan.remittance;
     let now = Utc::now();
-    let mut tx = fhir.begin().await?;
+    let mut tx = fhir.begin(&Tenant::default()).await?;
     let new = NewRemittance {
         payer_id: plan.payer_id,
         payer_name: &remittance.payer.name,
