@@ -31,6 +31,7 @@ use super::users::User;
 use super::AuthContext;
 use crate::fhir::resource_type::ResourceType;
 use crate::store::auth::LaunchContextRow;
+use crate::store::model::Tenant;
 
 /// How long the consent page may stay open.
 const TICKET_LIFETIME_SECS: i64 = 600;
@@ -372,7 +373,7 @@ async fn consent(
         _ => ticket.client_id.clone(),
     };
     let matches = match search.filter(|name| !name.trim().is_empty()) {
-        Some(name) => find_patients(context, &format!("name={}", urlencode(name))).await,
+        Some(name) => find_patients(context, &user.tenant, &format!("name={}", urlencode(name))).await,
         None => Vec::new(),
     };
     let picker = ticket.pick_patient.then(|| PatientPicker {
@@ -393,10 +394,11 @@ fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// `(id, "Family, Given (born YYYY-MM-DD)")` of the patients a search finds.
-async fn find_patients(context: &AuthContext, query: &str) -> Vec<(String, String)> {
+/// `(id, "Family, Given (born YYYY-MM-DD)")` of the patients of the user's tenant
+/// a search finds.
+async fn find_patients(context: &AuthContext, tenant: &str, query: &str) -> Vec<(String, String)> {
     let found = async {
-        let mut session = context.store.session().await?;
+        let mut session = context.store.session_in(&Tenant::new(tenant)).await?;
         crate::fhir::search::find(
             &mut session,
             ResourceType::Patient,
@@ -497,12 +499,17 @@ async fn decide(context: web::Data<AuthContext>, form: web::Form<Vec<(String, St
     let patient = if ticket.pick_patient {
         let picked = param(&params, "patient").unwrap_or_default();
         let exists = !picked.is_empty()
-            && super::launch::exists(&context, ResourceType::Patient, picked)
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::error!(%error, "checking the picked patient");
-                    false
-                });
+            && super::launch::exists(
+                &context,
+                &Tenant::new(user.tenant.as_str()),
+                ResourceType::Patient,
+                picked,
+            )
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "checking the picked patient");
+                false
+            });
         if !exists {
             return consent(
                 &context,

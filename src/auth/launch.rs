@@ -6,7 +6,7 @@
 //!
 //! The EHR calls with its own bearer token: one with the `admin` role, or one that
 //! may read any Patient (`system/Patient.read`, `user/Patient.rs`, …). The patient
-//! must exist in the EHR client's tenant.
+//! and encounter must exist in the EHR client's tenant.
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
@@ -19,6 +19,7 @@ use super::AuthContext;
 use crate::admin_body::{error_answer, Body};
 use crate::fhir::resource_type::ResourceType;
 use crate::store::auth::LaunchContextRow;
+use crate::store::model::Tenant;
 use crate::store::sql_types::StoredInstant;
 
 /// How long the app has to come back with the launch id.
@@ -96,7 +97,7 @@ async fn create_launch(
         ("encounter", ResourceType::Encounter, &encounter),
     ] {
         let Some(id) = id else { continue };
-        match exists(&context, kind, id).await {
+        match exists(&context, &Tenant::new(principal.tenant.as_str()), kind, id).await {
             Ok(true) => {}
             Ok(false) => {
                 return error_answer(
@@ -131,10 +132,11 @@ async fn create_launch(
 /// Whether the resource exists (for the launch, and the patient a user picked).
 pub async fn exists(
     context: &AuthContext,
+    tenant: &Tenant,
     kind: ResourceType,
     id: &str,
 ) -> Result<bool, crate::fhir::outcome::FhirError> {
-    let mut session = context.store.session().await?;
+    let mut session = context.store.session_in(tenant).await?;
     let query = format!(
         "_id={}",
         url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
