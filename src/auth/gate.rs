@@ -108,11 +108,14 @@ pub async fn gate(
     if let Some(limits) = &context.limits {
         if let Err(wait) = limits.check(&principal.client_id) {
             let answer = too_many(area, wait);
+            // Refused, but known: the audit trail records who asked.
+            request.extensions_mut().insert(principal);
             return Ok(request.into_response(answer));
         }
     }
     if let Err(why) = permitted(area, request.method(), request.path(), &principal) {
         let answer = forbidden(area, &why);
+        request.extensions_mut().insert(principal);
         return Ok(request.into_response(answer));
     }
     request.extensions_mut().insert(principal);

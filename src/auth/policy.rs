@@ -7,7 +7,7 @@
 //! patient's compartment) or only by a scope with `?` constraints (which limit
 //! results to matching resources) gets 403, not everything of that type.
 
-use super::scopes::{grant_requested_scopes, Interaction, Scope, ScopeContext, Scopes};
+use super::scopes::{grant_requested_scopes, Interaction, Role, Scope, ScopeContext, ScopedResource, Scopes};
 use crate::fhir::resource_type::ResourceType;
 
 /// A FHIR request as the gate reads it from its method and path.
@@ -24,6 +24,7 @@ pub enum FhirRequest<'a> {
 /// Whether the token's scopes allow the request; why not otherwise.
 pub fn check_fhir(scopes: &Scopes, request: FhirRequest<'_>) -> Result<(), String> {
     match request {
+        FhirRequest::OnType(AUDIT_EVENT, interaction) => check_audit_trail(scopes, interaction),
         FhirRequest::OnType(kind, interaction) => unrestricted(scopes, kind, interaction),
         FhirRequest::SystemHistory => ResourceType::ALL
             .iter()
@@ -36,6 +37,41 @@ pub fn check_fhir(scopes: &Scopes, request: FhirRequest<'_>) -> Result<(), Strin
                 .try_for_each(|interaction| unrestricted(scopes, kind.as_str(), interaction))
         }),
     }
+}
+
+/// The audit trail's resource type (`crate::audit`).
+pub const AUDIT_EVENT: &str = "AuditEvent";
+
+/// Who may read the audit trail: the `auditor` or `admin` role, or a `user/` or
+/// `system/` scope that names AuditEvent itself (`system/AuditEvent.read`,
+/// `user/AuditEvent.rs`). A wildcard (`system/*.*`) does not: the trail tells who
+/// looked at which patient, which a client granted "every clinical and billing
+/// resource" has no business reading. Nobody writes it through the API: the server
+/// records it.
+pub fn check_audit_trail(scopes: &Scopes, interaction: Interaction) -> Result<(), String> {
+    if !matches!(
+        interaction,
+        Interaction::Read | Interaction::Vread | Interaction::Search
+    ) {
+        return Err("the audit trail is read-only: AuditEvents are recorded by the server".into());
+    }
+    if scopes.has_role(Role::Auditor) || scopes.has_role(Role::Admin) {
+        return Ok(());
+    }
+    let naming: Scopes = scopes
+        .iter()
+        .filter(|scope| {
+            scope
+                .as_resource()
+                .is_some_and(|resource| resource.resource == ScopedResource::Type(AUDIT_EVENT.into()))
+        })
+        .cloned()
+        .collect();
+    unrestricted(&naming, AUDIT_EVENT, interaction).map_err(|_| {
+        "the audit trail needs the `auditor` or `admin` role, or a scope naming AuditEvent \
+         (system/AuditEvent.read); a wildcard scope does not open it"
+            .into()
+    })
 }
 
 fn unrestricted(scopes: &Scopes, kind: &str, interaction: Interaction) -> Result<(), String> {
@@ -116,6 +152,34 @@ mod tests {
         assert!(allows("system/*.cruds", OnType("Claim", Interaction::Delete)));
         assert!(allows("user/Claim.write", OnType("Claim", Interaction::Patch)));
         assert!(!allows("admin", OnType("Claim", Interaction::Read)));
+    }
+
+    #[test]
+    fn only_auditors_admins_and_named_scopes_read_the_audit_trail() {
+        use FhirRequest::OnType;
+        let search = OnType(AUDIT_EVENT, Interaction::Search);
+        let read = OnType(AUDIT_EVENT, Interaction::Read);
+        assert!(allows("auditor", search));
+        assert!(allows("admin", read));
+        assert!(allows("system/AuditEvent.read", search));
+        assert!(allows("user/AuditEvent.rs", read));
+        assert!(!allows("system/AuditEvent.s", read));
+        assert!(!allows("system/*.*", search));
+        assert!(!allows("system/*.rs biller", read));
+        assert!(!allows("patient/AuditEvent.rs", read));
+        assert!(!allows("system/AuditEvent.rs?outcome=0", search));
+        for write in [
+            Interaction::Create,
+            Interaction::Update,
+            Interaction::Patch,
+            Interaction::Delete,
+        ] {
+            let refused = check(
+                "auditor admin system/AuditEvent.cruds",
+                OnType(AUDIT_EVENT, write),
+            );
+            assert!(refused.unwrap_err().contains("read-only"));
+        }
     }
 
     #[test]
