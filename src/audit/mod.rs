@@ -29,8 +29,12 @@
 //! Each event carries its principal's tenant (`default` when nobody is known);
 //! the trail is searched within the asker's tenant.
 
+pub mod classify;
 pub mod event;
+pub mod middleware;
 pub mod writer;
 
+pub use classify::{AuditNote, Hl7Note};
 pub use event::{Action, AuditRecord, Entity, EventKind, Hl7Sender, Observer, Outcome};
+pub use middleware::note;
 pub use writer::{AuditWriter, Auditor};

@@ -17,7 +17,7 @@ use crate::fhir::history::{history_bundle, HistoryParams};
 use crate::fhir::outcome::{operation_outcome, FhirError, Issue};
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::params::{ParseOptions, SearchRequest};
-use crate::fhir::search::search_bundle;
+use crate::fhir::search::search_bundle_noting;
 use crate::fhir::service::{ResourceService, VersionView, Written};
 use crate::store::model::{HistoryQuery, HistoryScope};
 
@@ -308,6 +308,19 @@ async fn search_type_post(
     let bytes = read_body(&request, body, ctx.body_limit).await?;
     let mut pairs = form_pairs(request.query_string().as_bytes());
     pairs.extend(form_pairs(&bytes));
+    // The names only: the values are what the body kept out of the URL.
+    let names = crate::audit::classify::parameter_names(&String::from_utf8_lossy(&bytes));
+    crate::audit::note(&request, |note| {
+        let parameters = note.parameters.get_or_insert_with(Vec::new);
+        for name in crate::audit::classify::parameter_names(request.query_string())
+            .into_iter()
+            .chain(names)
+        {
+            if !parameters.contains(&name) {
+                parameters.push(name);
+            }
+        }
+    });
     search(&request, &path, pairs, &ctx).await
 }
 
@@ -327,7 +340,16 @@ async fn search(
     let search_request = SearchRequest::parse(resource_type, &pairs, options)?;
     let mut session = ctx.service.session().await?;
     let self_url = format!("{}/{resource_type}", ctx.base_url);
-    let bundle = search_bundle(&mut session, &search_request, &ctx.base_url, &self_url).await?;
+    let mut returned = Vec::new();
+    let bundle = search_bundle_noting(
+        &mut session,
+        &search_request,
+        &ctx.base_url,
+        &self_url,
+        &mut returned,
+    )
+    .await?;
+    crate::audit::note(request, |note| note.references = returned);
     respond(HttpResponse::Ok(), format, bundle)
 }
 
@@ -352,7 +374,23 @@ async fn bundle(
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let bundle = read_resource(&request, body, ctx.body_limit).await?;
+    let interaction = match bundle.get("type").and_then(Value::as_str) {
+        Some("transaction") => Some("transaction"),
+        Some("batch") => Some("batch"),
+        _ => None,
+    };
+    crate::audit::note(&request, |note| note.interaction = interaction);
     let response = crate::fhir::bundle::process(&ctx, bundle).await?;
+    // What the entries read and wrote, as their responses' locations name them.
+    let locations: Vec<String> = response
+        .get("entry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.pointer("/response/location").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    crate::audit::note(&request, |note| note.references = locations);
     respond(HttpResponse::Ok(), format, response.to_string())
 }
 
@@ -403,6 +441,12 @@ async fn history(
     let mut entries = ctx.service.history(query).await?;
     let has_next = entries.len() as i64 > params.count;
     entries.truncate(params.count as usize);
+    crate::audit::note(request, |note| {
+        note.references = entries
+            .iter()
+            .map(|entry| format!("{}/{}/_history/{}", entry.res_type, entry.id, entry.version_id))
+            .collect();
+    });
     let page_url = |query: &str| page_url(ctx, request, query);
     let self_url = page_url(request.query_string());
     let next_url = has_next
