@@ -32,6 +32,7 @@
 pub mod classify;
 pub mod event;
 pub mod middleware;
+pub mod routes;
 pub mod writer;
 
 pub use classify::{AuditNote, Hl7Note};

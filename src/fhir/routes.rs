@@ -53,6 +53,8 @@ pub struct FhirContext {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/fhir")
+            // Before `/{type}`, which would take `/AuditEvent` for a stored type.
+            .configure(crate::audit::routes::configure)
             .service(
                 web::resource("/metadata")
                     .route(web::get().to(metadata))
