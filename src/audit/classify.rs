@@ -194,6 +194,12 @@ impl Pending {
         }
     }
 
+    /// Whether `complete` uses the route template and parameters (API and admin
+    /// calls): FHIR requests do without, sparing their hot path the lookup.
+    pub fn wants_route(&self) -> bool {
+        matches!(self.area, Area::Api | Area::Admin)
+    }
+
     /// The record, or `None` for a successful read of the audit trail (those are
     /// not recorded: they would fill the trail with the auditors' own polling).
     pub fn complete(self, done: Completion<'_>) -> Option<AuditRecord> {

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::store::audit::{NewAuditEntityRow, NewAuditEvent, NewAuditEventRow};
-use crate::store::sql_types::{JsonText, StoredInstant};
+use crate::store::sql_types::StoredInstant;
 
 /// `AuditEvent.type` of FHIR interactions.
 const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
@@ -415,7 +415,7 @@ impl AuditRecord {
                 agent_client,
                 agent_user: self.user.clone(),
                 address: self.address.map(|address| address.to_string()),
-                body: JsonText(self.to_fhir(observer).to_string()),
+                body: self.to_fhir(observer).to_string(),
             },
             entities,
         }

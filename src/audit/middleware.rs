@@ -47,8 +47,12 @@ pub async fn audit(
             let record = {
                 let http = response.request();
                 let extensions = http.extensions();
-                let route = http.match_pattern();
-                let params: Vec<(&str, &str)> = http.match_info().iter().collect();
+                let (route, params) = if pending.wants_route() {
+                    let params: Vec<(&str, &str)> = http.match_info().iter().collect();
+                    (http.match_pattern(), params)
+                } else {
+                    (None, Vec::new())
+                };
                 pending.complete(Completion {
                     method: &method,
                     status: response.status().as_u16(),

@@ -74,7 +74,7 @@ async fn read(
         .audit_event(&tenant(&request), &id)
         .await?
         .ok_or_else(|| FhirError::NotFound(format!("AuditEvent/{id} is not known")))?;
-    let body = format.render(event.body.0)?;
+    let body = format.render(event.body)?;
     Ok(HttpResponse::Ok().content_type(format.content_type()).body(body))
 }
 
@@ -112,7 +112,7 @@ async fn search(request: HttpRequest, ctx: web::Data<FhirContext>) -> Result<Htt
     }
     let mut entries = Vec::with_capacity(events.len());
     for event in &events {
-        let resource: Value = serde_json::from_str(&event.body.0)
+        let resource: Value = serde_json::from_str(&event.body)
             .map_err(|error| FhirError::Internal(format!("a stored AuditEvent is not JSON: {error}")))?;
         entries.push(json!({
             "fullUrl": format!("{}/AuditEvent/{}", ctx.base_url, event.event_id),

@@ -8,11 +8,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::store::sql_types::{JsonText, StoredInstant};
+use crate::store::sql_types::StoredInstant;
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::store::sql_types::{FhirJson, UtcTimestamp};
+    use crate::store::sql_types::UtcTimestamp;
 
     audit_events (seq) {
         seq -> BigInt,
@@ -26,11 +26,14 @@ diesel::table! {
         agent_client -> Nullable<Text>,
         agent_user -> Nullable<Text>,
         address -> Nullable<Text>,
-        body -> FhirJson,
+        /// JSON text on both backends (not jsonb: see the migration).
+        body -> Text,
     }
 }
 
 diesel::table! {
+    /// No primary key in the database (rows are only ever appended and looked up
+    /// by reference); diesel needs one named.
     audit_event_entities (event_id, reference) {
         event_id -> Text,
         tenant -> Text,
@@ -41,8 +44,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(audit_events, audit_event_entities);
 
 /// A row of `audit_events` as it is inserted (`seq` is the database's).
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_events)]
+#[derive(Debug, Clone)]
 pub struct NewAuditEventRow {
     pub event_id: String,
     pub tenant: String,
@@ -54,12 +56,11 @@ pub struct NewAuditEventRow {
     pub agent_client: Option<String>,
     pub agent_user: Option<String>,
     pub address: Option<String>,
-    pub body: JsonText,
+    pub body: String,
 }
 
 /// A row of `audit_event_entities`.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
-#[diesel(table_name = audit_event_entities)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEntityRow {
     pub event_id: String,
     pub tenant: String,
@@ -80,7 +81,7 @@ pub struct NewAuditEvent {
 pub struct StoredAuditEvent {
     pub seq: i64,
     pub event_id: String,
-    pub body: JsonText,
+    pub body: String,
 }
 
 /// How `recorded` must compare with an instant.

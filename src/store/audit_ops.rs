@@ -2,24 +2,68 @@
 // backend module of `store/mod.rs`, like `ops.rs`).
 
 use crate::store::audit::{
-    audit_event_entities, audit_events, AuditFilter, NewAuditEntityRow, NewAuditEvent, NewAuditEventRow,
-    RecordedBound, StoredAuditEvent,
+    audit_event_entities, audit_events, AuditFilter, NewAuditEntityRow, NewAuditEvent, RecordedBound,
+    StoredAuditEvent,
 };
 
-/// Stores a batch of events and the references they name: on PostgreSQL one
-/// multi-row INSERT per table, pipelined; the caller's transaction makes them one
-/// commit.
+/// Rows per INSERT: within SQLite's 32,766 and PostgreSQL's 65,535 bind values.
+const AUDIT_ROWS_PER_INSERT: usize = 500;
+
+/// Stores a batch of events and the references they name: one multi-row INSERT
+/// per table (per 500 rows), in the caller's transaction. Built as a `Statement`
+/// rather than through `insert_together!` because on SQLite that inserts row by
+/// row, and this runs for every request.
 pub async fn insert_audit_events(conn: &mut Conn, events: &[NewAuditEvent]) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
+    for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
+        let mut insert = Statement::new(
+            "INSERT INTO audit_events (event_id, tenant, recorded, type_code, subtype, action, outcome, \
+             agent_client, agent_user, address, body) VALUES ",
+        );
+        for (at, event) in chunk.iter().enumerate() {
+            let row = &event.row;
+            insert.sql(if at == 0 { "(" } else { ", (" });
+            insert
+                .bind(&row.event_id)
+                .sql(", ")
+                .bind(&row.tenant)
+                .sql(", ")
+                .bind(row.recorded.0)
+                .sql(", ")
+                .bind(&row.type_code)
+                .sql(", ");
+            bind_optional(&mut insert, &row.subtype).sql(", ");
+            insert.bind(&row.action).sql(", ").bind(&row.outcome).sql(", ");
+            bind_optional(&mut insert, &row.agent_client).sql(", ");
+            bind_optional(&mut insert, &row.agent_user).sql(", ");
+            bind_optional(&mut insert, &row.address).sql(", ");
+            insert.bind(&row.body).sql(")");
+        }
+        insert.execute(conn).await?;
+        let entities: Vec<&NewAuditEntityRow> = chunk.iter().flat_map(|event| &event.entities).collect();
+        for rows in entities.chunks(AUDIT_ROWS_PER_INSERT) {
+            let mut insert =
+                Statement::new("INSERT INTO audit_event_entities (event_id, tenant, reference) VALUES ");
+            for (at, row) in rows.iter().enumerate() {
+                insert.sql(if at == 0 { "(" } else { ", (" });
+                insert
+                    .bind(&row.event_id)
+                    .sql(", ")
+                    .bind(&row.tenant)
+                    .sql(", ")
+                    .bind(&row.reference)
+                    .sql(")");
+            }
+            insert.execute(conn).await?;
+        }
     }
-    let rows: Vec<NewAuditEventRow> = events.iter().map(|event| event.row.clone()).collect();
-    let entities: Vec<NewAuditEntityRow> = events
-        .iter()
-        .flat_map(|event| event.entities.iter().cloned())
-        .collect();
-    insert_together!(conn, [audit_events <- rows, audit_event_entities <- entities]);
     Ok(())
+}
+
+fn bind_optional<'s>(statement: &'s mut Statement, value: &Option<String>) -> &'s mut Statement {
+    match value {
+        Some(value) => statement.bind(value),
+        None => statement.sql("NULL"),
+    }
 }
 
 /// A page of one tenant's events, newest first (see `AuditFilter`).

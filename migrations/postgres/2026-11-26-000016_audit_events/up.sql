@@ -9,6 +9,9 @@
 --
 -- `body` is the whole AuditEvent as served; the other columns are copies of what
 -- `GET /fhir/AuditEvent` filters on, so a search never looks inside the JSON.
+-- It is TEXT, not JSONB: a row is written for every request, reads included, and
+-- nothing queries inside it, so JSONB's parse on each insert would buy nothing.
+-- Indexes are few for the same reason: each one is paid on every request.
 -- Nothing here holds PHI: agents are client ids, user subjects, network addresses
 -- and HL7 sending applications; entities are references (`Patient/123`), resource
 -- types and search parameter names, never values.
@@ -33,7 +36,7 @@ CREATE TABLE audit_events (
     -- the user, when a person (not the client itself) asked
     agent_user    TEXT,
     address       TEXT,
-    body          JSONB       NOT NULL
+    body          TEXT        NOT NULL
 );
 CREATE INDEX audit_events_tenant_seq ON audit_events (tenant, seq);
 CREATE INDEX audit_events_tenant_recorded ON audit_events (tenant, recorded);
@@ -41,15 +44,14 @@ CREATE INDEX audit_events_client ON audit_events (tenant, agent_client, seq)
     WHERE agent_client IS NOT NULL;
 CREATE INDEX audit_events_user ON audit_events (tenant, agent_user, seq)
     WHERE agent_user IS NOT NULL;
-CREATE INDEX audit_events_subtype ON audit_events (tenant, subtype, seq);
 
 -- What each event was about: one row per resource reference (`Patient/123`, no
--- version), for `entity=` and `patient=` searches.
+-- version; the server writes each once per event), for `entity=` and `patient=`
+-- searches, which look up by reference only.
 CREATE TABLE audit_event_entities (
     event_id   TEXT NOT NULL,
     tenant     TEXT NOT NULL DEFAULT 'default',
-    reference  TEXT NOT NULL,
-    PRIMARY KEY (event_id, reference)
+    reference  TEXT NOT NULL
 );
 CREATE INDEX audit_event_entities_reference ON audit_event_entities (tenant, reference, event_id);
 
