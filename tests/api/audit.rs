@@ -18,6 +18,7 @@ crate::on_both_backends!(
     no_phi_reaches_the_audit_trail,
     admin_changes_are_audited,
     hl7_messages_over_mllp_are_audited,
+    bundles_history_operations_and_billing_calls_are_audited,
 );
 
 /// A PHI-laden patient: the values the trail must never hold.
@@ -472,4 +473,46 @@ async fn hl7_messages_over_mllp_are_audited(app: &TestApp) {
     let patient = written.iter().find(|r| r.starts_with("Patient/")).unwrap();
     let patient_events = events_until(app, &auditor, &[("patient", patient)], |e| !e.is_empty()).await;
     assert_eq!(patient_events[0]["id"], event["id"]);
+}
+
+async fn bundles_history_operations_and_billing_calls_are_audited(app: &TestApp) {
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:2f1c6a52-0c1e-4a53-9d1a-6b0f6a3c1a01", "resource": patient(),
+         "request": {"method": "POST", "url": "Patient"}}
+    ]});
+    let answer = app
+        .client
+        .post(&app.base)
+        .header("Content-Type", "application/fhir+json")
+        .body(transaction.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let bundle: Value = answer.json().await.unwrap();
+    let location = bundle["entry"][0]["response"]["location"].as_str().unwrap();
+    let reference = location.split("/_history").next().unwrap().to_owned();
+    assert_eq!(app.get(&format!("{reference}/_history")).await.status(), 200);
+    let validated = app
+        .post("Patient/$validate", &json!({"resourceType": "Patient"}))
+        .await;
+    assert_eq!(validated.status(), 200);
+    let (status, _) = app.api_get("/api/billing/claims").await;
+    assert_eq!(status, 200);
+    let auditor = auditor(app).await;
+
+    let recorded = the_event(app, &auditor, &[("subtype", "transaction")]).await;
+    assert_eq!(recorded["action"], "E");
+    assert_eq!(references(&recorded), [location]);
+    let history = the_event(app, &auditor, &[("subtype", "history-instance")]).await;
+    assert_eq!(
+        references(&history),
+        [reference.clone(), format!("{reference}/_history/1")]
+    );
+    let operation = the_event(app, &auditor, &[("subtype", "operation")]).await;
+    assert_eq!(operation["action"], "E");
+    assert_eq!(operation["subtype"][1]["code"], "$validate");
+    let worklist = the_event(app, &auditor, &[("type", "110110")]).await;
+    assert_eq!(worklist["subtype"][0]["code"], "GET /api/billing/claims");
+    assert_eq!(worklist["action"], "R");
 }
