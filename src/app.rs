@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::audit::{AuditWriter, Observer};
 use crate::billing::dispatch::{SubmissionRunner, SUBMISSION_JOB};
 use crate::billing::feeds::FeedReader;
 use crate::billing::gateway::GatewayKind;
@@ -63,6 +64,8 @@ const ADMIN_POOL_SIZE: usize = 2;
 /// Connections of the authorization server (clients, keys, assertion ids), shared by
 /// every worker.
 const AUTH_POOL_SIZE: usize = 4;
+/// Connections of the audit trail's writer: one task, one batch at a time.
+const AUDIT_POOL_SIZE: usize = 1;
 
 pub struct Application {
     server: Server,
@@ -71,6 +74,8 @@ pub struct Application {
     mllp: Option<MllpListener>,
     /// This node's job runner, unless `jobs_enabled` is off.
     jobs: Option<JobRunner>,
+    /// Stores the audit trail; stopped last, once nothing records any more.
+    audit: AuditWriter,
 }
 
 impl Application {
@@ -104,6 +109,13 @@ impl Application {
         let database = Arc::new(database);
         let (fhir_base, body_limit, search_max_count) =
             (base_url.clone(), settings.body_limit, settings.search_max_count);
+        // The audit trail's writer, fed by every worker and the MLLP listener.
+        let (auditor, audit) = AuditWriter::start(
+            database.store(AUDIT_POOL_SIZE)?,
+            Observer {
+                site: base_url.clone(),
+            },
+        );
         // HL7 ingestion has a pool of its own, shared by the MLLP listener and
         // `POST /hl7/v2`, sized like one HTTP worker's.
         let ingest = Arc::new(Ingest::new(
@@ -124,12 +136,13 @@ impl Application {
                     (Some(cert), Some(key)) => Some(crate::hl7::tls::acceptor(cert, key)?),
                     _ => None,
                 };
-                let listener = MllpListener::bind(mllp_address, Arc::clone(&ingest), limits, tls)
-                    .await
-                    .map_err(|source| StartupError::Bind {
-                        address: mllp_address,
-                        source,
-                    })?;
+                let listener =
+                    MllpListener::bind(mllp_address, Arc::clone(&ingest), limits, tls, auditor.clone())
+                        .await
+                        .map_err(|source| StartupError::Bind {
+                            address: mllp_address,
+                            source,
+                        })?;
                 Some(listener)
             }
         };
@@ -272,7 +285,10 @@ impl Application {
             let auth = auth.clone();
             App::new()
                 .wrap(from_fn(crate::auth::gate::gate))
+                // Outside the gate: refusals are audited too, with whom the gate knew.
+                .wrap(from_fn(crate::audit::middleware::audit))
                 .wrap(from_fn(log_request))
+                .app_data(web::Data::new(auditor.clone()))
                 .app_data(auth_mode.clone())
                 .configure(|cfg| {
                     // Before the FHIR routes, which would take `/fhir/.well-known/…`.
@@ -311,6 +327,7 @@ impl Application {
             base_url,
             mllp,
             jobs: job_runner,
+            audit,
         })
     }
 
@@ -348,6 +365,8 @@ impl Application {
         if let Some(jobs) = jobs {
             let _ = jobs.await;
         }
+        // Whatever the last requests and messages recorded is written before exit.
+        self.audit.finish().await;
         result
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin_body;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod config;

@@ -5,8 +5,8 @@
 //! (`/auth/.well-known/openid-configuration`). Each lists only what this server
 //! does today: SMART Backend Services (`client_credentials`) and App Launch
 //! (authorization code with PKCE S256, EHR and standalone launch, refresh tokens,
-//! OpenID Connect id tokens, introspection, revocation). `patient/` scopes are not
-//! advertised until results are filtered to the patient's compartment.
+//! OpenID Connect id tokens, introspection, revocation), with `patient/` scopes
+//! confined to the launch patient's compartment.
 
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -15,7 +15,7 @@ use super::{AuthContext, Endpoints};
 
 /// Space the scopes a client can be granted are drawn from (examples; any SMART
 /// v1 or v2 resource scope of the `system/` context parses).
-const SCOPES_SUPPORTED: [&str; 17] = [
+const SCOPES_SUPPORTED: [&str; 19] = [
     "openid",
     "fhirUser",
     "launch",
@@ -23,6 +23,8 @@ const SCOPES_SUPPORTED: [&str; 17] = [
     "launch/encounter",
     "offline_access",
     "online_access",
+    "patient/*.rs",
+    "patient/*.cruds",
     "user/*.cruds",
     "user/*.rs",
     "system/*.cruds",
@@ -96,6 +98,7 @@ pub fn smart_document(endpoints: &Endpoints) -> Value {
             "sso-openid-connect",
             "permission-offline",
             "permission-online",
+            "permission-patient",
             "permission-user",
             "permission-v1",
             "permission-v2",

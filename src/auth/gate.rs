@@ -23,7 +23,7 @@ use actix_web::{web, HttpMessage, HttpResponse};
 use serde_json::json;
 
 use super::access_token::{Principal, TokenError};
-use super::policy::{self, FhirRequest};
+use super::policy::{self, FhirRequest, Reach};
 use super::scopes::{Interaction, Role};
 use super::{AuthContext, AuthMode};
 use crate::fhir::format::FHIR_JSON;
@@ -69,6 +69,7 @@ pub async fn gate(
         .map(|mode| *mode.get_ref());
     if mode == Some(AuthMode::Disabled) {
         request.extensions_mut().insert(Principal::unrestricted());
+        request.extensions_mut().insert(Reach::Everything);
         return next.call(request).await.map(ServiceResponse::map_into_boxed_body);
     }
     let area = area(request.path());
@@ -120,22 +121,37 @@ pub async fn gate(
     if let Some(limits) = &context.limits {
         if let Err(wait) = limits.check(&principal.client_id) {
             let answer = too_many(area, wait);
+            // Refused, but known: the audit trail records who asked.
+            request.extensions_mut().insert(principal);
             return Ok(request.into_response(answer));
         }
     }
-    if let Err(why) = permitted(area, request.method(), request.path(), &principal) {
-        let answer = forbidden(area, &why);
-        return Ok(request.into_response(answer));
-    }
+    let reach = match permitted(area, request.method(), request.path(), &principal) {
+        Ok(reach) => reach,
+        Err(why) => {
+            let answer = forbidden(area, &why);
+            request.extensions_mut().insert(principal);
+            return Ok(request.into_response(answer));
+        }
+    };
     request.extensions_mut().insert(principal);
+    request.extensions_mut().insert(reach);
     next.call(request).await.map(ServiceResponse::map_into_boxed_body)
 }
 
-/// Whether the principal's scopes allow the request; why not otherwise.
-fn permitted(area: Area, method: &Method, path: &str, principal: &Principal) -> Result<(), String> {
+/// Whether the principal's scopes allow the request, and how far it reaches; why
+/// not otherwise.
+fn permitted(area: Area, method: &Method, path: &str, principal: &Principal) -> Result<Reach, String> {
     let default_tenant = principal.tenant == crate::store::model::Tenant::DEFAULT;
+    let role = |allowed: bool, why: &str| {
+        if allowed {
+            Ok(Reach::Everything)
+        } else {
+            Err(why.to_owned())
+        }
+    };
     match area {
-        Area::Open => Ok(()),
+        Area::Open => Ok(Reach::Everything),
         // They read and write the default tenant's data whoever asks; another
         // tenant's client would see it (and an admin could register clients of
         // any tenant).
@@ -143,13 +159,19 @@ fn permitted(area: Area, method: &Method, path: &str, principal: &Principal) -> 
             "the admin, billing and HL7 APIs serve the default tenant only; this client is of tenant {:?}",
             principal.tenant
         )),
-        Area::Admin if principal.has_role(Role::Admin) => Ok(()),
-        Area::Admin => Err("the admin API needs the admin role (scope `admin`)".into()),
-        Area::Api | Area::Hl7 if principal.has_role(Role::Admin) || principal.has_role(Role::Biller) => {
-            Ok(())
-        }
-        Area::Api | Area::Hl7 => Err("the billing and HL7 APIs need the `biller` or `admin` role".into()),
-        Area::Fhir => policy::check_fhir(&principal.scopes, fhir_request(method, path)),
+        Area::Admin => role(
+            principal.has_role(Role::Admin),
+            "the admin API needs the admin role (scope `admin`)",
+        ),
+        Area::Api | Area::Hl7 => role(
+            principal.has_role(Role::Admin) || principal.has_role(Role::Biller),
+            "the billing and HL7 APIs need the `biller` or `admin` role",
+        ),
+        Area::Fhir => policy::check_fhir(
+            &principal.scopes,
+            principal.patient.as_deref(),
+            fhir_request(method, path),
+        ),
     }
 }
 

@@ -1,13 +1,20 @@
 //! The decisions the gate and the token endpoint make from scopes
-//! ([`super::scopes`]): whether a token's scopes allow a FHIR request, and which
-//! scopes a backend client may be granted.
+//! ([`super::scopes`]): whether a token's scopes allow a FHIR request and how far
+//! it reaches ([`Reach`]), whether a Bundle entry is allowed, and which scopes a
+//! backend client may be granted.
 //!
-//! What is not enforced per resource yet is refused rather than half-granted: a
-//! request allowed only by a `patient/` scope (which limits results to the launch
-//! patient's compartment) or only by a scope with `?` constraints (which limit
-//! results to matching resources) gets 403, not everything of that type.
+//! A request allowed only through `patient/` scopes reaches the launch patient's
+//! compartment: reads and searches are confined to it, writes must stay in it.
+//! What is not enforced per resource is refused rather than half-granted: scopes
+//! with `?` constraints, and `patient/` scopes for history across a type or the
+//! server, conditional writes, patches and Bundles.
 
-use super::scopes::{grant_requested_scopes, Interaction, Scope, ScopeContext, Scopes};
+use serde_json::Value;
+
+use super::scopes::{
+    grant_requested_scopes, is_in_patient_compartment, patient_access, CompartmentPatient, Interaction,
+    PatientAccess, Role, Scope, ScopeContext, ScopedResource, Scopes,
+};
 use crate::fhir::resource_type::ResourceType;
 
 /// A FHIR request as the gate reads it from its method and path.
@@ -17,25 +24,166 @@ pub enum FhirRequest<'a> {
     OnType(&'a str, Interaction),
     /// `GET /_history`: every type's history.
     SystemHistory,
-    /// A batch or transaction Bundle: any change to any type.
+    /// A batch or transaction Bundle: each entry is checked as what it does
+    /// ([`check_entry`]).
     Bundle,
 }
 
-/// Whether the token's scopes allow the request; why not otherwise.
-pub fn check_fhir(scopes: &Scopes, request: FhirRequest<'_>) -> Result<(), String> {
+/// How far an allowed FHIR request reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Every resource of the type (a `user/` or `system/` scope).
+    Everything,
+    /// The launch patient's compartment only (and types no patient owns).
+    PatientCompartment(String),
+}
+
+impl Reach {
+    /// Whether `resource` is within reach.
+    pub fn admits(&self, resource: &Value, fhir_base: &str) -> bool {
+        match self {
+            Reach::Everything => true,
+            Reach::PatientCompartment(patient) => {
+                let kind = resource
+                    .get("resourceType")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match patient_access(kind) {
+                    PatientAccess::Compartment(_) => is_in_patient_compartment(
+                        resource,
+                        &CompartmentPatient {
+                            id: patient,
+                            fhir_base,
+                        },
+                    ),
+                    PatientAccess::NotPatientSpecific => true,
+                    PatientAccess::Never => false,
+                }
+            }
+        }
+    }
+}
+
+/// Whether the token's scopes allow the request, and how far it reaches; why not
+/// otherwise. `patient` is the token's launch patient.
+pub fn check_fhir(scopes: &Scopes, patient: Option<&str>, request: FhirRequest<'_>) -> Result<Reach, String> {
     match request {
-        FhirRequest::OnType(kind, interaction) => unrestricted(scopes, kind, interaction),
+        FhirRequest::OnType(AUDIT_EVENT, interaction) => {
+            check_audit_trail(scopes, interaction).map(|()| Reach::Everything)
+        }
+        FhirRequest::OnType(kind, interaction) => reach(scopes, patient, kind, interaction),
         FhirRequest::SystemHistory => ResourceType::ALL
             .iter()
-            .try_for_each(|kind| unrestricted(scopes, kind.as_str(), Interaction::HistoryType)),
-        // Entries are checked as what they do once Bundles check them one by one; until
-        // then a Bundle needs every change on every type.
-        FhirRequest::Bundle => ResourceType::ALL.iter().try_for_each(|kind| {
-            [Interaction::Create, Interaction::Update, Interaction::Delete]
-                .into_iter()
-                .try_for_each(|interaction| unrestricted(scopes, kind.as_str(), interaction))
-        }),
+            .try_for_each(|kind| unrestricted(scopes, kind.as_str(), Interaction::HistoryType))
+            .map(|()| Reach::Everything),
+        FhirRequest::Bundle
+            if scopes
+                .resource_scopes()
+                .any(|scope| scope.context != ScopeContext::Patient) =>
+        {
+            Ok(Reach::Everything)
+        }
+        FhirRequest::Bundle => Err(
+            "a Bundle needs a user/ or system/ scope: its entries are not filtered to a patient's compartment".into(),
+        ),
     }
+}
+
+/// The audit trail's resource type (`crate::audit`).
+pub const AUDIT_EVENT: &str = "AuditEvent";
+
+/// Who may read the audit trail: the `auditor` or `admin` role, or a `user/` or
+/// `system/` scope that names AuditEvent itself (`system/AuditEvent.read`,
+/// `user/AuditEvent.rs`). A wildcard (`system/*.*`) does not: the trail tells who
+/// looked at which patient, which a client granted "every clinical and billing
+/// resource" has no business reading. Nobody writes it through the API: the server
+/// records it.
+pub fn check_audit_trail(scopes: &Scopes, interaction: Interaction) -> Result<(), String> {
+    if !matches!(
+        interaction,
+        Interaction::Read | Interaction::Vread | Interaction::Search
+    ) {
+        return Err("the audit trail is read-only: AuditEvents are recorded by the server".into());
+    }
+    if scopes.has_role(Role::Auditor) || scopes.has_role(Role::Admin) {
+        return Ok(());
+    }
+    let naming: Scopes = scopes
+        .iter()
+        .filter(|scope| {
+            scope
+                .as_resource()
+                .is_some_and(|resource| resource.resource == ScopedResource::Type(AUDIT_EVENT.into()))
+        })
+        .cloned()
+        .collect();
+    unrestricted(&naming, AUDIT_EVENT, interaction).map_err(|_| {
+        "the audit trail needs the `auditor` or `admin` role, or a scope naming AuditEvent \
+         (system/AuditEvent.read); a wildcard scope does not open it"
+            .into()
+    })
+}
+
+fn reach(
+    scopes: &Scopes,
+    patient: Option<&str>,
+    kind: &str,
+    interaction: Interaction,
+) -> Result<Reach, String> {
+    let permission = scopes.permission_for(kind, interaction);
+    if permission.is_unrestricted() {
+        return Ok(Reach::Everything);
+    }
+    let through_patient = permission
+        .grants()
+        .iter()
+        .any(|grant| grant.limited_to_patient_compartment() && grant.constraints.is_empty());
+    if !through_patient {
+        return Err(if permission.is_allowed() {
+            format!("only a scope with ? constraints allows {interaction:?} on {kind}; those are not enforced per resource yet")
+        } else {
+            format!("no scope allows {interaction:?} on {kind}")
+        });
+    }
+    let Some(patient) = patient else {
+        return Err(format!(
+            "only a patient/ scope allows {interaction:?} on {kind}, and the token names no patient"
+        ));
+    };
+    match interaction {
+        Interaction::HistoryType => Err(format!(
+            "a patient/ scope does not reach {kind}'s history across patients; read each resource's history"
+        )),
+        Interaction::Patch => {
+            Err("a patient/ scope does not allow PATCH; send the whole resource with PUT".into())
+        }
+        _ => Ok(Reach::PatientCompartment(patient.to_owned())),
+    }
+}
+
+/// Whether a Bundle entry's interaction on `kind` is allowed: only by a scope that
+/// reaches every resource of the type (entries are not filtered by compartment).
+pub fn check_entry(scopes: &Scopes, kind: &str, interaction: Interaction) -> Result<(), String> {
+    unrestricted(scopes, kind, interaction)
+}
+
+/// Whether an `_include`d or `_revinclude`d resource of `kind` may be returned with
+/// the search.
+pub fn may_include(scopes: &Scopes, reach: &Reach, resource: &Value, fhir_base: &str) -> bool {
+    let kind = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let permission = scopes.permission_for(kind, Interaction::Read);
+    if permission.is_unrestricted() {
+        return true;
+    }
+    matches!(reach, Reach::PatientCompartment(_))
+        && permission
+            .grants()
+            .iter()
+            .any(|grant| grant.limited_to_patient_compartment() && grant.constraints.is_empty())
+        && reach.admits(resource, fhir_base)
 }
 
 fn unrestricted(scopes: &Scopes, kind: &str, interaction: Interaction) -> Result<(), String> {
@@ -45,7 +193,7 @@ fn unrestricted(scopes: &Scopes, kind: &str, interaction: Interaction) -> Result
     }
     if permission.is_allowed() {
         return Err(format!(
-            "only a patient/ or constrained scope allows {interaction:?} on {kind}; those are not enforced per resource yet"
+            "only a patient/ or constrained scope allows {interaction:?} on {kind}; those are not enforced here"
         ));
     }
     Err(format!("no scope allows {interaction:?} on {kind}"))
@@ -92,8 +240,8 @@ fn backend_scope(scope: &Scope) -> bool {
 mod tests {
     use super::*;
 
-    fn check(scope: &str, request: FhirRequest<'_>) -> Result<(), String> {
-        check_fhir(&Scopes::parse(scope).unwrap(), request)
+    fn check(scope: &str, request: FhirRequest<'_>) -> Result<Reach, String> {
+        check_fhir(&Scopes::parse(scope).unwrap(), Some("p1"), request)
     }
 
     fn allows(scope: &str, request: FhirRequest<'_>) -> bool {
@@ -119,22 +267,84 @@ mod tests {
     }
 
     #[test]
-    fn whole_server_requests_need_every_type() {
-        assert!(allows("system/*.rs", FhirRequest::SystemHistory));
-        assert!(!allows("system/Claim.rs", FhirRequest::SystemHistory));
-        assert!(allows("system/*.*", FhirRequest::Bundle));
-        assert!(allows("system/*.cud", FhirRequest::Bundle));
-        assert!(!allows("system/Claim.cruds", FhirRequest::Bundle));
+    fn only_auditors_admins_and_named_scopes_read_the_audit_trail() {
+        use FhirRequest::OnType;
+        let search = OnType(AUDIT_EVENT, Interaction::Search);
+        let read = OnType(AUDIT_EVENT, Interaction::Read);
+        assert!(allows("auditor", search));
+        assert!(allows("admin", read));
+        assert!(allows("system/AuditEvent.read", search));
+        assert!(allows("user/AuditEvent.rs", read));
+        assert!(!allows("system/AuditEvent.s", read));
+        assert!(!allows("system/*.*", search));
+        assert!(!allows("system/*.rs biller", read));
+        assert!(!allows("patient/AuditEvent.rs", read));
+        assert!(!allows("system/AuditEvent.rs?outcome=0", search));
+        for write in [
+            Interaction::Create,
+            Interaction::Update,
+            Interaction::Patch,
+            Interaction::Delete,
+        ] {
+            let refused = check(
+                "auditor admin system/AuditEvent.cruds",
+                OnType(AUDIT_EVENT, write),
+            );
+            assert!(refused.unwrap_err().contains("read-only"));
+        }
     }
 
     #[test]
-    fn narrowed_scopes_are_refused_until_enforced_per_resource() {
-        let refused = check(
-            "patient/Claim.rs",
-            FhirRequest::OnType("Claim", Interaction::Read),
-        )
-        .unwrap_err();
-        assert!(refused.contains("not enforced"), "{refused}");
+    fn whole_server_requests_need_every_type() {
+        assert!(allows("system/*.rs", FhirRequest::SystemHistory));
+        assert!(!allows("system/Claim.rs", FhirRequest::SystemHistory));
+        // A Bundle goes on to have each entry checked.
+        assert!(allows("system/Claim.cruds", FhirRequest::Bundle));
+        assert!(!allows("admin", FhirRequest::Bundle));
+        assert!(!allows("patient/*.cruds", FhirRequest::Bundle));
+        let scopes = Scopes::parse("system/Claim.cruds").unwrap();
+        assert!(check_entry(&scopes, "Claim", Interaction::Create).is_ok());
+        assert!(check_entry(&scopes, "Patient", Interaction::Create).is_err());
+        let patient_only = Scopes::parse("patient/*.cruds").unwrap();
+        assert!(check_entry(&patient_only, "Claim", Interaction::Create).is_err());
+    }
+
+    #[test]
+    fn a_patient_scope_reaches_the_launch_patients_compartment() {
+        use FhirRequest::OnType;
+        assert_eq!(
+            check("patient/Claim.rs", OnType("Claim", Interaction::Read)),
+            Ok(Reach::PatientCompartment("p1".into()))
+        );
+        assert_eq!(
+            check(
+                "patient/Claim.rs user/Claim.rs",
+                OnType("Claim", Interaction::Search)
+            ),
+            Ok(Reach::Everything)
+        );
+        let scopes = Scopes::parse("patient/Claim.rs").unwrap();
+        let without_patient = check_fhir(&scopes, None, OnType("Claim", Interaction::Read)).unwrap_err();
+        assert!(without_patient.contains("names no patient"), "{without_patient}");
+        assert!(check("patient/Claim.rs", OnType("Claim", Interaction::HistoryType)).is_err());
+        assert!(check("patient/Claim.cruds", OnType("Claim", Interaction::Patch)).is_err());
+
+        let reach = Reach::PatientCompartment("p1".into());
+        let base = "http://fhir.example/fhir";
+        let mine = serde_json::json!({"resourceType": "Claim", "patient": {"reference": "Patient/p1"}});
+        let theirs = serde_json::json!({"resourceType": "Claim", "patient": {"reference": "Patient/p2"}});
+        let anyones = serde_json::json!({"resourceType": "Organization"});
+        assert!(reach.admits(&mine, base) && !reach.admits(&theirs, base) && reach.admits(&anyones, base));
+        let included = Scopes::parse("patient/*.rs").unwrap();
+        assert!(may_include(&included, &reach, &mine, base));
+        assert!(!may_include(&included, &reach, &theirs, base));
+        let claims_only = Scopes::parse("system/Claim.rs").unwrap();
+        let patient = serde_json::json!({"resourceType": "Patient", "id": "p1"});
+        assert!(!may_include(&claims_only, &Reach::Everything, &patient, base));
+    }
+
+    #[test]
+    fn constrained_scopes_are_refused_until_enforced_per_resource() {
         let refused = check(
             "system/Claim.rs?status=active",
             FhirRequest::OnType("Claim", Interaction::Search),

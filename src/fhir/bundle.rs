@@ -16,6 +16,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use crate::auth::policy::check_entry;
+use crate::auth::scopes::{Interaction, Scopes};
 use crate::fhir::outcome::{operation_outcome, FhirError};
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::routes::FhirContext;
@@ -50,6 +52,19 @@ impl FromStr for Method {
 }
 
 impl Method {
+    /// The interaction an entry performs, for the scope check.
+    fn interaction(self, target: &Target) -> Interaction {
+        match (self, &target.id, &target.version) {
+            (Method::Delete, _, _) => Interaction::Delete,
+            (Method::Post, _, _) => Interaction::Create,
+            (Method::Put, _, _) => Interaction::Update,
+            (Method::Patch, _, _) => Interaction::Patch,
+            (Method::Get, Some(_), Some(_)) => Interaction::Vread,
+            (Method::Get, Some(_), None) => Interaction::Read,
+            (Method::Get, None, _) => Interaction::Search,
+        }
+    }
+
     /// PUT and PATCH run together, in entry order.
     fn phase(self) -> u8 {
         match self {
@@ -94,8 +109,15 @@ struct EntryResponse {
 }
 
 /// Runs `bundle` for `tenant`: every entry reads and writes that tenant's resources,
-/// and conditional URLs and references resolve among them only.
-pub async fn process(ctx: &FhirContext, tenant: &Tenant, bundle: Value) -> Result<Value, FhirError> {
+/// and conditional URLs and references resolve among them only. Each entry must be
+/// allowed by `scopes` as what it does: a transaction with one entry refused is
+/// refused whole (403), a batch answers that entry 403 and runs the rest.
+pub async fn process(
+    ctx: &FhirContext,
+    tenant: &Tenant,
+    scopes: &Scopes,
+    bundle: Value,
+) -> Result<Value, FhirError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(FhirError::invalid_at(
             "invalid",
@@ -129,7 +151,13 @@ pub async fn process(ctx: &FhirContext, tenant: &Tenant, bundle: Value) -> Resul
     let parsed: Vec<Result<EntryRequest, FhirError>> = entries
         .into_iter()
         .enumerate()
-        .map(|(index, entry)| parse_entry(index, entry, &ctx.base_url))
+        .map(|(index, entry)| {
+            let request = parse_entry(index, entry, &ctx.base_url)?;
+            let interaction = request.method.interaction(&request.target);
+            check_entry(scopes, request.target.resource_type.as_str(), interaction)
+                .map_err(|why| FhirError::Forbidden(format!("Bundle.entry[{index}]: {why}")))?;
+            Ok(request)
+        })
         .collect();
     if transaction {
         let requests = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;

@@ -15,7 +15,7 @@ pub fn capability_statement(
     started: chrono::DateTime<chrono::Utc>,
     security: Option<Value>,
 ) -> Value {
-    let resources: Vec<Value> = ResourceType::ALL
+    let mut resources: Vec<Value> = ResourceType::ALL
         .iter()
         .map(|resource_type| {
             let own_profiles = validation::profile_urls(*resource_type);
@@ -51,6 +51,7 @@ pub fn capability_statement(
             resource
         })
         .collect();
+    resources.push(audit_event_resource());
     let mut statement = json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -72,6 +73,38 @@ pub fn capability_statement(
         statement["rest"][0]["security"] = security;
     }
     statement
+}
+
+/// The audit trail (`crate::audit::routes`): read and search only, for auditors.
+fn audit_event_resource() -> Value {
+    let param = |name: &str, code: &str, kind: &str, documentation: &str| {
+        json!({
+            "name": name,
+            "definition": format!("http://hl7.org/fhir/SearchParameter/{code}"),
+            "type": kind,
+            "documentation": documentation,
+        })
+    };
+    json!({
+        "type": "AuditEvent",
+        "profile": "http://hl7.org/fhir/StructureDefinition/AuditEvent",
+        "documentation": "The audit trail, recorded by the server for every access to PHI and every admin \
+            change; readable with the auditor or admin role or a scope naming AuditEvent, within the \
+            token's tenant. Never written through the API.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "readHistory": false,
+        "updateCreate": false,
+        "searchParam": [
+            param("date", "AuditEvent-date", "date", "When recorded: eq, ge, gt, le, lt"),
+            param("agent", "AuditEvent-agent", "token", "A client id, user subject or HL7 sender (APP^FACILITY)"),
+            param("entity", "AuditEvent-entity", "reference", "A resource the event was about (Type/id)"),
+            param("patient", "AuditEvent-patient", "reference", "A Patient among the event's entities"),
+            param("action", "AuditEvent-action", "token", "C, R, U, D or E"),
+            param("outcome", "AuditEvent-outcome", "token", "0, 4, 8 or 12"),
+            param("type", "AuditEvent-type", "token", "rest, or a DICOM event type code"),
+            param("subtype", "AuditEvent-subtype", "token", "A restful-interaction code, HL7 message type or route"),
+        ],
+    })
 }
 
 fn search_params(resource_type: ResourceType) -> Vec<Value> {

@@ -105,6 +105,9 @@ pub enum FhirError {
     PreconditionFailed(String),
     #[error("{0}")]
     Conflict(String),
+    /// The token's scopes do not reach what the request touches.
+    #[error("{0}")]
+    Forbidden(String),
     /// Well-formed but cannot be applied (e.g. a JSON Patch whose `test` fails).
     #[error("cannot apply: {}", summary(.0))]
     Unprocessable(Vec<Issue>),
@@ -160,6 +163,7 @@ impl FhirError {
             FhirError::UnsupportedMediaType(m) => FhirError::UnsupportedMediaType(prefix(m)),
             FhirError::PreconditionFailed(m) => FhirError::PreconditionFailed(prefix(m)),
             FhirError::Conflict(m) => FhirError::Conflict(prefix(m)),
+            FhirError::Forbidden(m) => FhirError::Forbidden(prefix(m)),
             other @ (FhirError::PayloadTooLarge(_) | FhirError::Internal(_)) => other,
         }
     }
@@ -175,6 +179,7 @@ impl FhirError {
             | FhirError::UnsupportedMediaType(_) => single("not-supported"),
             FhirError::PayloadTooLarge(_) => single("too-costly"),
             FhirError::PreconditionFailed(_) | FhirError::Conflict(_) => single("conflict"),
+            FhirError::Forbidden(_) => single("forbidden"),
             // Internal details stay in the log; the client gets a generic message.
             FhirError::Internal(_) => vec![Issue::error("exception", "internal server error")],
         }
@@ -193,6 +198,7 @@ impl ResponseError for FhirError {
             FhirError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             FhirError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             FhirError::Conflict(_) => StatusCode::CONFLICT,
+            FhirError::Forbidden(_) => StatusCode::FORBIDDEN,
             FhirError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -10,14 +10,17 @@ use fhirbolt::serde::{DeserializationConfig, DeserializationMode};
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use crate::auth::access_token::Principal;
+use crate::auth::policy::Reach;
 use crate::billing::checks::scrub_claim;
 use crate::billing::scrub::RuleSet;
 use crate::fhir::format::{self, BodyKind, Format, ResponseFormat};
 use crate::fhir::history::{history_bundle, HistoryParams};
 use crate::fhir::outcome::{operation_outcome, FhirError, Issue};
+use crate::fhir::reach;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::params::{ParseOptions, SearchRequest};
-use crate::fhir::search::search_bundle;
+use crate::fhir::search::search_bundle_noting;
 use crate::fhir::service::{ResourceService, VersionView, Written};
 use crate::store::model::{HistoryQuery, HistoryScope, Tenant};
 
@@ -53,6 +56,8 @@ pub struct FhirContext {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/fhir")
+            // Before `/{type}`, which would take `/AuditEvent` for a stored type.
+            .configure(crate::audit::routes::configure)
             .service(
                 web::resource("/metadata")
                     .route(web::get().to(metadata))
@@ -140,6 +145,25 @@ fn request_tenant(request: &HttpRequest) -> Result<Tenant, FhirError> {
         .ok_or_else(|| FhirError::Internal("no principal: the authorization gate did not run".into()))
 }
 
+/// With a limited reach, refuses to change a stored resource outside it (a
+/// resource that does not exist yet is for the new version's check).
+async fn guard_stored(
+    ctx: &FhirContext,
+    session: &mut crate::store::Session,
+    reach: &Reach,
+    resource_type: ResourceType,
+    id: &str,
+) -> Result<(), FhirError> {
+    if *reach == Reach::Everything {
+        return Ok(());
+    }
+    match ctx.service.read(session, resource_type, id).await {
+        Ok(stored) => reach::guard_text(reach, &stored.body, &ctx.base_url),
+        Err(FhirError::NotFound(_) | FhirError::Gone(_)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 fn not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move |request: HttpRequest| async move {
         Err::<HttpResponse, _>(FhirError::MethodNotAllowed {
@@ -173,6 +197,7 @@ async fn metadata(request: HttpRequest, ctx: web::Data<FhirContext>) -> Result<H
 async fn read(
     request: HttpRequest,
     tenant: Tenant,
+    reach: Reach,
     path: web::Path<(String, String)>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
@@ -183,12 +208,14 @@ async fn read(
         .service
         .read(&mut session, resource_type(&type_name)?, &id)
         .await?;
+    reach::guard_text(&reach, &version.body, &ctx.base_url)?;
     respond_with_version(HttpResponse::Ok(), format, version)
 }
 
 async fn vread(
     request: HttpRequest,
     tenant: Tenant,
+    reach: Reach,
     path: web::Path<(String, String, String)>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
@@ -199,12 +226,14 @@ async fn vread(
         .service
         .vread(&mut session, resource_type(&type_name)?, &id, &version)
         .await?;
+    reach::guard_text(&reach, &version.body, &ctx.base_url)?;
     respond_with_version(HttpResponse::Ok(), format, version)
 }
 
 async fn create(
     request: HttpRequest,
     tenant: Tenant,
+    reach: Reach,
     path: web::Path<String>,
     body: web::Payload,
     ctx: web::Data<FhirContext>,
@@ -213,6 +242,10 @@ async fn create(
     let resource_type = resource_type(&path)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_none_exist = header_str(request.headers(), "If-None-Exist")?;
+    reach::guard(&reach, &resource, &ctx.base_url)?;
+    if if_none_exist.is_some() {
+        reach::only_unlimited(&reach, "a conditional create")?;
+    }
     let mut session = ctx.service.session(&tenant).await?;
     let written = ctx
         .service
@@ -224,6 +257,7 @@ async fn create(
 async fn update(
     request: HttpRequest,
     tenant: Tenant,
+    reach: Reach,
     path: web::Path<(String, String)>,
     body: web::Payload,
     ctx: web::Data<FhirContext>,
@@ -233,7 +267,9 @@ async fn update(
     let resource_type = resource_type(&type_name)?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_match = if_match(request.headers())?;
+    reach::guard(&reach, &resource, &ctx.base_url)?;
     let mut session = ctx.service.session(&tenant).await?;
+    guard_stored(&ctx, &mut session, &reach, resource_type, &id).await?;
     let written = ctx
         .service
         .update(&mut session, resource_type, &id, resource, if_match)
@@ -244,12 +280,14 @@ async fn update(
 async fn conditional_update(
     request: HttpRequest,
     tenant: Tenant,
+    reach: Reach,
     path: web::Path<String>,
     body: web::Payload,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let resource_type = resource_type(&path)?;
+    reach::only_unlimited(&reach, "a conditional update")?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let mut session = ctx.service.session(&tenant).await?;
     let written = ctx
@@ -288,11 +326,13 @@ async fn patch(
 
 async fn delete(
     tenant: Tenant,
+    reach: Reach,
     path: web::Path<(String, String)>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let (type_name, id) = path.into_inner();
     let mut session = ctx.service.session(&tenant).await?;
+    guard_stored(&ctx, &mut session, &reach, resource_type(&type_name)?, &id).await?;
     ctx.service
         .delete(&mut session, resource_type(&type_name)?, &id)
         .await?;
@@ -302,9 +342,11 @@ async fn delete(
 async fn conditional_delete(
     request: HttpRequest,
     tenant: Tenant,
+    reach: Reach,
     path: web::Path<String>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
+    reach::only_unlimited(&reach, "a conditional delete")?;
     let resource_type = resource_type(&path)?;
     let mut session = ctx.service.session(&tenant).await?;
     ctx.service
@@ -338,17 +380,32 @@ async fn search_type_post(
     let bytes = read_body(&request, body, ctx.body_limit).await?;
     let mut pairs = form_pairs(request.query_string().as_bytes());
     pairs.extend(form_pairs(&bytes));
+    // The names only: the values are what the body kept out of the URL.
+    let names = crate::audit::classify::parameter_names(&String::from_utf8_lossy(&bytes));
+    crate::audit::note(&request, |note| {
+        let parameters = note.parameters.get_or_insert_with(Vec::new);
+        for name in crate::audit::classify::parameter_names(request.query_string())
+            .into_iter()
+            .chain(names)
+        {
+            if !parameters.contains(&name) {
+                parameters.push(name);
+            }
+        }
+    });
     search(&request, &path, pairs, &ctx).await
 }
 
 async fn search(
     request: &HttpRequest,
     type_name: &str,
-    pairs: Vec<(String, String)>,
+    mut pairs: Vec<(String, String)>,
     ctx: &FhirContext,
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(request)?;
     let resource_type = resource_type(type_name)?;
+    let reach = reach::reach_of(request)?;
+    reach::narrow_search(&reach, resource_type, &mut pairs)?;
     let options = ParseOptions {
         base_url: &ctx.base_url,
         max_count: ctx.search_max_count,
@@ -357,7 +414,22 @@ async fn search(
     let search_request = SearchRequest::parse(resource_type, &pairs, options)?;
     let mut session = ctx.service.session(&request_tenant(request)?).await?;
     let self_url = format!("{}/{resource_type}", ctx.base_url);
-    let bundle = search_bundle(&mut session, &search_request, &ctx.base_url, &self_url).await?;
+    let mut returned = Vec::new();
+    let bundle = search_bundle_noting(
+        &mut session,
+        &search_request,
+        &ctx.base_url,
+        &self_url,
+        &mut returned,
+    )
+    .await?;
+    crate::audit::note(request, |note| note.references = returned);
+    let bundle = if reach::needs_filtering(&reach, &pairs) {
+        let principal = request.extensions().get::<Principal>().cloned();
+        reach::filter_searchset(bundle, &reach, principal.as_ref(), &ctx.base_url)?
+    } else {
+        bundle
+    };
     respond(HttpResponse::Ok(), format, bundle)
 }
 
@@ -382,8 +454,30 @@ async fn bundle(
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let tenant = request_tenant(&request)?;
+    reach::only_unlimited(&reach::reach_of(&request)?, "a batch or transaction")?;
     let bundle = read_resource(&request, body, ctx.body_limit).await?;
-    let response = crate::fhir::bundle::process(&ctx, &tenant, bundle).await?;
+    let interaction = match bundle.get("type").and_then(Value::as_str) {
+        Some("transaction") => Some("transaction"),
+        Some("batch") => Some("batch"),
+        _ => None,
+    };
+    crate::audit::note(&request, |note| note.interaction = interaction);
+    let scopes = request
+        .extensions()
+        .get::<Principal>()
+        .map(|principal| principal.scopes.clone())
+        .ok_or_else(|| FhirError::Internal("no principal: the authorization gate did not run".into()))?;
+    let response = crate::fhir::bundle::process(&ctx, &tenant, &scopes, bundle).await?;
+    // What the entries read and wrote, as their responses' locations name them.
+    let locations: Vec<String> = response
+        .get("entry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.pointer("/response/location").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    crate::audit::note(&request, |note| note.references = locations);
     respond(HttpResponse::Ok(), format, response.to_string())
 }
 
@@ -405,11 +499,20 @@ async fn type_history(
 
 async fn instance_history(
     request: HttpRequest,
+    tenant: Tenant,
+    reach: Reach,
     path: web::Path<(String, String)>,
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let (type_name, id) = path.into_inner();
     let resource_type = resource_type(&type_name)?;
+    if reach != Reach::Everything {
+        // Its current version decides: a resource moved out of the compartment
+        // takes its history with it.
+        let mut session = ctx.service.session(&tenant).await?;
+        let current = ctx.service.read(&mut session, resource_type, &id).await?;
+        reach::guard_text(&reach, &current.body, &ctx.base_url)?;
+    }
     history(
         &request,
         &ctx,
@@ -435,6 +538,12 @@ async fn history(
     let mut entries = ctx.service.history(&mut session, query).await?;
     let has_next = entries.len() as i64 > params.count;
     entries.truncate(params.count as usize);
+    crate::audit::note(request, |note| {
+        note.references = entries
+            .iter()
+            .map(|entry| format!("{}/{}/_history/{}", entry.res_type, entry.id, entry.version_id))
+            .collect();
+    });
     let page_url = |query: &str| page_url(ctx, request, query);
     let self_url = page_url(request.query_string());
     let next_url = has_next
@@ -490,6 +599,7 @@ async fn validate(
     let resource_type = resource_type(type_name)?;
     let body = read_resource(&request, body, ctx.body_limit).await?;
     let (resource, parameter_profile) = unwrap_parameters(body)?;
+    reach::guard(&reach::reach_of(&request)?, &resource, &ctx.base_url)?;
     let query_profile = format::query_param(&request, "profile").map(|p| p.into_owned());
     let profile = query_profile.or(parameter_profile);
     let issues = ctx

@@ -33,6 +33,16 @@ pub struct Reply {
     pub status: MessageStatus,
     /// MSH-9.1 as received (for metrics: a small set of values).
     pub message_type: String,
+    /// MSH-9.1^MSH-9.2 (`ADT^A01`), MSH-3 and MSH-4: what the audit trail records
+    /// of the message (no PHI).
+    pub type_and_event: String,
+    pub sending_application: String,
+    pub sending_facility: String,
+    /// The stored message's id.
+    pub message_id: Option<i64>,
+    /// The resources the message created or updated (`Type/id`), when it was
+    /// applied.
+    pub written: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +155,7 @@ impl Ingest {
         prefetched: Option<(&[MessageLookup], Vec<Vec<FoundResource>>)>,
     ) -> Result<Reply, IngestError> {
         let mut warnings = Vec::new();
+        let mut written = Vec::new();
         let applied = match parsed {
             Err(problem) => Err(MappingError::Unsupported(problem)),
             Ok(parsed) => {
@@ -154,6 +165,7 @@ impl Ingest {
                 }
                 let applied = mapping::apply(&mut context, header, &parsed).await;
                 warnings = context.warnings;
+                written = context.written;
                 applied
             }
         };
@@ -166,13 +178,15 @@ impl Ingest {
             Err(MappingError::Invalid(problem)) => (MessageStatus::Error, vec![problem]),
             Err(MappingError::Fhir(error)) => (MessageStatus::Error, vec![fhir_problem(&error)]),
         };
-        let reply = reply(header, status, &problems);
+        let mut reply = reply(header, status, &problems);
         let described: Vec<String> = problems.iter().map(ToString::to_string).collect();
         let outcome = MessageOutcome {
             status,
             error: (!described.is_empty()).then(|| described.join("; ")),
             ack: reply.ack.clone().unwrap_or_default(),
         };
+        let (Record::Stored(id) | Record::Inserted(id, _)) = &record;
+        reply.message_id = Some(*id);
         if status == MessageStatus::Error {
             // The message's FHIR changes are undone, and with them a record inserted
             // in the same transaction: it is written again, with the error.
@@ -195,6 +209,7 @@ impl Ingest {
         } else {
             let (Record::Stored(id) | Record::Inserted(id, _)) = record;
             tx.commit_finishing_message(id, &outcome).await?;
+            reply.written = written;
         }
         Ok(reply)
     }
@@ -253,9 +268,12 @@ impl Ingest {
             .await
             .map_err(IngestError::Fhir)?;
         // Without a control id there is nothing to conflict with.
-        tx.insert_message(&record).await?;
+        let id = tx.insert_message(&record).await?;
         tx.commit().await?;
-        Ok(reply)
+        Ok(Reply {
+            message_id: id,
+            ..reply
+        })
     }
 }
 
@@ -276,7 +294,8 @@ fn resend(header: &Header, previous: StoredMessage) -> Reply {
     Reply {
         ack: Some(ack),
         status: previous.status,
-        message_type: header.message_type.clone(),
+        message_id: Some(previous.id),
+        ..Reply::about(header)
     }
 }
 
@@ -307,7 +326,23 @@ fn reply(header: &Header, status: MessageStatus, problems: &[Problem]) -> Reply 
     Reply {
         ack: wanted.then(|| ack::build(header, code, enhanced, &problems)),
         status,
-        message_type: header.message_type.clone(),
+        ..Reply::about(header)
+    }
+}
+
+impl Reply {
+    /// A reply about the message `header` heads, not yet saying what became of it.
+    fn about(header: &Header) -> Reply {
+        Reply {
+            ack: None,
+            status: MessageStatus::Processing,
+            message_type: header.message_type.clone(),
+            type_and_event: header.type_and_event(),
+            sending_application: header.sending_application.clone(),
+            sending_facility: header.sending_facility.clone(),
+            message_id: None,
+            written: Vec::new(),
+        }
     }
 }
 

@@ -12,6 +12,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::audit::classify::mllp_message;
+use crate::audit::{Auditor, Outcome};
 use crate::hl7::connection::{Connection, ConnectionError};
 use crate::hl7::ingest::Ingest;
 
@@ -31,6 +33,8 @@ pub struct MllpListener {
     ingest: Arc<Ingest>,
     limits: ListenerLimits,
     tls: Option<TlsAcceptor>,
+    /// One AuditEvent per message (see `crate::audit`).
+    auditor: Auditor,
 }
 
 impl MllpListener {
@@ -39,12 +43,14 @@ impl MllpListener {
         ingest: Arc<Ingest>,
         limits: ListenerLimits,
         tls: Option<TlsAcceptor>,
+        auditor: Auditor,
     ) -> std::io::Result<Self> {
         Ok(MllpListener {
             listener: TcpListener::bind(address).await?,
             ingest,
             limits,
             tls,
+            auditor,
         })
     }
 
@@ -80,8 +86,9 @@ impl MllpListener {
             let limits = self.limits;
             let shutdown = shutdown.clone();
             let tls = self.tls.clone();
+            let auditor = self.auditor.clone();
             connections.spawn(async move {
-                serve_connection(stream, peer, tls, ingest, limits, shutdown).await;
+                serve_connection(stream, peer, tls, ingest, limits, shutdown, auditor).await;
                 drop(permit);
             });
             // Reap finished connections so the set does not grow without bound.
@@ -102,12 +109,13 @@ async fn serve_connection(
     ingest: Arc<Ingest>,
     limits: ListenerLimits,
     shutdown: watch::Receiver<bool>,
+    auditor: Auditor,
 ) {
     tracing::debug!(%peer, "MLLP connection opened");
     match tls {
-        None => serve(stream, peer, &ingest, limits, shutdown).await,
+        None => serve(stream, peer, &ingest, limits, shutdown, &auditor).await,
         Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => serve(stream, peer, &ingest, limits, shutdown).await,
+            Ok(Ok(stream)) => serve(stream, peer, &ingest, limits, shutdown, &auditor).await,
             Ok(Err(error)) => tracing::info!(%peer, %error, "MLLP TLS handshake failed"),
             Err(_) => tracing::info!(%peer, "MLLP TLS handshake timed out"),
         },
@@ -122,6 +130,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     ingest: &Ingest,
     limits: ListenerLimits,
     mut shutdown: watch::Receiver<bool>,
+    auditor: &Auditor,
 ) {
     let mut connection = Connection::new(stream, limits.max_frame);
     loop {
@@ -151,6 +160,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         match ingest.receive(&text).await {
             Ok(reply) => {
                 crate::observability::metrics::mllp_message(&reply.message_type, reply.status.as_str());
+                // Recorded before the ACK goes out: an acknowledged message has its
+                // AuditEvent (see `crate::audit::writer`).
+                let record = mllp_message(Some(&reply), peer.ip());
+                if record.outcome == Outcome::Success {
+                    auditor.record_durably(record).await;
+                } else {
+                    auditor.record(record).await;
+                }
                 if let Some(ack) = reply.ack {
                     if let Err(error) = connection.write_frame(ack.as_bytes()).await {
                         tracing::info!(%peer, %error, "could not write an ACK; the sender will resend");
@@ -162,6 +179,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 // Nothing was stored, so nothing may be acknowledged: closing makes
                 // the sender resend.
                 tracing::error!(%peer, %error, "MLLP message not stored; closing without ACK");
+                auditor.record(mllp_message(None, peer.ip())).await;
                 return;
             }
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 
 use crate::hl7::ingest::{Ingest, IngestError};
@@ -54,10 +54,18 @@ impl ResponseError for ApiError {
     }
 }
 
-async fn receive(context: web::Data<Hl7Context>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn receive(
+    request: HttpRequest,
+    context: web::Data<Hl7Context>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::BadRequest("the message is not UTF-8 text".into()))?;
     let reply = context.ingest.receive(&text).await?;
+    crate::audit::note(&request, |note| {
+        note.hl7 = Some(crate::audit::Hl7Note::of(&reply));
+        note.references = reply.written.clone();
+    });
     Ok(match reply.ack {
         Some(ack) => HttpResponse::Ok().content_type(ER7).body(ack),
         None => HttpResponse::NoContent().finish(),

@@ -3,7 +3,9 @@
 
 use std::sync::LazyLock;
 
-use prometheus::{register_int_counter_vec, Encoder, IntCounterVec, TextEncoder};
+use prometheus::{
+    register_int_counter, register_int_counter_vec, Encoder, IntCounter, IntCounterVec, TextEncoder,
+};
 
 static MLLP_FRAMES_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -22,6 +24,45 @@ static MLLP_MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .expect("metric registered once")
 });
+
+static AUDIT_EVENTS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "claimbridge_audit_events_written_total",
+        "AuditEvents committed to the audit trail"
+    )
+    .expect("metric registered once")
+});
+
+static AUDIT_WRITE_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "claimbridge_audit_write_failures_total",
+        "AuditEvents that could not be written (after retries); each is also logged"
+    )
+    .expect("metric registered once")
+});
+
+static AUDIT_QUEUE_FULL: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "claimbridge_audit_queue_full_total",
+        "Requests that waited because the audit queue was full"
+    )
+    .expect("metric registered once")
+});
+
+/// `count` AuditEvents were committed.
+pub fn audit_written(count: usize) {
+    AUDIT_EVENTS_WRITTEN.inc_by(count as u64);
+}
+
+/// `count` AuditEvents could not be written.
+pub fn audit_write_failed(count: usize) {
+    AUDIT_WRITE_FAILURES.inc_by(count as u64);
+}
+
+/// A request found the audit queue full and waited.
+pub fn audit_queue_full() {
+    AUDIT_QUEUE_FULL.inc();
+}
 
 /// A frame over `mllp_max_frame` closed its connection.
 pub fn mllp_oversize_frame() {

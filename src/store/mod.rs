@@ -7,6 +7,7 @@
 //! of failing with "database is locked".
 
 pub mod attempts;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod dashboard;
@@ -146,6 +147,7 @@ mod postgres {
     include!("integrations_ops.rs");
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
+    include!("audit_ops.rs");
     include!("webhook_subscriptions_ops.rs");
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
@@ -418,6 +420,7 @@ mod sqlite {
     include!("integrations_ops.rs");
     include!("jobs_ops.rs");
     include!("attempts_ops.rs");
+    include!("audit_ops.rs");
     include!("webhook_subscriptions_ops.rs");
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
@@ -1418,6 +1421,28 @@ impl Session {
     /// Integration attempts by subject and/or integration, newest first.
     pub async fn list_attempts(&mut self, filter: &AttemptFilter) -> Result<Vec<AttemptRecord>, StoreError> {
         on_session!(self, list_attempts(filter))
+    }
+
+    /// Stores a batch of audit events (in the session's transaction: one commit).
+    pub async fn insert_audit_events(&mut self, events: &[audit::NewAuditEvent]) -> Result<(), StoreError> {
+        on_session!(self, insert_audit_events(events))
+    }
+
+    /// A page of one tenant's audit events, newest first.
+    pub async fn search_audit_events(
+        &mut self,
+        filter: &audit::AuditFilter,
+    ) -> Result<Vec<audit::StoredAuditEvent>, StoreError> {
+        on_session!(self, search_audit_events(filter))
+    }
+
+    /// One of `tenant`'s audit events by id.
+    pub async fn audit_event(
+        &mut self,
+        tenant: &str,
+        event_id: &str,
+    ) -> Result<Option<audit::StoredAuditEvent>, StoreError> {
+        on_session!(self, audit_event(tenant, event_id))
     }
 
     /// Every tenant's integrations, for key rotation.

@@ -2,6 +2,7 @@
 //! HTTP to it, on the embedded SQLite default and, when
 //! `CLAIMBRIDGE_TEST_POSTGRES_URL` is set, on PostgreSQL too.
 
+mod audit;
 mod auth;
 mod billing;
 mod bundles;

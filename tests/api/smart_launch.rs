@@ -25,6 +25,8 @@ crate::on_both_backends!(
     the_authorization_endpoint_refuses_what_it_must,
     tokens_are_introspected_and_revoked,
     openid_connect_discovers_the_issuer_and_checks_the_id_token,
+    patient_scopes_reach_the_launch_patients_compartment_only,
+    bundle_entries_are_checked_one_by_one,
 );
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -708,4 +710,151 @@ async fn openid_connect_discovers_the_issuer_and_checks_the_id_token(app: &TestA
     assert!(id_token
         .claims(&oidc.id_token_verifier(), &Nonce::new("another".into()))
         .is_err());
+}
+
+fn claim_for(patient: &str) -> Value {
+    json!({"resourceType": "Claim", "status": "active",
+           "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+           "use": "claim", "patient": {"reference": format!("Patient/{patient}")},
+           "created": "2026-11-01", "provider": {"reference": "Organization/clinic"},
+           "priority": {"coding": [{"code": "normal"}]},
+           "insurance": [{"sequence": 1, "focal": true, "coverage": {"reference": "Coverage/cov-1"}}]})
+}
+
+async fn patient_scopes_reach_the_launch_patients_compartment_only(app: &TestApp) {
+    let mine = a_patient(app, "Mine").await;
+    let theirs = a_patient(app, "Theirs").await;
+    app.create(&claim_for(&mine)).await;
+    app.create(&claim_for(&theirs)).await;
+    register_user(app, json!({"username": "pat.mine", "password": PASSWORD})).await;
+    let scopes = "launch/patient patient/*.rs patient/Claim.cruds";
+    let smart = public_app(app, "patient-app", scopes).await;
+    let (url, state, verifier) = authorization_url(app, &smart, scopes, &[]);
+    let browser = Browser::new();
+    let (_, consent) = browser.sign_in(app, &url, "pat.mine", PASSWORD).await;
+    let redirect = browser.decide(app, &consent, "allow", Some(&mine)).await;
+    let token = smart
+        .exchange_code(code_of(&redirect, &state, app))
+        .set_pkce_verifier(verifier)
+        .request_async(&oauth_http)
+        .await
+        .unwrap();
+    let client = bearer_client(token.access_token().secret());
+    let status = |path: String| {
+        let client = client.clone();
+        async move { client.get(app.url(&path)).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("Patient/{mine}")).await, 200);
+    assert_eq!(status(format!("Patient/{theirs}")).await, 403);
+    assert_eq!(status("Claim/_history".into()).await, 403);
+
+    let claims: Value = client
+        .get(app.url("Claim?_include=Claim:patient"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found: Vec<String> = claims["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(
+            |entry| match entry["resource"]["resourceType"].as_str().unwrap() {
+                "Claim" => entry["resource"]["patient"]["reference"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                _ => format!("Patient/{}", entry["resource"]["id"].as_str().unwrap()),
+            },
+        )
+        .collect();
+    assert_eq!(
+        found,
+        vec![format!("Patient/{mine}"), format!("Patient/{mine}")],
+        "{claims}"
+    );
+    let everyone: Value = client
+        .get(app.url("Patient"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(everyone["entry"].as_array().unwrap().len(), 1, "{everyone}");
+
+    let write = |claim: Value| {
+        let client = client.clone();
+        async move {
+            client
+                .post(app.url("Claim"))
+                .json(&claim)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(write(claim_for(&theirs)).await, 403);
+    assert_eq!(write(claim_for(&mine)).await, 201);
+    let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": []});
+    let posted = client.post(&app.base).json(&bundle).send().await.unwrap();
+    assert_eq!(posted.status(), 403);
+}
+
+async fn bundle_entries_are_checked_one_by_one(app: &TestApp) {
+    let registered = register_client(
+        app,
+        json!({"clientId": "claims-loader", "name": "Claims loader", "type": "confidential",
+               "scopes": "system/Claim.cruds"}),
+    )
+    .await;
+    let token = crate::helpers::client_credentials_token(
+        &app.base,
+        "claims-loader",
+        registered["clientSecret"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    let loader = bearer_client(&token);
+    let entries = json!([
+        {"resource": claim_for("p-1"), "request": {"method": "POST", "url": "Claim"}},
+        {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
+    ]);
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+    let refused = loader.post(&app.base).json(&transaction).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let outcome: Value = refused.json().await.unwrap();
+    assert!(outcome.to_string().contains("Bundle.entry[1]"), "{outcome}");
+    let claims: Value = app.get("Claim").await.json().await.unwrap();
+    assert!(
+        claims["entry"]
+            .as_array()
+            .is_none_or(|entries| entries.is_empty()),
+        "nothing of the refused transaction was written: {claims}"
+    );
+
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": entries});
+    let answered: Value = loader
+        .post(&app.base)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = answered["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["response"]["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses[0].starts_with("201") && statuses[1].starts_with("403"),
+        "{answered}"
+    );
 }

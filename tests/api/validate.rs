@@ -70,7 +70,13 @@ async fn metadata_describes_what_is_served(app: &TestApp) {
     let statement = fhir_json(app.get("metadata").await).await;
     assert_eq!(statement["fhirVersion"], "4.0.1");
     let resources = statement["rest"][0]["resource"].as_array().unwrap();
-    assert_eq!(resources.len(), 10);
+    // The ten stored types, and the audit trail.
+    assert_eq!(resources.len(), 11);
+    let audit = resources.iter().find(|r| r["type"] == "AuditEvent").unwrap();
+    assert_eq!(
+        audit["interaction"],
+        json!([{"code": "read"}, {"code": "search-type"}])
+    );
     let eligibility = resources
         .iter()
         .find(|r| r["type"] == "CoverageEligibilityResponse")

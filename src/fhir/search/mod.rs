@@ -62,6 +62,19 @@ pub async fn search_bundle(
     base_url: &str,
     self_url: &str,
 ) -> Result<String, FhirError> {
+    let mut returned = Vec::new();
+    search_bundle_noting(session, request, base_url, self_url, &mut returned).await
+}
+
+/// `search_bundle`, also noting in `returned` the resources the page holds
+/// (`Type/id`, matches then includes) for the audit trail.
+pub async fn search_bundle_noting(
+    session: &mut Session,
+    request: &SearchRequest,
+    base_url: &str,
+    self_url: &str,
+    returned: &mut Vec<String>,
+) -> Result<String, FhirError> {
     let query = SearchQuery {
         res_type: request.resource_type.to_string(),
         filters: request.filters.clone(),
@@ -139,6 +152,11 @@ pub async fn search_bundle(
     };
 
     let included = included_resources(session, request, &rows).await?;
+    returned.extend(
+        rows.iter()
+            .chain(&included)
+            .map(|row| format!("{}/{}", row.res_type, row.id)),
+    );
     let subset = Subset::new(request.summary, request.elements.as_deref());
     let mut entries = Vec::with_capacity(rows.len() + included.len() + 1);
     for (row, mode) in rows

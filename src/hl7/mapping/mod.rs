@@ -54,6 +54,9 @@ pub struct MappingContext<'a> {
     /// Ids minted by this message and not yet referred to by anything stored before
     /// it: nobody else knows them, so only what this message made can refer to them.
     fresh: HashSet<String>,
+    /// Every resource this message created or changed (`Type/id`), for the audit
+    /// trail.
+    pub written: Vec<String>,
 }
 
 /// What one of the message's key lookups found.
@@ -73,6 +76,7 @@ impl<'a> MappingContext<'a> {
             prefetched: HashMap::new(),
             created: HashMap::new(),
             fresh: HashSet::new(),
+            written: Vec::new(),
         }
     }
 
@@ -324,6 +328,7 @@ async fn write_current(
                 .create_with_id(context.session, resource_type, resource, None, &id)
                 .await?;
             context.fresh.insert(id.clone());
+            context.note_written(resource_type, &id);
             return Ok(id);
         }
         Some(Current::Found(found)) => (found.id, found.body),
@@ -344,7 +349,17 @@ async fn write_current(
         .fhir
         .update(context.session, resource_type, &id, resource, None)
         .await?;
+    context.note_written(resource_type, &id);
     Ok(id)
+}
+
+impl MappingContext<'_> {
+    fn note_written(&mut self, resource_type: ResourceType, id: &str) {
+        let reference = format!("{resource_type}/{id}");
+        if !self.written.contains(&reference) {
+            self.written.push(reference);
+        }
+    }
 }
 
 /// Equal but for `meta`, which the server sets on every write.

@@ -1,0 +1,2 @@
+DROP TABLE audit_event_entities;
+DROP TABLE audit_events;
