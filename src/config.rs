@@ -518,7 +518,7 @@ mod tests {
             );
             jail.set_env(
                 "CLAIMBRIDGE_AUTH_TRUSTED_ISSUERS",
-                r#"[{issuer="https://c.example",tenant="south",client_id_claim="appid"}]"#,
+                r#"[{issuer="https://c.example", tenant="south", client_id_claim="appid"}]"#,
             );
             let settings = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(settings.auth_trusted_issuers[0].tenant, "south");
