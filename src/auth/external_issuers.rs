@@ -273,7 +273,7 @@ impl ExternalIssuers {
         for config in configured {
             if config.issuer == embedded_issuer {
                 return Err(AuthError::Internal(format!(
-                    "auth_trusted_issuers names {} , the embedded authorization server itself",
+                    "auth_trusted_issuers names {}, the embedded authorization server itself",
                     config.issuer
                 )));
             }

@@ -10,7 +10,7 @@
 //! P-384 keys are generated per test. The storage backend plays no part: SQLite only.
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +41,8 @@ struct IdpState {
     /// The JWKS it publishes.
     published: Mutex<Vec<Value>>,
     jwks_reads: AtomicUsize,
+    /// Off: every request is answered 503, as by a provider under maintenance.
+    up: AtomicBool,
 }
 
 impl Idp {
@@ -52,6 +54,7 @@ impl Idp {
             issuer,
             published: Mutex::new(keys.iter().map(|key| key.jwk.clone()).collect()),
             jwks_reads: AtomicUsize::new(0),
+            up: AtomicBool::new(true),
         });
         let data = web::Data::from(Arc::clone(&state));
         let server = HttpServer::new(move || {
@@ -81,12 +84,19 @@ impl Idp {
         *self.state.published.lock().unwrap() = keys.iter().map(|key| key.jwk.clone()).collect();
     }
 
+    fn set_up(&self, up: bool) {
+        self.state.up.store(up, Ordering::SeqCst);
+    }
+
     fn jwks_reads(&self) -> usize {
         self.state.jwks_reads.load(Ordering::SeqCst)
     }
 }
 
 async fn discovery(idp: web::Data<IdpState>) -> HttpResponse {
+    if !idp.up.load(Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
     let issuer = idp.issuer;
     HttpResponse::Ok().json(json!({
         "issuer": issuer,
@@ -101,6 +111,9 @@ async fn discovery(idp: web::Data<IdpState>) -> HttpResponse {
 
 async fn jwks(idp: web::Data<IdpState>) -> HttpResponse {
     idp.jwks_reads.fetch_add(1, Ordering::SeqCst);
+    if !idp.up.load(Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
     let keys = idp.published.lock().unwrap().clone();
     HttpResponse::Ok().json(json!({ "keys": keys }))
 }
@@ -372,4 +385,20 @@ async fn the_issuer_rotates_its_keys_without_a_restart() {
         200
     );
     app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_down_at_start_up_is_discovered_at_its_first_token() {
+    let rsa = SigningKey::rsa("rsa-1");
+    let idp = Idp::start(&[&rsa]).await;
+    idp.set_up(false);
+    let app = trusting(&idp).await;
+    let token = rsa.sign(&claims(&app, &idp, "system/Patient.rs"));
+    assert_eq!(status(&app, &token, "Patient").await, 503, "not yet checkable");
+    idp.set_up(true);
+    tokio::time::sleep(REFRESH_INTERVAL).await;
+    assert_eq!(status(&app, &token, "Patient").await, 200, "discovered now");
+    assert_eq!(idp.jwks_reads(), 1);
+    app.finish().await;
+    idp.server.stop(false).await;
 }
