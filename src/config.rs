@@ -120,6 +120,14 @@ pub struct Settings {
     /// burst; over it, 429 with `Retry-After`.
     pub auth_rate_limit_per_second: u32,
     pub auth_rate_limit_burst: u32,
+    /// Other authorization servers whose access tokens are accepted: issuer URLs,
+    /// or tables `{issuer, tenant?, scope_claim?, client_id_claim?}`; in the
+    /// environment also one comma-separated string of URLs.
+    #[serde(deserialize_with = "crate::auth::external_issuers::deserialize_trusted_issuers")]
+    pub auth_trusted_issuers: Vec<crate::auth::external_issuers::TrustedIssuer>,
+    /// The least time between two reads of one trusted issuer's JWKS (a token with
+    /// an unknown kid asks for one), so bad tokens cannot make us hammer it.
+    pub auth_jwks_min_refresh_secs: u64,
 }
 
 /// A configured secret: `Debug` never prints it, so neither does a logged `Settings`.
@@ -202,6 +210,8 @@ impl Default for Settings {
             auth_bootstrap_file: None,
             auth_rate_limit_per_second: 100,
             auth_rate_limit_burst: 200,
+            auth_trusted_issuers: Vec::new(),
+            auth_jwks_min_refresh_secs: 5,
         }
     }
 }
@@ -343,6 +353,22 @@ impl Settings {
                 "auth_token_lifetime_secs and auth_key_rotation_days must be at least 1".into(),
             ));
         }
+        if self.auth_jwks_min_refresh_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "auth_jwks_min_refresh_secs must be at least 1".into(),
+            ));
+        }
+        for trusted in &self.auth_trusted_issuers {
+            let url = url::Url::parse(&trusted.issuer).map_err(|e| {
+                ConfigError::Invalid(format!("auth_trusted_issuers: {:?}: {e}", trusted.issuer))
+            })?;
+            if !matches!(url.scheme(), "https" | "http") || trusted.tenant.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "auth_trusted_issuers: {:?} must be an http(s) URL with a tenant",
+                    trusted.issuer
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -449,6 +475,59 @@ mod tests {
             assert_eq!(settings.secrets_key_id, "k1");
             assert_eq!(settings.secrets_key.as_ref().map(SecretText::expose), Some(key));
             assert!(!format!("{settings:?}").contains("AQEB"), "keys never print");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_issuers_come_from_file_or_environment() {
+        use crate::auth::external_issuers::TrustedIssuer;
+        figment::Jail::expect_with(|jail| {
+            assert!(Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .auth_trusted_issuers
+                .is_empty());
+            jail.create_file(
+                "claimbridge.toml",
+                "auth_trusted_issuers = [\"https://idp.example/realms/a\", \
+                 { issuer = \"https://login.example\", tenant = \"north\", scope_claim = \"scp\" }]\n",
+            )?;
+            let settings = Settings::load(Some(Path::new("claimbridge.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(
+                settings.auth_trusted_issuers,
+                [
+                    TrustedIssuer::new("https://idp.example/realms/a"),
+                    TrustedIssuer {
+                        tenant: "north".into(),
+                        scope_claim: Some("scp".into()),
+                        ..TrustedIssuer::new("https://login.example")
+                    }
+                ]
+            );
+            jail.set_env(
+                "CLAIMBRIDGE_AUTH_TRUSTED_ISSUERS",
+                "https://a.example, https://b.example/tenant",
+            );
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                settings.auth_trusted_issuers,
+                [
+                    TrustedIssuer::new("https://a.example"),
+                    TrustedIssuer::new("https://b.example/tenant")
+                ]
+            );
+            jail.set_env(
+                "CLAIMBRIDGE_AUTH_TRUSTED_ISSUERS",
+                r#"[{issuer="https://c.example", tenant="south", client_id_claim="appid"}]"#,
+            );
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.auth_trusted_issuers[0].tenant, "south");
+            assert_eq!(
+                settings.auth_trusted_issuers[0].client_id_claim.as_deref(),
+                Some("appid")
+            );
+            jail.set_env("CLAIMBRIDGE_AUTH_TRUSTED_ISSUERS", "not a url");
+            assert!(Settings::load(None).is_err(), "an issuer is a URL");
             Ok(())
         });
     }

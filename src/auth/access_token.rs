@@ -8,6 +8,11 @@
 //! is asked of the database when it is first seen and again at most every
 //! [`REVOCATION_RECHECK`]: a revocation on this node applies at once, one made on
 //! another node within that time.
+//!
+//! Tokens of the external issuers the server is configured to trust are told
+//! apart by their (unverified) `iss` and verified against that issuer's keys
+//! ([`super::external_issuers`]); they share the cache and the revocation check.
+//! Any other issuer is refused.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::external_issuers::{self, ExternalIssuers, KeyRef};
 use super::keys::SigningKeys;
 use super::scopes::{Role, Scopes};
 use super::{AuthError, Endpoints};
@@ -108,12 +114,17 @@ pub struct AccessTokens {
     endpoints: Endpoints,
     lifetime: Duration,
     verified: Mutex<HashMap<String, Remembered>>,
+    /// The other issuers whose tokens are accepted, if any.
+    external: Option<ExternalIssuers>,
 }
 
 /// A verified token, and when it was last found unrevoked.
 struct Remembered {
     principal: Principal,
     checked: Instant,
+    /// For an external issuer's token, the key it was verified with: when the
+    /// issuer stops publishing it, the token is no longer honoured.
+    external_key: Option<KeyRef>,
 }
 
 /// What the token endpoint hands out.
@@ -143,7 +154,14 @@ impl AccessTokens {
             endpoints,
             lifetime,
             verified: Mutex::new(HashMap::new()),
+            external: None,
         }
+    }
+
+    /// Also accepts the tokens of these external issuers.
+    pub fn with_external_issuers(mut self, external: Option<ExternalIssuers>) -> Self {
+        self.external = external;
+        self
     }
 
     pub fn lifetime(&self) -> Duration {
@@ -207,16 +225,27 @@ impl AccessTokens {
     /// The principal a bearer token stands for.
     pub async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
         let now = Utc::now().timestamp();
-        if let Some((known, checked)) = self.remembered(token) {
+        if let Some((known, checked, external_key)) = self.remembered(token) {
             if known.expires_at + LEEWAY_SECS as i64 <= now {
                 return Err(TokenError::Invalid("ExpiredSignature".into()));
             }
             if checked.elapsed() < REVOCATION_RECHECK {
                 return Ok(known);
             }
+            if let (Some(key), Some(external)) = (&external_key, &self.external) {
+                if !external.still_publishes(key) {
+                    self.forget(|remembered| remembered.jti == known.jti);
+                    return Err(TokenError::UnknownKey);
+                }
+            }
             self.refuse_if_revoked(&known).await?;
-            self.remember(token, &known);
+            self.remember(token, &known, external_key);
             return Ok(known);
+        }
+        if let Some(issuer) = external_issuers::unverified_issuer(token) {
+            if issuer != self.endpoints.issuer {
+                return self.verify_external(token, &issuer).await;
+            }
         }
         let claims: Claims = self.decode(token, &self.endpoints.audience).await?;
         let principal = Principal {
@@ -231,7 +260,22 @@ impl AccessTokens {
             grant: claims.grant,
         };
         self.refuse_if_revoked(&principal).await?;
-        self.remember(token, &principal);
+        self.remember(token, &principal, None);
+        Ok(principal)
+    }
+
+    /// A token whose `iss` is not the embedded server: verified by a trusted
+    /// external issuer's keys, or refused.
+    async fn verify_external(&self, token: &str, issuer: &str) -> Result<Principal, TokenError> {
+        let external = self
+            .external
+            .as_ref()
+            .filter(|external| external.trusts(issuer))
+            .ok_or_else(|| TokenError::Invalid("InvalidIssuer: not a trusted issuer".into()))?;
+        let header = decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
+        let (principal, key) = external.verify(token, &header, issuer).await?;
+        self.refuse_if_revoked(&principal).await?;
+        self.remember(token, &principal, Some(key));
         Ok(principal)
     }
 
@@ -312,15 +356,21 @@ impl AccessTokens {
             .retain(|_, remembered| !revoked(&remembered.principal));
     }
 
-    fn remembered(&self, token: &str) -> Option<(Principal, Instant)> {
+    fn remembered(&self, token: &str) -> Option<(Principal, Instant, Option<KeyRef>)> {
         self.verified
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(token)
-            .map(|remembered| (remembered.principal.clone(), remembered.checked))
+            .map(|remembered| {
+                (
+                    remembered.principal.clone(),
+                    remembered.checked,
+                    remembered.external_key.clone(),
+                )
+            })
     }
 
-    fn remember(&self, token: &str, principal: &Principal) {
+    fn remember(&self, token: &str, principal: &Principal, external_key: Option<KeyRef>) {
         let mut verified = self
             .verified
             .lock()
@@ -337,6 +387,7 @@ impl AccessTokens {
             Remembered {
                 principal: principal.clone(),
                 checked: Instant::now(),
+                external_key,
             },
         );
     }

@@ -1,6 +1,7 @@
 //! The resource server's gate, in front of every route: a request to `/fhir`,
-//! `/api`, `/hl7` or `/admin` needs a bearer token the embedded server issued and
-//! that has not expired, and scopes that allow what it asks. The verified
+//! `/api`, `/hl7` or `/admin` needs a bearer token the embedded server (or a
+//! trusted external issuer) issued and that has not expired, and scopes that allow
+//! what it asks. The verified
 //! [`Principal`] goes into the request's extensions for handlers that look further
 //! (Bundle entries, compartments).
 //!

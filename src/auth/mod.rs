@@ -17,6 +17,7 @@ pub mod authorize;
 pub mod bootstrap;
 pub mod clients;
 pub mod discovery;
+pub mod external_issuers;
 pub mod gate;
 pub mod grants;
 pub mod keys;
@@ -145,6 +146,15 @@ pub async fn setup(
     ))
     .await?;
     let endpoints = Endpoints::new(&settings.public_url(bound));
+    let external = external_issuers::ExternalIssuers::new(
+        &settings.auth_trusted_issuers,
+        &endpoints.issuer,
+        &endpoints.audience,
+        std::time::Duration::from_secs(settings.auth_jwks_min_refresh_secs),
+    )?;
+    if let Some(external) = &external {
+        external.discover_all().await;
+    }
     let clients = clients::ClientRegistry::new(Arc::clone(&store));
     let bootstrap_file = settings
         .auth_bootstrap_file
@@ -153,7 +163,8 @@ pub async fn setup(
     bootstrap::ensure_admin(&clients, &bootstrap_file).await?;
     Ok(Some(AuthContext {
         mode: AuthMode::Required,
-        tokens: AccessTokens::new(Arc::clone(&keys), Arc::clone(&store), endpoints.clone(), lifetime),
+        tokens: AccessTokens::new(Arc::clone(&keys), Arc::clone(&store), endpoints.clone(), lifetime)
+            .with_external_issuers(external),
         endpoints,
         keys,
         clients,

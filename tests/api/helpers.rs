@@ -64,6 +64,10 @@ pub struct TestOptions {
     /// Requests per second (and burst) a client may make; otherwise more than any
     /// test makes.
     pub rate_limit: Option<u32>,
+    /// An external issuer (URL) whose tokens the server also accepts, for the
+    /// default tenant; its keys may be read again every second. A `&'static str`
+    /// keeps the options `Copy`: a test's issuer, on an ephemeral port, is leaked.
+    pub trusted_issuer: Option<&'static str>,
 }
 
 impl TestOptions {
@@ -74,6 +78,7 @@ impl TestOptions {
         jobs_paused: false,
         integrations: false,
         rate_limit: None,
+        trusted_issuer: None,
     };
 
     /// Billing operations go through the integration registry.
@@ -83,6 +88,7 @@ impl TestOptions {
         jobs_paused: false,
         integrations: true,
         rate_limit: None,
+        trusted_issuer: None,
     };
 }
 
@@ -170,6 +176,11 @@ impl TestApp {
             auth_token_lifetime_secs: 3600,
             auth_rate_limit_per_second: options.rate_limit.unwrap_or(100_000),
             auth_rate_limit_burst: options.rate_limit.unwrap_or(100_000),
+            auth_trusted_issuers: options
+                .trusted_issuer
+                .map(|issuer| vec![claimbridge::auth::external_issuers::TrustedIssuer::new(issuer)])
+                .unwrap_or_default(),
+            auth_jwks_min_refresh_secs: 1,
             database_url: database_url.clone(),
             database_pool_size: 4,
             bind: "127.0.0.1:0".parse().unwrap(),

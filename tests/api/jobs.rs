@@ -45,6 +45,7 @@ const RUNNING: TestOptions = TestOptions {
     jobs_paused: false,
     integrations: false,
     rate_limit: None,
+    trusted_issuer: None,
 };
 
 /// What is enqueued stays queued, for the tests that claim jobs themselves.

@@ -14,6 +14,7 @@ mod eligibility;
 mod eligibility_resources;
 mod errors;
 mod examples;
+mod external_issuers;
 mod failover;
 mod feeds;
 mod fhir_client;
