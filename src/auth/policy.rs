@@ -5,15 +5,17 @@
 //!
 //! A request allowed only through `patient/` scopes reaches the launch patient's
 //! compartment: reads and searches are confined to it, writes must stay in it.
-//! What is not enforced per resource is refused rather than half-granted: scopes
-//! with `?` constraints, and `patient/` scopes for history across a type or the
-//! server, conditional writes, patches and Bundles.
+//! A request allowed only through one scope with `?` constraints reads what matches
+//! them. What is not enforced per resource is refused rather than half-granted:
+//! writes through constrained scopes, several differently constrained scopes at
+//! once, and for `patient/` scopes history across a type or the server,
+//! conditional writes, patches and Bundles.
 
 use serde_json::Value;
 
 use super::scopes::{
     grant_requested_scopes, is_in_patient_compartment, patient_access, CompartmentPatient, Interaction,
-    PatientAccess, Role, Scope, ScopeContext, ScopedResource, Scopes,
+    PatientAccess, QueryConstraint, Role, Scope, ScopeContext, ScopedResource, Scopes,
 };
 use crate::fhir::resource_type::ResourceType;
 
@@ -36,14 +38,25 @@ pub enum Reach {
     Everything,
     /// The launch patient's compartment only (and types no patient owns).
     PatientCompartment(String),
+    /// What matches a scope's `?` constraints (search parameters, all of them), in
+    /// the launch patient's compartment too for a `patient/` scope. Reads only.
+    Constrained {
+        patient: Option<String>,
+        constraints: Vec<QueryConstraint>,
+    },
 }
 
 impl Reach {
-    /// Whether `resource` is within reach.
+    /// Whether `resource` is within reach, as far as the resource alone tells: the
+    /// compartment. (Constraints are search parameters: the store checks them.)
     pub fn admits(&self, resource: &Value, fhir_base: &str) -> bool {
         match self {
-            Reach::Everything => true,
-            Reach::PatientCompartment(patient) => {
+            Reach::Everything | Reach::Constrained { patient: None, .. } => true,
+            Reach::PatientCompartment(patient)
+            | Reach::Constrained {
+                patient: Some(patient),
+                ..
+            } => {
                 let kind = resource
                     .get("resourceType")
                     .and_then(Value::as_str)
@@ -134,30 +147,51 @@ fn reach(
     if permission.is_unrestricted() {
         return Ok(Reach::Everything);
     }
-    let through_patient = permission
-        .grants()
+    let grants = permission.grants();
+    if grants.is_empty() {
+        return Err(format!("no scope allows {interaction:?} on {kind}"));
+    }
+    // A whole compartment covers any constrained part of it.
+    let whole_compartment = grants
         .iter()
         .any(|grant| grant.limited_to_patient_compartment() && grant.constraints.is_empty());
-    if !through_patient {
-        return Err(if permission.is_allowed() {
-            format!("only a scope with ? constraints allows {interaction:?} on {kind}; those are not enforced per resource yet")
-        } else {
-            format!("no scope allows {interaction:?} on {kind}")
-        });
-    }
-    let Some(patient) = patient else {
-        return Err(format!(
-            "only a patient/ scope allows {interaction:?} on {kind}, and the token names no patient"
-        ));
+    let constrained = match grants {
+        _ if whole_compartment => None,
+        [grant] => Some(grant),
+        _ => {
+            return Err(format!(
+                "only several scopes with different ? constraints allow {interaction:?} on {kind}; \
+                 one is enforced at a time"
+            ))
+        }
     };
-    match interaction {
-        Interaction::HistoryType => Err(format!(
-            "a patient/ scope does not reach {kind}'s history across patients; read each resource's history"
+    let needs_patient = constrained.is_none_or(|grant| grant.limited_to_patient_compartment());
+    let patient = match (needs_patient, patient) {
+        (true, None) => {
+            return Err(format!(
+                "only a patient/ scope allows {interaction:?} on {kind}, and the token names no patient"
+            ))
+        }
+        (true, Some(patient)) => Some(patient.to_owned()),
+        (false, _) => None,
+    };
+    match (interaction, constrained) {
+        (Interaction::HistoryType, _) => Err(format!(
+            "a patient/ or constrained scope does not reach {kind}'s history across resources; read each resource's history"
         )),
-        Interaction::Patch => {
+        (Interaction::Patch, None) => {
             Err("a patient/ scope does not allow PATCH; send the whole resource with PUT".into())
         }
-        _ => Ok(Reach::PatientCompartment(patient.to_owned())),
+        (_, None) => Ok(Reach::PatientCompartment(patient.unwrap_or_default())),
+        (Interaction::Read | Interaction::Vread | Interaction::Search | Interaction::HistoryInstance, Some(grant)) => {
+            Ok(Reach::Constrained {
+                patient,
+                constraints: grant.constraints.clone(),
+            })
+        }
+        (_, Some(_)) => Err(format!(
+            "a scope with ? constraints allows reading {kind} here, not {interaction:?}"
+        )),
     }
 }
 
@@ -344,13 +378,50 @@ mod tests {
     }
 
     #[test]
-    fn constrained_scopes_are_refused_until_enforced_per_resource() {
-        let refused = check(
-            "system/Claim.rs?status=active",
-            FhirRequest::OnType("Claim", Interaction::Search),
+    fn a_constrained_scope_reads_what_matches_and_writes_nothing() {
+        use FhirRequest::OnType;
+        let active = vec![QueryConstraint {
+            param: "status".into(),
+            value: "active".into(),
+        }];
+        assert_eq!(
+            check(
+                "system/Claim.rs?status=active",
+                OnType("Claim", Interaction::Search)
+            ),
+            Ok(Reach::Constrained {
+                patient: None,
+                constraints: active.clone()
+            })
+        );
+        assert_eq!(
+            check(
+                "patient/Claim.rs?status=active",
+                OnType("Claim", Interaction::Read)
+            ),
+            Ok(Reach::Constrained {
+                patient: Some("p1".into()),
+                constraints: active
+            })
+        );
+        assert!(check(
+            "user/Claim.cruds?status=active",
+            OnType("Claim", Interaction::Create)
         )
-        .unwrap_err();
-        assert!(refused.contains("not enforced"), "{refused}");
+        .is_err());
+        assert!(check(
+            "user/Claim.rs?status=active user/Claim.rs?use=claim",
+            OnType("Claim", Interaction::Search)
+        )
+        .is_err());
+        // The whole compartment covers its constrained part.
+        assert_eq!(
+            check(
+                "patient/Claim.rs patient/Claim.rs?status=active",
+                OnType("Claim", Interaction::Search)
+            ),
+            Ok(Reach::PatientCompartment("p1".into()))
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! How the FHIR handlers keep a request within what its token reaches
 //! ([`Reach`], decided by the authorization gate): a `patient/` scope's request
-//! sees and changes only the launch patient's compartment. Reads of anything else
-//! are refused (403), searches are narrowed to the compartment in their SQL (and
-//! every result checked), writes must leave the resource in the compartment, and
+//! sees and changes only the launch patient's compartment; a constrained scope's
+//! (`user/Claim.rs?status=active`) reads only what matches. Reads of anything else
+//! are refused (403), searches are narrowed in their SQL (and every result
+//! checked), writes must leave the resource in the compartment, and
 //! `_include`d resources the scopes do not reach are left out of the Bundle.
 
 use serde_json::Value;
@@ -12,6 +13,8 @@ use super::resource_type::ResourceType;
 use crate::auth::access_token::Principal;
 use crate::auth::policy::{may_include, Reach};
 use crate::auth::scopes::{compartment_search_restrictions, patient_access, PatientAccess};
+use crate::fhir::search::find;
+use crate::store::Session;
 
 /// The request's reach, as the gate put it (everything when authorization is
 /// disabled; refused without the gate).
@@ -63,33 +66,69 @@ pub fn guard_text(reach: &Reach, body: &str, fhir_base: &str) -> Result<(), Fhir
 pub fn only_unlimited(reach: &Reach, what: &str) -> Result<(), FhirError> {
     match reach {
         Reach::Everything => Ok(()),
-        Reach::PatientCompartment(_) => Err(FhirError::Forbidden(format!(
-            "{what} is not available to patient/ scopes"
+        Reach::PatientCompartment(_) | Reach::Constrained { .. } => Err(FhirError::Forbidden(format!(
+            "{what} is not available to patient/ or constrained scopes"
         ))),
     }
 }
 
-/// Narrows a search to the compartment: the type's main compartment link as one
-/// more criterion (`Patient?_id=…`, `Claim?patient=Patient/…`, `Coverage?beneficiary=…`).
+/// Narrows a search to the reach: the type's main compartment link as one more
+/// criterion (`Patient?_id=…`, `Claim?patient=Patient/…`, `Coverage?beneficiary=…`),
+/// and a constrained scope's search parameters.
 pub fn narrow_search(
     reach: &Reach,
     resource_type: ResourceType,
     pairs: &mut Vec<(String, String)>,
 ) -> Result<(), FhirError> {
-    let Reach::PatientCompartment(patient) = reach else {
-        return Ok(());
+    let (patient, constraints) = match reach {
+        Reach::Everything => return Ok(()),
+        Reach::PatientCompartment(patient) => (Some(patient), &[][..]),
+        Reach::Constrained { patient, constraints } => (patient.as_ref(), constraints.as_slice()),
     };
-    match patient_access(resource_type.as_str()) {
-        PatientAccess::NotPatientSpecific => Ok(()),
-        PatientAccess::Never => Err(outside(&format!("every {resource_type}"))),
-        PatientAccess::Compartment(_) => {
-            let restriction = compartment_search_restrictions(resource_type.as_str(), patient)
-                .and_then(|restrictions| restrictions.into_iter().next())
-                .ok_or_else(|| outside(&format!("every {resource_type}")))?;
-            pairs.push((restriction.param.to_owned(), restriction.value));
-            Ok(())
+    if let Some(patient) = patient {
+        match patient_access(resource_type.as_str()) {
+            PatientAccess::NotPatientSpecific => {}
+            PatientAccess::Never => return Err(outside(&format!("every {resource_type}"))),
+            PatientAccess::Compartment(_) => {
+                let restriction = compartment_search_restrictions(resource_type.as_str(), patient)
+                    .and_then(|restrictions| restrictions.into_iter().next())
+                    .ok_or_else(|| outside(&format!("every {resource_type}")))?;
+                pairs.push((restriction.param.to_owned(), restriction.value));
+            }
         }
     }
+    pairs.extend(
+        constraints
+            .iter()
+            .map(|constraint| (constraint.param.clone(), constraint.value.clone())),
+    );
+    Ok(())
+}
+
+/// Refuses a stored resource that does not match a constrained scope's search
+/// parameters (asked of the store: `Type?_id={id}&{constraints}`).
+pub async fn guard_constraints(
+    session: &mut Session,
+    reach: &Reach,
+    resource_type: ResourceType,
+    id: &str,
+    fhir_base: &str,
+) -> Result<(), FhirError> {
+    let Reach::Constrained { constraints, .. } = reach else {
+        return Ok(());
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("_id", id);
+    for constraint in constraints {
+        query.append_pair(&constraint.param, &constraint.value);
+    }
+    let found = find(session, resource_type, &query.finish(), fhir_base, 1).await?;
+    if found.is_empty() {
+        return Err(FhirError::Forbidden(
+            "the resource does not match the constraints of the scope that allows reading it".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a searchset needs its entries checked: a limited reach, or included

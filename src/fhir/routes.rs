@@ -209,6 +209,14 @@ async fn read(
         .read(&mut session, resource_type(&type_name)?, &id)
         .await?;
     reach::guard_text(&reach, &version.body, &ctx.base_url)?;
+    reach::guard_constraints(
+        &mut session,
+        &reach,
+        resource_type(&type_name)?,
+        &id,
+        &ctx.base_url,
+    )
+    .await?;
     respond_with_version(HttpResponse::Ok(), format, version)
 }
 
@@ -227,6 +235,15 @@ async fn vread(
         .vread(&mut session, resource_type(&type_name)?, &id, &version)
         .await?;
     reach::guard_text(&reach, &version.body, &ctx.base_url)?;
+    // The current version decides whether the resource matches.
+    reach::guard_constraints(
+        &mut session,
+        &reach,
+        resource_type(&type_name)?,
+        &id,
+        &ctx.base_url,
+    )
+    .await?;
     respond_with_version(HttpResponse::Ok(), format, version)
 }
 
@@ -512,6 +529,7 @@ async fn instance_history(
         let mut session = ctx.service.session(&tenant).await?;
         let current = ctx.service.read(&mut session, resource_type, &id).await?;
         reach::guard_text(&reach, &current.body, &ctx.base_url)?;
+        reach::guard_constraints(&mut session, &reach, resource_type, &id, &ctx.base_url).await?;
     }
     history(
         &request,

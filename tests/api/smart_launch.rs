@@ -27,6 +27,7 @@ crate::on_both_backends!(
     openid_connect_discovers_the_issuer_and_checks_the_id_token,
     patient_scopes_reach_the_launch_patients_compartment_only,
     bundle_entries_are_checked_one_by_one,
+    a_constrained_scope_reads_only_what_matches,
 );
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -857,4 +858,72 @@ async fn bundle_entries_are_checked_one_by_one(app: &TestApp) {
         statuses[0].starts_with("201") && statuses[1].starts_with("403"),
         "{answered}"
     );
+}
+
+async fn a_constrained_scope_reads_only_what_matches(app: &TestApp) {
+    let active = app.create(&claim_for("p-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut draft = claim_for("p-1");
+    draft["status"] = json!("draft");
+    let draft = app.create(&draft).await["id"].as_str().unwrap().to_owned();
+    let registered = register_client(
+        app,
+        json!({"clientId": "active-claims", "name": "Active claims report", "type": "confidential",
+               "scopes": "system/Claim.rs?status=active"}),
+    )
+    .await;
+    let token = crate::helpers::client_credentials_token(
+        &app.base,
+        "active-claims",
+        registered["clientSecret"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    let reader = bearer_client(&token);
+    let status = |path: String| {
+        let reader = reader.clone();
+        async move { reader.get(app.url(&path)).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("Claim/{active}")).await, 200);
+    assert_eq!(status(format!("Claim/{draft}")).await, 403);
+    assert_eq!(status(format!("Claim/{draft}/_history")).await, 403);
+    assert_eq!(status("Patient".into()).await, 403);
+    let found: Value = reader
+        .get(app.url("Claim"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["resource"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![active.as_str()], "{found}");
+    let drafts: Value = reader
+        .get(app.url("Claim?status=draft"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        drafts["entry"]
+            .as_array()
+            .is_none_or(|entries| entries.is_empty()),
+        "{drafts}"
+    );
+    let write = reader
+        .post(app.url("Claim"))
+        .json(&claim_for("p-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
 }
