@@ -105,7 +105,7 @@ async fn simulate(
 async fn serve(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
     if settings.redis_url.is_some() {
         tracing::info!(
-            "redis_url is set; this version keeps its cache in process and does not use Redis yet"
+            "redis_url is set: request rate limits are shared through Redis; the cache stays in process"
         );
     }
     let app = Application::build(settings).await?;

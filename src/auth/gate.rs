@@ -120,7 +120,7 @@ pub async fn gate(
         }
     };
     if let Some(limits) = &context.limits {
-        if let Err(wait) = limits.check(&principal.client_id) {
+        if let Err(wait) = limits.check(&principal.client_id).await {
             let answer = too_many(area, wait);
             // Refused, but known: the audit trail records who asked.
             request.extensions_mut().insert(principal);

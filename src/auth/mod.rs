@@ -25,6 +25,7 @@ pub mod launch;
 pub mod pages;
 pub mod policy;
 pub mod rate_limit;
+pub mod redis_limits;
 pub mod scopes;
 pub mod token_endpoint;
 pub mod token_lifecycle;
@@ -120,6 +121,8 @@ pub enum AuthSetupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error("redis_url: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 /// The authorization server of a node: `None` when authorization is disabled
@@ -161,6 +164,17 @@ pub async fn setup(
         .clone()
         .unwrap_or_else(|| bootstrap::default_path(&settings.database_url));
     bootstrap::ensure_admin(&clients, &bootstrap_file).await?;
+    let limits = rate_limit::RequestLimits::new(
+        settings.auth_rate_limit_per_second,
+        settings.auth_rate_limit_burst,
+        settings.redis_url.as_deref(),
+        &settings.redis_key_prefix,
+    )?;
+    if let Some(limits) = &limits {
+        // Connected before the first request, if Redis is there; a Redis that is
+        // down only delays start-up this long, then requests are counted in process.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), limits.connect()).await;
+    }
     Ok(Some(AuthContext {
         mode: AuthMode::Required,
         tokens: AccessTokens::new(Arc::clone(&keys), Arc::clone(&store), endpoints.clone(), lifetime)
@@ -171,10 +185,7 @@ pub async fn setup(
         users: users::UserRegistry::new(Arc::clone(&store)),
         grants: grants::Grants::new(Arc::clone(&store)),
         store,
-        limits: rate_limit::ClientRateLimits::new(
-            settings.auth_rate_limit_per_second,
-            settings.auth_rate_limit_burst,
-        ),
+        limits,
         sign_in_limits: rate_limit::ClientRateLimits::per_minute(SIGN_INS_PER_MINUTE, SIGN_IN_BURST),
     }))
 }
@@ -189,8 +200,8 @@ pub struct AuthContext {
     pub clients: clients::ClientRegistry,
     pub users: users::UserRegistry,
     pub grants: grants::Grants,
-    /// `None`: no limit.
-    pub limits: Option<rate_limit::ClientRateLimits>,
+    /// `None`: no limit. Shared by every node through Redis when configured.
+    pub limits: Option<rate_limit::RequestLimits>,
     /// Password attempts per username.
     pub sign_in_limits: rate_limit::ClientRateLimits,
 }

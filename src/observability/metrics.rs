@@ -49,6 +49,14 @@ static AUDIT_QUEUE_FULL: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("metric registered once")
 });
 
+static RATE_LIMIT_REDIS_FALLBACKS: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "claimbridge_rate_limit_redis_fallbacks_total",
+        "Requests whose rate limit was counted on this node because Redis did not answer in time"
+    )
+    .expect("metric registered once")
+});
+
 /// `count` AuditEvents were committed.
 pub fn audit_written(count: usize) {
     AUDIT_EVENTS_WRITTEN.inc_by(count as u64);
@@ -62,6 +70,12 @@ pub fn audit_write_failed(count: usize) {
 /// A request found the audit queue full and waited.
 pub fn audit_queue_full() {
     AUDIT_QUEUE_FULL.inc();
+}
+
+/// A request's rate limit was counted in process: Redis failed or was left alone
+/// after failing.
+pub fn rate_limit_redis_fallback() {
+    RATE_LIMIT_REDIS_FALLBACKS.inc();
 }
 
 /// A frame over `mllp_max_frame` closed its connection.

@@ -10,6 +10,9 @@ use serde_json::Value;
 /// The PostgreSQL server the suite also runs against (CI sets it).
 const POSTGRES_ENV: &str = "CLAIMBRIDGE_TEST_POSTGRES_URL";
 
+/// The Redis the shared rate limit tests use (CI sets it).
+const REDIS_ENV: &str = "CLAIMBRIDGE_TEST_REDIS_URL";
+
 /// Small enough that the 413 test need not send megabytes.
 pub const TEST_BODY_LIMIT: usize = 256 * 1024;
 
@@ -68,6 +71,37 @@ pub struct TestOptions {
     /// default tenant; its keys may be read again every second. A `&'static str`
     /// keeps the options `Copy`: a test's issuer, on an ephemeral port, is leaked.
     pub trusted_issuer: Option<&'static str>,
+    /// Rate limits counted in this Redis (`redis_url`), under a namespace
+    /// (`redis_key_prefix`) that servers of one test share and other tests do not.
+    pub redis: Option<TestRedis>,
+}
+
+/// A Redis for a test's servers, and their keys' namespace in it.
+#[derive(Debug, Clone, Copy)]
+pub struct TestRedis {
+    pub url: &'static str,
+    pub key_prefix: &'static str,
+}
+
+impl TestRedis {
+    /// The suite's Redis with a namespace of the test's own (both leaked, to keep
+    /// the options `Copy`); `None` when no Redis is configured, except on CI, where
+    /// that is a failure.
+    pub fn from_env() -> Option<TestRedis> {
+        let Ok(url) = std::env::var(REDIS_ENV) else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must set {REDIS_ENV} so the shared rate limits are tested"
+            );
+            eprintln!("{REDIS_ENV} is not set: skipping a test of rate limits in Redis");
+            return None;
+        };
+        let key_prefix = format!("claimbridge-test-{}", uuid::Uuid::new_v4().simple());
+        Some(TestRedis {
+            url: url.leak(),
+            key_prefix: key_prefix.leak(),
+        })
+    }
 }
 
 impl TestOptions {
@@ -79,6 +113,7 @@ impl TestOptions {
         integrations: false,
         rate_limit: None,
         trusted_issuer: None,
+        redis: None,
     };
 
     /// Billing operations go through the integration registry.
@@ -89,6 +124,7 @@ impl TestOptions {
         integrations: true,
         rate_limit: None,
         trusted_issuer: None,
+        redis: None,
     };
 }
 
@@ -181,6 +217,10 @@ impl TestApp {
                 .map(|issuer| vec![claimbridge::auth::external_issuers::TrustedIssuer::new(issuer)])
                 .unwrap_or_default(),
             auth_jwks_min_refresh_secs: 1,
+            redis_url: options.redis.map(|redis| redis.url.to_owned()),
+            redis_key_prefix: options
+                .redis
+                .map_or_else(|| "claimbridge".to_owned(), |redis| redis.key_prefix.to_owned()),
             database_url: database_url.clone(),
             database_pool_size: 4,
             bind: "127.0.0.1:0".parse().unwrap(),

@@ -46,6 +46,7 @@ const RUNNING: TestOptions = TestOptions {
     integrations: false,
     rate_limit: None,
     trusted_issuer: None,
+    redis: None,
 };
 
 /// What is enqueued stays queued, for the tests that claim jobs themselves.
