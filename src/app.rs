@@ -146,6 +146,16 @@ impl Application {
                 Some(listener)
             }
         };
+        let health = web::Data::new(crate::observability::health::Health {
+            store: database.store(1)?,
+            redis: settings
+                .redis_url
+                .as_deref()
+                .map(redis::Client::open)
+                .transpose()
+                .map_err(|e| crate::config::ConfigError::Invalid(format!("redis_url: {e}")))?,
+            mllp: mllp.as_ref().map(MllpListener::accepting),
+        });
         let scrub_rules = Arc::new(RuleSet::default());
         // Read the denial data now, so a mistake in it stops start-up, not a request.
         crate::billing::denials::shipped()?;
@@ -316,6 +326,8 @@ impl Application {
                 .configure(crate::outbound_webhooks::routes::configure)
                 .configure(crate::jobs::routes::configure)
                 .route("/metrics", web::get().to(metrics))
+                .app_data(health.clone())
+                .configure(crate::observability::health::configure)
         })
         .workers(workers)
         .listen(listener)

@@ -7,7 +7,7 @@
 //! `/admin`; `disabled` turns every check off, with a warning, and is refused on a
 //! non-loopback bind. What stays open: the CapabilityStatement, discovery
 //! documents, the token and JWKS endpoints, vendors' webhooks (verified by their
-//! signatures) and `/metrics`.
+//! signatures), `/metrics` and the health probes.
 
 pub mod access_token;
 pub mod admin_clients;

@@ -3,6 +3,7 @@
 //! (MLLP senders wait for each ACK before the next message).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub struct MllpListener {
     tls: Option<TlsAcceptor>,
     /// One AuditEvent per message (see `crate::audit`).
     auditor: Auditor,
+    /// True while `run` accepts connections (the readiness probe reads it).
+    accepting: Arc<AtomicBool>,
 }
 
 impl MllpListener {
@@ -51,7 +54,13 @@ impl MllpListener {
             limits,
             tls,
             auditor,
+            accepting: Arc::default(),
         })
+    }
+
+    /// Whether the listener is accepting connections, as it changes.
+    pub fn accepting(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.accepting)
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -63,6 +72,7 @@ impl MllpListener {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut connections = JoinSet::new();
+        self.accepting.store(true, Ordering::Relaxed);
         loop {
             let permit = tokio::select! {
                 permit = Arc::clone(&permits).acquire_owned() => permit.expect("the semaphore is never closed"),
@@ -94,6 +104,7 @@ impl MllpListener {
             // Reap finished connections so the set does not grow without bound.
             while connections.try_join_next().is_some() {}
         }
+        self.accepting.store(false, Ordering::Relaxed);
         tracing::info!(
             open = connections.len(),
             "MLLP listener stopping; finishing in-flight messages"

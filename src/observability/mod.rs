@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+pub mod health;
 pub mod metrics;
 
 /// Installs the global subscriber; `RUST_LOG` filters (default `info`).

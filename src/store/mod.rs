@@ -152,6 +152,7 @@ mod postgres {
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
     include!("auth_ops.rs");
+    include!("health_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -425,6 +426,7 @@ mod sqlite {
     include!("inbound_ops.rs");
     include!("cursors_ops.rs");
     include!("auth_ops.rs");
+    include!("health_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -593,6 +595,22 @@ impl Database {
 }
 
 impl Store {
+    /// The newest migration this binary embeds for the store's backend: what a
+    /// database must have applied to be current.
+    pub fn newest_embedded_migration(&self) -> Result<Option<String>, StoreError> {
+        fn newest<DB: diesel::backend::Backend>(
+            migrations: &EmbeddedMigrations,
+        ) -> Result<Option<String>, StoreError> {
+            let all = diesel::migration::MigrationSource::<DB>::migrations(migrations)
+                .map_err(|e| StoreError::Migration(e.to_string()))?;
+            Ok(all.iter().map(|m| m.name().version().to_string()).max())
+        }
+        match &self.backend {
+            Backend::Postgres(_) => newest::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS),
+            Backend::Sqlite { .. } => newest::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
+        }
+    }
+
     /// A connection for a sequence of operations, each committed on its own, whose
     /// resource operations are the default tenant's: for the tables that have no
     /// tenant and the parts of the server that work in the default tenant.
@@ -1368,6 +1386,11 @@ impl Session {
         launch_id: &str,
     ) -> Result<Option<auth::LaunchContextRow>, StoreError> {
         on_session!(self, launch_context(launch_id, chrono::Utc::now()))
+    }
+
+    /// The newest migration applied to the database.
+    pub async fn latest_applied_migration(&mut self) -> Result<Option<String>, StoreError> {
+        on_session!(self, latest_applied_migration())
     }
 
     /// Where the integration's feed was read up to; `None` before its first page.

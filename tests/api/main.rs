@@ -18,6 +18,7 @@ mod external_issuers;
 mod failover;
 mod feeds;
 mod fhir_client;
+mod health;
 mod helpers;
 mod history;
 mod hl7;
