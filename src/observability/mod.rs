@@ -1,11 +1,15 @@
 //! Logs. Request logs carry the route template, never the concrete path or query
-//! string: those hold ids and search values that can be PHI.
+//! string: those hold ids and search values that can be PHI. Every request has an
+//! id (`X-Request-Id`: the caller's when it is a plain token, else a new one),
+//! returned in the response and on every log line made while it is served.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -24,24 +28,67 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Logs one line per request: method, route template, status, duration.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The caller's request id when it is one we can log as is (1 to 64 letters,
+/// digits, `-`, `_`, `.`: nothing that could forge a log line or carry data),
+/// else a new one.
+fn request_id(offered: Option<&HeaderValue>) -> String {
+    offered
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Logs one line per request: method, route template, status, duration, under a
+/// span holding the request id.
 pub async fn log_request(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = request.method().clone();
-    let response = next.call(request).await?;
+    let id = request_id(request.headers().get(&REQUEST_ID));
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.call(request).instrument(span.clone()).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     let route = response
         .request()
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".into());
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    span.in_scope(|| {
+        tracing::info!(
+            %method,
+            route,
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        )
+    });
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_request_id_is_kept_and_anything_else_replaced() {
+        let kept = request_id(Some(&HeaderValue::from_static("lb-7f3a.9_x")));
+        assert_eq!(kept, "lb-7f3a.9_x");
+        for offered in ["", "has space", "a\"quote", &"x".repeat(65)] {
+            let replaced = request_id(HeaderValue::from_str(offered).ok().as_ref());
+            assert_ne!(replaced, offered);
+            assert_eq!(replaced.len(), 32, "{replaced}");
+        }
+        assert_eq!(request_id(None).len(), 32);
+    }
 }

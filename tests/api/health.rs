@@ -78,3 +78,29 @@ async fn a_node_with_its_redis_is_ready() {
     assert_eq!(ready["checks"]["redis"][0]["status"], "pass");
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_a_request_id() {
+    let app = TestApp::sqlite(TestOptions::default()).await;
+    let client = reqwest::Client::new();
+    let echoed = client
+        .get(app.server_url("/health/live"))
+        .header("X-Request-Id", "lb-42.a_b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "lb-42.a_b");
+    // A refused request has one too (the gate answers before any handler).
+    let refused = client.get(app.url("Patient")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let generated = refused.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 32);
+    let forged = client
+        .get(app.server_url("/health/live"))
+        .header("X-Request-Id", "x\" injected=1")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(forged.headers()["x-request-id"], "x\" injected=1");
+    app.finish().await;
+}
