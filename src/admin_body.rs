@@ -26,6 +26,16 @@ impl FieldError {
     pub fn missing(field: &'static str) -> Self {
         FieldError::new(field, "is required")
     }
+
+    /// The 422 that names the field.
+    pub fn answer(&self, api: &'static str) -> HttpResponse {
+        error_answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &self.message,
+            Some((self.field, &self.message)),
+            api,
+        )
+    }
 }
 
 /// A request body's fields.
@@ -92,4 +102,29 @@ pub fn error_answer(
         None => json!({"error": error.to_string()}),
     };
     HttpResponse::build(status).json(body)
+}
+
+/// A read of one record: 200 with its JSON, 404 (`missing` says what) when there is
+/// none, 503 when the store fails.
+pub fn read_answer<T, E: Display>(
+    found: Result<Option<T>, E>,
+    to_json: impl FnOnce(&T) -> Value,
+    missing: &str,
+    api: &'static str,
+) -> HttpResponse {
+    match found {
+        Ok(Some(record)) => HttpResponse::Ok().json(to_json(&record)),
+        Ok(None) => error_answer(StatusCode::NOT_FOUND, &missing, None, api),
+        Err(error) => error_answer(StatusCode::SERVICE_UNAVAILABLE, &error, None, api),
+    }
+}
+
+/// A removal: 204, 404 (`missing`) when there was nothing to remove, 503 when the
+/// store fails.
+pub fn delete_answer<E: Display>(deleted: Result<bool, E>, missing: &str, api: &'static str) -> HttpResponse {
+    match deleted {
+        Ok(true) => HttpResponse::NoContent().finish(),
+        Ok(false) => error_answer(StatusCode::NOT_FOUND, &missing, None, api),
+        Err(error) => error_answer(StatusCode::SERVICE_UNAVAILABLE, &error, None, api),
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::clients::client_of;
 use super::AuthContext;
-use crate::admin_body::error_answer;
+use crate::admin_body::{delete_answer, error_answer, read_answer};
 use crate::store::StoreError;
 
 const API: &str = "admin clients API";
@@ -29,14 +29,7 @@ fn store_error(error: &StoreError) -> HttpResponse {
 async fn create(context: web::Data<AuthContext>, body: web::Json<Value>) -> HttpResponse {
     let client = match client_of(body.into_inner()) {
         Ok(client) => client,
-        Err(invalid) => {
-            return error_answer(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &invalid.message,
-                Some((invalid.field, &invalid.message)),
-                API,
-            )
-        }
+        Err(invalid) => return invalid.answer(API),
     };
     match context.clients.register(client).await {
         Ok((client, secret)) => {
@@ -66,19 +59,13 @@ async fn list(context: web::Data<AuthContext>) -> HttpResponse {
 }
 
 async fn read(context: web::Data<AuthContext>, id: web::Path<String>) -> HttpResponse {
-    match context.clients.client(&id).await {
-        Ok(Some(client)) => HttpResponse::Ok().json(client.to_json()),
-        Ok(None) => error_answer(StatusCode::NOT_FOUND, &format!("no client {id}"), None, API),
-        Err(error) => store_error(&error),
-    }
+    let found = context.clients.client(&id).await;
+    read_answer(found, |client| client.to_json(), &format!("no client {id}"), API)
 }
 
 async fn remove(context: web::Data<AuthContext>, id: web::Path<String>) -> HttpResponse {
-    match context.clients.delete(&id).await {
-        Ok(true) => HttpResponse::NoContent().finish(),
-        Ok(false) => error_answer(StatusCode::NOT_FOUND, &format!("no client {id}"), None, API),
-        Err(error) => store_error(&error),
-    }
+    let deleted = context.clients.delete(&id).await;
+    delete_answer(deleted, &format!("no client {id}"), API)
 }
 
 async fn rotate_keys(context: web::Data<AuthContext>) -> HttpResponse {

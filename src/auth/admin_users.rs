@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::users::user_of;
 use super::AuthContext;
-use crate::admin_body::error_answer;
+use crate::admin_body::{delete_answer, error_answer, read_answer};
 use crate::store::StoreError;
 
 const API: &str = "admin users API";
@@ -27,14 +27,7 @@ fn store_error(error: &StoreError) -> HttpResponse {
 async fn create(context: web::Data<AuthContext>, body: web::Json<Value>) -> HttpResponse {
     let new = match user_of(body.into_inner()) {
         Ok(new) => new,
-        Err(invalid) => {
-            return error_answer(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &invalid.message,
-                Some((invalid.field, &invalid.message)),
-                API,
-            )
-        }
+        Err(invalid) => return invalid.answer(API),
     };
     match context.users.add(new).await {
         Ok((user, generated)) => {
@@ -64,17 +57,11 @@ async fn list(context: web::Data<AuthContext>) -> HttpResponse {
 }
 
 async fn read(context: web::Data<AuthContext>, id: web::Path<String>) -> HttpResponse {
-    match context.users.user(&id).await {
-        Ok(Some(user)) => HttpResponse::Ok().json(user.to_json()),
-        Ok(None) => error_answer(StatusCode::NOT_FOUND, &format!("no user {id}"), None, API),
-        Err(error) => store_error(&error),
-    }
+    let found = context.users.user(&id).await;
+    read_answer(found, |user| user.to_json(), &format!("no user {id}"), API)
 }
 
 async fn remove(context: web::Data<AuthContext>, id: web::Path<String>) -> HttpResponse {
-    match context.users.delete(&id).await {
-        Ok(true) => HttpResponse::NoContent().finish(),
-        Ok(false) => error_answer(StatusCode::NOT_FOUND, &format!("no user {id}"), None, API),
-        Err(error) => store_error(&error),
-    }
+    let deleted = context.users.delete(&id).await;
+    delete_answer(deleted, &format!("no user {id}"), API)
 }

@@ -72,25 +72,11 @@ async fn create_launch(
     }
     let fields = match Body::of(body.into_inner()) {
         Ok(fields) => fields,
-        Err(invalid) => {
-            return error_answer(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &invalid.message,
-                Some((invalid.field, &invalid.message)),
-                API,
-            )
-        }
+        Err(invalid) => return invalid.answer(API),
     };
     let (patient, encounter) = match (fields.string("patient"), fields.string("encounter")) {
         (Ok(patient), Ok(encounter)) => (patient, encounter),
-        (Err(invalid), _) | (_, Err(invalid)) => {
-            return error_answer(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &invalid.message,
-                Some((invalid.field, &invalid.message)),
-                API,
-            )
-        }
+        (Err(invalid), _) | (_, Err(invalid)) => return invalid.answer(API),
     };
     for (field, kind, id) in [
         ("patient", ResourceType::Patient, &patient),
