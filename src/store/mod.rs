@@ -137,6 +137,10 @@ mod postgres {
         };
     }
 
+    pub async fn begin(conn: &mut Conn) -> Result<(), StoreError> {
+        Ok(<Conn as AsyncConnection>::TransactionManager::begin_transaction(conn).await?)
+    }
+
     include!("ops.rs");
     include!("messages_ops.rs");
     include!("billing_ops.rs");
@@ -409,6 +413,19 @@ mod sqlite {
         ($later:literal, $earlier:literal) => {
             concat!("((", $later, " - ", $earlier, ") / 1000000)")
         };
+    }
+
+    /// Transactions here write, so they take SQLite's write lock at BEGIN
+    /// (IMMEDIATE). A deferred one takes it at its first write, and fails at once
+    /// (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait out) when a write
+    /// committed outside `Store`'s writer lock — a feed cursor, a token row — since
+    /// its first read.
+    pub async fn begin(conn: &mut Conn) -> Result<(), StoreError> {
+        Ok(conn
+            .spawn_blocking(|inner| {
+                diesel::connection::AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+            })
+            .await?)
     }
 
     include!("ops.rs");

@@ -158,10 +158,6 @@ pub async fn count(conn: &mut Conn, statement: Statement) -> Result<i64, StoreEr
     Ok(row.count)
 }
 
-pub async fn begin(conn: &mut Conn) -> Result<(), StoreError> {
-    Ok(<Conn as AsyncConnection>::TransactionManager::begin_transaction(conn).await?)
-}
-
 pub async fn commit(conn: &mut Conn) -> Result<(), StoreError> {
     Ok(<Conn as AsyncConnection>::TransactionManager::commit_transaction(conn).await?)
 }
@@ -178,8 +174,17 @@ pub async fn write(
     request: WriteRequest<'_>,
     render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
 ) -> Result<WriteOutcome, StoreError> {
-    conn.transaction(async |conn| write_in_transaction(conn, tenant, request, render).await)
-        .await
+    begin(conn).await?;
+    match write_in_transaction(conn, tenant, request, render).await {
+        Ok(outcome) => {
+            commit(conn).await?;
+            Ok(outcome)
+        }
+        Err(error) => {
+            rollback(conn).await?;
+            Err(error)
+        }
+    }
 }
 
 /// Writes one version of `tenant`'s resource: it changes only a resource of that
