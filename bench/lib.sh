@@ -13,12 +13,13 @@ use_fresh_database() {
   esac
 }
 
-# Starts target/release/claimbridge (extra settings come from the environment) and
-# waits until it answers; its pid is in SERVER. Authorization is off (loopback only)
-# unless AUTH=required: these figures are the server's work without token checks.
+# Starts target/release/claimbridge (or $BIN; extra settings come from the
+# environment) and waits until it answers; its pid is in SERVER. Authorization is
+# off (loopback only) unless AUTH=required: these figures are the server's work
+# without token checks.
 start_server() {
   RUST_LOG=warn CLAIMBRIDGE_BIND=127.0.0.1:$PORT CLAIMBRIDGE_DATABASE_POOL_SIZE=${POOL:-16} \
-    CLAIMBRIDGE_AUTH=${AUTH:-disabled} target/release/claimbridge serve &
+    CLAIMBRIDGE_AUTH=${AUTH:-disabled} "${BIN:-target/release/claimbridge}" serve &
   SERVER=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/fhir/metadata" >/dev/null && break; sleep 0.1; done
 }

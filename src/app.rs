@@ -2,6 +2,7 @@
 //! Tests build the same `Application` on port 0 and talk HTTP to it.
 
 use std::net::{SocketAddr, TcpListener};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ use crate::integrations::routes::IntegrationsContext;
 use crate::jobs::routes::JobsContext;
 use crate::jobs::{JobQueue, JobRegistry, JobRunner, QueueSettings, RunnerSettings};
 use crate::observability::log_request;
+use crate::observability::metrics::http::HttpMetrics;
+use crate::observability::metrics::scrape::{Scrape, ScrapeSources};
 use crate::outbound_webhooks::delivery::{Deliverer, DELIVERY_JOB};
 use crate::outbound_webhooks::routes::WebhookSubscriptionsContext;
 use crate::outbound_webhooks::subscriptions::Subscriptions;
@@ -89,7 +92,8 @@ impl Application {
     pub async fn build_with_jobs(settings: &Settings, jobs: JobRegistry) -> Result<Self, StartupError> {
         // Compiling the R4 schema validators takes a moment; do it off the request path.
         tokio::task::spawn_blocking(crate::fhir::validation::warm_up);
-        let database = Database::open(&settings.database_url).await?;
+        let mut database = Database::open(&settings.database_url).await?;
+        database.time_checkouts(settings.metrics_enabled);
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind,
             source,
@@ -105,13 +109,13 @@ impl Application {
         // Each worker gets its own share of the connection pool (see `Database`).
         let pool_per_worker = settings.database_pool_size.div_ceil(workers);
         // Fail at start-up rather than in a worker if the pool cannot be configured.
-        database.store(pool_per_worker)?;
+        database.store_named("fhir", pool_per_worker)?;
         let database = Arc::new(database);
         let (fhir_base, body_limit, search_max_count) =
             (base_url.clone(), settings.body_limit, settings.search_max_count);
         // The audit trail's writer, fed by every worker and the MLLP listener.
         let (auditor, audit) = AuditWriter::start(
-            database.store(AUDIT_POOL_SIZE)?,
+            database.store_named("audit", AUDIT_POOL_SIZE)?,
             Observer {
                 site: base_url.clone(),
             },
@@ -119,7 +123,7 @@ impl Application {
         // HL7 ingestion has a pool of its own, shared by the MLLP listener and
         // `POST /hl7/v2`, sized like one HTTP worker's.
         let ingest = Arc::new(Ingest::new(
-            ResourceService::new(database.store(pool_per_worker)?, base_url.clone()),
+            ResourceService::new(database.store_named("hl7", pool_per_worker)?, base_url.clone()),
             IngestSettings {
                 identifier_systems: settings.hl7_identifier_systems.clone(),
                 store_only: settings.hl7_store_only.clone(),
@@ -147,7 +151,7 @@ impl Application {
             }
         };
         let health = web::Data::new(crate::observability::health::Health {
-            store: database.store(1)?,
+            store: database.store_named("health", 1)?,
             redis: settings
                 .redis_url
                 .as_deref()
@@ -168,7 +172,7 @@ impl Application {
         }
         let auth = crate::auth::setup(
             settings,
-            Arc::new(database.store(AUTH_POOL_SIZE)?),
+            Arc::new(database.store_named("auth", AUTH_POOL_SIZE)?),
             keyring.clone(),
             address,
         )
@@ -183,8 +187,8 @@ impl Application {
         let auth_mode = web::Data::new(settings.auth);
         let registry_changes = Arc::new(RegistryChanges::default());
         let orchestrator = Arc::new(Orchestrator::new(OrchestratorParts {
-            store: database.store(ADMIN_POOL_SIZE)?,
-            attempt_store: database.store(1)?,
+            store: database.store_named("integrations", ADMIN_POOL_SIZE)?,
+            attempt_store: database.store_named("attempts", 1)?,
             host: PluginHost::new(keyring.clone(), Arc::new(vendor_plugin)),
             breakers: Breakers::new(settings.integration_breaker()),
             retry: settings.integration_retry(),
@@ -199,7 +203,10 @@ impl Application {
         let queue_submissions = settings.billing_gateway == Some(GatewayKind::Integrations);
         let mut jobs = jobs;
         let submissions = Arc::new(SubmissionRunner {
-            fhir: ResourceService::new(database.store(ADMIN_POOL_SIZE)?, fhir_base.clone()),
+            fhir: ResourceService::new(
+                database.store_named("submissions", ADMIN_POOL_SIZE)?,
+                fhir_base.clone(),
+            ),
             orchestrator: Arc::clone(&orchestrator),
             config: submission.clone(),
         });
@@ -207,7 +214,10 @@ impl Application {
         crate::billing::feeds::register(
             &mut jobs,
             Arc::new(FeedReader {
-                fhir: ResourceService::new(database.store(ADMIN_POOL_SIZE)?, fhir_base.clone()),
+                fhir: ResourceService::new(
+                    database.store_named("feeds", ADMIN_POOL_SIZE)?,
+                    fhir_base.clone(),
+                ),
                 orchestrator: Arc::clone(&orchestrator),
             }),
         );
@@ -215,12 +225,18 @@ impl Application {
             crate::billing::prior_auth_sync::register(
                 &mut jobs,
                 Arc::new(PriorAuthSync {
-                    fhir: ResourceService::new(database.store(ADMIN_POOL_SIZE)?, fhir_base.clone()),
+                    fhir: ResourceService::new(
+                        database.store_named("prior_auth", ADMIN_POOL_SIZE)?,
+                        fhir_base.clone(),
+                    ),
                     gateway: Arc::clone(gateway),
                 }),
             );
         }
-        let deliverer = Arc::new(Deliverer::new(database.store(ADMIN_POOL_SIZE)?, keyring.clone()));
+        let deliverer = Arc::new(Deliverer::new(
+            database.store_named("webhooks", ADMIN_POOL_SIZE)?,
+            keyring.clone(),
+        ));
         jobs.handle(DELIVERY_JOB, move |job| Arc::clone(&deliverer).run(job));
         let max_message = settings.mllp_max_frame;
         let job_registry = Arc::new(jobs);
@@ -228,16 +244,26 @@ impl Application {
         let job_runner = if settings.jobs_enabled {
             // Claims are sequential; outcomes and lease renewals come one per running job.
             Some(JobRunner::new(
-                JobQueue::new(database.store(settings.jobs_concurrency + 1)?, queue_settings),
+                JobQueue::new(
+                    database.store_named("jobs", settings.jobs_concurrency + 1)?,
+                    queue_settings,
+                ),
                 Arc::clone(&job_registry),
                 RunnerSettings::from_settings(settings),
             ))
         } else {
             None
         };
+        let scrape = web::Data::new(Scrape::new(ScrapeSources {
+            database: Arc::clone(&database),
+            orchestrator: Arc::clone(&orchestrator),
+            store: database.store_named("metrics", 1)?,
+            job_kinds: job_registry.kinds(),
+        }));
+        let metrics_enabled = settings.metrics_enabled;
         let server = HttpServer::new(move || {
             let store = database
-                .store(pool_per_worker)
+                .store_named("fhir", pool_per_worker)
                 .expect("the same pool configuration succeeded at start-up");
             let context = web::Data::new(FhirContext {
                 service: ResourceService::new(store, fhir_base.clone()),
@@ -259,7 +285,7 @@ impl Application {
             let integrations = web::Data::new(IntegrationsContext {
                 registry: Registry::new(
                     database
-                        .store(ADMIN_POOL_SIZE)
+                        .store_named("admin", ADMIN_POOL_SIZE)
                         .expect("the same pool configuration succeeded at start-up"),
                     keyring.clone(),
                 )
@@ -269,7 +295,7 @@ impl Application {
             let jobs = web::Data::new(JobsContext {
                 queue: JobQueue::new(
                     database
-                        .store(ADMIN_POOL_SIZE)
+                        .store_named("admin", ADMIN_POOL_SIZE)
                         .expect("the same pool configuration succeeded at start-up"),
                     queue_settings,
                 ),
@@ -277,14 +303,14 @@ impl Application {
             });
             let webhooks = web::Data::new(WebhooksContext {
                 store: database
-                    .store(ADMIN_POOL_SIZE)
+                    .store_named("admin", ADMIN_POOL_SIZE)
                     .expect("the same pool configuration succeeded at start-up"),
                 orchestrator: Arc::clone(&orchestrator),
             });
             let subscriptions = web::Data::new(WebhookSubscriptionsContext {
                 subscriptions: Subscriptions::new(
                     database
-                        .store(ADMIN_POOL_SIZE)
+                        .store_named("admin", ADMIN_POOL_SIZE)
                         .expect("the same pool configuration succeeded at start-up"),
                     keyring.clone(),
                 ),
@@ -293,11 +319,15 @@ impl Application {
                 ingest: Arc::clone(&ingest),
             });
             let auth = auth.clone();
+            // Each worker counts its requests with handles of its own (see `HttpMetrics`).
+            let http_metrics = metrics_enabled.then(|| Rc::new(HttpMetrics::default()));
             App::new()
                 .wrap(from_fn(crate::auth::gate::gate))
                 // Outside the gate: refusals are audited too, with whom the gate knew.
                 .wrap(from_fn(crate::audit::middleware::audit))
-                .wrap(from_fn(log_request))
+                .wrap(from_fn(move |request, next| {
+                    log_request(request, next, http_metrics.clone())
+                }))
                 .app_data(web::Data::new(auditor.clone()))
                 .app_data(auth_mode.clone())
                 .configure(|cfg| {
@@ -325,6 +355,7 @@ impl Application {
                 .configure(crate::billing::payments::configure)
                 .configure(crate::outbound_webhooks::routes::configure)
                 .configure(crate::jobs::routes::configure)
+                .app_data(scrape.clone())
                 .route("/metrics", web::get().to(metrics))
                 .app_data(health.clone())
                 .configure(crate::observability::health::configure)
@@ -383,8 +414,8 @@ impl Application {
     }
 }
 
-async fn metrics() -> actix_web::HttpResponse {
+async fn metrics(scrape: web::Data<Scrape>) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(crate::observability::metrics::render())
+        .body(scrape.render().await)
 }

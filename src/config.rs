@@ -35,6 +35,10 @@ pub struct Settings {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub log_format: LogFormat,
+    /// Whether each HTTP request and each database checkout is counted and timed
+    /// for `/metrics`. Off only to measure what that costs: `/metrics` still
+    /// answers, without those figures.
+    pub metrics_enabled: bool,
     /// Largest search page a client may ask for with `_count`.
     pub search_max_count: usize,
     /// Claims of a `POST /api/claims/batch` stored per transaction.
@@ -173,6 +177,7 @@ impl Default for Settings {
             redis_key_prefix: "claimbridge".into(),
             body_limit: 10 * 1024 * 1024,
             log_format: LogFormat::Pretty,
+            metrics_enabled: true,
             search_max_count: 1000,
             claims_batch_chunk: 1000,
             workers: None,

@@ -5,6 +5,9 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "api/prometheus_text.rs"]
+mod prometheus_text;
+
 const BINARY: &str = env!("CARGO_BIN_EXE_claimbridge");
 
 fn claimbridge(database_url: &str) -> Command {
@@ -370,4 +373,54 @@ async fn rotate_key_moves_credentials_to_the_new_key() {
         (&serde_json::json!("k2"), &serde_json::json!({"apiKey": "set"}))
     );
     stop(server);
+}
+
+/// `CLAIMBRIDGE_METRICS_ENABLED=false` takes the per-request recording away (so a
+/// benchmark can measure what it costs on one binary), and nothing else: `/metrics`
+/// still serves what is read when scraped. A process of its own, so that the
+/// process-wide counters are this server's alone.
+#[tokio::test]
+async fn metrics_can_be_switched_off_to_measure_their_cost() {
+    for enabled in ["true", "false"] {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite://{}/db.sqlite", dir.path().display());
+        let (server, port) = start_serving(&database, &[("CLAIMBRIDGE_METRICS_ENABLED", enabled)]).await;
+        let server = KillOnDrop(server);
+        for _ in 0..3 {
+            let answer = http()
+                .get(format!("http://127.0.0.1:{port}/fhir/metadata"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200);
+        }
+        let text = http()
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let scraped = prometheus_text::parse(&text);
+        let metadata = [("method", "GET"), ("route", "/fhir/metadata"), ("status", "200")];
+        let requests = scraped.sum("claimbridge_http_requests_total", &metadata);
+        let checkouts = scraped.sum("claimbridge_db_pool_wait_seconds_count", &[]);
+        if enabled == "true" {
+            assert!(requests >= 3.0, "{requests} requests counted");
+            assert!(checkouts >= 1.0, "{checkouts} checkouts timed");
+        } else {
+            assert_eq!(requests, 0.0);
+            assert_eq!(checkouts, 0.0);
+        }
+        // Read at scrape time either way.
+        assert_eq!(
+            scraped.value("claimbridge_claims", &[("state", "draft")]),
+            Some(0.0)
+        );
+        assert!(scraped
+            .value("claimbridge_db_pool_max_connections", &[("pool", "fhir")])
+            .is_some());
+        drop(server);
+    }
 }

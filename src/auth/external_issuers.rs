@@ -31,6 +31,7 @@ use openidconnect::IssuerUrl;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::access_token::{Principal, TokenError};
 use super::scopes::Scopes;
@@ -445,9 +446,23 @@ impl ExternalIssuers {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .jwks_uri
             .clone();
+        // The issuer as configured, never the JWKS URL the issuer chose (it may
+        // carry a query).
         let read = match jwks_uri {
-            Some(uri) => self.fetch_json(&uri).await.map(|jwks| (uri, jwks)),
-            None => self.discover(&issuer.config.issuer).await,
+            Some(uri) => self
+                .fetch_json(&uri)
+                .instrument(tracing::info_span!("issuer_fetch", issuer = %issuer.config.issuer, op = "jwks"))
+                .await
+                .map(|jwks| (uri, jwks)),
+            None => {
+                self.discover(&issuer.config.issuer)
+                    .instrument(tracing::info_span!(
+                        "issuer_fetch",
+                        issuer = %issuer.config.issuer,
+                        op = "discovery"
+                    ))
+                    .await
+            }
         };
         let mut known = issuer
             .known

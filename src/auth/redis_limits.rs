@@ -103,6 +103,7 @@ impl RedisLimits {
     }
 
     /// Counts one request of `client_id`: `Ok(Err(wait))` over the limit.
+    #[tracing::instrument(level = "debug", name = "redis", skip_all, fields(op = "rate_limit"))]
     pub async fn check(&self, client_id: &str) -> Result<Result<(), Duration>, SharedLimitError> {
         match tokio::time::timeout(TIMEOUT, self.ask(client_id)).await {
             Ok(Ok(0)) => Ok(Ok(())),

@@ -17,6 +17,7 @@ use crate::audit::classify::mllp_message;
 use crate::audit::{Auditor, Outcome};
 use crate::hl7::connection::{Connection, ConnectionError};
 use crate::hl7::ingest::Ingest;
+use crate::observability::metrics;
 
 /// Connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 1024;
@@ -92,6 +93,7 @@ impl MllpListener {
                 }
             };
             let _ = stream.set_nodelay(true);
+            let open = metrics::mllp::connection_opened();
             let ingest = Arc::clone(&self.ingest);
             let limits = self.limits;
             let shutdown = shutdown.clone();
@@ -99,6 +101,7 @@ impl MllpListener {
             let auditor = self.auditor.clone();
             connections.spawn(async move {
                 serve_connection(stream, peer, tls, ingest, limits, shutdown, auditor).await;
+                drop(open);
                 drop(permit);
             });
             // Reap finished connections so the set does not grow without bound.
@@ -159,7 +162,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Ok(None)) => return,
             Ok(Err(ConnectionError::TooLarge { limit })) => {
                 tracing::warn!(%peer, limit, "MLLP frame over the size limit; closing the connection");
-                crate::observability::metrics::mllp_oversize_frame();
+                metrics::mllp::oversize_frame();
                 return;
             }
             Ok(Err(error)) => {
@@ -167,10 +170,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 return;
             }
         };
+        let received = std::time::Instant::now();
         let text = decode_text(&payload);
         match ingest.receive(&text).await {
             Ok(reply) => {
-                crate::observability::metrics::mllp_message(&reply.message_type, reply.status.as_str());
+                metrics::mllp::message(&reply.message_type, reply.status.as_str());
                 // Recorded before the ACK goes out: an acknowledged message has its
                 // AuditEvent (see `crate::audit::writer`).
                 let record = mllp_message(Some(&reply), peer.ip());
@@ -184,6 +188,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         tracing::info!(%peer, %error, "could not write an ACK; the sender will resend");
                         return;
                     }
+                    metrics::mllp::ack_written(received);
                 }
             }
             Err(error) => {

@@ -64,14 +64,26 @@ struct Breaker {
     state: BreakerState,
     recent_failures: VecDeque<Instant>,
     opened_at: Instant,
+    /// The integration's vendor, for the metrics (which show breakers by vendor).
+    vendor: String,
 }
 
 impl Breaker {
-    fn closed() -> Self {
+    fn closed(vendor: String) -> Self {
         Breaker {
             state: BreakerState::Closed,
             recent_failures: VecDeque::new(),
             opened_at: Instant::now(),
+            vendor,
+        }
+    }
+
+    /// The state now (an open breaker whose time is up shows as half-open).
+    fn current(&self, open_for: Duration) -> BreakerState {
+        if self.state == BreakerState::Open && self.opened_at.elapsed() >= open_for {
+            BreakerState::HalfOpen
+        } else {
+            self.state
         }
     }
 }
@@ -117,17 +129,17 @@ impl Breakers {
             if breaker.state != BreakerState::Closed {
                 tracing::info!(integration_id, "circuit closed");
             }
-            *breaker = Breaker::closed();
+            *breaker = Breaker::closed(std::mem::take(&mut breaker.vendor));
         }
     }
 
-    /// Counts a failure; returns the state after it.
-    pub fn record_failure(&self, integration_id: &str) -> BreakerState {
+    /// Counts a failure of the integration (of `vendor`); returns the state after it.
+    pub fn record_failure(&self, integration_id: &str, vendor: &str) -> BreakerState {
         let now = Instant::now();
         let mut breakers = self.lock();
         let breaker = breakers
             .entry(integration_id.to_owned())
-            .or_insert_with(Breaker::closed);
+            .or_insert_with(|| Breaker::closed(vendor.to_owned()));
         match breaker.state {
             BreakerState::HalfOpen => self.open(integration_id, breaker, now),
             BreakerState::Open => {}
@@ -151,16 +163,20 @@ impl Breakers {
     /// The state now, as a health answer shows it (an open breaker whose time is
     /// up shows as half-open: the next call probes).
     pub fn state(&self, integration_id: &str) -> BreakerState {
-        match self.lock().get(integration_id) {
-            None => BreakerState::Closed,
-            Some(breaker)
-                if breaker.state == BreakerState::Open
-                    && breaker.opened_at.elapsed() >= self.policy.open_for =>
-            {
-                BreakerState::HalfOpen
-            }
-            Some(breaker) => breaker.state,
-        }
+        self.lock()
+            .get(integration_id)
+            .map_or(BreakerState::Closed, |breaker| {
+                breaker.current(self.policy.open_for)
+            })
+    }
+
+    /// Each breaker's vendor and state now (as `state` shows it); integrations
+    /// that never failed have none, and are closed.
+    pub fn states(&self) -> Vec<(String, BreakerState)> {
+        self.lock()
+            .values()
+            .map(|breaker| (breaker.vendor.clone(), breaker.current(self.policy.open_for)))
+            .collect()
     }
 
     fn open(&self, integration_id: &str, breaker: &mut Breaker, now: Instant) {
@@ -186,6 +202,7 @@ mod tests {
     use super::*;
 
     const ID: &str = "claimmd-primary";
+    const VENDOR: &str = "claimmd";
 
     fn breakers() -> Breakers {
         Breakers::new(BreakerPolicy {
@@ -198,36 +215,36 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn closed_opens_after_n_failures_within_the_window() {
         let breakers = breakers();
-        assert_eq!(breakers.record_failure(ID), BreakerState::Closed);
-        assert_eq!(breakers.record_failure(ID), BreakerState::Closed);
+        assert_eq!(breakers.record_failure(ID, VENDOR), BreakerState::Closed);
+        assert_eq!(breakers.record_failure(ID, VENDOR), BreakerState::Closed);
         assert_eq!(breakers.admit(ID), Admission::Allowed);
-        assert_eq!(breakers.record_failure(ID), BreakerState::Open);
+        assert_eq!(breakers.record_failure(ID, VENDOR), BreakerState::Open);
         assert_eq!(breakers.admit(ID), Admission::Refused);
     }
 
     #[tokio::test(start_paused = true)]
     async fn failures_older_than_the_window_do_not_count() {
         let breakers = breakers();
-        breakers.record_failure(ID);
-        breakers.record_failure(ID);
+        breakers.record_failure(ID, VENDOR);
+        breakers.record_failure(ID, VENDOR);
         tokio::time::advance(Duration::from_secs(11)).await;
-        assert_eq!(breakers.record_failure(ID), BreakerState::Closed);
+        assert_eq!(breakers.record_failure(ID, VENDOR), BreakerState::Closed);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_success_forgets_earlier_failures() {
         let breakers = breakers();
-        breakers.record_failure(ID);
-        breakers.record_failure(ID);
+        breakers.record_failure(ID, VENDOR);
+        breakers.record_failure(ID, VENDOR);
         breakers.record_success(ID);
-        assert_eq!(breakers.record_failure(ID), BreakerState::Closed);
+        assert_eq!(breakers.record_failure(ID, VENDOR), BreakerState::Closed);
     }
 
     #[tokio::test(start_paused = true)]
     async fn open_lets_one_probe_through_after_its_time() {
         let breakers = breakers();
         for _ in 0..3 {
-            breakers.record_failure(ID);
+            breakers.record_failure(ID, VENDOR);
         }
         tokio::time::advance(Duration::from_secs(4)).await;
         assert_eq!(breakers.admit(ID), Admission::Refused);
@@ -239,14 +256,41 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn states_name_each_breaker_s_vendor_as_the_health_answer_shows_it() {
+        let breakers = breakers();
+        assert!(breakers.states().is_empty(), "no breaker before a failure");
+        for _ in 0..3 {
+            breakers.record_failure(ID, VENDOR);
+        }
+        breakers.record_failure("availity-backup", "availity");
+        let mut states = breakers.states();
+        states.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            states,
+            vec![
+                ("availity".to_owned(), BreakerState::Closed),
+                (VENDOR.to_owned(), BreakerState::Open),
+            ]
+        );
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(breakers
+            .states()
+            .contains(&(VENDOR.to_owned(), BreakerState::HalfOpen)));
+        breakers.record_success(ID);
+        assert!(breakers
+            .states()
+            .contains(&(VENDOR.to_owned(), BreakerState::Closed)));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_successful_probe_closes_and_a_failed_one_reopens() {
         let breakers = breakers();
         for _ in 0..3 {
-            breakers.record_failure(ID);
+            breakers.record_failure(ID, VENDOR);
         }
         tokio::time::advance(Duration::from_secs(5)).await;
         assert_eq!(breakers.admit(ID), Admission::Probe);
-        assert_eq!(breakers.record_failure(ID), BreakerState::Open);
+        assert_eq!(breakers.record_failure(ID, VENDOR), BreakerState::Open);
         assert_eq!(breakers.admit(ID), Admission::Refused);
 
         tokio::time::advance(Duration::from_secs(5)).await;

@@ -27,12 +27,14 @@ use claimbridge_plugin_sdk::{
     PluginError, PluginHandler, SubmissionReceipt, SubmittedClaim,
 };
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::attempt_log::AttemptLog;
 use super::backoff::RetryPolicy;
 use super::breaker::{Admission, BreakerState, Breakers};
 use super::host::PluginHost;
 use super::Category;
+use crate::observability::metrics;
 use crate::store::attempts::{AttemptFilter, AttemptRecord};
 use crate::store::integrations::IntegrationRecord;
 use crate::store::{Store, StoreError};
@@ -205,6 +207,8 @@ impl Orchestrator {
         let integrations = self.route(request.tenant, request.category).await?;
         let mut failed_over = false;
         let mut last_error = None;
+        // The integration last given up on, counted as a failover once another is tried.
+        let mut given_up: Option<&IntegrationRecord> = None;
         for record in integrations.iter() {
             let handler = match self.host.handler(record).await {
                 Ok(handler) => handler,
@@ -220,11 +224,15 @@ impl Orchestrator {
                     );
                     last_error = Some(error);
                     failed_over = true;
+                    given_up = Some(record);
                     continue;
                 }
             };
             if !handler.descriptor().supports(capability) {
                 continue;
+            }
+            if let Some(left) = given_up.take() {
+                metrics::integrations::failover(&left.vendor, capability.as_str());
             }
             match self
                 .take_turn(record, handler.as_ref(), &request, failed_over)
@@ -235,6 +243,7 @@ impl Orchestrator {
                 Turn::Next(error) => {
                     last_error = Some(error);
                     failed_over = true;
+                    given_up = Some(record);
                 }
             }
         }
@@ -382,7 +391,7 @@ impl Orchestrator {
                 self.attempts.record_now(sending).await;
             }
             let started = Instant::now();
-            let result = self.call(handler, request.operation).await;
+            let result = self.call(record, handler, request.operation).await;
             let latency = started.elapsed();
             let error = match result {
                 Ok(output) => {
@@ -411,7 +420,7 @@ impl Orchestrator {
                 // The vendor answered: it is healthy, the data is not.
                 Outcome::Final => self.breakers.record_success(&record.id),
                 _ => {
-                    self.breakers.record_failure(&record.id);
+                    self.breakers.record_failure(&record.id, &record.vendor);
                 }
             }
             let attempt = self.attempt(
@@ -475,7 +484,10 @@ impl Orchestrator {
                 return give_up(request, tries, error);
             }
             match self.retry.delay(tries, error.retry_after()) {
-                Some(wait) => tokio::time::sleep(wait).await,
+                Some(wait) => {
+                    metrics::integrations::retry(&record.vendor, capability.as_str());
+                    tokio::time::sleep(wait).await
+                }
                 None => return give_up(request, tries, error),
             }
             last_error = Some(error);
@@ -498,7 +510,7 @@ impl Orchestrator {
         loop {
             tries += 1;
             let started = Instant::now();
-            let result = self.call(handler, &operation).await;
+            let result = self.call(record, handler, &operation).await;
             let latency = started.elapsed();
             let (outcome, error) = match &result {
                 Ok(OperationOutput::ClaimStatus(report)) if report.statuses.is_empty() => {
@@ -543,6 +555,7 @@ impl Orchestrator {
                 }
                 Err(error) if error.is_retryable() && tries < self.retry.attempts => {
                     let wait = self.retry.delay(tries, error.retry_after()).ok_or(error)?;
+                    metrics::integrations::retry(&record.vendor, Capability::ClaimStatus.as_str());
                     tokio::time::sleep(wait).await;
                 }
                 Err(error) => return Err(error),
@@ -550,12 +563,21 @@ impl Orchestrator {
         }
     }
 
+    /// One call to the integration's vendor, in a span naming the vendor and the
+    /// operation (never what is sent).
     async fn call(
         &self,
+        record: &IntegrationRecord,
         handler: &dyn PluginHandler,
         operation: &Operation,
     ) -> Result<OperationOutput, PluginError> {
-        match tokio::time::timeout(self.call_timeout, execute_checked(handler, operation)).await {
+        let span = tracing::info_span!(
+            "integration_call",
+            vendor = %record.vendor,
+            operation = operation.capability().as_str()
+        );
+        let bounded = tokio::time::timeout(self.call_timeout, execute_checked(handler, operation));
+        match bounded.instrument(span).await {
             Ok(result) => result,
             Err(_) => Err(PluginError::no_answer(
                 idempotency(operation),
@@ -639,7 +661,7 @@ impl Orchestrator {
         }
         let handler = self.host.handler(record).await?;
         let started = Instant::now();
-        let result = self.call(handler.as_ref(), operation).await;
+        let result = self.call(record, handler.as_ref(), operation).await;
         let latency = started.elapsed();
         match &result {
             Ok(_) => {
@@ -658,7 +680,7 @@ impl Orchestrator {
                 if error.class() == ErrorClass::Final {
                     self.breakers.record_success(&record.id);
                 } else {
-                    self.breakers.record_failure(&record.id);
+                    self.breakers.record_failure(&record.id, &record.vendor);
                 }
                 self.record(
                     record,
@@ -685,6 +707,11 @@ impl Orchestrator {
         self.breakers.state(integration_id)
     }
 
+    /// The vendor and state of every breaker this node has (see `Breakers::states`).
+    pub fn breaker_states(&self) -> Vec<(String, BreakerState)> {
+        self.breakers.states()
+    }
+
     pub fn host(&self) -> &PluginHost {
         &self.host
     }
@@ -704,6 +731,9 @@ impl Orchestrator {
             .record(self.attempt(record, capability, request, outcome, error, latency, failover));
     }
 
+    /// The attempt log's record of one call (or skip), which every caller records:
+    /// the call is counted in the metrics here, except the `sending` mark an upload
+    /// leaves before it starts (its outcome follows).
     #[allow(clippy::too_many_arguments)]
     fn attempt(
         &self,
@@ -715,6 +745,9 @@ impl Orchestrator {
         latency: Duration,
         failover: bool,
     ) -> AttemptRecord {
+        if outcome != Outcome::Sending {
+            metrics::integrations::call(&record.vendor, capability.as_str(), outcome.as_str());
+        }
         AttemptRecord {
             id: None,
             tenant: request.tenant.to_owned(),

@@ -142,24 +142,32 @@ impl JobRunner {
                 }),
             };
             // Ids, kinds and counts only: a job's payload and errors may name a patient.
-            match recorded {
+            let counted = match recorded {
                 Ok(state) => {
-                    tracing::info!(job = %id, kind, attempt = lease.attempt, state, "job attempt ended")
+                    tracing::info!(job = %id, kind, attempt = lease.attempt, state, "job attempt ended");
+                    state
                 }
-                Err(QueueError::LeaseLost(_)) => tracing::warn!(
-                    job = %id,
-                    kind,
-                    attempt = lease.attempt,
-                    "job attempt ended after its lease was taken over: its outcome is not recorded"
-                ),
-                Err(error) => tracing::error!(
-                    job = %id,
-                    kind,
-                    attempt = lease.attempt,
-                    %error,
-                    "job outcome not recorded: the job runs again once its lease lapses"
-                ),
-            }
+                Err(QueueError::LeaseLost(_)) => {
+                    tracing::warn!(
+                        job = %id,
+                        kind,
+                        attempt = lease.attempt,
+                        "job attempt ended after its lease was taken over: its outcome is not recorded"
+                    );
+                    "lease_lost"
+                }
+                Err(error) => {
+                    tracing::error!(
+                        job = %id,
+                        kind,
+                        attempt = lease.attempt,
+                        %error,
+                        "job outcome not recorded: the job runs again once its lease lapses"
+                    );
+                    "not_recorded"
+                }
+            };
+            crate::observability::metrics::jobs::run(&kind, counted);
         }
     }
 }

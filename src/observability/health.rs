@@ -98,6 +98,7 @@ async fn database(store: &Store) -> Result<(), String> {
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", name = "redis", skip_all, fields(op = "ping"))]
 async fn redis_ping(client: &redis::Client) -> Result<(), String> {
     let mut connection = client
         .get_multiplexed_async_connection()

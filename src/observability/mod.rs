@@ -1,8 +1,17 @@
-//! Logs. Request logs carry the route template, never the concrete path or query
-//! string: those hold ids and search values that can be PHI. Every request has an
-//! id (`X-Request-Id`: the caller's when it is a plain token, else a new one),
-//! returned in the response and on every log line made while it is served.
+//! Logs and request metrics. Request logs carry the route template, never the
+//! concrete path or query string: those hold ids and search values that can be
+//! PHI. Every request has an id (`X-Request-Id`: the caller's when it is a plain
+//! token, else a new one), returned in the response and on every log line made
+//! while it is served.
+//!
+//! Spans: database operations (`db`, with the operation's name) and Redis calls
+//! (`redis`) are at debug level, so that at the default `info` they cost a check
+//! of a cached flag; calls that leave the server for a vendor
+//! (`integration_call`), a webhook subscriber (`webhook_delivery`) or a trusted
+//! issuer (`issuer_fetch`) are at info, and name the vendor and operation, never
+//! URLs with their queries, bodies, or anything of a patient.
 
+use std::rc::Rc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -16,6 +25,8 @@ use crate::config::LogFormat;
 
 pub mod health;
 pub mod metrics;
+
+use metrics::http::HttpMetrics;
 
 /// Installs the global subscriber; `RUST_LOG` filters (default `info`).
 pub fn init_logging(format: LogFormat) {
@@ -47,10 +58,12 @@ fn request_id(offered: Option<&HeaderValue>) -> String {
 }
 
 /// Logs one line per request: method, route template, status, duration, under a
-/// span holding the request id.
+/// span holding the request id; and counts it in `metrics` (the worker's handles)
+/// unless metrics are off.
 pub async fn log_request(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
+    metrics: Option<Rc<HttpMetrics>>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = request.method().clone();
@@ -64,15 +77,19 @@ pub async fn log_request(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".into());
+    let (status, elapsed) = (response.status(), started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             %method,
             route,
-            status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            status = status.as_u16(),
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
             "request"
         )
     });
+    if let Some(metrics) = metrics {
+        metrics.record(&method, route, status, elapsed);
+    }
     Ok(response)
 }
 

@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use super::signature::{signature, SIGNATURE_HEADER};
 use super::subscriptions::open_secret;
@@ -99,16 +100,27 @@ impl Deliverer {
             )
             .body(body)
             .send()
+            // The subscription's id, never its URL, which may carry credentials.
+            .instrument(tracing::info_span!(
+                "webhook_delivery",
+                subscription = %subscription.id,
+                event_type
+            ))
             .await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let (http_status, failure) = match &sent {
-            Ok(response) if response.status().is_success() => (Some(response.status()), None),
+        let (outcome, http_status, failure) = match &sent {
+            Ok(response) if response.status().is_success() => ("delivered", Some(response.status()), None),
             Ok(response) => (
+                "refused",
                 Some(response.status()),
                 Some(format!("the subscriber answered {}", response.status())),
             ),
-            Err(error) => (None, Some(send_failure(error))),
+            Err(error) => {
+                let (outcome, failure) = send_failure(error);
+                (outcome, None, Some(failure))
+            }
         };
+        crate::observability::metrics::webhooks::delivery(outcome);
         let record = DeliveryRecord {
             id: None,
             subscription_id: subscription.id.clone(),
@@ -154,14 +166,21 @@ fn text<'a>(event: &'a Value, field: &str) -> Result<&'a str, JobError> {
         .ok_or_else(|| JobError::permanent(format!("the event has no {field}")))
 }
 
-/// Why a request got no answer, without reqwest's message, which names the URL.
-fn send_failure(error: &reqwest::Error) -> String {
+/// Why a request got no answer (the metrics' outcome and the recorded error),
+/// without reqwest's message, which names the URL.
+fn send_failure(error: &reqwest::Error) -> (&'static str, String) {
     if error.is_timeout() {
-        format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())
+        (
+            "timeout",
+            format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs()),
+        )
     } else if error.is_connect() {
-        "cannot connect to the subscriber".to_owned()
+        ("unreachable", "cannot connect to the subscriber".to_owned())
     } else {
-        "the exchange with the subscriber broke off".to_owned()
+        (
+            "broken_off",
+            "the exchange with the subscriber broke off".to_owned(),
+        )
     }
 }
 

@@ -129,6 +129,16 @@ pub struct JobFilter {
     pub limit: i64,
 }
 
+/// The queued jobs of one kind, as the metrics show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedJobs {
+    pub kind: String,
+    /// Waiting to run, due or not (a retry waits for its backoff).
+    pub queued: i64,
+    /// When the longest-waiting due job fell due; `None` when none is due.
+    pub oldest_due: Option<DateTime<Utc>>,
+}
+
 /// How many jobs of a kind are in a status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobCount {

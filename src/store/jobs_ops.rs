@@ -5,7 +5,7 @@
 
 use crate::store::jobs::{
     ClaimLocking, ClaimRequest, JobCount, JobFilter, JobId, JobRecord, JobStatus, Lease, NewJobRecord,
-    Settlement,
+    QueuedJobs, Settlement,
 };
 use crate::store::jobs_rows::{job_records, JobRow, NewJobRow, JOB_COLUMNS};
 use crate::store::schema::jobs;
@@ -20,6 +20,16 @@ struct OldestQueuedRow {
     kind: String,
     #[diesel(sql_type = crate::store::sql_types::UtcTimestamp)]
     oldest: StoredInstant,
+}
+
+#[derive(QueryableByName)]
+struct QueuedJobsRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    queued: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<crate::store::sql_types::UtcTimestamp>)]
+    oldest_due: Option<StoredInstant>,
 }
 
 /// Stores a queued job; `None` when a live job (queued or running) already has its
@@ -327,4 +337,26 @@ pub async fn oldest_queued_jobs(
             .load(conn)
             .await?;
     Ok(rows.into_iter().map(|row| (row.kind, row.oldest.0)).collect())
+}
+
+/// Each kind's queued jobs: how many, and since when the longest-waiting due one
+/// has been due. One statement over the queued jobs only (`jobs_by_status` on
+/// PostgreSQL), never the finished ones, which pile up.
+pub async fn queued_jobs(
+    conn: &mut Conn,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<QueuedJobs>, StoreError> {
+    let mut query = Statement::new("SELECT kind, COUNT(*) AS queued, MIN(CASE WHEN run_at <= ");
+    query
+        .bind(now)
+        .sql(" THEN run_at END) AS oldest_due FROM jobs WHERE status = 'queued' GROUP BY kind");
+    let rows: Vec<QueuedJobsRow> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| QueuedJobs {
+            kind: row.kind,
+            queued: row.queued,
+            oldest_due: row.oldest_due.map(|at| at.0),
+        })
+        .collect())
 }

@@ -18,6 +18,7 @@ pub mod jobs;
 mod jobs_rows;
 pub mod messages;
 pub mod model;
+pub mod pools;
 pub mod remittance;
 mod rows;
 mod schema;
@@ -40,6 +41,7 @@ use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, Si
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use tracing::Instrument;
 
 use attempts::{AttemptFilter, AttemptRecord};
 use billing::{ClaimStateRow, NewBillingClaim, StateChange};
@@ -47,7 +49,9 @@ use dashboard::{KpiFigures, KpiQuery};
 use denials::{DenialFilter, DenialRecord, NewDenialRecord, Resolution};
 use inbound::{NewWebhookEvent, PatientPayment};
 use integrations::{IntegrationRecord, SealedColumns};
-use jobs::{ClaimRequest, JobCount, JobFilter, JobId, JobRecord, Lease, NewJobRecord, Settlement};
+use jobs::{
+    ClaimRequest, JobCount, JobFilter, JobId, JobRecord, Lease, NewJobRecord, QueuedJobs, Settlement,
+};
 use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
@@ -70,14 +74,41 @@ const WRITE_ATTEMPTS: usize = 3;
 
 /// Calls the same `ops` function on whichever backend the session is on. The
 /// connection is borrowed from its field alone, so the arguments may borrow the
-/// session's other fields (its tenant).
+/// session's other fields (its tenant). Each call runs in a debug-level `db` span
+/// named after the operation: off at the default `info`, where it costs one
+/// check of a cached flag.
 macro_rules! on_session {
-    ($session:expr, $op:ident($($arg:expr),*)) => {
+    ($session:expr, $op:ident($($arg:expr),*)) => {{
+        let span = db_span(stringify!($op));
         match $session.conn.as_mut().expect("a session has its connection until dropped") {
-            SessionConn::Postgres(conn) => postgres::$op(conn, $($arg),*).await,
-            SessionConn::Sqlite(conn) => sqlite::$op(conn, $($arg),*).await,
+            SessionConn::Postgres(conn) => postgres::$op(conn, $($arg),*).instrument(span).await,
+            SessionConn::Sqlite(conn) => sqlite::$op(conn, $($arg),*).instrument(span).await,
         }
-    };
+    }};
+}
+
+/// Reads a deadpool pool's status for `PoolRegistry` through a weak reference (a
+/// macro: the pool type differs per backend, and deadpool's status type cannot be
+/// named here).
+macro_rules! pool_probe {
+    ($pool:expr) => {{
+        let weak = $pool.weak();
+        Box::new(move || {
+            let status = weak.upgrade()?.status();
+            Some(pools::PoolFigures::of(
+                status.max_size,
+                status.size,
+                status.available,
+                status.waiting,
+            ))
+        })
+    }};
+}
+
+/// The span of one database operation: its name only, never its arguments (they
+/// hold ids and search values).
+fn db_span(op: &'static str) -> tracing::Span {
+    tracing::debug_span!("db", op)
 }
 
 mod postgres {
@@ -552,6 +583,10 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     webhook_presence: Arc<SubscriberPresence>,
+    /// What the pool serves (see `Database::store_named`).
+    purpose: &'static str,
+    /// How long checkouts wait for a connection, unless metrics are off.
+    pool_wait: Option<prometheus::Histogram>,
 }
 
 /// An opened, migrated database from which each HTTP worker takes a `Store` with a
@@ -564,6 +599,10 @@ pub struct Database {
     sqlite_writer: Arc<Mutex<()>>,
     /// Whether any webhook subscription is enabled, shared by every worker's store.
     webhook_presence: Arc<SubscriberPresence>,
+    /// Every pool made so far, for the metrics.
+    pools: pools::PoolRegistry,
+    /// Whether stores time their checkouts (`metrics_enabled`).
+    time_checkouts: bool,
 }
 
 impl Database {
@@ -575,20 +614,35 @@ impl Database {
             kind,
             sqlite_writer: Arc::new(Mutex::new(())),
             webhook_presence: Arc::default(),
+            pools: pools::PoolRegistry::default(),
+            time_checkouts: true,
         })
     }
 
-    /// A store with a pool of up to `pool_size` connections, opened lazily.
+    /// Whether stores made from here on time how long each checkout waits for a
+    /// connection (on by default; off with `metrics_enabled`, to measure the cost).
+    pub fn time_checkouts(&mut self, on: bool) {
+        self.time_checkouts = on;
+    }
+
+    /// A store with a pool of up to `pool_size` connections, opened lazily; its
+    /// pool shows in the metrics as `other` (see `store_named`).
     pub fn store(&self, pool_size: usize) -> Result<Store, StoreError> {
+        self.store_named("other", pool_size)
+    }
+
+    /// `store`, whose pool the metrics show under `purpose` (`fhir`, `admin`, …:
+    /// a fixed name, summed over the pools of that purpose).
+    pub fn store_named(&self, purpose: &'static str, pool_size: usize) -> Result<Store, StoreError> {
         let backend = match &self.kind {
             DatabaseKind::Postgres(url) => {
                 let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-                Backend::Postgres(
-                    Pool::builder(manager)
-                        .max_size(pool_size)
-                        .build()
-                        .map_err(pool_error)?,
-                )
+                let pool = Pool::builder(manager)
+                    .max_size(pool_size)
+                    .build()
+                    .map_err(pool_error)?;
+                self.pools.note(purpose, pool_probe!(pool));
+                Backend::Postgres(pool)
             }
             DatabaseKind::Sqlite(path) => {
                 let mut config = ManagerConfig::default();
@@ -598,6 +652,7 @@ impl Database {
                     .max_size(pool_size)
                     .build()
                     .map_err(pool_error)?;
+                self.pools.note(purpose, pool_probe!(pool));
                 Backend::Sqlite {
                     pool,
                     writer: Arc::clone(&self.sqlite_writer),
@@ -607,7 +662,16 @@ impl Database {
         Ok(Store {
             backend,
             webhook_presence: Arc::clone(&self.webhook_presence),
+            purpose,
+            pool_wait: self
+                .time_checkouts
+                .then(|| crate::observability::metrics::db::pool_wait(purpose)),
         })
+    }
+
+    /// How full the pools of each purpose are now.
+    pub fn pool_figures(&self) -> std::collections::BTreeMap<&'static str, pools::PoolFigures> {
+        self.pools.figures()
     }
 }
 
@@ -637,27 +701,30 @@ impl Store {
 
     /// A session whose resource operations read and write `tenant`'s resources only.
     pub async fn session_in(&self, tenant: &Tenant) -> Result<Session, StoreError> {
-        Ok(match &self.backend {
-            Backend::Postgres(pool) => Session {
-                conn: Some(SessionConn::Postgres(Box::new(pool.get().await?))),
-                tenant: tenant.clone(),
-                sqlite_writer: None,
-                transaction_lock: None,
-                in_transaction: false,
-                staged: Vec::new(),
-                pending_lock: None,
-                webhook_targets: SessionTargets::new(Arc::clone(&self.webhook_presence)),
-            },
-            Backend::Sqlite { pool, writer } => Session {
-                conn: Some(SessionConn::Sqlite(pool.get().await?)),
-                tenant: tenant.clone(),
-                sqlite_writer: Some(Arc::clone(writer)),
-                transaction_lock: None,
-                in_transaction: false,
-                staged: Vec::new(),
-                pending_lock: None,
-                webhook_targets: SessionTargets::new(Arc::clone(&self.webhook_presence)),
-            },
+        let span = tracing::debug_span!("db", op = "checkout", pool = self.purpose);
+        let started = self.pool_wait.as_ref().map(|_| std::time::Instant::now());
+        let (conn, sqlite_writer) = match &self.backend {
+            Backend::Postgres(pool) => (
+                SessionConn::Postgres(Box::new(pool.get().instrument(span).await?)),
+                None,
+            ),
+            Backend::Sqlite { pool, writer } => (
+                SessionConn::Sqlite(pool.get().instrument(span).await?),
+                Some(Arc::clone(writer)),
+            ),
+        };
+        if let (Some(wait), Some(started)) = (&self.pool_wait, started) {
+            wait.observe(started.elapsed().as_secs_f64());
+        }
+        Ok(Session {
+            conn: Some(conn),
+            tenant: tenant.clone(),
+            sqlite_writer,
+            transaction_lock: None,
+            in_transaction: false,
+            staged: Vec::new(),
+            pending_lock: None,
+            webhook_targets: SessionTargets::new(Arc::clone(&self.webhook_presence)),
         })
     }
 
@@ -822,7 +889,11 @@ impl Session {
         self.flush_staged_read_by(query).await?;
         let statement = search::page_statement(&self.tenant, query);
         match (self.pending_lock.take(), self.conn_mut()) {
-            (Some(key), SessionConn::Postgres(conn)) => postgres::lock_then_load(conn, key, statement).await,
+            (Some(key), SessionConn::Postgres(conn)) => {
+                postgres::lock_then_load(conn, key, statement)
+                    .instrument(db_span("lock_then_load"))
+                    .await
+            }
             _ => on_session!(self, load_found(statement)),
         }
     }
@@ -915,12 +986,17 @@ impl Session {
         numbers.sort_unstable();
         numbers.dedup();
         match self.conn_mut() {
-            SessionConn::Postgres(conn) if !numbers.is_empty() => postgres::lock_keys(conn, &numbers).await,
+            SessionConn::Postgres(conn) if !numbers.is_empty() => {
+                postgres::lock_keys(conn, &numbers)
+                    .instrument(db_span("lock_keys"))
+                    .await
+            }
             _ => Ok(()),
         }
     }
 
     /// See `Store::begin_recording` (which takes SQLite's writer lock first).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "begin_recording"))]
     async fn begin_recording(
         &mut self,
         message: Option<&NewMessage>,
@@ -977,21 +1053,25 @@ impl Session {
     ) -> Result<(), StoreError> {
         let staged = std::mem::take(&mut self.staged);
         let tenant = &self.tenant;
-        match self
+        let conn = self
             .conn
             .as_mut()
-            .expect("a session has its connection until dropped")
-        {
-            SessionConn::Postgres(conn) => {
-                postgres::insert_staged_finishing_message(conn, tenant, &staged, id, outcome).await?;
-            }
-            SessionConn::Sqlite(conn) => {
-                sqlite::finish_message(conn, id, outcome).await?;
-                if !staged.is_empty() {
-                    sqlite::insert_staged(conn, tenant, &staged).await?;
+            .expect("a session has its connection until dropped");
+        let finishing = async move {
+            match conn {
+                SessionConn::Postgres(conn) => {
+                    postgres::insert_staged_finishing_message(conn, tenant, &staged, id, outcome).await
+                }
+                SessionConn::Sqlite(conn) => {
+                    sqlite::finish_message(conn, id, outcome).await?;
+                    if !staged.is_empty() {
+                        sqlite::insert_staged(conn, tenant, &staged).await?;
+                    }
+                    Ok::<(), StoreError>(())
                 }
             }
-        }
+        };
+        finishing.instrument(db_span("finish_message")).await?;
         on_session!(self, commit())?;
         self.in_transaction = false;
         Ok(())
@@ -1608,6 +1688,19 @@ impl Session {
 
     pub async fn job_counts(&mut self) -> Result<Vec<JobCount>, StoreError> {
         on_session!(self, job_counts())
+    }
+
+    /// Each kind's queued jobs (for the metrics).
+    pub async fn queued_jobs(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<QueuedJobs>, StoreError> {
+        on_session!(self, queued_jobs(now))
+    }
+
+    /// How many claims are in each billing state (for the metrics).
+    pub async fn claims_by_state(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
+        on_session!(self, claims_by_state())
     }
 
     /// The earliest `run_at` of each kind's queued jobs.

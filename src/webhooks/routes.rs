@@ -37,24 +37,38 @@ async fn receive(
     body: web::Bytes,
 ) -> HttpResponse {
     let (vendor, integration_id) = path.into_inner();
-    match handle(&context, &vendor, &integration_id, &request, &body).await {
-        Ok(response) => response,
+    let (outcome, response) = match handle(&context, &vendor, &integration_id, &request, &body).await {
+        Ok(answered) => answered,
         Err(error) => {
             tracing::error!(%error, vendor, "webhook not stored");
             // 5xx: the vendor delivers it again later.
-            HttpResponse::InternalServerError().json(json!({"error": "the event could not be stored"}))
+            (
+                "error",
+                HttpResponse::InternalServerError().json(json!({"error": "the event could not be stored"})),
+            )
         }
-    }
+    };
+    crate::observability::metrics::webhooks::received(&vendor, outcome);
+    response
 }
 
+/// The answer, with what became of the event for the metrics: `applied` or
+/// `ignored` (stored), `duplicate`, `rejected` (the signature or the event),
+/// `unverified` (the plugin could not check it), `unusable` (the integration
+/// cannot be set up) or `not_found`.
 async fn handle(
     context: &WebhooksContext,
     vendor: &str,
     integration_id: &str,
     request: &HttpRequest,
     body: &[u8],
-) -> Result<HttpResponse, StoreError> {
-    let not_found = || HttpResponse::NotFound().json(json!({"error": "no such integration"}));
+) -> Result<(&'static str, HttpResponse), StoreError> {
+    let not_found = || {
+        (
+            "not_found",
+            HttpResponse::NotFound().json(json!({"error": "no such integration"})),
+        )
+    };
     let Some(record) = context.store.session().await?.integration(integration_id).await? else {
         return Ok(not_found());
     };
@@ -65,9 +79,10 @@ async fn handle(
         Ok(handler) => handler,
         Err(error) => {
             tracing::warn!(integration_id, %error, "webhook for an integration that cannot be set up");
-            return Ok(
-                HttpResponse::ServiceUnavailable().json(json!({"error": "the integration is not usable"}))
-            );
+            return Ok((
+                "unusable",
+                HttpResponse::ServiceUnavailable().json(json!({"error": "the integration is not usable"})),
+            ));
         }
     };
     let event = match handler.handle_webhook(&headers(request), body).await {
@@ -77,11 +92,17 @@ async fn handle(
             tracing::warn!(integration_id, vendor, %rejection, "webhook refused");
             let status = actix_web::http::StatusCode::from_u16(rejection.status().as_u16())
                 .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
-            return Ok(HttpResponse::build(status).json(json!({"error": rejection.to_string()})));
+            return Ok((
+                "rejected",
+                HttpResponse::build(status).json(json!({"error": rejection.to_string()})),
+            ));
         }
         Err(error) => {
             tracing::warn!(integration_id, vendor, %error, "webhook could not be verified");
-            return Ok(HttpResponse::ServiceUnavailable().json(json!({"error": error.to_string()})));
+            return Ok((
+                "unverified",
+                HttpResponse::ServiceUnavailable().json(json!({"error": error.to_string()})),
+            ));
         }
     };
     let mut tx = context.store.begin().await?;
@@ -98,10 +119,16 @@ async fn handle(
     if !stored {
         // A redelivery: what the first delivery applied stands; this one's work is dropped.
         tx.rollback().await?;
-        return Ok(HttpResponse::Ok().json(json!({"received": true, "duplicate": true})));
+        return Ok((
+            "duplicate",
+            HttpResponse::Ok().json(json!({"received": true, "duplicate": true})),
+        ));
     }
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(json!({"received": true, "status": applied.status, "note": applied.note})))
+    Ok((
+        applied.status,
+        HttpResponse::Ok().json(json!({"received": true, "status": applied.status, "note": applied.note})),
+    ))
 }
 
 fn stored_event(

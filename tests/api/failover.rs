@@ -52,7 +52,7 @@ async fn add_claimmd(app: &TestApp, name: &str, simulator: &Simulator, account_k
 
 /// Submits the claim and waits until its job has run: the claim left
 /// `ready_to_submit`, or the job stopped (dead or retrying).
-async fn submit_and_settle(app: &TestApp, claim_id: &str) -> Value {
+pub(crate) async fn submit_and_settle(app: &TestApp, claim_id: &str) -> Value {
     let (status, queued) = app
         .api_post(
             &format!("/api/billing/claims/{claim_id}/submit"),
@@ -171,7 +171,7 @@ async fn a_queued_claim_goes_to_the_first_clearinghouse_once(app: &TestApp) {
 
 /// A primary Claim.MD and a secondary, configured in that order; their simulators
 /// and integration ids.
-async fn two_clearinghouses(app: &TestApp) -> (Arc<Simulator>, Arc<Simulator>, String, String) {
+pub(crate) async fn two_clearinghouses(app: &TestApp) -> (Arc<Simulator>, Arc<Simulator>, String, String) {
     let primary = start_claimmd(None).await;
     let secondary = start_claimmd(None).await;
     let first = add_claimmd(app, "Claim.MD primary", &primary, claimmd::DEFAULT_ACCOUNT_KEY).await;
@@ -188,7 +188,7 @@ async fn two_clearinghouses(app: &TestApp) -> (Arc<Simulator>, Arc<Simulator>, S
 /// Waits until the feed reads the server schedules at start have run, so they do not
 /// meet a primary taken down by the test (and open its circuit before the claim
 /// does).
-async fn scheduled_feeds_done(app: &TestApp) {
+pub(crate) async fn scheduled_feeds_done(app: &TestApp) {
     for _ in 0..200 {
         let (_, status) = app.api_get("/api/billing/jobs/status").await;
         let kinds = status["kinds"].as_array().cloned().unwrap_or_default();

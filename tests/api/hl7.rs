@@ -31,12 +31,12 @@ fn sample(name: &str) -> String {
 }
 
 /// A TCP connection speaking MLLP, as an interface engine's sender does.
-struct MllpClient {
+pub(crate) struct MllpClient {
     stream: TcpStream,
 }
 
 impl MllpClient {
-    async fn connect(address: SocketAddr) -> Self {
+    pub(crate) async fn connect(address: SocketAddr) -> Self {
         MllpClient {
             stream: TcpStream::connect(address).await.expect("MLLP connect"),
         }
@@ -76,7 +76,7 @@ impl MllpClient {
             .flatten()
     }
 
-    async fn exchange(&mut self, message: &str) -> String {
+    pub(crate) async fn exchange(&mut self, message: &str) -> String {
         self.send(message).await;
         self.receive().await.expect("an ACK")
     }
@@ -87,7 +87,7 @@ async fn send_one(app: &TestApp, message: &str) -> String {
 }
 
 /// `(segment, field) → value` of an ACK, fields numbered as in the standard.
-fn field(ack: &str, segment: &str, n: usize) -> String {
+pub(crate) fn field(ack: &str, segment: &str, n: usize) -> String {
     let line = ack
         .split('\r')
         .find(|l| l.starts_with(segment))
@@ -143,7 +143,7 @@ fn segment(name: &str, fields: &[(usize, &str)]) -> String {
     values.join("|") + "\r"
 }
 
-fn admit(control_id: &str, mrn: &str, visit: &str) -> String {
+pub(crate) fn admit(control_id: &str, mrn: &str, visit: &str) -> String {
     let patient_ids = format!("{mrn}^^^HOSP^MR~123-45-6789^^^SSA^SS");
     let visit_number = format!("{visit}^^^HOSP^VN");
     [

@@ -1,29 +1,33 @@
-//! Prometheus metrics, registered once in the process-wide default registry and
-//! served at `GET /metrics` in the text format.
+//! Prometheus metrics, served at `GET /metrics` in the text format.
+//!
+//! Names follow Prometheus conventions: the `claimbridge_` prefix, `_total` on
+//! counters, base units (`_seconds`). Label values come from bounded sets only —
+//! route templates, vendors, job kinds, outcomes — never ids, paths or anything a
+//! patient could be found by, so that no series names a person and their number
+//! stays small.
+//!
+//! Counters and histograms of events live in the process-wide default registry,
+//! one module per area. Figures that describe this server's state (pools, circuit
+//! breakers, queued jobs, claims by state) are read when `/metrics` is scraped,
+//! into a registry of the server's own (`scrape`).
 
 use std::sync::LazyLock;
 
-use prometheus::{
-    register_int_counter, register_int_counter_vec, Encoder, IntCounter, IntCounterVec, TextEncoder,
-};
+use prometheus::{register_int_counter, IntCounter};
 
-static MLLP_FRAMES_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        "claimbridge_mllp_frames_refused_total",
-        "MLLP frames refused, by reason; the connection is closed",
-        &["reason"]
-    )
-    .expect("metric registered once")
-});
+pub mod backlog;
+pub mod db;
+pub mod http;
+pub mod integrations;
+pub mod jobs;
+pub mod mllp;
+pub mod scrape;
+pub mod webhooks;
 
-static MLLP_MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        "claimbridge_mllp_messages_total",
-        "HL7 v2 messages received, by message type and outcome",
-        &["type", "outcome"]
-    )
-    .expect("metric registered once")
-});
+/// Buckets of latencies, in seconds: 1 ms to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 static AUDIT_EVENTS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
@@ -76,23 +80,4 @@ pub fn audit_queue_full() {
 /// after failing.
 pub fn rate_limit_redis_fallback() {
     RATE_LIMIT_REDIS_FALLBACKS.inc();
-}
-
-/// A frame over `mllp_max_frame` closed its connection.
-pub fn mllp_oversize_frame() {
-    MLLP_FRAMES_REFUSED.with_label_values(&["oversize"]).inc();
-}
-
-/// One message processed: `message_type` is MSH-9.1 (a bounded set of values).
-pub fn mllp_message(message_type: &str, outcome: &str) {
-    MLLP_MESSAGES.with_label_values(&[message_type, outcome]).inc();
-}
-
-/// Every registered metric in the Prometheus text format.
-pub fn render() -> String {
-    let mut buffer = Vec::new();
-    TextEncoder::new()
-        .encode(&prometheus::gather(), &mut buffer)
-        .expect("the text encoder writes to memory");
-    String::from_utf8(buffer).expect("the text format is UTF-8")
 }

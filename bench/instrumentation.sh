@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# What the request instrumentation costs: read-by-id throughput (the method of
+# bench/fhir-core.sh) of one release binary with metrics on and off
+# (CLAIMBRIDGE_METRICS_ENABLED), runs alternating so that drift of the machine
+# falls on both alike. Off removes the per-request recording (the HTTP counter and
+# histogram, the timing of pool checkouts); spans are at debug level and the log
+# level is the same (warn) in both.
+#
+#   bench/instrumentation.sh [postgres|sqlite]     (default postgres)
+#
+# Needs wrk (Debian package `wrk`), and for postgres a PostgreSQL at 127.0.0.1:5432
+# with trust auth. Environment: RUNS (pairs of runs, default 3), DURATION (seconds
+# per run, default 10), CONNECTIONS (default 32), SEED (patients, default 1000),
+# BIN (the binary; default target/release/claimbridge, built first).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+BACKEND=${1:-postgres}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+SEED=${SEED:-1000}
+PORT=${PORT:-18080}
+BASE="http://127.0.0.1:$PORT/fhir"
+WORK=$(mktemp -d)
+SERVER=
+trap 'if [ -n "$SERVER" ]; then kill $SERVER 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --bin claimbridge
+fi
+
+# One database for every run: seeded once, read only after that.
+use_fresh_database
+start_server
+python3 bench/seed_patients.py "$BASE" "$SEED"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+SERVER=
+
+cat > "$WORK/read.lua" <<LUA
+request = function()
+  return wrk.format("GET", "/fhir/Patient/bench-" .. math.random(1, $SEED))
+end
+LUA
+
+# One run with CLAIMBRIDGE_METRICS_ENABLED=$1; its requests per second in RPS.
+run() {
+  CLAIMBRIDGE_METRICS_ENABLED=$1 start_server
+  # A short warm-up: connections opened, caches filled.
+  wrk -t1 -c"$CONNECTIONS" -d2s -s "$WORK/read.lua" "http://127.0.0.1:$PORT" >/dev/null
+  RPS=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/read.lua" "http://127.0.0.1:$PORT" \
+    | awk '/^Requests\/sec:/ {print $2}')
+  kill $SERVER; wait $SERVER 2>/dev/null || true
+  SERVER=
+}
+
+echo "== claimbridge ($BACKEND): read Patient by id, metrics on/off alternating, $RUNS pairs of ${DURATION}s, $CONNECTIONS connections"
+on=()
+off=()
+for i in $(seq "$RUNS"); do
+  # Which goes first alternates too.
+  if [ $((i % 2)) -eq 1 ]; then order="true false"; else order="false true"; fi
+  for enabled in $order; do
+    run "$enabled"
+    echo "run $i metrics_enabled=$enabled: $RPS req/s"
+    if [ "$enabled" = true ]; then on+=("$RPS"); else off+=("$RPS"); fi
+  done
+done
+
+python3 - "${on[*]}" "${off[*]}" <<'PY'
+import statistics, sys
+on = [float(x) for x in sys.argv[1].split()]
+off = [float(x) for x in sys.argv[2].split()]
+m_on, m_off = statistics.median(on), statistics.median(off)
+print(f"median on  {m_on:,.0f} req/s  (runs: {', '.join(f'{x:,.0f}' for x in on)})")
+print(f"median off {m_off:,.0f} req/s  (runs: {', '.join(f'{x:,.0f}' for x in off)})")
+print(f"on/off {m_on / m_off:.4f}: instrumentation costs {100 * (1 - m_on / m_off):.2f} % of read-by-id throughput")
+PY
