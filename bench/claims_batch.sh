@@ -21,3 +21,4 @@ use_fresh_database
 CLAIMBRIDGE_MLLP_BIND=off CLAIMBRIDGE_BODY_LIMIT=$((256 * 1024 * 1024)) start_server
 echo "== claimbridge ($BACKEND): $CLAIMS claims in one NDJSON batch"
 python3 bench/claims_batch.py "http://127.0.0.1:$PORT" "$CLAIMS" "$PATIENTS"
+report_storage billing_claims "claim"

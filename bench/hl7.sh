@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # HL7 v2 (issue 4): parse-only throughput of ADT^A01 messages beside python-hl7 and
-# hl7apy on the same files, then end-to-end MLLP ingest (store, map to FHIR, commit,
+# hl7apy (Python) and @medplum/hl7 (Node.js) on the same files, then end-to-end MLLP ingest (store, map to FHIR, commit,
 # ACK) on one and on eight connections.
 #
 #   bench/hl7.sh [postgres|sqlite]     (default postgres)
 #
-# Needs python3 with `pip install hl7==0.4.5 hl7apy==1.3.5`, and for postgres a
+# Needs python3 with `pip install hl7==0.4.5 hl7apy==1.3.5` (PYTHON picks the
+# interpreter, default python3), Node.js with npm (the peer is installed from
+# bench/node/package-lock.json), and for postgres a
 # PostgreSQL at 127.0.0.1:5432 with trust auth. Environment: DURATION (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +24,11 @@ SAMPLES="tests/fixtures/hl7v2/ADT-A01-01.hl7 tests/fixtures/hl7v2/ADT01-23.hl7"
 cargo build --release --quiet --bin claimbridge
 cargo bench --quiet --no-run --bench hl7_parse --bench mllp_load 2>/dev/null
 
-echo "== parse only: claimbridge, then python-hl7 and hl7apy"
+echo "== parse only: claimbridge, then python-hl7, hl7apy and @medplum/hl7"
 cargo bench --quiet --bench hl7_parse -- $SAMPLES
-python3 bench/hl7_parse_peers.py $SAMPLES
+"${PYTHON:-python3}" bench/hl7_parse_peers.py $SAMPLES
+(cd bench/node && npm ci --silent --no-audit --no-fund)
+node bench/node/hl7_parse_medplum.js $SAMPLES
 
 use_fresh_database
 CLAIMBRIDGE_MLLP_BIND=127.0.0.1:$MLLP_PORT start_server
@@ -39,3 +43,4 @@ for connections in 1 8; do
   echo "== claimbridge ($BACKEND): ADT^A01 over MLLP, $connections connection(s), ${DURATION}s, commit before every ACK"
   cargo bench --quiet --bench mllp_load -- "127.0.0.1:$MLLP_PORT" "$connections" "$DURATION" bench/adt_a01.hl7
 done
+report_storage hl7_messages "message"

@@ -23,3 +23,16 @@ start_server() {
   SERVER=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/fhir/metadata" >/dev/null && break; sleep 0.1; done
 }
+
+# On PostgreSQL, prints the database's size (tables, indexes, TOAST; WAL excluded)
+# divided by the rows of the table `$1`, with the label `$2`: the storage one
+# message or claim costs, for the sizing arithmetic in BENCHMARKS.md.
+report_storage() {
+  [ "$BACKEND" = postgres ] || return 0
+  psql -h 127.0.0.1 -U postgres -d claimbridge_bench -qc VACUUM
+  psql -h 127.0.0.1 -U postgres -d claimbridge_bench -tAc "
+    SELECT format('== storage: %s %s, database %s, %s bytes per %s',
+                  count(*), '$2', pg_size_pretty(pg_database_size(current_database())),
+                  pg_database_size(current_database()) / greatest(count(*), 1), '$2')
+    FROM $1"
+}
