@@ -1,6 +1,8 @@
 //! One typed configuration, layered: built-in defaults, then an optional TOML file,
 //! then `CLAIMBRIDGE_*` environment variables (highest precedence).
 
+pub mod reference;
+
 use crate::auth::AuthMode;
 use crate::billing::gateway::GatewayKind;
 use crate::integrations::backoff::RetryPolicy;
@@ -14,74 +16,99 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Every setting, with its default; `claimbridge config reference` renders the
+/// reference (docs/configuration.md) from this type: its doc comments, its JSON
+/// schema and `Settings::default()`. Document a new field here, not elsewhere.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(default)]
 pub struct Settings {
-    /// `sqlite://<path>` (embedded, created on first run) or `postgres://…`.
+    /// `sqlite://<path>` (the embedded database: file and directory created on
+    /// first run) or `postgres://user@host:port/db` (PostgreSQL, bodies stored as
+    /// JSONB). TLS to PostgreSQL is not supported yet: run it on a private network.
     pub database_url: String,
     /// Connections in the database pool.
     pub database_pool_size: usize,
-    /// Address the HTTP server listens on.
+    /// Address the HTTP server listens on (`host:port`).
     pub bind: SocketAddr,
-    /// Base URL clients use to reach the server; defaults to `http://{bind}`.
+    /// Base URL clients see (behind a proxy: the proxy's URL); the FHIR base is
+    /// `{public_url}/fhir`. Unset: `http://{bind}`.
     pub public_url: Option<String>,
-    /// Redis for the shared cache and rate limits across nodes (optional).
+    /// `redis://host:port[/db]` (Redis 5 or later): request rate limits are counted
+    /// there, shared by every node; the cache stays in process for now. `rediss://`
+    /// (TLS) is refused: not supported yet, run Redis on a private network.
     pub redis_url: Option<String>,
     /// What this deployment's Redis keys start with (`{prefix}:ratelimit:…`), so
     /// that deployments can share one Redis.
     pub redis_key_prefix: String,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes; a larger one gets 413.
     pub body_limit: usize,
+    /// `pretty` (for people) or `json` (one JSON object per line, for log
+    /// collectors). `RUST_LOG` filters what is logged (default `info`).
     pub log_format: LogFormat,
     /// Whether each HTTP request and each database checkout is counted and timed
     /// for `/metrics`. Off only to measure what that costs: `/metrics` still
     /// answers, without those figures.
     pub metrics_enabled: bool,
-    /// Largest search page a client may ask for with `_count`.
+    /// Largest search page a client may ask for with `_count` (the default page is 20).
     pub search_max_count: usize,
     /// Claims of a `POST /api/claims/batch` stored per transaction.
     pub claims_batch_chunk: usize,
-    /// HTTP worker threads; defaults to the number of CPU cores.
+    /// HTTP worker threads. Unset: the number of CPU cores.
     pub workers: Option<usize>,
-    /// Address of the MLLP listener for HL7 v2, or `off`.
+    /// Address of the HL7 v2 MLLP listener (`host:port`), or `off`.
     pub mllp_bind: String,
-    /// Largest MLLP frame accepted, in bytes; a larger one closes the connection.
+    /// Largest MLLP frame (and `POST /hl7/v2` body) accepted, in bytes; a larger
+    /// frame closes the connection.
     pub mllp_max_frame: usize,
     /// Seconds an MLLP connection may stay silent before it is closed.
     pub mllp_idle_timeout_secs: u64,
-    /// PEM certificate chain and private key: MLLP over TLS when both are set.
+    /// PEM certificate chain of the MLLP listener: with `mllp_tls_key`, MLLP is
+    /// served over TLS (rustls).
     pub mllp_tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `mllp_tls_cert`; the two are set together.
     pub mllp_tls_key: Option<std::path::PathBuf>,
-    /// HL7 assigning authorities (CX.4 namespace id) to FHIR identifier systems.
+    /// HL7 assigning authorities (CX.4 namespace id) to FHIR identifier systems,
+    /// e.g. `HOSP = "http://hospital.example.org/mrn"`; unmapped authorities become
+    /// `urn:oid:…` (ISO universal ids) or `urn:claimbridge:hl7:authority:{namespace}`.
     pub hl7_identifier_systems: std::collections::BTreeMap<String, String>,
     /// Message types (`ORU`) or type^event (`SIU^S12`) accepted and stored without
-    /// mapping, instead of being rejected with AR.
+    /// mapping, instead of being rejected with AR; e.g. `["ORU","SIU^S12"]`.
     pub hl7_store_only: Vec<String>,
-    /// Who the server is in X12 files (ISA06/GS02, loop 1000A) and whom it sends
-    /// them to (ISA08/GS03, loop 1000B): the ids a clearinghouse assigns at enrolment.
+    /// Who the server is in the X12 files it writes (ISA06/GS02, loop 1000A): the
+    /// id the clearinghouse assigned at enrolment.
     pub x12_sender_id: String,
+    /// The submitter's name in loop 1000A of the 837P files this server writes.
     pub x12_submitter_name: String,
+    /// The submitter's contact person in loop 1000A.
     pub x12_submitter_contact: String,
-    /// Digits only, area code first.
+    /// The submitter's contact phone in loop 1000A: digits only, area code first.
     pub x12_submitter_phone: String,
+    /// Whom the X12 files go to (ISA08/GS03, loop 1000B): the clearinghouse's id.
     pub x12_receiver_id: String,
+    /// The receiver's name in loop 1000B.
     pub x12_receiver_name: String,
-    /// `P` production or `T` test (ISA15).
+    /// ISA15: `T` test or `P` production.
     pub x12_usage: String,
-    /// TRN03 of eligibility inquiries: `1` followed by our federal tax id.
+    /// TRN03 of eligibility inquiries: `1` followed by our nine-digit federal tax id.
     pub x12_trace_originator: String,
-    /// The integration claim submission, eligibility and prior authorization go
-    /// through: `sandbox` (the in-process test clearinghouse), or none (those
-    /// endpoints answer 503).
+    /// Where claim submission, eligibility checks and prior authorizations go.
+    /// Unset: those endpoints answer 503.
     pub billing_gateway: Option<GatewayKind>,
-    /// Base64 of the 32-byte AES-256-GCM key integration credentials are sealed with.
-    /// Unset on SQLite: a key generated beside the database file (development only).
+    /// Base64 of the 32-byte AES-256-GCM key integration credentials, webhook
+    /// secrets and token signing keys are sealed with (`openssl rand -base64 32`).
+    /// Unset on SQLite: a key is generated in `claimbridge.secrets-key` beside the
+    /// database (mode 0600, key id `local`, a warning at start-up), for development
+    /// only. Unset on PostgreSQL: `serve` refuses to start while authorization is
+    /// required.
     pub secrets_key: Option<SecretText>,
     /// The id stored with each value sealed under `secrets_key`.
     pub secrets_key_id: String,
-    /// Keys rotated out, `id=base64,…`: values sealed under them still open.
+    /// Keys rotated out, `id=base64,id=base64`: values sealed under them still open
+    /// (`local=<the key file's content>` to move off the generated key); see
+    /// `claimbridge rotate-key`.
     pub secrets_previous_keys: Option<SecretText>,
     /// The longest one call to an integration may take before it counts as
     /// unanswered (plugins have their own, usually shorter, timeouts).
@@ -89,14 +116,17 @@ pub struct Settings {
     /// Calls to one integration for one operation (the first included) before the
     /// next integration is tried, on transient failures.
     pub integration_retry_attempts: u32,
-    /// The exponential backoff's first bound and its cap; each wait is drawn at
-    /// random below the bound (full jitter).
+    /// The exponential backoff's first bound: each wait between two calls is drawn
+    /// at random below the bound (full jitter), which doubles per call.
     pub integration_retry_base_ms: u64,
+    /// The cap of the backoff's bound between two calls to an integration.
     pub integration_retry_cap_ms: u64,
-    /// A circuit opens after this many failures within the window, and lets one
-    /// probe through after `integration_breaker_open_ms`.
+    /// An integration's circuit opens after this many failures within
+    /// `integration_breaker_window_ms`.
     pub integration_breaker_failures: u32,
+    /// The window the circuit breaker counts an integration's failures in.
     pub integration_breaker_window_ms: u64,
+    /// How long an open circuit refuses calls before it lets one probe through.
     pub integration_breaker_open_ms: u64,
     /// Whether this node runs due jobs and enqueues recurring ones (every node may
     /// enqueue; a node with this off leaves the running to the others).
@@ -111,25 +141,30 @@ pub struct Settings {
     /// The longest wait before a failed job's second attempt; doubled per attempt
     /// up to `jobs_retry_cap_secs`, and each wait drawn at random below it.
     pub jobs_retry_base_ms: u64,
+    /// The cap of the wait between a failed job's attempts.
     pub jobs_retry_cap_secs: u64,
-    /// `required` (default): `/fhir`, `/api`, `/hl7` and `/admin` need a bearer
-    /// token; `disabled`: nothing is checked (refused unless `bind` is loopback).
+    /// Whether `/fhir`, `/api`, `/hl7` and `/admin` need a bearer token.
     pub auth: AuthMode,
     /// How long an access token from the embedded authorization server lives.
     pub auth_token_lifetime_secs: u64,
-    /// Days before the token signing key is replaced by a new one.
+    /// Days before the token signing key is replaced by a new one (checked at
+    /// start-up).
     pub auth_key_rotation_days: u64,
-    /// Where the bootstrap admin client's credentials are written on first start;
-    /// default `bootstrap-admin.json` beside the embedded database (else in the
-    /// working directory).
+    /// Where the bootstrap admin client's credentials are written on first start.
+    /// Unset: `bootstrap-admin.json` beside the embedded database, else in the
+    /// working directory.
     pub auth_bootstrap_file: Option<std::path::PathBuf>,
-    /// Requests a client may make per second on average (0: no limit), and in a
-    /// burst; over it, 429 with `Retry-After`.
+    /// Requests a client may make per second on average (0: no limit); over it,
+    /// 429 with `Retry-After`. Counted in Redis for all nodes together when
+    /// `redis_url` is set, per node otherwise.
     pub auth_rate_limit_per_second: u32,
+    /// Requests a client may make at once, in a burst, before the average rate
+    /// of `auth_rate_limit_per_second` applies.
     pub auth_rate_limit_burst: u32,
     /// Other authorization servers whose access tokens are accepted: issuer URLs,
-    /// or tables `{issuer, tenant?, scope_claim?, client_id_claim?}`; in the
-    /// environment also one comma-separated string of URLs.
+    /// or tables `{issuer, tenant?, scope_claim?, client_id_claim?}` (tenant default
+    /// `default`, scope claim `scope` then `scp`, client id claim `client_id` then
+    /// `azp`); in the environment also one comma-separated string of URLs.
     #[serde(deserialize_with = "crate::auth::external_issuers::deserialize_trusted_issuers")]
     pub auth_trusted_issuers: Vec<crate::auth::external_issuers::TrustedIssuer>,
     /// The least time between two reads of one trusted issuer's JWKS (a token with
@@ -137,9 +172,11 @@ pub struct Settings {
     pub auth_jwks_min_refresh_secs: u64,
 }
 
-/// A configured secret: `Debug` never prints it, so neither does a logged `Settings`.
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
+/// A configured secret: `Debug` never prints it, so neither does a logged `Settings`;
+/// its schema is marked `writeOnly`, so the configuration reference shows no value.
+#[derive(Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(transparent)]
+#[schemars(extend("writeOnly" = true))]
 pub struct SecretText(String);
 
 impl SecretText {
@@ -158,7 +195,7 @@ impl std::fmt::Debug for SecretText {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]

@@ -41,6 +41,11 @@ enum Command {
     /// Reseal every integration's credentials under the current secrets key (run
     /// after a new key is configured, with the old one in secrets_previous_keys).
     RotateKey,
+    /// Show what can be configured.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Run a vendor simulator (claimmd, availity, stripe) speaking the vendor's wire
     /// format, for demos and tests; faults: down[=ms], slow=<ms>, 5xx, 429[=secs],
     /// timeout, reject, each optionally `*N` for the next N requests only.
@@ -53,10 +58,27 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the configuration reference (Markdown): every key, its environment
+    /// variable, type, default and meaning, read from the configuration type; the
+    /// repository keeps it as docs/configuration.md.
+    Reference,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     claimbridge_plugin_sdk::http_client::install_crypto_provider();
     let cli = Cli::parse();
+    // Before the configuration is read: the reference describes every setting,
+    // whatever this environment sets.
+    if let Command::Config {
+        command: ConfigCommand::Reference,
+    } = cli.command
+    {
+        print!("{}", claimbridge::config::reference::markdown());
+        return ExitCode::SUCCESS;
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(error) => {
@@ -70,6 +92,7 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(&settings).await,
         Command::RotateKey => rotate_key(&settings).await,
         Command::Simulate { vendor, bind, fault } => simulate(&vendor, bind, fault.as_deref()).await,
+        Command::Config { .. } => unreachable!("answered before the configuration is read"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

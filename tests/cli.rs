@@ -423,4 +423,28 @@ async fn metrics_can_be_switched_off_to_measure_their_cost() {
             .is_some());
         drop(server);
     }
+/// docs/configuration.md is what `claimbridge config reference` prints: the
+/// reference generated from the configuration type, never edited by hand.
+#[test]
+fn the_committed_configuration_reference_is_the_generated_one() {
+    // No environment: the reference does not depend on it.
+    let output = Command::new(BINARY)
+        .env_clear()
+        .args(["config", "reference"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let generated = String::from_utf8(output.stdout).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/configuration.md is not what the binary generates; regenerate it with\n    \
+         cargo run --quiet -- config reference > docs/configuration.md"
+    );
+    assert!(generated.contains("| `database_url`<br>`CLAIMBRIDGE_DATABASE_URL` |"));
 }

@@ -48,7 +48,7 @@ const LEEWAY_SECS: u64 = 30;
 
 /// An issuer whose access tokens are accepted, as configured: a URL alone, or a
 /// table `{issuer, tenant?, scope_claim?, client_id_claim?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(from = "IssuerEntry")]
 pub struct TrustedIssuer {
     /// Exactly the `iss` of its tokens (and of its discovery document).
@@ -61,7 +61,7 @@ pub struct TrustedIssuer {
     pub client_id_claim: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum IssuerEntry {
     Url(String),

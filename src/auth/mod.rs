@@ -51,12 +51,14 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
 }
 
 /// Whether requests need a bearer token (`auth`).
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
+    /// Every request needs a bearer token (see Authorization in the README).
     #[default]
     Required,
-    /// Loopback development only.
+    /// Nothing is checked and a warning is logged: for development on this
+    /// machine only, refused unless `bind` is a loopback address.
     Disabled,
 }
 

@@ -207,13 +207,12 @@ impl ResponseError for FhirError {
     fn error_response(&self) -> HttpResponse {
         match self {
             FhirError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
-            // Record what was refused by code and path only: diagnostics can quote
-            // submitted values, which may be PHI.
+            // Record what was refused by issue code only: diagnostics quote submitted
+            // values, and expressions name what the client wrote — an unknown
+            // element's key, an unknown search parameter — either of which may be
+            // PHI (the client has both in the OperationOutcome).
             FhirError::Invalid(issues) | FhirError::Unprocessable(issues) => {
-                let refused: Vec<String> = issues
-                    .iter()
-                    .map(|i| format!("{}@{}", i.code, i.expression.as_deref().unwrap_or("-")))
-                    .collect();
+                let refused: Vec<&str> = issues.iter().map(|issue| issue.code).collect();
                 tracing::info!(status = self.status_code().as_u16(), issues = ?refused, "request refused");
             }
             _ => {}

@@ -19,6 +19,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -28,15 +29,30 @@ pub mod metrics;
 
 use metrics::http::HttpMetrics;
 
-/// Installs the global subscriber; `RUST_LOG` filters (default `info`).
+/// Installs the global subscriber, writing to standard output; `RUST_LOG` filters
+/// (default `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    // A second call (tests start many servers in one process) keeps the first subscriber.
-    let _ = match format {
+    init_logging_to(format, filter, std::io::stdout);
+}
+
+/// Installs the global subscriber, writing each line to `writer`: the server's
+/// logs exactly as they are formatted in production, wherever they go (the API
+/// tests keep them in a file that is then searched for PHI). `false` when a
+/// subscriber was already installed: a second call (tests start many servers in
+/// one process) keeps the first.
+pub fn init_logging_to<W>(format: LogFormat, filter: EnvFilter, writer: W) -> bool
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
-    };
+    }
+    .is_ok()
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -201,6 +201,8 @@ impl TestApp {
     }
 
     async fn start(database_url: String, cleanup: Cleanup, options: TestOptions) -> TestApp {
+        // Every line the server logs goes to the file the PHI check reads.
+        crate::log_capture::install();
         let secrets_key =
             matches!(cleanup, Cleanup::Postgres { .. }).then(|| SecretText::new(TEST_SECRETS_KEY));
         let auth_dir = tempfile::tempdir().expect("temporary directory");

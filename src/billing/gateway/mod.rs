@@ -133,10 +133,10 @@ pub enum GatewayError {
 }
 
 /// Which gateway the configuration selects (`billing_gateway`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GatewayKind {
-    /// The in-process test clearinghouse.
+    /// The in-process test clearinghouse, which speaks X12.
     Sandbox,
     /// The integrations configured in the registry (`/admin/integrations`), with
     /// failover; claim submissions are queued as jobs.
