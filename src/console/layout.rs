@@ -1,8 +1,13 @@
 //! The frame around every console page — skip link, header with the navigation
 //! and who is signed in, `main` — and the answers pages are sent in: never cached,
-//! never framed, no referrer, and a Content Security Policy that allows only this
-//! server's own scripts and styles (no inline script: htmx is configured by a
-//! meta tag).
+//! never framed, no referrer to any other site, and a Content Security Policy that
+//! allows only this server's own scripts and styles (no inline script: htmx is
+//! configured by a meta tag).
+//!
+//! The referrer policy is `same-origin`, not `no-referrer`: under `no-referrer` a
+//! browser sends `Origin: null` with a form's POST, and the console's cross-site
+//! check ([`super::csrf`]) could not tell its own forms from anyone's. The console's
+//! URLs still reach no other site.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -101,7 +106,7 @@ pub fn answer(status: StatusCode, markup: Markup) -> HttpResponse {
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Content-Security-Policy", CSP))
         .insert_header(("X-Frame-Options", "DENY"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("Referrer-Policy", "same-origin"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         // A URL answers a whole page or, to htmx, a fragment of one.
         .insert_header(("Vary", "HX-Request"))
