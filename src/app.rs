@@ -185,6 +185,9 @@ impl Application {
                 .map(|auth| crate::auth::discovery::capability_security(&auth.endpoints)),
         ));
         let auth_mode = web::Data::new(settings.auth);
+        let console = web::Data::new(crate::console::ConsoleSettings {
+            public_url: settings.public_url(address),
+        });
         let registry_changes = Arc::new(RegistryChanges::default());
         let orchestrator = Arc::new(Orchestrator::new(OrchestratorParts {
             store: database.store_named("integrations", ADMIN_POOL_SIZE)?,
@@ -356,6 +359,8 @@ impl Application {
                 .configure(crate::outbound_webhooks::routes::configure)
                 .configure(crate::jobs::routes::configure)
                 .app_data(scrape.clone())
+                .app_data(console.clone())
+                .configure(crate::console::configure)
                 .route("/metrics", web::get().to(metrics))
                 .app_data(health.clone())
                 .configure(crate::observability::health::configure)

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod console;
 pub mod fhir;
 pub mod hl7;
 pub mod integrations;

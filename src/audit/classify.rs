@@ -175,8 +175,33 @@ pub fn classify(method: &Method, path: &str, query: &str) -> Option<Pending> {
         Some(pending)
     } else if under("/admin") && *method != Method::GET && *method != Method::HEAD {
         Some(Pending::new(Area::Admin, admin_action(method, path)))
+    } else if under("/console") {
+        classify_console(method, path, query)
     } else {
         None
+    }
+}
+
+/// The console's pages as the APIs they stand for: what shows or changes billing
+/// records and HL7 messages (PHI) as an API call, a change of configuration as an
+/// admin change; its other pages, its assets and its sign-in are not audited (the
+/// API they stand for does not audit reads of configuration either).
+fn classify_console(method: &Method, path: &str, query: &str) -> Option<Pending> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let reads = *method == Method::GET || *method == Method::HEAD;
+    match segments.as_slice() {
+        ["console", "assets" | "callback" | "sign-out", ..] => None,
+        ["console", "hl7" | "claims" | "dashboard", ..] => {
+            let action = if reads { Action::Read } else { Action::Execute };
+            let mut pending = Pending::new(Area::Api, action);
+            pending.parameters = parameter_names(query);
+            Some(pending)
+        }
+        _ if reads => None,
+        // Adding an integration; anything else (edit, enable, reorder, test) runs
+        // a function of one.
+        ["console", "integrations"] => Some(Pending::new(Area::Admin, Action::Create)),
+        _ => Some(Pending::new(Area::Admin, Action::Execute)),
     }
 }
 
@@ -756,6 +781,64 @@ mod tests {
             }]
         );
         assert_eq!(admin_action(&method, "/admin/auth/keys/rotate"), Action::Execute);
+    }
+
+    #[test]
+    fn console_pages_are_audited_as_the_apis_they_stand_for() {
+        let (get, post) = (Method::GET, Method::POST);
+        let who = principal("claimbridge-console", "user-1");
+        for (method, path) in [
+            (&get, "/console"),
+            (&get, "/console/integrations"),
+            (&get, "/console/assets/htmx.min.0123456789abcdef.js"),
+            (&get, "/console/callback"),
+            (&post, "/console/sign-out"),
+        ] {
+            assert!(classify(method, path, "").is_none(), "{path}");
+        }
+        let viewed = classify(&get, "/console/hl7/messages/12", "")
+            .unwrap()
+            .complete(Completion {
+                route: Some("/console/hl7/messages/{id}"),
+                params: &[("id", "12")],
+                ..done(&get, 200, Some(&who))
+            })
+            .unwrap();
+        assert_eq!(
+            viewed.kind,
+            EventKind::Api("GET /console/hl7/messages/{id}".into())
+        );
+        assert_eq!(viewed.action, Action::Read);
+        assert_eq!(viewed.user.as_deref(), Some("user-1"));
+        assert_eq!(
+            viewed.entities,
+            vec![Entity::Record {
+                system: HL7_MESSAGE_SYSTEM,
+                value: "12".into()
+            }]
+        );
+        let enabled = classify(&post, "/console/integrations/i-1/enable", "")
+            .unwrap()
+            .complete(Completion {
+                route: Some("/console/integrations/{id}/enable"),
+                params: &[("id", "i-1")],
+                ..done(&post, 200, Some(&who))
+            })
+            .unwrap();
+        assert_eq!(
+            enabled.kind,
+            EventKind::AdminChange("POST /console/integrations/{id}/enable".into())
+        );
+        assert_eq!(enabled.action, Action::Execute);
+        assert_eq!(
+            enabled.entities,
+            vec![Entity::Record {
+                system: "urn:claimbridge:integration",
+                value: "i-1".into()
+            }]
+        );
+        let added = classify(&post, "/console/integrations", "").unwrap();
+        assert_eq!(added.action, Action::Create);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::clients::{Client, ClientType};
 use super::grants::Consent;
 use super::pages::{self, describe_scope, ConsentView, PatientPicker};
-use super::scopes::{grant_requested_scopes, Scope, ScopeContext, Scopes};
+use super::scopes::{grant_requested_scopes, Role, Scope, ScopeContext, Scopes};
 use super::users::User;
 use super::AuthContext;
 use crate::fhir::resource_type::ResourceType;
@@ -338,7 +338,12 @@ async fn sign_in(context: web::Data<AuthContext>, form: web::Form<Vec<(String, S
 
 /// The scopes an app gets for a user: asked for, within the client's registration
 /// and within what the user may grant; `system/` scopes never (they are for
-/// backend services), `launch` only with a launch.
+/// backend services), `launch` only with a launch. `online_access` needs no
+/// listing in the user's scopes: it reaches nothing more, it only lets the app
+/// (the console, typically) keep the session the user is in, for at most a working
+/// day, until they sign out. Something must reach data: a resource scope or one of
+/// Claimbridge's roles (an admin's user with `scopes: "admin"` signs in to the
+/// console with that role alone).
 fn grant_for_user(request: &AuthorizationRequest, user: &User) -> Result<Scopes, String> {
     let mut asked = Scopes::default();
     for scope in request.scope.iter() {
@@ -351,10 +356,14 @@ fn grant_for_user(request: &AuthorizationRequest, user: &User) -> Result<Scopes,
         }
     }
     let registered = Scopes::parse_lenient(&request.client.scopes).0;
-    let allowed = Scopes::parse_lenient(&user.scopes).0;
+    let mut allowed = Scopes::parse_lenient(&user.scopes).0;
+    allowed.insert(Scope::OnlineAccess);
     let for_client = grant_requested_scopes(&asked, &registered).granted;
     let granted = grant_requested_scopes(&for_client, &allowed).granted;
-    if granted.resource_scopes().next().is_none() {
+    let has_role = [Role::Admin, Role::Biller, Role::Auditor]
+        .into_iter()
+        .any(|role| granted.has_role(role));
+    if granted.resource_scopes().next().is_none() && !has_role {
         return Err("none of the scopes asked for can be granted to this app for this user".into());
     }
     Ok(granted)

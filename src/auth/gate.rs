@@ -14,6 +14,10 @@
 //!   ([`super::policy`]); a FHIR refusal is a 403 OperationOutcome;
 //! - over its request rate ([`super::rate_limit`]), a client gets 429 with
 //!   `Retry-After`.
+//!
+//! The console (`/console`) is not behind this gate: its session cookie carries
+//! the token, which [`admit`] checks as the gate checks a bearer token
+//! ([`crate::console::session`]).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -102,9 +106,9 @@ pub async fn gate(
         let answer = unauthorized(area, None);
         return Ok(request.into_response(answer));
     };
-    let principal = match context.tokens.verify(&token).await {
+    let principal = match admit(&context, &token).await {
         Ok(principal) => principal,
-        Err(error @ TokenError::Unavailable(_)) => {
+        Err(Refused::Unavailable(error)) => {
             tracing::error!(%error, "checking a bearer token");
             let answer = refusal(
                 area,
@@ -114,19 +118,17 @@ pub async fn gate(
             );
             return Ok(request.into_response(answer));
         }
-        Err(error) => {
+        Err(Refused::Invalid(error)) => {
             let answer = unauthorized(area, Some(&error.to_string()));
             return Ok(request.into_response(answer));
         }
-    };
-    if let Some(limits) = &context.limits {
-        if let Err(wait) = limits.check(&principal.client_id).await {
+        Err(Refused::TooMany { principal, wait }) => {
             let answer = too_many(area, wait);
             // Refused, but known: the audit trail records who asked.
-            request.extensions_mut().insert(principal);
+            request.extensions_mut().insert(*principal);
             return Ok(request.into_response(answer));
         }
-    }
+    };
     let reach = match permitted(area, request.method(), request.path(), &principal) {
         Ok(reach) => reach,
         Err(why) => {
@@ -138,6 +140,40 @@ pub async fn gate(
     request.extensions_mut().insert(principal);
     request.extensions_mut().insert(reach);
     next.call(request).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Why a bearer token did not let its request in.
+#[derive(Debug)]
+pub enum Refused {
+    /// Not a token this server accepts (unknown, expired, revoked…): 401.
+    Invalid(TokenError),
+    /// Whether it is could not be checked now: 503.
+    Unavailable(TokenError),
+    /// A good token whose client is over its request rate: 429.
+    TooMany {
+        principal: Box<Principal>,
+        wait: std::time::Duration,
+    },
+}
+
+/// Checks a bearer token as every protected request's is checked: verified (and
+/// not revoked), then counted against its client's request rate. The gate and the
+/// console's session (whose cookie carries the token) share it.
+pub async fn admit(context: &AuthContext, token: &str) -> Result<Principal, Refused> {
+    let principal = match context.tokens.verify(token).await {
+        Ok(principal) => principal,
+        Err(error @ TokenError::Unavailable(_)) => return Err(Refused::Unavailable(error)),
+        Err(error) => return Err(Refused::Invalid(error)),
+    };
+    if let Some(limits) = &context.limits {
+        if let Err(wait) = limits.check(&principal.client_id).await {
+            return Err(Refused::TooMany {
+                principal: Box::new(principal),
+                wait,
+            });
+        }
+    }
+    Ok(principal)
 }
 
 /// Whether the principal's scopes allow the request, and how far it reaches; why

@@ -166,6 +166,7 @@ pub async fn setup(
         .clone()
         .unwrap_or_else(|| bootstrap::default_path(&settings.database_url));
     bootstrap::ensure_admin(&clients, &bootstrap_file).await?;
+    crate::console::client::ensure_registered(&clients, &endpoints).await?;
     let limits = rate_limit::RequestLimits::new(
         settings.auth_rate_limit_per_second,
         settings.auth_rate_limit_burst,

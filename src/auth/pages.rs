@@ -190,6 +190,9 @@ pub fn describe_scope(scope: &str) -> String {
         "launch/encounter" => "be told which encounter is in context".to_owned(),
         "offline_access" => "keep access while you are away (until you revoke it)".to_owned(),
         "online_access" => "keep access while you are signed in".to_owned(),
+        "admin" => "administer Claimbridge: clients, users, integrations".to_owned(),
+        "biller" => "work claims, payments and HL7 messages".to_owned(),
+        "auditor" => "read billing records, messages and the audit trail".to_owned(),
         _ => match scope.split_once('/').and_then(|(context, rest)| {
             let (resource, permissions) = rest.split_once('.')?;
             Some((

@@ -98,9 +98,23 @@ async fn authorization_code(
             "code and code_verifier are required",
         ));
     };
+    let tokens = tokens_for_code(context, client, code, field(form, "redirect_uri"), verifier).await?;
+    Ok(tokens.answer())
+}
+
+/// Redeems an authorization code for `client` (the token endpoint's
+/// `authorization_code` grant, and the console's sign-in, which redeems its code
+/// in process).
+pub async fn tokens_for_code(
+    context: &AuthContext,
+    client: &Client,
+    code: &str,
+    redirect_uri: Option<&str>,
+    verifier: &str,
+) -> Result<UserTokens, OAuthError> {
     let grant = context
         .grants
-        .redeem_code(code, &client.client_id, field(form, "redirect_uri"), verifier)
+        .redeem_code(code, &client.client_id, redirect_uri, verifier)
         .await
         .map_err(grant_error)?;
     user_tokens(context, grant).await
@@ -118,6 +132,19 @@ async fn refresh_token(
             "refresh_token is required",
         ));
     };
+    let tokens = tokens_for_refresh(context, client, token, field(form, "scope")).await?;
+    Ok(tokens.answer())
+}
+
+/// Uses a refresh token of `client` (rotated: the answer carries the next one),
+/// narrowed to `scope` when one is asked. The token endpoint's `refresh_token`
+/// grant, and the console's, which keeps its session alive in process.
+pub async fn tokens_for_refresh(
+    context: &AuthContext,
+    client: &Client,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<UserTokens, OAuthError> {
     let mut grant = context
         .grants
         .use_refresh_token(token, &client.client_id, |family| {
@@ -126,7 +153,7 @@ async fn refresh_token(
         .await
         .map_err(grant_error)?;
     // RFC 6749 §6: a refresh may narrow the scope, never widen it.
-    if let Some(asked) = field(form, "scope") {
+    if let Some(asked) = scope {
         let asked = Scopes::parse(asked)
             .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &e.to_string()))?;
         let narrowed = grant_requested_scopes(&asked, &Scopes::parse_lenient(&grant.scope).0);
@@ -142,10 +169,46 @@ async fn refresh_token(
     user_tokens(context, grant).await
 }
 
-/// The answer to a user's grant: an access token, a refresh token when
+/// What a user's grant yields: an access token, a refresh token when
 /// `offline_access` or `online_access` was granted, an id token for `openid`, and
 /// the launch context.
-async fn user_tokens(context: &AuthContext, grant: Authorized) -> Result<HttpResponse, OAuthError> {
+pub struct UserTokens {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub scope: String,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub patient: Option<String>,
+    pub encounter: Option<String>,
+}
+
+impl UserTokens {
+    /// The token endpoint's JSON answer (never cached).
+    fn answer(self) -> HttpResponse {
+        let mut answer = json!({
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        });
+        if let Some(token) = self.refresh_token {
+            answer["refresh_token"] = json!(token);
+        }
+        if let Some(id_token) = self.id_token {
+            answer["id_token"] = json!(id_token);
+        }
+        if let Some(patient) = self.patient {
+            answer["patient"] = json!(patient);
+            answer["need_patient_banner"] = json!(true);
+        }
+        if let Some(encounter) = self.encounter {
+            answer["encounter"] = json!(encounter);
+        }
+        no_store(HttpResponse::Ok()).json(answer)
+    }
+}
+
+async fn user_tokens(context: &AuthContext, grant: Authorized) -> Result<UserTokens, OAuthError> {
     let user = match context.users.user(&grant.user_id).await {
         Ok(Some(user)) if user.enabled => user,
         Ok(_) => {
@@ -185,29 +248,25 @@ async fn user_tokens(context: &AuthContext, grant: Authorized) -> Result<HttpRes
             fhir_user,
         })
         .map_err(server_error)?;
-    let mut answer = json!({
-        "access_token": issued.token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "scope": grant.scope,
-    });
-    if let Some((token, _)) = refresh {
-        answer["refresh_token"] = json!(token);
-    }
-    if scopes.contains(&Scope::OpenId) {
-        answer["id_token"] = json!(context
-            .tokens
-            .id_token(&user.user_id, &grant.client_id, grant.nonce.as_deref(), fhir_user)
-            .map_err(server_error)?);
-    }
-    if let Some(patient) = &grant.patient {
-        answer["patient"] = json!(patient);
-        answer["need_patient_banner"] = json!(true);
-    }
-    if let Some(encounter) = &grant.encounter {
-        answer["encounter"] = json!(encounter);
-    }
-    Ok(no_store(HttpResponse::Ok()).json(answer))
+    let id_token = if scopes.contains(&Scope::OpenId) {
+        Some(
+            context
+                .tokens
+                .id_token(&user.user_id, &grant.client_id, grant.nonce.as_deref(), fhir_user)
+                .map_err(server_error)?,
+        )
+    } else {
+        None
+    };
+    Ok(UserTokens {
+        access_token: issued.token,
+        expires_in: issued.expires_in,
+        scope: grant.scope,
+        refresh_token: refresh.map(|(token, _)| token),
+        id_token,
+        patient: grant.patient,
+        encounter: grant.encounter,
+    })
 }
 
 fn grant_error(error: GrantError) -> OAuthError {
@@ -353,6 +412,13 @@ pub fn oauth_error(status: StatusCode, error: &'static str, description: &str) -
         error,
         description: description.to_owned(),
         basic_challenge: false,
+    }
+}
+
+/// `invalid_grant: the code is unknown, expired or already used`.
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.description)
     }
 }
 

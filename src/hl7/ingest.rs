@@ -55,6 +55,17 @@ pub enum IngestError {
     Fhir(FhirError),
 }
 
+/// Why a stored message was not reprocessed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReprocessError {
+    #[error("no stored message has id {0}")]
+    NotFound(i64),
+    #[error("message {id} is {}; only messages in error are reprocessed", status.as_str())]
+    NotInError { id: i64, status: MessageStatus },
+    #[error(transparent)]
+    Unavailable(#[from] IngestError),
+}
+
 impl Ingest {
     pub fn new(fhir: ResourceService, settings: IngestSettings) -> Self {
         Ingest { fhir, settings }
@@ -121,6 +132,20 @@ impl Ingest {
         };
         let prefetched = prefetched.map(|found| (lookups.as_slice(), found));
         self.process(tx, record, &header, parsed, prefetched).await
+    }
+
+    /// Applies the stored message `id` again, when it is in error (after a mapping
+    /// or data fix); the message as it is afterwards.
+    pub async fn reprocess_stored(&self, id: i64) -> Result<StoredMessage, ReprocessError> {
+        let message = self.message(id).await?.ok_or(ReprocessError::NotFound(id))?;
+        if message.status != MessageStatus::Error {
+            return Err(ReprocessError::NotInError {
+                id,
+                status: message.status,
+            });
+        }
+        self.reprocess(&message).await?;
+        self.message(id).await?.ok_or(ReprocessError::NotFound(id))
     }
 
     /// Applies a stored message again (after a mapping or data fix).

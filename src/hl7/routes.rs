@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 
-use crate::hl7::ingest::{Ingest, IngestError};
+use crate::hl7::ingest::{Ingest, IngestError, ReprocessError};
 use crate::store::messages::{MessageFilter, MessageStatus, StoredMessage};
 
 /// The media type of HL7 v2 ER7 ("pipe and hat") text.
@@ -75,6 +75,9 @@ async fn receive(
 #[derive(Deserialize)]
 struct ListQuery {
     status: Option<String>,
+    /// `ADT^A01`
+    #[serde(rename = "type")]
+    message_type: Option<String>,
     before: Option<i64>,
     limit: Option<i64>,
 }
@@ -136,6 +139,7 @@ async fn list(
     }
     let filter = MessageFilter {
         status,
+        message_type: query.message_type.clone(),
         before_id: query.before,
         limit,
     };
@@ -144,12 +148,16 @@ async fn list(
         .then(|| messages.last().map(|m| m.id))
         .flatten()
         .map(|last| {
-            let status = query
-                .status
-                .as_deref()
-                .map(|s| format!("&status={s}"))
-                .unwrap_or_default();
-            format!("/api/hl7/messages?before={last}&limit={limit}{status}")
+            let mut next = url::form_urlencoded::Serializer::new(String::new());
+            next.append_pair("before", &last.to_string())
+                .append_pair("limit", &limit.to_string());
+            if let Some(status) = &query.status {
+                next.append_pair("status", status);
+            }
+            if let Some(message_type) = &query.message_type {
+                next.append_pair("type", message_type);
+            }
+            format!("/api/hl7/messages?{}", next.finish())
         });
     let views: Vec<MessageView> = messages.into_iter().map(|m| MessageView::new(m, false)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"messages": views, "next": next})))
@@ -162,15 +170,14 @@ async fn show(context: web::Data<Hl7Context>, id: web::Path<i64>) -> Result<Http
 }
 
 async fn reprocess(context: web::Data<Hl7Context>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let message = context.ingest.message(id).await?.ok_or(ApiError::NotFound(id))?;
-    if message.status != MessageStatus::Error {
-        return Err(ApiError::Conflict(format!(
-            "message {id} is {}; only messages in error are reprocessed",
-            message.status.as_str()
-        )));
-    }
-    context.ingest.reprocess(&message).await?;
-    let message = context.ingest.message(id).await?.ok_or(ApiError::NotFound(id))?;
+    let message = context
+        .ingest
+        .reprocess_stored(id.into_inner())
+        .await
+        .map_err(|error| match error {
+            ReprocessError::NotFound(id) => ApiError::NotFound(id),
+            refused @ ReprocessError::NotInError { .. } => ApiError::Conflict(refused.to_string()),
+            ReprocessError::Unavailable(error) => ApiError::Unavailable(error),
+        })?;
     Ok(HttpResponse::Ok().json(MessageView::new(message, true)))
 }

@@ -1,8 +1,8 @@
 //! What an admin asks of a configured integration besides its configuration:
 //! `POST …/{id}/test` (does this configuration work — the plugin makes an
-//! authenticated call that changes nothing), `GET …/{id}/health` (does the vendor
-//! answer now, and the state of its circuit), and the attempt log, per integration
-//! and per claim.
+//! authenticated call that changes nothing; the result goes into the attempt
+//! log), `GET …/{id}/health` (does the vendor answer now, and the state of its
+//! circuit), and the attempt log, per integration and per claim.
 
 use actix_web::{web, HttpResponse};
 use claimbridge_plugin_sdk::HealthStatus;
@@ -13,27 +13,22 @@ use super::routes::{Answer, IntegrationsContext};
 use crate::billing::paging::{next_before, page_size};
 use crate::store::attempts::{AttemptFilter, AttemptRecord};
 
-/// Tests the stored configuration with a handler of its own, so a test never
-/// disturbs the handler serving operations. A failed test is still an answer (200
-/// with `ok: false` and why): the request worked, the configuration did not.
+/// Tests the stored configuration ([`super::orchestrator::Orchestrator::test_connection`]).
+/// A failed test is still an answer (200 with `ok: false` and why): the request
+/// worked, the configuration did not.
 pub(super) async fn test_connection(
     context: web::Data<IntegrationsContext>,
     id: web::Path<String>,
 ) -> Answer {
     let record = context.registry.record(&id).await?;
-    let started = std::time::Instant::now();
-    let result = match context.orchestrator.host().initialized(&record).await {
-        Ok(handler) => {
-            let result = handler.test_connection().await;
-            let _ = handler.cleanup().await;
-            result
-        }
-        Err(error) => Err(error),
-    };
-    let latency_ms = started.elapsed().as_millis() as u64;
-    Ok(HttpResponse::Ok().json(match result {
-        Ok(check) => json!({"ok": true, "detail": check.detail, "latencyMs": latency_ms}),
-        Err(error) => json!({
+    let test = context
+        .orchestrator
+        .test_connection(&record.tenant, &record)
+        .await;
+    let latency_ms = test.latency.as_millis() as u64;
+    Ok(HttpResponse::Ok().json(match test.error {
+        None => json!({"ok": true, "detail": test.detail, "latencyMs": latency_ms}),
+        Some(error) => json!({
             "ok": false,
             "errorClass": error.class().as_str(),
             "error": error.to_string(),
@@ -75,10 +70,10 @@ pub(super) async fn integration_attempts(
     query: web::Query<PageQuery>,
 ) -> Answer {
     let filter = AttemptFilter {
-        subject: None,
         integration_id: Some(id.into_inner()),
         before: query.before,
         limit: page_size(query.limit),
+        ..AttemptFilter::default()
     };
     attempts_page(&context, filter).await
 }
@@ -91,9 +86,9 @@ pub(super) async fn claim_attempts(
 ) -> Answer {
     let filter = AttemptFilter {
         subject: Some(format!("Claim/{id}")),
-        integration_id: None,
         before: query.before,
         limit: page_size(query.limit),
+        ..AttemptFilter::default()
     };
     attempts_page(&context, filter).await
 }

@@ -108,6 +108,19 @@ pub enum OrchestrationError {
     Store(#[from] StoreError),
 }
 
+/// The attempt log's operation for a connection test.
+pub const TEST_CONNECTION: &str = "test_connection";
+
+/// What a connection test found.
+#[derive(Debug)]
+pub struct ConnectionTest {
+    /// What the vendor said, when the test passed.
+    pub detail: Option<String>,
+    /// Why it failed.
+    pub error: Option<PluginError>,
+    pub latency: Duration,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// A claim upload is about to be sent (its outcome follows).
@@ -273,9 +286,8 @@ impl Orchestrator {
         let history = self
             .attempts(&AttemptFilter {
                 subject: Some(subject.to_owned()),
-                integration_id: None,
-                before: None,
                 limit: 500,
+                ..AttemptFilter::default()
             })
             .await?;
         // Newest first: each integration's last conclusive word on the subject.
@@ -701,6 +713,78 @@ impl Orchestrator {
     pub async fn attempts(&self, filter: &AttemptFilter) -> Result<Vec<AttemptRecord>, StoreError> {
         self.attempts.flush().await;
         self.store.session().await?.list_attempts(filter).await
+    }
+
+    /// Tests an integration's stored configuration with a handler of its own, so a
+    /// test never disturbs the handler serving operations; the outcome is in the
+    /// attempt log (operation `test_connection`, no subject), where the console
+    /// finds each integration's last result.
+    pub async fn test_connection(&self, tenant: &str, record: &IntegrationRecord) -> ConnectionTest {
+        let started = Instant::now();
+        let result = match self.host.initialized(record).await {
+            Ok(handler) => {
+                let result = tokio::time::timeout(self.call_timeout, handler.test_connection())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(PluginError::transient(format!(
+                            "no answer within {} ms",
+                            self.call_timeout.as_millis()
+                        )))
+                    });
+                let _ = handler.cleanup().await;
+                result
+            }
+            Err(error) => Err(error),
+        };
+        let latency = started.elapsed();
+        let (outcome, detail, error) = match result {
+            Ok(check) => (Outcome::Succeeded, Some(check.detail), None),
+            Err(error) => (Outcome::of(&error), None, Some(error)),
+        };
+        self.attempts
+            .record_now(AttemptRecord {
+                id: None,
+                tenant: tenant.to_owned(),
+                integration_id: record.id.clone(),
+                vendor: record.vendor.clone(),
+                operation: TEST_CONNECTION.to_owned(),
+                subject: None,
+                outcome: outcome.as_str().to_owned(),
+                error: error.as_ref().map(PluginError::to_string),
+                latency_micros: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
+                failover: false,
+                attempted_at: Utc::now(),
+            })
+            .await;
+        ConnectionTest {
+            detail,
+            error,
+            latency,
+        }
+    }
+
+    /// The last connection test of each of `integration_ids` that has had one.
+    pub async fn last_tests(
+        &self,
+        integration_ids: &[&str],
+    ) -> Result<HashMap<String, AttemptRecord>, StoreError> {
+        self.attempts.flush().await;
+        let mut session = self.store.session().await?;
+        let mut last = HashMap::new();
+        for id in integration_ids {
+            let found = session
+                .list_attempts(&AttemptFilter {
+                    integration_id: Some((*id).to_owned()),
+                    operation: Some(TEST_CONNECTION.to_owned()),
+                    limit: 1,
+                    ..AttemptFilter::default()
+                })
+                .await?;
+            if let Some(test) = found.into_iter().next() {
+                last.insert((*id).to_owned(), test);
+            }
+        }
+        Ok(last)
     }
 
     pub fn breaker_state(&self, integration_id: &str) -> BreakerState {

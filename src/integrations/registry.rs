@@ -85,7 +85,8 @@ pub struct NewIntegration {
     pub credentials: CredentialMap,
 }
 
-/// An update: what is `None` stays as it is; credentials are replaced as a whole.
+/// An update: what is `None` stays as it is; credentials are replaced as a whole
+/// (`credentials`) or one by one (`credential_changes`).
 #[derive(Debug, Default)]
 pub struct IntegrationPatch {
     pub vendor: Option<Vendor>,
@@ -96,6 +97,17 @@ pub struct IntegrationPatch {
     pub base_url: Option<String>,
     pub settings: Option<Map<String, Value>>,
     pub credentials: Option<CredentialMap>,
+    pub credential_changes: Option<CredentialChanges>,
+}
+
+/// Credentials changed one by one, the others kept: what a form can do that never
+/// shows the values it keeps.
+#[derive(Debug, Default)]
+pub struct CredentialChanges {
+    /// Set (added or replaced).
+    pub set: CredentialMap,
+    /// Removed, by name.
+    pub remove: Vec<String>,
 }
 
 /// The registry over the database; without a key it can list and read nothing
@@ -147,6 +159,7 @@ impl Registry {
         let category = new.category.unwrap_or(new.vendor.category());
         check_category(new.vendor, category)?;
         check_name(&new.name)?;
+        check_base_url(&new.base_url)?;
         let now = Utc::now();
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.store.begin().await?;
@@ -229,6 +242,7 @@ impl Registry {
             record.enabled = enabled;
         }
         if let Some(base_url) = patch.base_url {
+            check_base_url(&base_url)?;
             record.base_url = base_url;
         }
         if let Some(settings) = patch.settings {
@@ -236,6 +250,14 @@ impl Registry {
         }
         if let Some(credentials) = &patch.credentials {
             record.credentials = seal(keyring, &record.id, credentials);
+        }
+        if let Some(changes) = patch.credential_changes {
+            let mut credentials = open_credentials(keyring, &record)?;
+            for name in &changes.remove {
+                credentials.remove(name);
+            }
+            credentials.extend(changes.set);
+            record.credentials = seal(keyring, &record.id, &credentials);
         }
         record.updated_at = Utc::now();
         if !tx.update_integration(&record).await? {
@@ -312,6 +334,16 @@ fn check_category(vendor: Vendor, category: Category) -> Result<(), RegistryErro
         ));
     }
     Ok(())
+}
+
+fn check_base_url(text: &str) -> Result<(), RegistryError> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
+        _ => Err(RegistryError::invalid(
+            "baseUrl",
+            "must be an absolute http or https URL",
+        )),
+    }
 }
 
 fn check_name(name: &str) -> Result<(), RegistryError> {

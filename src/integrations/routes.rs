@@ -150,6 +150,7 @@ async fn update(
         base_url: fields.base_url()?,
         settings: fields.settings()?,
         credentials: fields.credentials()?,
+        credential_changes: None,
     };
     Ok(HttpResponse::Ok().json(render(&context, &context.registry.update(&id, patch).await?)))
 }
@@ -247,17 +248,9 @@ impl Fields {
             .transpose()
     }
 
-    /// An absolute http(s) URL.
+    /// The registry checks it is an absolute http(s) URL.
     fn base_url(&self) -> Result<Option<String>, RegistryError> {
-        self.string("baseUrl")?
-            .map(|text| match url::Url::parse(&text) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(text),
-                _ => Err(RegistryError::invalid(
-                    "baseUrl",
-                    "must be an absolute http or https URL",
-                )),
-            })
-            .transpose()
+        Ok(self.string("baseUrl")?)
     }
 
     fn settings(&self) -> Result<Option<Map<String, Value>>, RegistryError> {

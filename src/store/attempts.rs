@@ -23,12 +23,16 @@ pub struct AttemptRecord {
     pub attempted_at: DateTime<Utc>,
 }
 
-/// Which attempts to list: of a subject or of an integration, newest first, before
-/// an id (keyset pages).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which attempts to list: of a tenant, a subject, an integration and/or an
+/// operation, newest first, before an id (keyset pages). Each filter has an index
+/// that leads with it (with the operation: after the integration).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttemptFilter {
+    pub tenant: Option<String>,
     pub subject: Option<String>,
     pub integration_id: Option<String>,
+    /// `test_connection`, `submit_claim`, …
+    pub operation: Option<String>,
     pub before: Option<i64>,
     pub limit: i64,
 }

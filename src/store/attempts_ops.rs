@@ -15,7 +15,7 @@ pub async fn insert_attempts(conn: &mut Conn, records: &[AttemptRecord]) -> Resu
     Ok(())
 }
 
-/// Attempts of a subject and/or an integration, newest first.
+/// Attempts matching the filter, newest first.
 pub async fn list_attempts(
     conn: &mut Conn,
     filter: &AttemptFilter,
@@ -23,6 +23,12 @@ pub async fn list_attempts(
     let mut query = integration_attempts::table
         .select(AttemptRow::as_select())
         .into_boxed();
+    if let Some(tenant) = &filter.tenant {
+        query = query.filter(integration_attempts::tenant.eq(tenant));
+    }
+    if let Some(operation) = &filter.operation {
+        query = query.filter(integration_attempts::operation.eq(operation));
+    }
     if let Some(subject) = &filter.subject {
         query = query.filter(integration_attempts::subject.eq(subject));
     }

@@ -83,6 +83,8 @@ pub struct StoredMessage {
 #[derive(Debug, Clone, Default)]
 pub struct MessageFilter {
     pub status: Option<MessageStatus>,
+    /// `ADT^A01`: the type and trigger event, as MSH-9 names them.
+    pub message_type: Option<String>,
     /// Only messages older than this id (the previous page's last).
     pub before_id: Option<i64>,
     pub limit: i64,

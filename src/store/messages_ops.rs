@@ -41,6 +41,9 @@ pub async fn list_messages(
     if let Some(status) = filter.status {
         query = query.filter(hl7_messages::status.eq(status.as_str()));
     }
+    if let Some(message_type) = &filter.message_type {
+        query = query.filter(hl7_messages::message_type.eq(message_type));
+    }
     if let Some(before) = filter.before_id {
         query = query.filter(hl7_messages::id.lt(before));
     }

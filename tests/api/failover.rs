@@ -26,14 +26,19 @@ crate::on_both_backends!(
     an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked,
 );
 
-async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
+pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
     claimmd::start("127.0.0.1:0".parse().unwrap(), fault)
         .await
         .expect("the Claim.MD simulator starts")
 }
 
 /// Adds a Claim.MD integration pointing at `simulator`; returns its id.
-async fn add_claimmd(app: &TestApp, name: &str, simulator: &Simulator, account_key: &str) -> String {
+pub(crate) async fn add_claimmd(
+    app: &TestApp,
+    name: &str,
+    simulator: &Simulator,
+    account_key: &str,
+) -> String {
     let (status, body) = app
         .api_post(
             "/admin/integrations",

@@ -82,7 +82,7 @@ impl MllpClient {
     }
 }
 
-async fn send_one(app: &TestApp, message: &str) -> String {
+pub(crate) async fn send_one(app: &TestApp, message: &str) -> String {
     MllpClient::connect(app.mllp).await.exchange(message).await
 }
 
@@ -116,7 +116,7 @@ fn with_control_id(message: &str, control_id: &str) -> String {
     format!("{}{}", msh.join("|"), &text[end..])
 }
 
-async fn search(app: &TestApp, query: &str) -> Vec<Value> {
+pub(crate) async fn search(app: &TestApp, query: &str) -> Vec<Value> {
     let bundle = fhir_json(app.get(query).await).await;
     bundle["entry"]
         .as_array()
@@ -130,7 +130,7 @@ async fn messages(app: &TestApp, query: &str) -> Vec<Value> {
     body["messages"].as_array().cloned().unwrap_or_default()
 }
 
-const MRN: &str = "urn:claimbridge:hl7:authority:HOSP";
+pub(crate) const MRN: &str = "urn:claimbridge:hl7:authority:HOSP";
 
 /// A segment with the given fields set (numbered as in the standard), the rest empty.
 fn segment(name: &str, fields: &[(usize, &str)]) -> String {

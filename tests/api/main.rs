@@ -6,6 +6,8 @@ mod audit;
 mod auth;
 mod billing;
 mod bundles;
+mod console;
+mod console_browser;
 mod crud;
 mod dashboard;
 mod denials;

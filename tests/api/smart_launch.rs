@@ -131,7 +131,7 @@ struct Browser {
 }
 
 /// The page's form fields: hidden inputs and radio choices, unescaped.
-fn form_fields(html: &str, kind: &str) -> Vec<(String, String)> {
+pub(crate) fn form_fields(html: &str, kind: &str) -> Vec<(String, String)> {
     let unescape = |text: &str| {
         text.replace("&quot;", "\"")
             .replace("&#39;", "'")
