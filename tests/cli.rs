@@ -423,6 +423,8 @@ async fn metrics_can_be_switched_off_to_measure_their_cost() {
             .is_some());
         drop(server);
     }
+}
+
 /// docs/configuration.md is what `claimbridge config reference` prints: the
 /// reference generated from the configuration type, never edited by hand.
 #[test]
