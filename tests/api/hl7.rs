@@ -31,12 +31,12 @@ fn sample(name: &str) -> String {
 }
 
 /// A TCP connection speaking MLLP, as an interface engine's sender does.
-struct MllpClient {
+pub(crate) struct MllpClient {
     stream: TcpStream,
 }
 
 impl MllpClient {
-    async fn connect(address: SocketAddr) -> Self {
+    pub(crate) async fn connect(address: SocketAddr) -> Self {
         MllpClient {
             stream: TcpStream::connect(address).await.expect("MLLP connect"),
         }
@@ -47,10 +47,7 @@ impl MllpClient {
     }
 
     async fn send(&mut self, message: &str) {
-        let mut frame = vec![0x0b];
-        frame.extend_from_slice(message.as_bytes());
-        frame.extend_from_slice(&[0x1c, 0x0d]);
-        self.send_raw(&frame).await;
+        self.send_raw(&frame(message)).await;
     }
 
     /// The next framed reply; `None` if the server closed the connection or said
@@ -76,10 +73,25 @@ impl MllpClient {
             .flatten()
     }
 
-    async fn exchange(&mut self, message: &str) -> String {
+    pub(crate) async fn exchange(&mut self, message: &str) -> String {
         self.send(message).await;
         self.receive().await.expect("an ACK")
     }
+
+    /// `exchange` with a server that may go away: `None` when the message could
+    /// not be sent or was not answered.
+    pub(crate) async fn try_exchange(&mut self, message: &str) -> Option<String> {
+        self.stream.write_all(&frame(message)).await.ok()?;
+        self.receive().await
+    }
+}
+
+/// `message` in an MLLP frame.
+fn frame(message: &str) -> Vec<u8> {
+    let mut frame = vec![0x0b];
+    frame.extend_from_slice(message.as_bytes());
+    frame.extend_from_slice(&[0x1c, 0x0d]);
+    frame
 }
 
 async fn send_one(app: &TestApp, message: &str) -> String {
@@ -87,7 +99,7 @@ async fn send_one(app: &TestApp, message: &str) -> String {
 }
 
 /// `(segment, field) → value` of an ACK, fields numbered as in the standard.
-fn field(ack: &str, segment: &str, n: usize) -> String {
+pub(crate) fn field(ack: &str, segment: &str, n: usize) -> String {
     let line = ack
         .split('\r')
         .find(|l| l.starts_with(segment))
@@ -130,7 +142,7 @@ async fn messages(app: &TestApp, query: &str) -> Vec<Value> {
     body["messages"].as_array().cloned().unwrap_or_default()
 }
 
-const MRN: &str = "urn:claimbridge:hl7:authority:HOSP";
+pub(crate) const MRN: &str = "urn:claimbridge:hl7:authority:HOSP";
 
 /// A segment with the given fields set (numbered as in the standard), the rest empty.
 fn segment(name: &str, fields: &[(usize, &str)]) -> String {
@@ -143,7 +155,7 @@ fn segment(name: &str, fields: &[(usize, &str)]) -> String {
     values.join("|") + "\r"
 }
 
-fn admit(control_id: &str, mrn: &str, visit: &str) -> String {
+pub(crate) fn admit(control_id: &str, mrn: &str, visit: &str) -> String {
     let patient_ids = format!("{mrn}^^^HOSP^MR~123-45-6789^^^SSA^SS");
     let visit_number = format!("{visit}^^^HOSP^VN");
     [

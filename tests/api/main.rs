@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod billing;
 mod bundles;
+mod cache;
 mod crud;
 mod dashboard;
 mod denials;
