@@ -26,6 +26,7 @@ mod hl7;
 mod intake;
 mod integrations;
 mod jobs;
+mod multinode;
 mod payments;
 mod prior_auth;
 mod prior_auth_sync;
