@@ -95,12 +95,18 @@ impl Signals {
         Ok(signals)
     }
 
-    /// Tells every node, this one included; a Redis that does not answer in time
-    /// loses the signal (counted and logged).
+    /// Tells every node, this one included; a Redis that does not answer in time,
+    /// or failed within the last second, loses the signal (counted and logged).
     pub async fn publish(&self, signal: &Signal) {
         let Some(message) = signal.encode() else {
             return;
         };
+        if !self.outage.may_ask() {
+            // Redis failed a moment ago: no waiting on it per signal.
+            crate::observability::metrics::redis_signal_lost();
+            self.outage.fell_back();
+            return;
+        }
         let mut connection = self.connection.clone();
         let published = tokio::time::timeout(
             PUBLISH_TIMEOUT,
