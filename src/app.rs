@@ -55,6 +55,8 @@ pub enum StartupError {
     Denials(#[from] &'static crate::billing::denials::DenialDataError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthSetupError),
+    #[error("redis_url: {0}")]
+    Redis(String),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: SocketAddr,
@@ -92,8 +94,27 @@ impl Application {
     pub async fn build_with_jobs(settings: &Settings, jobs: JobRegistry) -> Result<Self, StartupError> {
         // Compiling the R4 schema validators takes a moment; do it off the request path.
         tokio::task::spawn_blocking(crate::fhir::validation::warm_up);
+        // With Redis the nodes share the read cache and tell each other of
+        // revocations and queued jobs (`crate::cache`, `crate::cluster`).
+        let redis_setup = |error: redis::RedisError| StartupError::Redis(error.to_string());
+        let signals = settings
+            .redis_url
+            .as_deref()
+            .map(|url| crate::cluster::Signals::start(url, &settings.redis_key_prefix))
+            .transpose()
+            .map_err(redis_setup)?;
         let mut database = Database::open(&settings.database_url).await?;
         database.time_checkouts(settings.metrics_enabled);
+        let cache =
+            crate::cache::ResourceCache::from_settings(settings, database.kind()).map_err(redis_setup)?;
+        match &cache {
+            Some(cache) => tracing::info!(where_ = cache.describe(), "reads by id are cached"),
+            None => tracing::info!("reads by id are not cached (resource_cache)"),
+        }
+        let database = database.with_cache(cache).with_job_wake(match &signals {
+            Some(signals) => crate::jobs::JobWake::shared(Arc::clone(signals)),
+            None => crate::jobs::JobWake::local(),
+        });
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind,
             source,
@@ -175,6 +196,7 @@ impl Application {
             Arc::new(database.store_named("auth", AUTH_POOL_SIZE)?),
             keyring.clone(),
             address,
+            signals,
         )
         .await?
         .map(web::Data::new);

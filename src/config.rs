@@ -43,6 +43,17 @@ pub struct Settings {
     /// What this deployment's Redis keys start with (`{prefix}:ratelimit:…`), so
     /// that deployments can share one Redis.
     pub redis_key_prefix: String,
+    /// The cache of reads by id (`GET /fhir/{type}/{id}`): `auto` (the default)
+    /// keeps it in process on SQLite (one node by construction) and, on
+    /// PostgreSQL, in Redis when `redis_url` is set, shared by every node, else
+    /// has none (other nodes' writes would go unseen); `redis`, `local` (in
+    /// process: one node only) or `off` choose. README, Resource cache.
+    pub resource_cache: crate::cache::CacheMode,
+    /// How long a cached version is kept: what bounds a stale entry when a node
+    /// could not reach Redis to invalidate it.
+    pub resource_cache_ttl_secs: u64,
+    /// The in-process cache's size, in MiB of resource bodies.
+    pub resource_cache_local_mb: usize,
     /// Largest accepted request body, in bytes; a larger one gets 413.
     pub body_limit: usize,
     /// `pretty` (for people) or `json` (one JSON object per line, for log
@@ -212,6 +223,9 @@ impl Default for Settings {
             public_url: None,
             redis_url: None,
             redis_key_prefix: "claimbridge".into(),
+            resource_cache: crate::cache::CacheMode::Auto,
+            resource_cache_ttl_secs: 300,
+            resource_cache_local_mb: 64,
             body_limit: 10 * 1024 * 1024,
             log_format: LogFormat::Pretty,
             metrics_enabled: true,
@@ -372,6 +386,16 @@ impl Settings {
                 )));
             }
         }
+        if self.resource_cache == crate::cache::CacheMode::Redis && self.redis_url.is_none() {
+            return Err(ConfigError::Invalid(
+                "resource_cache = redis needs redis_url".into(),
+            ));
+        }
+        if self.resource_cache_ttl_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "resource_cache_ttl_secs must be at least 1".into(),
+            ));
+        }
         self.mllp_address()?;
         // TRN03 is ten characters: 1 and a federal tax id, or 9 and another id.
         let originator = &self.x12_trace_originator;
@@ -476,6 +500,22 @@ mod tests {
             assert!(Settings::load(None).is_err());
             jail.set_env("CLAIMBRIDGE_REDIS_URL", "rediss://redis.example:6380");
             assert!(Settings::load(None).is_err(), "no TLS to Redis yet");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_resource_cache_in_redis_needs_redis() {
+        figment::Jail::expect_with(|jail| {
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.resource_cache, crate::cache::CacheMode::Auto);
+            jail.set_env("CLAIMBRIDGE_RESOURCE_CACHE", "redis");
+            assert!(Settings::load(None).is_err(), "no redis_url");
+            jail.set_env("CLAIMBRIDGE_REDIS_URL", "redis://127.0.0.1:6379");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.resource_cache, crate::cache::CacheMode::Redis);
+            jail.set_env("CLAIMBRIDGE_RESOURCE_CACHE_TTL_SECS", "0");
+            assert!(Settings::load(None).is_err(), "entries live a while");
             Ok(())
         });
     }

@@ -5,6 +5,8 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod cache;
+pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod fhir;

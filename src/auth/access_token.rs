@@ -7,7 +7,9 @@
 //! revoked (RFC 7009: by its `jti`, or with the refresh-token grant it came from)
 //! is asked of the database when it is first seen and again at most every
 //! [`REVOCATION_RECHECK`]: a revocation on this node applies at once, one made on
-//! another node within that time.
+//! another node within that time, or at once with Redis: the revoking node
+//! publishes it (`crate::cluster::signals`) and every node forgets the tokens it
+//! names, so their next use asks the database.
 //!
 //! Tokens of the external issuers the server is configured to trust are told
 //! apart by their (unverified) `iss` and verified against that issuer's keys
@@ -28,6 +30,7 @@ use super::external_issuers::{self, ExternalIssuers, KeyRef};
 use super::keys::SigningKeys;
 use super::scopes::{Role, Scopes};
 use super::{AuthError, Endpoints};
+use crate::cluster::{Revocation, Signal, Signals};
 use crate::store::Store;
 
 /// Tokens remembered as verified, at most.
@@ -113,10 +116,15 @@ pub struct AccessTokens {
     store: Arc<Store>,
     endpoints: Endpoints,
     lifetime: Duration,
-    verified: Mutex<HashMap<String, Remembered>>,
+    verified: Arc<Mutex<Verified>>,
     /// The other issuers whose tokens are accepted, if any.
     external: Option<ExternalIssuers>,
+    /// Revocations go to the other nodes (and theirs come) this way, with Redis.
+    signals: Option<Arc<Signals>>,
 }
+
+/// Verified tokens by their text.
+type Verified = HashMap<String, Remembered>;
 
 /// A verified token, and when it was last found unrevoked.
 struct Remembered {
@@ -153,9 +161,23 @@ impl AccessTokens {
             store,
             endpoints,
             lifetime,
-            verified: Mutex::new(HashMap::new()),
+            verified: Arc::default(),
             external: None,
+            signals: None,
         }
+    }
+
+    /// Publishes revocations to the other nodes and forgets the tokens theirs
+    /// name (inside a Tokio runtime).
+    pub fn with_signals(mut self, signals: Option<Arc<Signals>>) -> Self {
+        if let Some(signals) = &signals {
+            tokio::spawn(forget_revoked(
+                signals.subscribe(),
+                Arc::downgrade(&self.verified),
+            ));
+        }
+        self.signals = signals;
+        self
     }
 
     /// Also accepts the tokens of these external issuers.
@@ -341,19 +363,26 @@ impl AccessTokens {
         let until = chrono::DateTime::from_timestamp(expires_at, 0).unwrap_or_else(Utc::now);
         self.store.session().await?.insert_revocation(jti, until).await?;
         self.forget(|known| known.jti == jti);
+        if let Some(signals) = &self.signals {
+            signals
+                .publish(&Signal::Revoked(Revocation::Token(jti.to_owned())))
+                .await;
+        }
         Ok(())
     }
 
-    /// Drops remembered tokens of a revoked refresh-token grant.
+    /// Drops remembered tokens of a revoked refresh-token grant, here and (in the
+    /// background) on the other nodes.
     pub fn forget_grant(&self, family_id: &str) {
         self.forget(|known| known.grant.as_deref() == Some(family_id));
+        if let Some(signals) = &self.signals {
+            let (signals, family) = (Arc::clone(signals), family_id.to_owned());
+            tokio::spawn(async move { signals.publish(&Signal::Revoked(Revocation::Grant(family))).await });
+        }
     }
 
     fn forget(&self, revoked: impl Fn(&Principal) -> bool) {
-        self.verified
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|_, remembered| !revoked(&remembered.principal));
+        forget(&self.verified, revoked);
     }
 
     fn remembered(&self, token: &str) -> Option<(Principal, Instant, Option<KeyRef>)> {
@@ -390,6 +419,38 @@ impl AccessTokens {
                 external_key,
             },
         );
+    }
+}
+
+fn forget(verified: &Mutex<Verified>, revoked: impl Fn(&Principal) -> bool) {
+    verified
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .retain(|_, remembered| !revoked(&remembered.principal));
+}
+
+/// Forgets the tokens other nodes revoke, until the tokens' cache is dropped. A
+/// node that may have missed signals (subscribed again, or fell behind) forgets
+/// every token: each is checked against the database on its next use.
+async fn forget_revoked(
+    mut heard: tokio::sync::broadcast::Receiver<Signal>,
+    verified: std::sync::Weak<Mutex<Verified>>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let signal = heard.recv().await;
+        let Some(verified) = verified.upgrade() else {
+            return;
+        };
+        match signal {
+            Ok(Signal::Revoked(Revocation::Token(jti))) => forget(&verified, |known| known.jti == jti),
+            Ok(Signal::Revoked(Revocation::Grant(family))) => {
+                forget(&verified, |known| known.grant.as_deref() == Some(family.as_str()))
+            }
+            Ok(Signal::Resubscribed) | Err(RecvError::Lagged(_)) => forget(&verified, |_| true),
+            Ok(Signal::JobsQueued) => {}
+            Err(RecvError::Closed) => return,
+        }
     }
 }
 

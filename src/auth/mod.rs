@@ -135,6 +135,7 @@ pub async fn setup(
     store: Arc<Store>,
     keyring: Option<Arc<crate::secrets::Keyring>>,
     bound: std::net::SocketAddr,
+    signals: Option<Arc<crate::cluster::Signals>>,
 ) -> Result<Option<AuthContext>, AuthSetupError> {
     if settings.auth == AuthMode::Disabled {
         if !bound.ip().is_loopback() {
@@ -181,7 +182,8 @@ pub async fn setup(
     Ok(Some(AuthContext {
         mode: AuthMode::Required,
         tokens: AccessTokens::new(Arc::clone(&keys), Arc::clone(&store), endpoints.clone(), lifetime)
-            .with_external_issuers(external),
+            .with_external_issuers(external)
+            .with_signals(signals),
         endpoints,
         keys,
         clients,

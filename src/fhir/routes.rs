@@ -203,21 +203,28 @@ async fn read(
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let (type_name, id) = path.into_inner();
-    let mut session = ctx.service.session(&tenant).await?;
-    let version = ctx
-        .service
-        .read(&mut session, resource_type(&type_name)?, &id)
-        .await?;
+    let resource_type = resource_type(&type_name)?;
+    let version = ctx.service.read_cached(&tenant, resource_type, &id).await?;
     reach::guard_text(&reach, &version.body, &ctx.base_url)?;
-    reach::guard_constraints(
-        &mut session,
-        &reach,
-        resource_type(&type_name)?,
-        &id,
-        &ctx.base_url,
-    )
-    .await?;
+    guard_read_constraints(&ctx, &tenant, &reach, resource_type, &id).await?;
     respond_with_version(HttpResponse::Ok(), format, version)
+}
+
+/// A constrained scope's check of a resource read by id (the current version
+/// decides whether it matches), in a session of its own: the read may have come
+/// from the cache, without one.
+async fn guard_read_constraints(
+    ctx: &FhirContext,
+    tenant: &Tenant,
+    reach: &Reach,
+    resource_type: ResourceType,
+    id: &str,
+) -> Result<(), FhirError> {
+    if !matches!(reach, Reach::Constrained { .. }) {
+        return Ok(());
+    }
+    let mut session = ctx.service.session(tenant).await?;
+    reach::guard_constraints(&mut session, reach, resource_type, id, &ctx.base_url).await
 }
 
 async fn vread(
@@ -229,21 +236,13 @@ async fn vread(
 ) -> Result<HttpResponse, FhirError> {
     let format = ResponseFormat::negotiate(&request)?;
     let (type_name, id, version) = path.into_inner();
-    let mut session = ctx.service.session(&tenant).await?;
+    let resource_type = resource_type(&type_name)?;
     let version = ctx
         .service
-        .vread(&mut session, resource_type(&type_name)?, &id, &version)
+        .vread_cached(&tenant, resource_type, &id, &version)
         .await?;
     reach::guard_text(&reach, &version.body, &ctx.base_url)?;
-    // The current version decides whether the resource matches.
-    reach::guard_constraints(
-        &mut session,
-        &reach,
-        resource_type(&type_name)?,
-        &id,
-        &ctx.base_url,
-    )
-    .await?;
+    guard_read_constraints(&ctx, &tenant, &reach, resource_type, &id).await?;
     respond_with_version(HttpResponse::Ok(), format, version)
 }
 

@@ -78,23 +78,48 @@ impl ResourceService {
         resource_type: ResourceType,
         id: &str,
     ) -> Result<VersionView, FhirError> {
-        match session.read_current(resource_type.as_str(), id).await? {
-            None => Err(not_found(resource_type, id)),
-            Some(current) if current.deleted => {
-                Err(FhirError::Gone(format!("{resource_type}/{id} was deleted")))
+        let current = session.read_current(resource_type.as_str(), id).await?;
+        current_view(resource_type, id, current)
+    }
+
+    /// `read` outside any transaction, from the read cache when it holds the
+    /// current version (`GET /fhir/{type}/{id}`): no session is taken then.
+    pub async fn read_cached(
+        &self,
+        tenant: &Tenant,
+        resource_type: ResourceType,
+        id: &str,
+    ) -> Result<VersionView, FhirError> {
+        let current = self
+            .store
+            .read_current_cached(tenant, resource_type.as_str(), id)
+            .await?;
+        current_view(resource_type, id, current)
+    }
+
+    /// `vread` outside any transaction: the current version from the read cache
+    /// when it is the one asked for (versions never change), else the database.
+    pub async fn vread_cached(
+        &self,
+        tenant: &Tenant,
+        resource_type: ResourceType,
+        id: &str,
+        version: &str,
+    ) -> Result<VersionView, FhirError> {
+        if let Some(current) = self
+            .store
+            .cached_current(tenant, resource_type.as_str(), id)
+            .await
+        {
+            if version.parse() == Ok(current.version_id) {
+                if current.deleted {
+                    return Err(deletion_version(resource_type, id, current.version_id));
+                }
+                return current_view(resource_type, id, Some(current));
             }
-            Some(CurrentResource {
-                version_id,
-                last_updated,
-                body,
-                ..
-            }) => Ok(VersionView {
-                id: id.to_owned(),
-                version_id,
-                last_updated,
-                body,
-            }),
         }
+        let mut session = self.session(tenant).await?;
+        self.vread(&mut session, resource_type, id, version).await
     }
 
     pub async fn vread(
@@ -114,9 +139,7 @@ impl ResourceService {
                 FhirError::NotFound(format!("{resource_type}/{id} has no version {version_id}"))
             })?;
         match entry.body {
-            None => Err(FhirError::Gone(format!(
-                "version {version_id} of {resource_type}/{id} is a deletion"
-            ))),
+            None => Err(deletion_version(resource_type, id, version_id)),
             Some(body) => Ok(VersionView {
                 id: entry.id,
                 version_id,
@@ -379,6 +402,35 @@ impl ResourceService {
             created: outcome.created,
         })
     }
+}
+
+/// What a read answers for a resource's current row (or its absence).
+fn current_view(
+    resource_type: ResourceType,
+    id: &str,
+    current: Option<CurrentResource>,
+) -> Result<VersionView, FhirError> {
+    match current {
+        None => Err(not_found(resource_type, id)),
+        Some(current) if current.deleted => Err(FhirError::Gone(format!("{resource_type}/{id} was deleted"))),
+        Some(CurrentResource {
+            version_id,
+            last_updated,
+            body,
+            ..
+        }) => Ok(VersionView {
+            id: id.to_owned(),
+            version_id,
+            last_updated,
+            body,
+        }),
+    }
+}
+
+fn deletion_version(resource_type: ResourceType, id: &str, version_id: i64) -> FhirError {
+    FhirError::Gone(format!(
+        "version {version_id} of {resource_type}/{id} is a deletion"
+    ))
 }
 
 fn not_found(resource_type: ResourceType, id: &str) -> FhirError {

@@ -21,6 +21,7 @@ pub mod registry;
 pub mod routes;
 pub mod runner;
 pub mod scheduler;
+pub mod wake;
 
 pub use crate::store::jobs::{JobFilter, JobId, JobStatus, Lease};
 pub use handler::{JobError, JobHandler};
@@ -29,3 +30,4 @@ pub use queue::{enqueue_in, AfterFailure, Enqueued, JobQueue, KindStatus, QueueE
 pub use registry::{JobRegistry, Schedule};
 pub use runner::{JobRunner, RunnerSettings};
 pub use scheduler::Scheduler;
+pub use wake::JobWake;

@@ -112,6 +112,11 @@ impl JobQueue {
         JobQueue { store, settings }
     }
 
+    /// What tells this node's runner that jobs were queued (by any node).
+    pub fn wake(&self) -> std::sync::Arc<super::JobWake> {
+        std::sync::Arc::clone(self.store.job_wake())
+    }
+
     /// Stores `job`, queued; with a dedupe key held by a live job, returns that job
     /// instead (`created: false`).
     pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError> {
@@ -123,7 +128,10 @@ impl JobQueue {
 
     /// Stores `job` unless any job, finished or not, ever had its dedupe key (which
     /// it must have); `false` when one had. How each period of a recurring job is
-    /// enqueued once by however many nodes.
+    /// enqueued once by however many nodes. The key's lock makes nodes enqueueing
+    /// the same period take turns: without it, a node whose look-up ran just before
+    /// another's insert committed would miss that job if it had also finished (the
+    /// unique index covers live jobs only) and enqueue the period again.
     pub async fn enqueue_once(&self, job: NewJob) -> Result<bool, QueueError> {
         let record = job.record(Utc::now()).map_err(QueueError::Invalid)?;
         let key = record
@@ -131,6 +139,7 @@ impl JobQueue {
             .clone()
             .ok_or_else(|| QueueError::Invalid("enqueue_once needs a dedupe key".into()))?;
         let mut tx = self.store.begin().await?;
+        tx.lock_keys(std::slice::from_ref(&key)).await?;
         let inserted = tx.insert_job_unless_keyed(&record, &key).await?;
         tx.commit().await?;
         Ok(inserted)

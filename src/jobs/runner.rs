@@ -74,6 +74,7 @@ impl JobRunner {
         let kinds = self.registry.kinds();
         let mut scheduler = Scheduler::new(self.registry.schedules());
         let mut running = JoinSet::new();
+        let wake = self.queue.wake();
         tracing::info!(owner = %self.owner, kinds = ?kinds, "job runner started");
         while !*stopped.borrow() {
             if let Err(error) = scheduler.tick(&self.queue, chrono::Utc::now()).await {
@@ -95,10 +96,12 @@ impl JobRunner {
                 }
             }
             // A finished job frees a slot: claim again at once rather than after the
-            // poll interval, so a backlog drains at the handlers' pace.
+            // poll interval, so a backlog drains at the handlers' pace; and so do
+            // jobs queued on this node or, with Redis, on another.
             tokio::select! {
                 changed = stopped.changed() => if changed.is_err() { break },
                 Some(_) = running.join_next(), if !running.is_empty() => {}
+                () = wake.wait() => {}
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
             }
         }

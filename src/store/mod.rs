@@ -43,6 +43,9 @@ use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::Instrument;
 
+use crate::cache::{CacheHandle, ResourceCache};
+use crate::jobs::JobWake;
+
 use attempts::{AttemptFilter, AttemptRecord};
 use billing::{ClaimStateRow, NewBillingClaim, StateChange};
 use dashboard::{KpiFigures, KpiQuery};
@@ -587,6 +590,10 @@ pub struct Store {
     purpose: &'static str,
     /// How long checkouts wait for a connection, unless metrics are off.
     pool_wait: Option<prometheus::Histogram>,
+    /// The read cache, when there is one; its sessions invalidate what they write.
+    cache: Option<CacheHandle>,
+    /// Told when a session's queued jobs are committed.
+    job_wake: Arc<JobWake>,
 }
 
 /// An opened, migrated database from which each HTTP worker takes a `Store` with a
@@ -603,6 +610,8 @@ pub struct Database {
     pools: pools::PoolRegistry,
     /// Whether stores time their checkouts (`metrics_enabled`).
     time_checkouts: bool,
+    cache: Option<Arc<ResourceCache>>,
+    job_wake: Arc<JobWake>,
 }
 
 impl Database {
@@ -616,6 +625,8 @@ impl Database {
             webhook_presence: Arc::default(),
             pools: pools::PoolRegistry::default(),
             time_checkouts: true,
+            cache: None,
+            job_wake: JobWake::local(),
         })
     }
 
@@ -623,6 +634,23 @@ impl Database {
     /// connection (on by default; off with `metrics_enabled`, to measure the cost).
     pub fn time_checkouts(&mut self, on: bool) {
         self.time_checkouts = on;
+    }
+
+    pub fn kind(&self) -> &DatabaseKind {
+        &self.kind
+    }
+
+    /// Reads by id go through `cache` (see `Store::read_current_cached`), and every
+    /// session invalidates what it writes there.
+    pub fn with_cache(mut self, cache: Option<Arc<ResourceCache>>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Job runners are woken through `wake` when a session's queued jobs commit.
+    pub fn with_job_wake(mut self, wake: Arc<JobWake>) -> Self {
+        self.job_wake = wake;
+        self
     }
 
     /// A store with a pool of up to `pool_size` connections, opened lazily; its
@@ -666,6 +694,8 @@ impl Database {
             pool_wait: self
                 .time_checkouts
                 .then(|| crate::observability::metrics::db::pool_wait(purpose)),
+            cache: self.cache.as_ref().map(ResourceCache::handle),
+            job_wake: Arc::clone(&self.job_wake),
         })
     }
 
@@ -725,6 +755,10 @@ impl Store {
             staged: Vec::new(),
             pending_lock: None,
             webhook_targets: SessionTargets::new(Arc::clone(&self.webhook_presence)),
+            cache: self.cache.clone(),
+            written: Vec::new(),
+            jobs_queued: false,
+            job_wake: Arc::clone(&self.job_wake),
         })
     }
 
@@ -777,6 +811,43 @@ impl Store {
     pub fn webhook_subscriptions_changed(&self) {
         self.webhook_presence.changed();
     }
+
+    /// What wakes job runners when jobs are queued.
+    pub fn job_wake(&self) -> &Arc<JobWake> {
+        &self.job_wake
+    }
+
+    /// The current version of `tenant`'s resource, as `Session::read_current`
+    /// reads it, from the read cache when it holds it (which the database then
+    /// fills on a miss): what `GET /fhir/{type}/{id}` reads. No session is taken
+    /// for a hit.
+    pub async fn read_current_cached(
+        &self,
+        tenant: &Tenant,
+        res_type: &str,
+        id: &str,
+    ) -> Result<Option<CurrentResource>, StoreError> {
+        let Some(cache) = &self.cache else {
+            return self.session_in(tenant).await?.read_current(res_type, id).await;
+        };
+        let key = crate::cache::key(tenant.as_str(), res_type, id);
+        if let Some(hit) = cache.get(&key).await {
+            return Ok(Some(hit));
+        }
+        let started = std::time::Instant::now();
+        let current = self.session_in(tenant).await?.read_current(res_type, id).await?;
+        if let Some(current) = &current {
+            cache.fill(&key, current, started).await;
+        }
+        Ok(current)
+    }
+
+    /// The current version of `tenant`'s resource if the read cache holds it; the
+    /// database is not asked.
+    pub async fn cached_current(&self, tenant: &Tenant, res_type: &str, id: &str) -> Option<CurrentResource> {
+        let cache = self.cache.as_ref()?;
+        cache.get(&crate::cache::key(tenant.as_str(), res_type, id)).await
+    }
 }
 
 /// A search sent with others in one round trip (`Session::begin_recording`),
@@ -815,6 +886,14 @@ pub struct Session {
     pending_lock: Option<i64>,
     /// The enabled webhook subscriptions, once read.
     webhook_targets: SessionTargets,
+    /// The read cache, whose entries of what this session writes are invalidated
+    /// before each commit.
+    cache: Option<CacheHandle>,
+    /// The cache keys and versions of what the transaction wrote (with a cache).
+    written: Vec<(String, i64)>,
+    /// Whether the transaction queued jobs (runners are woken after the commit).
+    jobs_queued: bool,
+    job_wake: Arc<JobWake>,
 }
 
 impl Drop for Session {
@@ -954,7 +1033,9 @@ impl Session {
             if self.is_staged(request.res_type, request.id) {
                 self.flush_staged().await?;
             }
-            return on_session!(self, write_in_transaction(&self.tenant, request, render));
+            let outcome = on_session!(self, write_in_transaction(&self.tenant, request, render))?;
+            self.note_written(request, &outcome);
+            return Ok(outcome);
         }
         let writer = self.sqlite_writer.clone();
         let _queued = match &writer {
@@ -963,10 +1044,43 @@ impl Session {
         };
         let mut attempt = 1;
         loop {
-            match on_session!(self, write(&self.tenant, request, render)) {
-                Err(StoreError::WriteRace) if attempt < WRITE_ATTEMPTS => attempt += 1,
-                outcome => return outcome,
+            // A transaction of its own, committed as `commit` does: invalidating
+            // the cache first.
+            on_session!(self, begin())?;
+            self.in_transaction = true;
+            match on_session!(self, write_in_transaction(&self.tenant, request, render)) {
+                Ok(outcome) => {
+                    self.note_written(request, &outcome);
+                    self.commit_in_place().await?;
+                    return Ok(outcome);
+                }
+                Err(error) => {
+                    on_session!(self, rollback())?;
+                    self.in_transaction = false;
+                    match error {
+                        StoreError::WriteRace if attempt < WRITE_ATTEMPTS => attempt += 1,
+                        error => return Err(error),
+                    }
+                }
             }
+        }
+    }
+
+    /// Notes a version the transaction wrote, whose cache entry is invalidated
+    /// before the commit. A first version needs none: the cache keeps no absence.
+    fn note_written(&mut self, request: WriteRequest<'_>, outcome: &WriteOutcome) {
+        if self.cache.is_some() && outcome.version_id > 1 {
+            let key = crate::cache::key(self.tenant.as_str(), request.res_type, request.id);
+            self.written.push((key, outcome.version_id));
+        }
+    }
+
+    /// Jobs were queued: runners are woken once they are committed.
+    async fn note_jobs_queued(&mut self) {
+        if self.in_transaction {
+            self.jobs_queued = true;
+        } else {
+            self.job_wake.queued().await;
         }
     }
 
@@ -1072,9 +1186,7 @@ impl Session {
             }
         };
         finishing.instrument(db_span("finish_message")).await?;
-        on_session!(self, commit())?;
-        self.in_transaction = false;
-        Ok(())
+        self.commit_in_place().await
     }
 
     /// Stores the billing rows of claims seen for the first time, with their history.
@@ -1603,7 +1715,11 @@ impl Session {
 
     /// Stores a queued job; `None` when a live job already has its dedupe key.
     pub async fn insert_job(&mut self, job: &NewJobRecord) -> Result<Option<JobRecord>, StoreError> {
-        on_session!(self, insert_job(job))
+        let inserted = on_session!(self, insert_job(job))?;
+        if inserted.is_some() {
+            self.note_jobs_queued().await;
+        }
+        Ok(inserted)
     }
 
     /// The queued or running job with this dedupe key.
@@ -1617,7 +1733,11 @@ impl Session {
         job: &NewJobRecord,
         key: &str,
     ) -> Result<bool, StoreError> {
-        on_session!(self, insert_job_unless_keyed(job, key))
+        let inserted = on_session!(self, insert_job_unless_keyed(job, key))?;
+        if inserted {
+            self.note_jobs_queued().await;
+        }
+        Ok(inserted)
     }
 
     /// Whether a job of `kinds` is due or has a lapsed lease (a read).
@@ -1678,7 +1798,11 @@ impl Session {
         id: JobId,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
-        on_session!(self, requeue_job(id, now))
+        let requeued = on_session!(self, requeue_job(id, now))?;
+        if requeued {
+            self.note_jobs_queued().await;
+        }
+        Ok(requeued)
     }
 
     /// A page of jobs, newest first.
@@ -1847,8 +1971,21 @@ impl Session {
 
     pub async fn commit(mut self) -> Result<(), StoreError> {
         self.flush_staged().await?;
+        self.commit_in_place().await
+    }
+
+    /// Invalidates the cache entries of what the transaction wrote, commits, then
+    /// wakes job runners if it queued jobs (see `crate::cache` for why in this
+    /// order).
+    async fn commit_in_place(&mut self) -> Result<(), StoreError> {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(std::mem::take(&mut self.written)).await;
+        }
         on_session!(self, commit())?;
         self.in_transaction = false;
+        if std::mem::take(&mut self.jobs_queued) {
+            self.job_wake.queued().await;
+        }
         Ok(())
     }
 

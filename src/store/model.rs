@@ -72,7 +72,7 @@ impl WriteMethod {
 }
 
 /// The current state of one logical resource.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CurrentResource {
     pub version_id: i64,
     pub last_updated: DateTime<Utc>,

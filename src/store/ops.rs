@@ -166,30 +166,11 @@ pub async fn rollback(conn: &mut Conn) -> Result<(), StoreError> {
     Ok(<Conn as AsyncConnection>::TransactionManager::rollback_transaction(conn).await?)
 }
 
-/// Writes one version atomically: history row, current row and search index commit
-/// together or not at all. `render` builds the body once the version is known.
-pub async fn write(
-    conn: &mut Conn,
-    tenant: &Tenant,
-    request: WriteRequest<'_>,
-    render: &(dyn Fn(NewVersion) -> RenderedVersion + Sync),
-) -> Result<WriteOutcome, StoreError> {
-    begin(conn).await?;
-    match write_in_transaction(conn, tenant, request, render).await {
-        Ok(outcome) => {
-            commit(conn).await?;
-            Ok(outcome)
-        }
-        Err(error) => {
-            rollback(conn).await?;
-            Err(error)
-        }
-    }
-}
-
-/// Writes one version of `tenant`'s resource: it changes only a resource of that
-/// tenant, an id another tenant holds is refused (`IdTaken`) rather than taken over,
-/// and so is a body referring to another tenant's resource (`ForeignReference`).
+/// Writes one version of `tenant`'s resource (history row, current row and search
+/// index, in the caller's transaction; `render` builds the body once the version
+/// is known): it changes only a resource of that tenant, an id another tenant
+/// holds is refused (`IdTaken`) rather than taken over, and so is a body referring
+/// to another tenant's resource (`ForeignReference`).
 pub async fn write_in_transaction(
     conn: &mut Conn,
     tenant: &Tenant,

@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{fhir_json, TestApp};
+use crate::helpers::{fhir_json, Server, TestApp};
 
 crate::on_both_backends!(
     a_clean_claim_passes_every_rule,
@@ -23,7 +23,7 @@ const POS: &str = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Pl
 
 /// Stores a patient, payer, clinic (billing provider), doctor and coverage; returns
 /// a Claim body referring to them, dated ten days ago.
-pub(crate) async fn claim_for_new_patient(app: &TestApp) -> Value {
+pub(crate) async fn claim_for_new_patient(app: &impl Server) -> Value {
     let id = |resource: Value| resource["id"].as_str().unwrap().to_owned();
     let patient = id(app
         .create(

@@ -472,6 +472,25 @@ fn open_sqlite_file(dir: &tempfile::TempDir) -> diesel::sqlite::SqliteConnection
     conn
 }
 
+/// A server fixtures store resources on and call: a test's `TestApp`, or a node
+/// of the multi-node test.
+pub(crate) trait Server {
+    /// Creates a resource and returns the stored body.
+    async fn create(&self, resource: &Value) -> Value;
+    /// POSTs JSON to a URL outside the FHIR base: the status and the JSON answer.
+    async fn api_post(&self, path: &str, body: &Value) -> (u16, Value);
+}
+
+impl Server for TestApp {
+    async fn create(&self, resource: &Value) -> Value {
+        TestApp::create(self, resource).await
+    }
+
+    async fn api_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        TestApp::api_post(self, path, body).await
+    }
+}
+
 /// Parses a response body as JSON, checking it is FHIR JSON.
 pub async fn fhir_json(response: reqwest::Response) -> Value {
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();

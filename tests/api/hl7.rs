@@ -47,10 +47,7 @@ impl MllpClient {
     }
 
     async fn send(&mut self, message: &str) {
-        let mut frame = vec![0x0b];
-        frame.extend_from_slice(message.as_bytes());
-        frame.extend_from_slice(&[0x1c, 0x0d]);
-        self.send_raw(&frame).await;
+        self.send_raw(&frame(message)).await;
     }
 
     /// The next framed reply; `None` if the server closed the connection or said
@@ -80,6 +77,21 @@ impl MllpClient {
         self.send(message).await;
         self.receive().await.expect("an ACK")
     }
+
+    /// `exchange` with a server that may go away: `None` when the message could
+    /// not be sent or was not answered.
+    pub(crate) async fn try_exchange(&mut self, message: &str) -> Option<String> {
+        self.stream.write_all(&frame(message)).await.ok()?;
+        self.receive().await
+    }
+}
+
+/// `message` in an MLLP frame.
+fn frame(message: &str) -> Vec<u8> {
+    let mut frame = vec![0x0b];
+    frame.extend_from_slice(message.as_bytes());
+    frame.extend_from_slice(&[0x1c, 0x0d]);
+    frame
 }
 
 pub(crate) async fn send_one(app: &TestApp, message: &str) -> String {

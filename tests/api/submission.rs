@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::billing::claim_for_new_patient;
-use crate::helpers::{fhir_json, TestApp};
+use crate::helpers::{fhir_json, Server, TestApp};
 
 crate::on_both_backends!(
     with crate::helpers::TestOptions::SANDBOX;
@@ -17,7 +17,7 @@ crate::on_both_backends!(
 );
 
 /// A stored claim that scrubbed clean: `ready_to_submit`. Returns its id.
-pub(crate) async fn ready_claim(app: &TestApp) -> String {
+pub(crate) async fn ready_claim(app: &impl Server) -> String {
     let id = draft_claim(app).await;
     let (status, body) = app
         .api_post(&format!("/api/billing/claims/{id}/validate"), &json!({}))
@@ -30,7 +30,7 @@ pub(crate) async fn ready_claim(app: &TestApp) -> String {
     id
 }
 
-async fn draft_claim(app: &TestApp) -> String {
+async fn draft_claim(app: &impl Server) -> String {
     let stored = app.create(&claim_for_new_patient(app).await).await;
     stored["id"].as_str().unwrap().to_owned()
 }

@@ -81,3 +81,61 @@ pub fn audit_queue_full() {
 pub fn rate_limit_redis_fallback() {
     RATE_LIMIT_REDIS_FALLBACKS.inc();
 }
+
+// The resource cache and the signals between nodes (issue 8, items 4 and 5).
+
+static RESOURCE_CACHE_LOOKUPS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    prometheus::register_int_counter_vec!(
+        "claimbridge_resource_cache_lookups_total",
+        "Reads by id that asked the resource cache, by result (hit: answered from it)",
+        &["result"]
+    )
+    .expect("metric registered once")
+});
+
+static CACHE_REDIS_FALLBACKS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    prometheus::register_int_counter_vec!(
+        "claimbridge_cache_redis_fallbacks_total",
+        "Resource cache operations done without Redis because it failed or did not answer in time, \
+         by operation (read: served from the database; fill: not cached; invalidate: retried in the background)",
+        &["operation"]
+    )
+    .expect("metric registered once")
+});
+
+static CACHE_PENDING_INVALIDATIONS: LazyLock<prometheus::IntGauge> = LazyLock::new(|| {
+    prometheus::register_int_gauge!(
+        "claimbridge_cache_pending_invalidations",
+        "Resource cache invalidations Redis has not taken yet; while any is pending this node reads from the database"
+    )
+    .expect("metric registered once")
+});
+
+static REDIS_SIGNALS_LOST: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "claimbridge_redis_signals_lost_total",
+        "Revocations and job wake-ups not published to the other nodes because Redis did not answer \
+         (they act at their next recheck or poll instead)"
+    )
+    .expect("metric registered once")
+});
+
+/// A read by id asked the cache: `hit` when it answered.
+pub fn resource_cache_lookup(hit: bool) {
+    RESOURCE_CACHE_LOOKUPS
+        .with_label_values(&[if hit { "hit" } else { "miss" }])
+        .inc();
+}
+
+/// A cache operation (`read`, `fill`, `invalidate`) went without Redis.
+pub fn cache_redis_fallback(operation: &'static str) {
+    CACHE_REDIS_FALLBACKS.with_label_values(&[operation]).inc();
+}
+
+pub fn cache_pending_invalidations(count: usize) {
+    CACHE_PENDING_INVALIDATIONS.set(i64::try_from(count).unwrap_or(i64::MAX));
+}
+
+pub fn redis_signal_lost() {
+    REDIS_SIGNALS_LOST.inc();
+}
