@@ -58,7 +58,7 @@ pub const FILL_DEADLINE: Duration = Duration::from_secs(1);
 const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
 /// `resource_cache`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheMode {
     /// In process on SQLite; on PostgreSQL, in Redis when `redis_url` is set,

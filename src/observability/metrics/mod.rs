@@ -13,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use prometheus::{register_int_counter, IntCounter};
+use prometheus::{register_int_counter, IntCounter, IntCounterVec};
 
 pub mod backlog;
 pub mod db;
