@@ -12,10 +12,18 @@ use super::scan::Needle;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Words the fixtures fill in where no name is meant (`PID|…|Test^Test^A`), which
+/// are also the server's own words (the route `/admin/integrations/{id}/test`, the
+/// test job kinds `test.*`): no one's PHI, and found on every other line.
+const PLACEHOLDERS: [&str; 1] = ["test"];
+
 /// Every seeded value that is distinct enough to look for.
 pub fn seeded() -> Vec<Needle> {
     let mut needles = Vec::new();
     let mut add = |source: &str, what: &str, value: &str| {
+        if PLACEHOLDERS.contains(&value.to_lowercase().as_str()) {
+            return;
+        }
         for form in written_forms(value) {
             if let Some(needle) = Needle::new(format!("{what} from {source} ({value})"), &form) {
                 needles.push(needle);
