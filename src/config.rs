@@ -36,12 +36,14 @@ pub struct Settings {
     /// Base URL clients see (behind a proxy: the proxy's URL); the FHIR base is
     /// `{public_url}/fhir`. Unset: `http://{bind}`.
     pub public_url: Option<String>,
-    /// `redis://host:port[/db]` (Redis 5 or later): request rate limits are counted
-    /// there, shared by every node; the cache stays in process for now. `rediss://`
-    /// (TLS) is refused: not supported yet, run Redis on a private network.
+    /// `redis://host:port[/db]` (Redis 5 or later): what the nodes of a deployment
+    /// share — request rate limits, the read cache (see `resource_cache`),
+    /// revocations and job wake-ups. `rediss://` (TLS) is refused: not supported
+    /// yet, run Redis on a private network.
     pub redis_url: Option<String>,
-    /// What this deployment's Redis keys start with (`{prefix}:ratelimit:…`), so
-    /// that deployments can share one Redis.
+    /// What this deployment's Redis keys and channel start with
+    /// (`{prefix}:ratelimit:…`, `{prefix}:res:…`, `{prefix}:signals`), so that
+    /// deployments can share one Redis.
     pub redis_key_prefix: String,
     /// The cache of reads by id (`GET /fhir/{type}/{id}`): `auto` (the default)
     /// keeps it in process on SQLite (one node by construction) and, on
