@@ -38,7 +38,8 @@ pub struct Needle {
 
 impl Needle {
     /// `None` when the value is too slight to be told from chance: no words, a
-    /// word of one or two letters, a number of fewer than six digits alone (ports,
+    /// word of one to three letters (random names — temporary directories, keys —
+    /// hold such runs: `/tmp/.tmp6S3laM` holds `lam`), a number of fewer than six digits alone (ports,
     /// counts and durations are such numbers), or several words of fewer than
     /// four characters in all.
     pub fn new(what: impl Into<String>, value: &str) -> Option<Needle> {
@@ -46,7 +47,7 @@ impl Needle {
         let slight = match words.as_slice() {
             [] => true,
             [word] if word.chars().all(|c| c.is_ascii_digit()) => word.len() < 6,
-            [word] => word.chars().count() < 3,
+            [word] => word.chars().count() < 4,
             several => several.iter().map(|word| word.chars().count()).sum::<usize>() < 4,
         };
         (!slight).then(|| Needle {
