@@ -19,10 +19,9 @@ use crate::store::Session;
 
 pub const NPI_SYSTEM: &str = "http://hl7.org/fhir/sid/us-npi";
 pub const TAX_ID_SYSTEM: &str = "urn:oid:2.16.840.1.113883.4.4";
-const ICD10_SYSTEMS: &[&str] = &[
-    "http://hl7.org/fhir/sid/icd-10-cm",
-    "http://hl7.org/fhir/sid/icd-10",
-];
+/// ICD-10-CM, the system claims' diagnoses are coded in.
+pub const ICD10_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+const ICD10_SYSTEMS: &[&str] = &[ICD10_SYSTEM, "http://hl7.org/fhir/sid/icd-10"];
 const POS_SYSTEM: &str =
     "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set";
 
@@ -57,6 +56,21 @@ pub async fn read_claim_body(
 ) -> Result<BillingClaim, FhirError> {
     let referenced = referenced(&mut StoreResources { fhir, session }, claim).await?;
     billing_claim(claim_id, claim, &referenced)
+}
+
+/// The name of the payer `claim` is billed to (the focal Coverage's payor, else
+/// `Claim.insurer`), for the worklist; `None` when it cannot be read yet (no
+/// Coverage, a payer without a name): such a claim is listed under no payer.
+pub async fn payer_name(fhir: &ResourceService, session: &mut Session, claim: &Value) -> Option<String> {
+    let mut source = StoreResources { fhir, session };
+    let (_, insurance) = focal_insurance(claim).ok()?;
+    let coverage = follow(&mut source, insurance, "/coverage", "").await.ok()?;
+    let payer = match coverage.pointer("/payor/0") {
+        Some(_) => follow(&mut source, &coverage, "/payor/0", "").await.ok()?,
+        None => follow(&mut source, claim, "/insurer", "").await.ok()?,
+    };
+    let name = payer.get("name")?.as_str()?.trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// Where the resources a claim references come from: the store, one read each

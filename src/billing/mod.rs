@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod claim;
 pub mod codes;
+pub mod corrections;
 pub mod dashboard;
 pub mod denials;
 pub mod denied;

@@ -36,13 +36,15 @@ pub struct BillingContext {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/billing/claims/{id}", web::get().to(show))
+    // The worklist first: its fixed paths (`claims/export.csv`, `claims/assign`)
+    // must match before `claims/{id}` would take them for ids.
+    cfg.configure(crate::billing::worklist::routes::configure)
+        .route("/api/billing/claims/{id}", web::get().to(show))
         .route("/api/billing/claims/{id}/transitions", web::post().to(transition))
         .route("/api/billing/claims/{id}/validate", web::post().to(validate))
         .route("/api/billing/claims/{id}/837", web::get().to(document_837))
         .configure(crate::billing::remittance::routes::configure)
         .configure(crate::billing::dashboard::routes::configure)
-        .configure(crate::billing::worklist::configure)
         .configure(crate::billing::denied::routes::configure)
         .configure(crate::billing::gateway::routes::configure);
 }

@@ -16,7 +16,7 @@ use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::outbound_webhooks;
-use crate::store::billing::{ClaimStateRow, StateChange};
+use crate::store::billing::{ClaimStateRow, NewBillingClaim, StateChange};
 use crate::store::denials::DenialRecord;
 use crate::store::inbound::PatientPayment;
 use crate::store::model::Tenant;
@@ -190,11 +190,14 @@ pub(crate) async fn billing_row(
     }
     let claim = read_claim(fhir, tx, claim_id).await?;
     let now = Utc::now();
-    let draft = BillingState::Draft.as_str();
-    if let Some(row) = tx
-        .insert_claim_state(claim_id, draft, now, charge_cents(&claim))
-        .await?
-    {
+    let first = NewBillingClaim {
+        claim_id: claim_id.to_owned(),
+        state: BillingState::Draft.as_str().to_owned(),
+        at: now,
+        charge_cents: charge_cents(&claim),
+        payer: from_fhir::payer_name(fhir, tx, &claim).await,
+    };
+    if let Some(row) = tx.insert_claim_state(&first).await? {
         tx.record_state_change(&first_seen(claim_id, now)).await?;
         outbound_webhooks::events::claim_created(tx, DEFAULT_TENANT, claim_id).await?;
         return Ok(row);
@@ -205,7 +208,7 @@ pub(crate) async fn billing_row(
         .ok_or_else(|| BillingError::Fhir(FhirError::Internal("billing row vanished".into())))
 }
 
-async fn claim_status(
+pub(crate) async fn claim_status(
     session: &mut Session,
     claim_id: &str,
     state: BillingState,

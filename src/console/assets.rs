@@ -14,7 +14,7 @@ const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// `(file name, content, content type)` of every asset.
-const FILES: [(&str, &[u8], &str); 4] = [
+const FILES: [(&str, &[u8], &str); 5] = [
     ("console.css", include_bytes!("assets/console.css"), CSS),
     ("htmx.min.js", include_bytes!("assets/htmx.min.js"), JS),
     (
@@ -23,6 +23,7 @@ const FILES: [(&str, &[u8], &str); 4] = [
         JS,
     ),
     ("uPlot.min.css", include_bytes!("assets/uPlot.min.css"), CSS),
+    ("charts.js", include_bytes!("assets/charts.js"), JS),
 ];
 
 struct Asset {

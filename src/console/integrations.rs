@@ -357,7 +357,7 @@ fn actions(integration: &Integration, target: &str, first: bool, last: bool) -> 
     }
 }
 
-fn attempt_table(attempts: &[AttemptRecord], names: &HashMap<&str, &str>) -> Markup {
+pub(super) fn attempt_table(attempts: &[AttemptRecord], names: &HashMap<&str, &str>) -> Markup {
     html! {
         @if attempts.is_empty() {
             p class="muted" { "No attempts recorded." }

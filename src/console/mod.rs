@@ -12,19 +12,21 @@
 //!   the session cookie carries the access token, checked on every request as the
 //!   API gate checks a bearer token ([`session`]).
 //! - Roles come from the token's scopes: admin, biller, auditor ([`access`]).
-//! - Handlers are thin: they call the integration registry, the orchestrator and
-//!   HL7 ingestion, never the database's rows directly.
+//! - Handlers are thin: they call the integration registry, the orchestrator,
+//!   billing (worklist, dashboard) and HL7 ingestion, never the database's rows
+//!   directly.
 
 pub mod access;
 pub mod assets;
+mod claims;
 pub mod client;
 pub mod csrf;
+mod dashboard;
 mod hl7;
 mod hl7_fields;
 mod home;
 mod integrations;
 pub mod layout;
-mod placeholders;
 pub mod session;
 
 use actix_web::middleware::from_fn;
@@ -52,7 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(home::configure)
                 .configure(integrations::configure)
                 .configure(hl7::configure)
-                .configure(placeholders::configure)
+                .configure(claims::configure)
+                .configure(dashboard::configure)
                 .default_service(web::to(layout::not_found)),
         );
 }

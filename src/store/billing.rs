@@ -51,4 +51,6 @@ pub struct NewBillingClaim {
     pub state: String,
     pub at: DateTime<Utc>,
     pub charge_cents: Option<i64>,
+    /// The payer Organization's name, when billing could resolve it.
+    pub payer: Option<String>,
 }

@@ -1,7 +1,8 @@
 // Storage of claims' billing state, written once for both backends (included into
 // each backend module of `store/mod.rs`, like `ops.rs`).
 
-use crate::store::billing::{ClaimStateRow, StateChange};
+use crate::store::billing::{ClaimStateRow, NewBillingClaim, StateChange};
+use crate::store::rows::NewBillingClaimRow;
 use crate::store::schema::{billing_claims, billing_state_history, x12_interchanges};
 
 type ClaimStateColumns = (i64, String, String, StoredInstant);
@@ -72,23 +73,14 @@ pub async fn claim_state_by_number_for_update(
     Ok(row.map(claim_state))
 }
 
-/// Gives a claim its first billing state, `at` being when billing first saw it, and
-/// its total charge; `None` if it already has one.
+/// Gives a claim its first billing state (`claim.at` being when billing first saw
+/// it), its total charge and payer; `None` if it already has one.
 pub async fn insert_claim_state(
     conn: &mut Conn,
-    claim_id: &str,
-    state: &str,
-    at: chrono::DateTime<Utc>,
-    charge_cents: Option<i64>,
+    claim: &NewBillingClaim,
 ) -> Result<Option<ClaimStateRow>, StoreError> {
     let row: Option<ClaimStateColumns> = diesel::insert_into(billing_claims::table)
-        .values((
-            billing_claims::claim_id.eq(claim_id),
-            billing_claims::state.eq(state),
-            billing_claims::updated_at.eq(StoredInstant(at)),
-            billing_claims::created_at.eq(StoredInstant(at)),
-            billing_claims::charge_cents.eq(charge_cents),
-        ))
+        .values(NewBillingClaimRow::from(claim))
         .on_conflict_do_nothing()
         .returning(CLAIM_STATE_COLUMNS)
         .get_result(conn)
@@ -226,29 +218,6 @@ pub async fn store_interchange(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Claims billing knows of, newest row first, optionally in one state; `before` is
-/// the previous page's last row id.
-pub async fn list_claim_states(
-    conn: &mut Conn,
-    state: Option<&str>,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<ClaimStateRow>, StoreError> {
-    let mut query = billing_claims::table.select(CLAIM_STATE_COLUMNS).into_boxed();
-    if let Some(state) = state {
-        query = query.filter(billing_claims::state.eq(state));
-    }
-    if let Some(before) = before {
-        query = query.filter(billing_claims::id.lt(before));
-    }
-    let rows: Vec<ClaimStateColumns> = query
-        .order(billing_claims::id.desc())
-        .limit(limit)
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(claim_state).collect())
 }
 
 /// How many claims are in each billing state (states without claims left out).

@@ -39,3 +39,14 @@ pub struct KpiFigures {
     /// Claims billing first saw in the period, by their current state.
     pub claims_by_state: Vec<(String, i64)>,
 }
+
+/// One day of the dashboard's trend.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DayFigures {
+    /// The day's first instant.
+    pub start: DateTime<Utc>,
+    /// Charges of the claims first submitted that day.
+    pub billed_cents: i64,
+    /// Ledger amounts of the collected kinds posted that day.
+    pub collected_cents: i64,
+}

@@ -1,8 +1,7 @@
 // Storage of a claims batch, written once for both backends (included into each
 // backend module of `store/mod.rs`, like `ops.rs`).
 
-use crate::store::billing::NewBillingClaim;
-use crate::store::rows::{NewBillingClaimRow, NewStateChangeRow};
+use crate::store::rows::NewStateChangeRow;
 
 /// Billing rows for claims billing has not seen before, and their history, in as
 /// few statements as the backend allows.

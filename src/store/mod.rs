@@ -28,6 +28,7 @@ mod statement;
 mod token_hash;
 pub mod webhook_subscriptions;
 mod webhook_subscriptions_rows;
+pub mod worklist;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -191,6 +192,7 @@ mod postgres {
     include!("cursors_ops.rs");
     include!("auth_ops.rs");
     include!("health_ops.rs");
+    include!("worklist_ops.rs");
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -478,6 +480,7 @@ mod sqlite {
     include!("cursors_ops.rs");
     include!("auth_ops.rs");
     include!("health_ops.rs");
+    include!("worklist_ops.rs");
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -1250,16 +1253,43 @@ impl Session {
         on_session!(self, claim_state_by_number_for_update(number))
     }
 
-    /// Gives a claim its first billing state, `at` being when billing first saw it,
-    /// and its total charge; `None` if it already has one.
+    /// Gives a claim its first billing state, its total charge and payer; `None` if
+    /// it already has one.
     pub async fn insert_claim_state(
         &mut self,
-        claim_id: &str,
-        state: &str,
-        at: chrono::DateTime<chrono::Utc>,
-        charge_cents: Option<i64>,
+        claim: &NewBillingClaim,
     ) -> Result<Option<ClaimStateRow>, StoreError> {
-        on_session!(self, insert_claim_state(claim_id, state, at, charge_cents))
+        on_session!(self, insert_claim_state(claim))
+    }
+
+    /// A page of the billers' worklist (see `worklist_ops.rs`).
+    pub async fn list_worklist(
+        &mut self,
+        filter: &worklist::WorklistFilter,
+    ) -> Result<Vec<worklist::WorklistRow>, StoreError> {
+        on_session!(self, list_worklist(filter))
+    }
+
+    /// One claim's worklist row; `None` when billing has not seen the claim.
+    pub async fn worklist_entry(
+        &mut self,
+        claim_id: &str,
+    ) -> Result<Option<worklist::WorklistRow>, StoreError> {
+        on_session!(self, worklist_entry(claim_id))
+    }
+
+    /// Gives the claims to `assignee` (`None`: to nobody); how many it found.
+    pub async fn assign_claims(
+        &mut self,
+        claim_ids: &[String],
+        assignee: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        on_session!(self, assign_claims(claim_ids, assignee))
+    }
+
+    /// The payers claims are billed to, by name, at most `limit`.
+    pub async fn worklist_payers(&mut self, limit: i64) -> Result<Vec<String>, StoreError> {
+        on_session!(self, worklist_payers(limit))
     }
 
     /// Notes a submission of the claim (see `billing_ops.rs`).
@@ -1286,6 +1316,25 @@ impl Session {
         on_session!(self, kpi_figures(query))
     }
 
+    /// Billed and collected per day, a day from each of `days` (see `dashboard_ops.rs`).
+    pub async fn daily_figures(
+        &mut self,
+        days: &[chrono::DateTime<chrono::Utc>],
+        collected_kinds: &[&str],
+    ) -> Result<Vec<dashboard::DayFigures>, StoreError> {
+        on_session!(self, daily_figures(days, collected_kinds))
+    }
+
+    /// The denial reasons recorded most often in the period, most first.
+    pub async fn top_denial_codes(
+        &mut self,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        on_session!(self, top_denial_codes(start, end, limit))
+    }
+
     /// Moves a claim to `change.to_state` and records the move.
     pub async fn record_state_change(&mut self, change: &StateChange) -> Result<(), StoreError> {
         on_session!(
@@ -1293,16 +1342,6 @@ impl Session {
             set_claim_state(&change.claim_id, &change.to_state, change.at)
         )?;
         on_session!(self, insert_state_change(change))
-    }
-
-    /// A page of claims billing knows of, newest first (see `billing_ops.rs`).
-    pub async fn list_claim_states(
-        &mut self,
-        state: Option<&str>,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<ClaimStateRow>, StoreError> {
-        on_session!(self, list_claim_states(state, before, limit))
     }
 
     pub async fn state_history(&mut self, claim_id: &str) -> Result<Vec<StateChange>, StoreError> {
@@ -1370,6 +1409,21 @@ impl Session {
             return Ok(());
         }
         on_session!(self, insert_ledger_entries(entries))
+    }
+
+    /// The remittances that posted on the claim, oldest first.
+    pub async fn claim_remittances(&mut self, claim_id: &str) -> Result<Vec<i64>, StoreError> {
+        on_session!(self, claim_remittances(claim_id))
+    }
+
+    /// The trace number of a stored remittance.
+    pub async fn remittance_trace(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        on_session!(self, remittance_trace(id))
+    }
+
+    /// `(trace number, 835 text)` of a stored remittance.
+    pub async fn remittance_document(&mut self, id: i64) -> Result<Option<(String, String)>, StoreError> {
+        on_session!(self, remittance_document(id))
     }
 
     pub async fn claim_ledger(&mut self, claim_id: &str) -> Result<Vec<LedgerAmount>, StoreError> {

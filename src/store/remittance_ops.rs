@@ -245,3 +245,34 @@ pub async fn list_unmatched_claims(
         })
         .collect())
 }
+
+/// The remittances that posted anything on the claim, oldest first.
+pub async fn claim_remittances(conn: &mut Conn, claim_id: &str) -> Result<Vec<i64>, StoreError> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::claim_id.eq(claim_id))
+        .select(ledger_entries::remittance_id)
+        .distinct()
+        .order(ledger_entries::remittance_id)
+        .load(conn)
+        .await?)
+}
+
+/// The 835 as received and its trace number, of the remittance with this id.
+pub async fn remittance_document(conn: &mut Conn, id: i64) -> Result<Option<(String, String)>, StoreError> {
+    Ok(remittances::table
+        .find(id)
+        .select((remittances::trace_number, remittances::raw))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The trace number of a stored remittance.
+pub async fn remittance_trace(conn: &mut Conn, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(remittances::table
+        .find(id)
+        .select(remittances::trace_number)
+        .first(conn)
+        .await
+        .optional()?)
+}

@@ -561,6 +561,7 @@ pub struct NewBillingClaimRow<'a> {
     pub updated_at: StoredInstant,
     pub created_at: StoredInstant,
     pub charge_cents: Option<i64>,
+    pub payer: Option<&'a str>,
 }
 
 impl<'a> From<&'a NewBillingClaim> for NewBillingClaimRow<'a> {
@@ -571,6 +572,7 @@ impl<'a> From<&'a NewBillingClaim> for NewBillingClaimRow<'a> {
             updated_at: StoredInstant(claim.at),
             created_at: StoredInstant(claim.at),
             charge_cents: claim.charge_cents,
+            payer: claim.payer.as_deref(),
         }
     }
 }

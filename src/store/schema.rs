@@ -152,6 +152,8 @@ diesel::table! {
         created_at -> UtcTimestamp,
         submitted_at -> Nullable<UtcTimestamp>,
         first_paid_at -> Nullable<UtcTimestamp>,
+        payer -> Nullable<Text>,
+        assignee -> Nullable<Text>,
     }
 }
 
@@ -233,6 +235,8 @@ diesel::table! {
 
 diesel::joinable!(unmatched_remittance_claims -> remittances (remittance_id));
 diesel::allow_tables_to_appear_in_same_query!(remittances, unmatched_remittance_claims);
+// The worklist filters claims by their denials (`claim_id IN (SELECT … FROM claim_denials)`).
+diesel::allow_tables_to_appear_in_same_query!(billing_claims, claim_denials);
 
 diesel::table! {
     use diesel::sql_types::*;

@@ -125,6 +125,19 @@ impl ConsoleBrowser {
         self.read(answer).await
     }
 
+    /// What htmx asks for when it swaps part of a page (`HX-Request`).
+    pub async fn get_htmx(&self, path: &str) -> Page {
+        let answer = self
+            .http
+            .get(self.url(path))
+            .header("Cookie", self.cookies())
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap();
+        self.read(answer).await
+    }
+
     /// A form posted from the console's own pages.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.post_from(path, form, Some(&self.origin.clone())).await

@@ -3,8 +3,9 @@
 //! on. A person signs in through the real sign-in and consent pages, adds two
 //! Claim.MD integrations pointing at simulators, tests one, reorders them with
 //! the keyboard-focusable buttons, sees a failover in the attempt log after the
-//! first clearinghouse goes down, opens a failed HL7 message, reprocesses it and
-//! signs out. Each page is saved as a PNG under `target/console-screenshots/`
+//! first clearinghouse goes down, opens that claim in the worklist once the payer
+//! denies it and resubmits it corrected, looks at the dashboard's charts, opens a
+//! failed HL7 message, reprocesses it and signs out. Each page is saved as a PNG under `target/console-screenshots/`
 //! (and, with `CLAIMBRIDGE_UPDATE_SCREENSHOTS=1`, under `docs/screenshots/`).
 //!
 //! Without chromedriver these tests fail, saying how to install it: a browser
@@ -20,6 +21,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 use crate::console::console_user;
+use crate::denied::{denied, post_denial};
 use crate::failover::{start_claimmd, submit_and_settle};
 use crate::helpers::TestApp;
 use crate::hl7::{admit, search, send_one, MRN};
@@ -229,6 +231,22 @@ impl Browser {
     }
 }
 
+/// The claim once its queued resubmission has run (it leaves `ready_to_submit`).
+async fn submit_settled(app: &TestApp, claim_id: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let (_, claim) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
+        if claim["status"] != "ready_to_submit" {
+            return claim;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the resubmission never ran: {claim}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The integration named `name`, as the admin API lists it.
 async fn integration_id(app: &TestApp, name: &str) -> String {
     let (status, listed) = app.api_get("/admin/integrations").await;
@@ -361,6 +379,56 @@ async fn an_admin_configures_integrations_sees_a_failover_and_reprocesses_a_mess
         .await
         .expect("scrolled");
     browser.screenshot("attempt-log").await;
+
+    // The payer denies that claim; a biller finds it in the worklist, reads the
+    // denial's analysis, corrects the code and resubmits it.
+    let (_, submitted) = app.api_get("/api/billing/claims?status=submitted").await;
+    let number = submitted["claims"]
+        .as_array()
+        .and_then(|claims| claims.iter().find(|c| c["claimId"] == claim_id.as_str()))
+        .and_then(|claim| claim["number"].as_str())
+        .expect("the submitted claim in the worklist")
+        .to_owned();
+    let posted = post_denial(app, "BROWSER-DENY", denied(&number, "CO", "50", "N115")).await;
+    assert_eq!(posted["state"], "denied", "{posted}");
+    browser.click("nav a[href='/console/claims']").await;
+    browser
+        .find("#state")
+        .await
+        .select_by_value("denied")
+        .await
+        .expect("state chosen");
+    browser.click("form.filters button[type=submit]").await;
+    browser.wait_for_path("state=denied").await;
+    browser.wait_for_text("#claims", &number).await;
+    browser.screenshot("claims").await;
+    browser
+        .click(&format!("#claims a[href='/console/claims/{claim_id}']"))
+        .await;
+    browser.wait_for_text("#denials-heading", "Denials").await;
+    let shown = browser.page_text().await;
+    for expected in [
+        "CO-50",
+        "Appeal likelihood",
+        "State history",
+        "Claim.MD secondary",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    browser.screenshot("claim").await;
+    browser.type_into("#code-1", "99214").await;
+    browser.click("#resubmit").await;
+    browser.wait_for_text("main", "its submission is queued").await;
+    let settled = submit_settled(app, &claim_id).await;
+    assert_eq!(settled["status"], "submitted", "{settled}");
+
+    // The dashboard draws its charts (uPlot marks each figure drawn).
+    browser.click("nav a[href='/console/dashboard']").await;
+    browser.wait_for_text("#kpis", "Collection rate").await;
+    for chart in ["chart-states", "chart-denials", "chart-trend"] {
+        browser.find(&format!("#{chart}[data-drawn='true'] canvas")).await;
+    }
+    browser.screenshot("dashboard").await;
 
     // A message that cannot be applied: two patients carry its MRN.
     for _ in 0..2 {

@@ -14,14 +14,14 @@ crate::on_both_backends!(
 
 /// CLP02 4 (denied) for the whole 146.00 of `claim_for_new_patient`, with `reason`
 /// (CAS group, CARC) and claim-level remark codes (MOA).
-fn denied(patient_control_number: &str, group: &str, carc: &str, remarks: &str) -> String {
+pub(crate) fn denied(patient_control_number: &str, group: &str, carc: &str, remarks: &str) -> String {
     format!(
         "CLP*{patient_control_number}*4*146.00*0**12*ICN-DENY~CAS*{group}*{carc}*146.00~\
          NM1*QC*1*DOE*JANE****MI*M123~MOA***{remarks}~"
     )
 }
 
-async fn post_denial(app: &TestApp, trace: &str, claim: String) -> Value {
+pub(crate) async fn post_denial(app: &TestApp, trace: &str, claim: String) -> Value {
     let (status, body) = post_835(app, &interchange(&[payment(trace, "0", &[claim], "")])).await;
     assert_eq!(status, 200, "{body}");
     body["remittances"][0]["posted"][0].clone()

@@ -31,7 +31,7 @@ use crate::billing::lifecycle::BillingState;
 use crate::billing::remittance::ledger::EntryKind;
 use crate::billing::service::BillingError;
 use crate::fhir::service::ResourceService;
-use crate::store::dashboard::{KpiFigures, KpiQuery};
+use crate::store::dashboard::{DayFigures, KpiFigures, KpiQuery};
 use crate::store::model::Tenant;
 
 /// The period's figures, money in cents.
@@ -95,6 +95,73 @@ impl Kpis {
             claims_by_status,
         }
     }
+}
+
+/// Denial reasons the dashboard's chart shows.
+pub const TOP_REASONS: i64 = 8;
+
+/// Days the dashboard's trend covers, ending on the period's last day.
+pub const TREND_DAYS: u32 = 30;
+
+/// A denial reason and how often payers gave it in a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenialReason {
+    /// `CO-197`
+    pub code: String,
+    pub description: String,
+    pub count: i64,
+}
+
+/// The denial reasons recorded most often from `start` to just before `end`, at
+/// most `limit`, with what each means.
+pub async fn top_denial_reasons(
+    fhir: &ResourceService,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<Vec<DenialReason>, BillingError> {
+    let mut session = fhir.session(&Tenant::default()).await?;
+    let counted = session.top_denial_codes(start, end, limit).await?;
+    Ok(counted
+        .into_iter()
+        .map(|(code, count)| {
+            let description = crate::billing::denials::parse_denial_code(&code)
+                .map(|(group, carc)| {
+                    let denial = crate::billing::denials::Denial {
+                        group,
+                        carc,
+                        rarcs: Vec::new(),
+                        payer_id: None,
+                        amount: None,
+                        text: None,
+                    };
+                    crate::billing::denials::analyze(&denial).reason_description
+                })
+                .unwrap_or_default();
+            DenialReason {
+                code,
+                description,
+                count,
+            }
+        })
+        .collect())
+}
+
+/// Billed and collected on each of the `TREND_DAYS` days ending with `last_day`
+/// (UTC), oldest first, with the figures' definitions above.
+pub async fn trend(
+    fhir: &ResourceService,
+    last_day: chrono::NaiveDate,
+) -> Result<Vec<DayFigures>, BillingError> {
+    let days: Vec<chrono::DateTime<chrono::Utc>> = (0..TREND_DAYS)
+        .rev()
+        .filter_map(|back| last_day.checked_sub_days(chrono::Days::new(u64::from(back))))
+        .filter_map(|day| day.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+        .collect();
+    let collected = [EntryKind::Payment.as_str(), EntryKind::Refund.as_str()];
+    let mut session = fhir.session(&Tenant::default()).await?;
+    Ok(session.daily_figures(&days, &collected).await?)
 }
 
 /// `part / whole` to exactly `decimals` places (rounded half away from zero, so

@@ -42,6 +42,28 @@ pub enum Category {
 }
 
 impl Category {
+    pub const ALL: [Category; 15] = [
+        Category::Eligibility,
+        Category::Authorization,
+        Category::Coding,
+        Category::ClaimData,
+        Category::Duplicate,
+        Category::TimelyFiling,
+        Category::Bundling,
+        Category::MedicalNecessity,
+        Category::Documentation,
+        Category::Coverage,
+        Category::Provider,
+        Category::Contractual,
+        Category::PatientResponsibility,
+        Category::CoordinationOfBenefits,
+        Category::Other,
+    ];
+
+    pub fn parse(text: &str) -> Option<Category> {
+        Self::ALL.into_iter().find(|category| category.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Eligibility => "eligibility",

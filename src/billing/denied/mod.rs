@@ -27,7 +27,7 @@ use crate::store::denials::NewDenialRecord;
 use crate::store::Session;
 use crate::x12::remittance::ClaimPayment;
 
-pub use view::denial_json;
+pub use view::{as_denial, denial_json};
 
 /// Who moves made by playbooks are recorded as.
 const ACTOR: &str = "denial-playbook";

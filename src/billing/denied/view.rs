@@ -40,7 +40,7 @@ pub fn denial_json(record: &DenialRecord) -> Value {
 
 /// The stored codes as a denial to analyse (they were parsed before storing, so
 /// this fails only for rows written by something else).
-fn as_denial(record: &DenialRecord) -> Option<Denial> {
+pub fn as_denial(record: &DenialRecord) -> Option<Denial> {
     let new = &record.new;
     let (group, carc) = parse_denial_code(&new.code).ok()?;
     Some(Denial {

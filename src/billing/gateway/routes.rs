@@ -95,7 +95,7 @@ impl From<SubmissionError> for ApiError {
 
 /// What each kind of gateway failure tells the client: try later (503), find out
 /// first (504), or it will not go through as it is (502).
-fn gateway_status(error: &GatewayError) -> StatusCode {
+pub(crate) fn gateway_status(error: &GatewayError) -> StatusCode {
     match error {
         GatewayError::Transient(_) => StatusCode::SERVICE_UNAVAILABLE,
         GatewayError::Ambiguous(_) => StatusCode::GATEWAY_TIMEOUT,

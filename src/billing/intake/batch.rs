@@ -203,6 +203,7 @@ impl<'a> Batch<'a> {
                         state: claim.step.to.as_str().to_owned(),
                         at: now,
                         charge_cents: claim.charge_cents,
+                        payer: claim.payer,
                     });
                     staged.history.push(first_seen(claim_id, now));
                     staged
@@ -278,6 +279,7 @@ impl<'a> Batch<'a> {
             step,
             services,
             charge_cents,
+            payer: Some(billed.payer.name.clone()).filter(|name| !name.is_empty()),
         })
     }
 
@@ -469,6 +471,8 @@ struct StagedClaim {
     /// (provider reference, date of service, code) of each line.
     services: Vec<ServiceKey>,
     charge_cents: Option<i64>,
+    /// The payer's name, for the worklist.
+    payer: Option<String>,
 }
 
 /// The resources a chunk read ahead.
