@@ -29,6 +29,9 @@ if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet --bin claimbridge
 fi
 use_fresh_database
+# The integrations page reads the registry, which needs the key credentials are
+# sealed with.
+export CLAIMBRIDGE_SECRETS_KEY=${CLAIMBRIDGE_SECRETS_KEY:-$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')}
 CLAIMBRIDGE_MLLP_BIND=off CLAIMBRIDGE_BODY_LIMIT=$((256 * 1024 * 1024)) start_server
 BASE="http://127.0.0.1:$PORT"
 echo "== seeding ($BACKEND): $CLAIMS claims, then an 835 denying $DENIED and paying $PAID"

@@ -18,6 +18,9 @@ def main():
     template = open(sys.argv[3]).read().strip().replace("\r\n", "\r").replace("\n", "\r")
     started = time.perf_counter()
     with socket.create_connection((host, int(port))) as connection:
+        # One small frame, then a wait for the answer: without this Nagle's algorithm
+        # holds each frame back until the previous segment is acknowledged.
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         buffer = b""
         for n in range(count):
             message = (template.replace("{control_id}", f"S{n}").replace("{mrn}", f"MS{n}")
