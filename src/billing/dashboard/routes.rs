@@ -32,7 +32,8 @@ struct KpiRequest {
 type Bounds = (NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>);
 
 fn bounds(query: &KpiRequest) -> Result<Bounds, String> {
-    let period = Period::parse(query.from.as_deref(), query.to.as_deref()).map_err(|error| error.to_string())?;
+    let period =
+        Period::parse(query.from.as_deref(), query.to.as_deref()).map_err(|error| error.to_string())?;
     match (period.from, period.to, period.start(), period.end()) {
         (Some(from), Some(to), Some(start), Some(end)) => Ok((from, to, start, end)),
         _ => Err("from and to are both required (YYYY-MM-DD, UTC days, both included)".into()),
