@@ -65,10 +65,7 @@ pub async fn payer_name(fhir: &ResourceService, session: &mut Session, claim: &V
     let mut source = StoreResources { fhir, session };
     let (_, insurance) = focal_insurance(claim).ok()?;
     let coverage = follow(&mut source, insurance, "/coverage", "").await.ok()?;
-    let payer = match coverage.pointer("/payor/0") {
-        Some(_) => follow(&mut source, &coverage, "/payor/0", "").await.ok()?,
-        None => follow(&mut source, claim, "/insurer", "").await.ok()?,
-    };
+    let payer = payer_of(&mut source, claim, &coverage).await.ok()?;
     let name = payer.get("name")?.as_str()?.trim();
     (!name.is_empty()).then(|| name.to_owned())
 }
@@ -103,10 +100,7 @@ pub(crate) async fn referenced(
     let insurance = focal_insurance(claim)?;
     let coverage_path = format!("Claim.insurance[{}].coverage", insurance.0);
     let coverage = follow(source, insurance.1, "/coverage", &coverage_path).await?;
-    let payer = match coverage.pointer("/payor/0") {
-        Some(_) => follow(source, &coverage, "/payor/0", "Coverage.payor[0]").await?,
-        None => follow(source, claim, "/insurer", "Claim.insurer").await?,
-    };
+    let payer = payer_of(source, claim, &coverage).await?;
     let billing_provider = follow(source, claim, "/provider", "Claim.provider").await?;
     let rendering_provider = match rendering_member(claim) {
         Some(index) => {
@@ -195,6 +189,19 @@ async fn read_json(
 
 /// Fetches the resource `from[pointer]` refers to; a missing or dangling reference
 /// is reported at `path`.
+/// The Organization `claim` is billed to: the Coverage's first payor, else
+/// `Claim.insurer`.
+async fn payer_of(
+    source: &mut impl ResourceSource,
+    claim: &Value,
+    coverage: &Value,
+) -> Result<Value, FhirError> {
+    match coverage.pointer("/payor/0") {
+        Some(_) => follow(source, coverage, "/payor/0", "Coverage.payor[0]").await,
+        None => follow(source, claim, "/insurer", "Claim.insurer").await,
+    }
+}
+
 async fn follow(
     source: &mut impl ResourceSource,
     from: &Value,

@@ -114,10 +114,6 @@ fn money(cents: Option<i64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn number(row_id: i64) -> String {
-    format!("{}{row_id}", crate::store::billing::CONTROL_NUMBER_PREFIX)
-}
-
 fn state_badge(state: &str) -> Markup {
     let class = match BillingState::parse(state) {
         Some(BillingState::Paid | BillingState::Accepted | BillingState::Closed) => "ok",
@@ -287,10 +283,10 @@ fn results(viewer: &Viewer, filters: &Filters, rows: &[WorklistRow], older: Opti
                                         @if may_work {
                                             td {
                                                 input type="checkbox" name="claim" value=(row.claim_id)
-                                                    id={ "select-" (row.id) } aria-label={ "Select claim " (number(row.id)) };
+                                                    id={ "select-" (row.id) } aria-label={ "Select claim " (row.patient_control_number()) };
                                             }
                                         }
-                                        th scope="row" { a href={ "/console/claims/" (row.claim_id) } { (number(row.id)) } }
+                                        th scope="row" { a href={ "/console/claims/" (row.claim_id) } { (row.patient_control_number()) } }
                                         td { (state_badge(&row.state)) }
                                         td { (row.payer.as_deref().unwrap_or("—")) }
                                         td class="number" { (money(row.charge_cents)) }
@@ -381,12 +377,7 @@ async fn export(viewer: Viewer, fhir: web::Data<FhirContext>, filters: web::Quer
         Err(error) => return bad_filter(&viewer, &error),
     };
     match worklist::export::csv(&fhir.service, &query).await {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header(("Content-Disposition", "attachment; filename=\"claims.csv\""))
-            .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("X-Content-Type-Options", "nosniff"))
-            .body(text),
+        Ok(text) => worklist::export::response(text),
         Err(error) => unavailable(&viewer, &error),
     }
 }
@@ -472,7 +463,7 @@ async fn claim_page(
         .collect();
     let title = entry
         .as_ref()
-        .map(|row| format!("Claim {}", number(row.id)))
+        .map(|row| format!("Claim {}", row.patient_control_number()))
         .unwrap_or_else(|| "Claim".into());
     let content = html! {
         p { a href="/console/claims" { "← All claims" } }

@@ -19,8 +19,14 @@ pub const CONTROL_NUMBER_PREFIX: &str = "CB";
 impl ClaimStateRow {
     /// CLM01 of the claim's 837P, echoed by payers in 277CA and 835 (CLP01).
     pub fn patient_control_number(&self) -> String {
-        format!("{CONTROL_NUMBER_PREFIX}{}", self.id)
+        patient_control_number(self.id)
     }
+}
+
+/// The patient control number of the billing row `row_id`: what the 837P sends as
+/// CLM01 and what people see as the claim's number.
+pub fn patient_control_number(row_id: i64) -> String {
+    format!("{CONTROL_NUMBER_PREFIX}{row_id}")
 }
 
 /// The row id a patient control number names, if it is one of ours.

@@ -1416,9 +1416,9 @@ impl Session {
         on_session!(self, claim_remittances(claim_id))
     }
 
-    /// The trace number of a stored remittance.
-    pub async fn remittance_trace(&mut self, id: i64) -> Result<Option<String>, StoreError> {
-        on_session!(self, remittance_trace(id))
+    /// `(id, trace number)` of the stored remittances among `ids`, by id.
+    pub async fn remittance_traces(&mut self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
+        on_session!(self, remittance_traces(ids))
     }
 
     /// `(trace number, 835 text)` of a stored remittance.

@@ -267,12 +267,12 @@ pub async fn remittance_document(conn: &mut Conn, id: i64) -> Result<Option<(Str
         .optional()?)
 }
 
-/// The trace number of a stored remittance.
-pub async fn remittance_trace(conn: &mut Conn, id: i64) -> Result<Option<String>, StoreError> {
+/// `(id, trace number)` of the stored remittances among `ids`, by id.
+pub async fn remittance_traces(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
     Ok(remittances::table
-        .find(id)
-        .select(remittances::trace_number)
-        .first(conn)
-        .await
-        .optional()?)
+        .filter(remittances::id.eq_any(ids.to_vec()))
+        .select((remittances::id, remittances::trace_number))
+        .order(remittances::id)
+        .load(conn)
+        .await?)
 }

@@ -18,6 +18,13 @@ pub struct WorklistRow {
     pub assignee: Option<String>,
 }
 
+impl WorklistRow {
+    /// The claim's number (CLM01), as the 837P and the payers' answers show it.
+    pub fn patient_control_number(&self) -> String {
+        super::billing::patient_control_number(self.id)
+    }
+}
+
 /// Which claims a page shows. Every filter is optional; they combine with AND.
 #[derive(Debug, Clone, Default)]
 pub struct WorklistFilter {

@@ -23,6 +23,17 @@ const COLUMNS: [&str; 8] = [
     "updated_at",
 ];
 
+/// The answer that hands `text` (from [`csv`]) to the browser as a download, never
+/// cached and never sniffed as anything but CSV.
+pub fn response(text: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"claims.csv\""))
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(text)
+}
+
 /// The CSV text of every claim the query's filters match (its paging ignored).
 pub async fn csv(fhir: &ResourceService, query: &WorklistQuery) -> Result<String, BillingError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -56,7 +67,7 @@ fn record(row: &WorklistRow) -> [String; 8] {
     let instant = |at: &chrono::DateTime<chrono::Utc>| crate::fhir::instant(*at);
     [
         row.claim_id.clone(),
-        format!("{}{}", crate::store::billing::CONTROL_NUMBER_PREFIX, row.id),
+        row.patient_control_number(),
         row.state.clone(),
         neutralized(row.payer.as_deref().unwrap_or("")),
         neutralized(row.assignee.as_deref().unwrap_or("")),

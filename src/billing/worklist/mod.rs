@@ -333,13 +333,7 @@ pub async fn remittances(
     ids.extend(status.denials.iter().map(|denial| denial.new.remittance_id));
     ids.sort_unstable();
     ids.dedup();
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(trace) = session.remittance_trace(id).await? {
-            found.push((id, trace));
-        }
-    }
-    Ok(found)
+    Ok(session.remittance_traces(&ids).await?)
 }
 
 /// `(trace number, 835 text)` of a remittance, when it posted on or denied the claim.

@@ -103,7 +103,7 @@ impl Filters {
 fn row_json(row: &WorklistRow) -> Value {
     json!({
         "claimId": row.claim_id,
-        "number": format!("{}{}", crate::store::billing::CONTROL_NUMBER_PREFIX, row.id),
+        "number": row.patient_control_number(),
         "status": row.state,
         "payer": row.payer,
         "assignee": row.assignee,
@@ -129,11 +129,7 @@ async fn export_csv(
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, WorklistError> {
     let text = export::csv(&fhir.service, &filters.query()?).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"claims.csv\""))
-        .insert_header(("Cache-Control", "no-store"))
-        .body(text))
+    Ok(export::response(text))
 }
 
 #[derive(Deserialize)]
