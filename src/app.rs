@@ -38,7 +38,7 @@ use crate::observability::metrics::scrape::{Scrape, ScrapeSources};
 use crate::outbound_webhooks::delivery::{Deliverer, DELIVERY_JOB};
 use crate::outbound_webhooks::routes::WebhookSubscriptionsContext;
 use crate::outbound_webhooks::subscriptions::Subscriptions;
-use crate::store::Database;
+use crate::store::{Database, DatabaseKind, Store};
 use crate::webhooks::routes::WebhooksContext;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +81,8 @@ pub struct Application {
     jobs: Option<JobRunner>,
     /// Stores the audit trail; stopped last, once nothing records any more.
     audit: AuditWriter,
+    /// Gathers first planner statistics (see `store::statistics`), on PostgreSQL.
+    statistics: Option<Store>,
 }
 
 impl Application {
@@ -170,6 +172,10 @@ impl Application {
                         })?;
                 Some(listener)
             }
+        };
+        let statistics = match database.kind() {
+            DatabaseKind::Postgres(_) => Some(database.store_named("statistics", 1)?),
+            DatabaseKind::Sqlite(_) => None,
         };
         let health = web::Data::new(crate::observability::health::Health {
             store: database.store_named("health", 1)?,
@@ -398,6 +404,7 @@ impl Application {
             mllp,
             jobs: job_runner,
             audit,
+            statistics,
         })
     }
 
@@ -426,6 +433,9 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let jobs = self.jobs.map(|runner| tokio::spawn(runner.run(stopped.clone())));
+        let statistics = self
+            .statistics
+            .map(|store| tokio::spawn(crate::store::statistics::run(store, stopped.clone())));
         let mllp = self.mllp.map(|listener| tokio::spawn(listener.run(stopped)));
         let result = self.server.await;
         let _ = stop.send(true);
@@ -434,6 +444,9 @@ impl Application {
         }
         if let Some(jobs) = jobs {
             let _ = jobs.await;
+        }
+        if let Some(statistics) = statistics {
+            let _ = statistics.await;
         }
         // Whatever the last requests and messages recorded is written before exit.
         self.audit.finish().await;

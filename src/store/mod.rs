@@ -25,6 +25,7 @@ mod schema;
 pub mod search;
 pub(crate) mod sql_types;
 mod statement;
+pub mod statistics;
 mod token_hash;
 pub mod webhook_subscriptions;
 mod webhook_subscriptions_rows;
@@ -193,6 +194,33 @@ mod postgres {
     include!("auth_ops.rs");
     include!("health_ops.rs");
     include!("worklist_ops.rs");
+
+    #[derive(diesel::QueryableByName)]
+    struct TableName {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+
+    /// Analyzes the tables of the current schema that hold at least 50 rows (what
+    /// autovacuum waits for too) and have no column statistics; their names.
+    pub async fn analyze_tables_without_statistics(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+        let tables: Vec<TableName> = diesel::sql_query(
+            "SELECT t.relname::TEXT AS name FROM pg_stat_user_tables t \
+             WHERE t.schemaname = current_schema() AND t.n_live_tup >= 50 \
+             AND NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = t.schemaname AND s.tablename = t.relname)",
+        )
+        .load(conn)
+        .await?;
+        let mut analyzed = Vec::with_capacity(tables.len());
+        for table in tables {
+            // A name from the catalog, quoted as an identifier.
+            diesel::sql_query(format!("ANALYZE \"{}\"", table.name.replace('"', "\"\"")))
+                .execute(conn)
+                .await?;
+            analyzed.push(table.name);
+        }
+        Ok(analyzed)
+    }
 
     /// Takes the transaction-scoped advisory lock `key` (held until commit or
     /// rollback), then runs the search. Both go in one round trip: PostgreSQL runs
@@ -481,6 +509,11 @@ mod sqlite {
     include!("auth_ops.rs");
     include!("health_ops.rs");
     include!("worklist_ops.rs");
+
+    /// SQLite plans well without statistics (see `store::statistics`).
+    pub async fn analyze_tables_without_statistics(_conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
 
     /// Inserts history rows one by one, returning each one's `change_seq`.
     async fn insert_history_rows(
@@ -1654,6 +1687,12 @@ impl Session {
     /// The newest migration applied to the database.
     pub async fn latest_applied_migration(&mut self) -> Result<Option<String>, StoreError> {
         on_session!(self, latest_applied_migration())
+    }
+
+    /// Analyzes the tables that have rows and no planner statistics yet (see
+    /// `store::statistics`); their names.
+    pub async fn analyze_tables_without_statistics(&mut self) -> Result<Vec<String>, StoreError> {
+        on_session!(self, analyze_tables_without_statistics())
     }
 
     /// Where the integration's feed was read up to; `None` before its first page.

@@ -864,3 +864,50 @@ async fn charges_gather_on_the_encounter_s_draft_claim(app: &TestApp) {
     );
     assert_eq!(claims[0]["total"]["value"].to_string(), "167.50");
 }
+
+/// On a fresh PostgreSQL database the server gathers the first planner statistics
+/// itself, once the tables hold rows, rather than leaving the per-message lookups
+/// planned without any until autovacuum's first pass. `last_analyze` is set by an
+/// ANALYZE command only, never by autovacuum (that is `last_autoanalyze`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_database_gets_planner_statistics_from_the_first_messages() {
+    let Some(app) = TestApp::postgres(crate::helpers::TestOptions::default()).await else {
+        eprintln!("skipped: no PostgreSQL configured");
+        return;
+    };
+    let analyzed = "SELECT relname::TEXT AS text FROM pg_stat_user_tables \
+                    WHERE schemaname = current_schema() AND relname = 'search_token' AND last_analyze IS NOT NULL";
+    assert!(
+        app.select_texts(analyzed).await.is_empty(),
+        "no statistics before any message"
+    );
+    let mut client = MllpClient::connect(app.mllp).await;
+    for n in 0..60 {
+        let ack = client
+            .exchange(&admit(
+                &format!("STATS-{n}"),
+                &format!("P7{n:02}"),
+                &format!("V7{n:02}"),
+            ))
+            .await;
+        assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.select_texts(analyzed).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "search_token was not analyzed within 20 s of holding rows"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let with_statistics =
+        "SELECT DISTINCT tablename::TEXT AS text FROM pg_stats WHERE schemaname = current_schema()";
+    let tables = app.select_texts(with_statistics).await;
+    for table in ["resources", "search_token", "hl7_messages"] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} has statistics: {tables:?}"
+        );
+    }
+    app.finish().await;
+}
