@@ -44,13 +44,24 @@ request = function()
 end
 LUA
 
-# One run with CLAIMBRIDGE_METRICS_ENABLED=$1; its requests per second in RPS.
+# The server's CPU time so far (user + system), in clock ticks.
+server_ticks() {
+  awk '{print $14 + $15}' "/proc/$SERVER/stat"
+}
+
+# One run with CLAIMBRIDGE_METRICS_ENABLED=$1; its requests per second in RPS and
+# the server's CPU time per request, in microseconds, in CPU_US. Throughput moves
+# with whatever else the two cores do; CPU per request much less.
 run() {
   CLAIMBRIDGE_METRICS_ENABLED=$1 start_server
   # A short warm-up: connections opened, caches filled.
   wrk -t1 -c"$CONNECTIONS" -d2s -s "$WORK/read.lua" "http://127.0.0.1:$PORT" >/dev/null
-  RPS=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/read.lua" "http://127.0.0.1:$PORT" \
-    | awk '/^Requests\/sec:/ {print $2}')
+  local before
+  before=$(server_ticks)
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/read.lua" "http://127.0.0.1:$PORT" > "$WORK/run.txt"
+  CPU_US=$(awk -v ticks=$(( $(server_ticks) - before )) -v hz="$(getconf CLK_TCK)" \
+    '/ requests in / {printf "%.1f", ticks / hz * 1e6 / $1}' "$WORK/run.txt")
+  RPS=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/run.txt")
   kill $SERVER; wait $SERVER 2>/dev/null || true
   SERVER=
 }
@@ -58,22 +69,27 @@ run() {
 echo "== claimbridge ($BACKEND): read Patient by id, metrics on/off alternating, $RUNS pairs of ${DURATION}s, $CONNECTIONS connections"
 on=()
 off=()
+cpu_on=()
+cpu_off=()
 for i in $(seq "$RUNS"); do
   # Which goes first alternates too.
   if [ $((i % 2)) -eq 1 ]; then order="true false"; else order="false true"; fi
   for enabled in $order; do
     run "$enabled"
-    echo "run $i metrics_enabled=$enabled: $RPS req/s"
-    if [ "$enabled" = true ]; then on+=("$RPS"); else off+=("$RPS"); fi
+    echo "run $i metrics_enabled=$enabled: $RPS req/s, server CPU $CPU_US µs per request"
+    if [ "$enabled" = true ]; then on+=("$RPS"); cpu_on+=("$CPU_US"); else off+=("$RPS"); cpu_off+=("$CPU_US"); fi
   done
 done
 
-python3 - "${on[*]}" "${off[*]}" <<'PY'
+python3 - "${on[*]}" "${off[*]}" "${cpu_on[*]}" "${cpu_off[*]}" <<'PY'
 import statistics, sys
-on = [float(x) for x in sys.argv[1].split()]
-off = [float(x) for x in sys.argv[2].split()]
+on, off, cpu_on, cpu_off = ([float(x) for x in arg.split()] for arg in sys.argv[1:5])
 m_on, m_off = statistics.median(on), statistics.median(off)
 print(f"median on  {m_on:,.0f} req/s  (runs: {', '.join(f'{x:,.0f}' for x in on)})")
 print(f"median off {m_off:,.0f} req/s  (runs: {', '.join(f'{x:,.0f}' for x in off)})")
 print(f"on/off {m_on / m_off:.4f}: instrumentation costs {100 * (1 - m_on / m_off):.2f} % of read-by-id throughput")
+c_on, c_off = statistics.median(cpu_on), statistics.median(cpu_off)
+print(f"server CPU per request: on {c_on:.1f} µs (runs: {', '.join(f'{x:.1f}' for x in cpu_on)}), "
+      f"off {c_off:.1f} µs (runs: {', '.join(f'{x:.1f}' for x in cpu_off)})")
+print(f"instrumentation costs {100 * (c_on / c_off - 1):.2f} % of the server's CPU per read")
 PY
