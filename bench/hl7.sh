@@ -33,9 +33,9 @@ node bench/node/hl7_parse_medplum.js $SAMPLES
 use_fresh_database
 CLAIMBRIDGE_MLLP_BIND=127.0.0.1:$MLLP_PORT start_server
 
-# A server that has been running has planner statistics; a database created a moment
-# ago has none until autovacuum's first pass (up to a minute in). Warm up, then ANALYZE
-# as autovacuum would, so the runs measure the steady state rather than that minute.
+# A database created a moment ago has no planner statistics; the server gathers the
+# first within seconds (src/store/statistics.rs) and autovacuum keeps them current.
+# Warm up, then ANALYZE as autovacuum would, so the runs measure the steady state.
 cargo bench --quiet --bench mllp_load -- "127.0.0.1:$MLLP_PORT" 8 5 bench/adt_a01.hl7 >/dev/null
 [ "$BACKEND" = postgres ] && psql -h 127.0.0.1 -U postgres -d claimbridge_bench -qc ANALYZE
 
