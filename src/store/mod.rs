@@ -37,7 +37,7 @@ use std::sync::Arc;
 use chrono::SubsecRound;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -700,7 +700,14 @@ impl Database {
     pub fn store_named(&self, purpose: &'static str, pool_size: usize) -> Result<Store, StoreError> {
         let backend = match &self.kind {
             DatabaseKind::Postgres(url) => {
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+                // Checked out as deadpool-postgres does by default: a connection whose
+                // socket closed (the server restarted, a proxy timed it out) or that
+                // broke mid-transaction is still dropped, without the `SELECT 1` round
+                // trip diesel-async's default sends before every checkout — half the
+                // round trips of a read by id.
+                let mut config = ManagerConfig::default();
+                config.recycling_method = RecyclingMethod::Fast;
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
                 let pool = Pool::builder(manager)
                     .max_size(pool_size)
                     .build()
