@@ -187,8 +187,6 @@ async fn read_json(
     serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))
 }
 
-/// Fetches the resource `from[pointer]` refers to; a missing or dangling reference
-/// is reported at `path`.
 /// The Organization `claim` is billed to: the Coverage's first payor, else
 /// `Claim.insurer`.
 async fn payer_of(
@@ -202,6 +200,8 @@ async fn payer_of(
     }
 }
 
+/// Fetches the resource `from[pointer]` refers to; a missing or dangling reference
+/// is reported at `path`.
 async fn follow(
     source: &mut impl ResourceSource,
     from: &Value,

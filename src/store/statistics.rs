@@ -7,7 +7,7 @@
 //! identifier lookups HL7 ingestion makes for every message were planned as a walk
 //! over every Patient with, for each, a walk over the Patients' index rows: on a
 //! fresh database each message took longer than the one before (4 ms at the start,
-//! 80 ms after 200). Statements kept prepared keep such a plan until statistics
+//! 76 ms at the 200th). Statements kept prepared keep such a plan until statistics
 //! arrive. So every few seconds this analyzes the tables of ours that hold rows and
 //! have no statistics; once a table has them, autovacuum keeps them current.
 //! SQLite needs none of this: without statistics it prefers the index matching most
