@@ -41,7 +41,7 @@ SECRET=$(python3 -c "import json;print(json.load(open('$WORK/bootstrap-admin.jso
 TOKEN=$(curl -s -u "$ID:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$PORT/auth/token" \
   | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')
 TOKEN=$TOKEN python3 bench/seed_patients.py "$BASE" "$SEED"
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop_server
 
 read_script() {  # $1: file, $2: extra header line (or empty)
   cat > "$1" <<LUA
@@ -75,6 +75,6 @@ for round in $(seq "$ROUNDS"); do
       wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/issue.lua" "http://127.0.0.1:$PORT/auth/token" \
         | grep -E "Requests/sec|Non-2xx|50%|99%"
     fi
-    kill $SERVER; wait $SERVER 2>/dev/null || true
+    stop_server
   done
 done

@@ -37,7 +37,7 @@ export CLAIMBRIDGE_REDIS_URL=${CLAIMBRIDGE_REDIS_URL:-redis://127.0.0.1:6379}
 export CLAIMBRIDGE_REDIS_KEY_PREFIX=claimbridge-bench-$$
 CLAIMBRIDGE_MLLP_BIND=off CLAIMBRIDGE_RESOURCE_CACHE=off start_server
 python3 bench/seed_patients.py "$BASE" "$SEED"
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop_server
 
 cat > "$WORK/read.lua" <<LUA
 request = function()
@@ -53,7 +53,7 @@ for round in $(seq "$ROUNDS"); do
     echo "== round $round, cache $cache: read Patient by id, $CONNECTIONS connections, ${DURATION}s"
     wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/read.lua" "http://127.0.0.1:$PORT" \
       | tee "$WORK/$cache-$round.txt" | grep -E "Requests/sec|Non-2xx|50%|99%"
-    kill $SERVER; wait $SERVER 2>/dev/null || true
+    stop_server
   done
 done
 

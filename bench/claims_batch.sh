@@ -16,7 +16,7 @@ PORT=${PORT:-18080}
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet --bin claimbridge
+build_server
 use_fresh_database
 CLAIMBRIDGE_MLLP_BIND=off CLAIMBRIDGE_BODY_LIMIT=$((256 * 1024 * 1024)) start_server
 echo "== claimbridge ($BACKEND): $CLAIMS claims in one NDJSON batch"

@@ -16,7 +16,7 @@ SIM_PORT=${SIM_PORT:-18181}
 WORK=$(mktemp -d)
 trap 'kill $SERVER $SIMULATOR 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet --bin claimbridge
+build_server
 use_fresh_database
 target/release/claimbridge simulate claimmd --bind "127.0.0.1:$SIM_PORT" >/dev/null 2>&1 &
 SIMULATOR=$!

@@ -25,9 +25,7 @@ WORK=$(mktemp -d)
 SERVER=
 trap 'if [ -n "$SERVER" ]; then kill $SERVER 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet --bin claimbridge
-fi
+build_server
 use_fresh_database
 # The integrations page reads the registry, which needs the key credentials are
 # sealed with.

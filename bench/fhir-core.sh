@@ -22,7 +22,7 @@ BASE="http://127.0.0.1:$PORT/fhir"
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet --bin claimbridge
+build_server
 
 use_fresh_database
 start_server
@@ -50,7 +50,7 @@ echo "== claimbridge ($BACKEND): read Patient by id, $CONNECTIONS connections, $
 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/read.lua" "http://127.0.0.1:$PORT" | tee "$WORK/read.txt"
 echo "== claimbridge ($BACKEND): create Patient, $CONNECTIONS connections, ${DURATION}s"
 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/create.lua" "http://127.0.0.1:$PORT/fhir/Patient" | tee "$WORK/create.txt"
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop_server
 
 if [ "$BACKEND" = postgres ]; then
   # The same statements the server runs, sent by pgbench with prepared statements:

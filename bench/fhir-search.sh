@@ -25,7 +25,7 @@ MRN_SYSTEM="http://hospital.example.org/mrn"
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet --bin claimbridge
+build_server
 
 use_fresh_database
 start_server
@@ -61,7 +61,7 @@ for search in identifier patient; do
   echo "== claimbridge ($BACKEND): search by $search, $CONNECTIONS connections, ${DURATION}s"
   wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/$search.lua" "http://127.0.0.1:$PORT"
 done
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop_server
 
 if [ "$BACKEND" = postgres ]; then
   # The server's statements, copied from PostgreSQL's statement log. pgbench cannot

@@ -21,7 +21,7 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 SAMPLES="tests/fixtures/hl7v2/ADT-A01-01.hl7 tests/fixtures/hl7v2/ADT01-23.hl7"
 
-cargo build --release --quiet --bin claimbridge
+build_server
 cargo bench --quiet --no-run --bench hl7_parse --bench mllp_load 2>/dev/null
 
 echo "== parse only: claimbridge, then python-hl7, hl7apy and @medplum/hl7"

@@ -18,9 +18,7 @@ WORK=$(mktemp -d)
 SERVER=
 trap 'if [ -n "$SERVER" ]; then kill $SERVER 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet --bin claimbridge
-fi
+build_server
 use_fresh_database
 CLAIMBRIDGE_MLLP_BIND=127.0.0.1:$MLLP_PORT start_server
 python3 bench/mllp_send.py "127.0.0.1:$MLLP_PORT" "$COUNT" bench/adt_a01.hl7

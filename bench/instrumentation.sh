@@ -27,16 +27,13 @@ WORK=$(mktemp -d)
 SERVER=
 trap 'if [ -n "$SERVER" ]; then kill $SERVER 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet --bin claimbridge
-fi
+build_server
 
 # One database for every run: seeded once, read only after that.
 use_fresh_database
 start_server
 python3 bench/seed_patients.py "$BASE" "$SEED"
-kill $SERVER; wait $SERVER 2>/dev/null || true
-SERVER=
+stop_server
 
 cat > "$WORK/read.lua" <<LUA
 request = function()
@@ -62,8 +59,7 @@ run() {
   CPU_US=$(awk -v ticks=$(( $(server_ticks) - before )) -v hz="$(getconf CLK_TCK)" \
     '/ requests in / {printf "%.1f", ticks / hz * 1e6 / $1}' "$WORK/run.txt")
   RPS=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/run.txt")
-  kill $SERVER; wait $SERVER 2>/dev/null || true
-  SERVER=
+  stop_server
 }
 
 echo "== claimbridge ($BACKEND): read Patient by id, metrics on/off alternating, $RUNS pairs of ${DURATION}s, $CONNECTIONS connections"

@@ -22,13 +22,11 @@ PORT=${PORT:-18080}
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet --bin claimbridge
-fi
+build_server
 use_fresh_database
 start_server
 python3 bench/seed_patients.py "http://127.0.0.1:$PORT/fhir" "$SEED"
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop_server
 
 # READS sequential reads on one kept-alive connection, the same ids every run.
 reads() {
@@ -56,8 +54,7 @@ for enabled in true false; do
   callgrind_control -i on $SERVER >/dev/null
   reads "$READS"
   callgrind_control -i off $SERVER >/dev/null
-  kill $SERVER; wait $SERVER 2>/dev/null || true
-  SERVER=
+  stop_server
   total=$(callgrind_annotate "$WORK/callgrind.$enabled" | awk '/PROGRAM TOTALS/ && !seen++ {gsub(",", "", $1); print $1}')
   echo "metrics_enabled=$enabled: $total instructions for $READS reads, $((total / READS)) per read"
   if [ "$enabled" = true ]; then ON=$total; else OFF=$total; fi

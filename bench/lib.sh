@@ -13,6 +13,13 @@ use_fresh_database() {
   esac
 }
 
+# Builds target/release/claimbridge, unless BIN names the binary to run instead.
+build_server() {
+  if [ -z "${BIN:-}" ]; then
+    cargo build --release --quiet --bin claimbridge
+  fi
+}
+
 # Starts target/release/claimbridge (or $BIN; extra settings come from the
 # environment) and waits until it answers; its pid is in SERVER. Authorization is
 # off (loopback only) unless AUTH=required: these figures are the server's work
@@ -35,4 +42,11 @@ report_storage() {
                   count(*), '$2', pg_size_pretty(pg_database_size(current_database())),
                   pg_database_size(current_database()) / greatest(count(*), 1), '$2')
     FROM $1"
+}
+
+# Stops the server start_server started and waits for it to exit.
+stop_server() {
+  kill $SERVER
+  wait $SERVER 2>/dev/null || true
+  SERVER=
 }
