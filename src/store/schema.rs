@@ -35,9 +35,12 @@ diesel::table! {
     }
 }
 
+// The search index tables have no primary key (PostgreSQL) or only SQLite's rowid:
+// rows are found and replaced by (tenant, res_type, res_id). `table!` needs a key
+// named; the one given is the columns every statement on them filters by, not a
+// unique constraint.
 diesel::table! {
-    search_token (id) {
-        id -> BigInt,
+    search_token (tenant, res_type, res_id, param) {
         res_type -> Text,
         res_id -> Text,
         param -> Text,
@@ -52,8 +55,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    search_string (id) {
-        id -> BigInt,
+    search_string (tenant, res_type, res_id, param) {
         res_type -> Text,
         res_id -> Text,
         param -> Text,
@@ -67,8 +69,7 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::store::sql_types::UtcTimestamp;
 
-    search_date (id) {
-        id -> BigInt,
+    search_date (tenant, res_type, res_id, param) {
         res_type -> Text,
         res_id -> Text,
         param -> Text,
@@ -79,8 +80,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    search_quantity (id) {
-        id -> BigInt,
+    search_quantity (tenant, res_type, res_id, param) {
         res_type -> Text,
         res_id -> Text,
         param -> Text,
@@ -94,8 +94,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    search_reference (id) {
-        id -> BigInt,
+    search_reference (tenant, res_type, res_id, param) {
         res_type -> Text,
         res_id -> Text,
         param -> Text,
@@ -109,8 +108,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    search_uri (id) {
-        id -> BigInt,
+    search_uri (tenant, res_type, res_id, param) {
         res_type -> Text,
         res_id -> Text,
         param -> Text,
