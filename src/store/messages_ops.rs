@@ -78,19 +78,6 @@ macro_rules! new_message_values {
     }};
 }
 
-/// The update that records a message's outcome (a macro for the same reason).
-macro_rules! finish_message_update {
-    ($id:expr, $outcome:expr) => {{
-        let outcome: &MessageOutcome = $outcome;
-        diesel::update(hl7_messages::table.find($id)).set((
-            hl7_messages::status.eq(outcome.status.as_str()),
-            hl7_messages::error.eq(&outcome.error),
-            hl7_messages::ack.eq(&outcome.ack),
-            hl7_messages::processed_at.eq(Some(StoredInstant(chrono::Utc::now()))),
-        ))
-    }};
-}
-
 /// Inserts a message and returns its id, or `None` when the sender's control id is
 /// already recorded. A concurrent transaction recording the same one makes this
 /// wait for its outcome (the unique index), so a message is never applied twice.
@@ -104,8 +91,22 @@ pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Opt
         .optional()?)
 }
 
+/// Records a message's outcome. A `Statement` kept prepared, not a diesel `update`:
+/// diesel prepares and closes every UPDATE afresh.
 pub async fn finish_message(conn: &mut Conn, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {
-    let updated = finish_message_update!(id, outcome).execute(conn).await?;
+    let mut update = crate::store::statement::Statement::new("UPDATE hl7_messages SET status = ");
+    update
+        .bind(outcome.status.as_str())
+        .sql(", error = ")
+        .bind(outcome.error.as_deref())
+        .sql(", ack = ")
+        .bind(outcome.ack.as_str())
+        .sql(", processed_at = ")
+        .bind(chrono::Utc::now())
+        .sql(" WHERE id = ")
+        .bind(id)
+        .keep_prepared();
+    let updated = update.execute(conn).await?;
     if updated == 1 {
         Ok(())
     } else {

@@ -16,6 +16,7 @@ pub mod inbound;
 pub mod integrations;
 pub mod jobs;
 mod jobs_rows;
+mod message_commit;
 pub mod messages;
 pub mod model;
 pub mod pools;
@@ -27,6 +28,7 @@ pub(crate) mod sql_types;
 mod statement;
 pub mod statistics;
 mod token_hash;
+mod unnest;
 pub mod webhook_subscriptions;
 mod webhook_subscriptions_rows;
 pub mod worklist;
@@ -151,6 +153,29 @@ mod postgres {
                 for chunk in rows.chunks(ROWS_PER_INSERT) {
                     let mut conn = shared;
                     pending.push(diesel::insert_into($table::table).values(chunk).execute(&mut conn));
+                }
+            )+
+            futures_util::future::try_join_all(pending)
+                .await
+                .map_err(race_on_unique_violation)?;
+        }};
+    }
+
+    /// Rows of the resource and search index tables, each table's in one
+    /// statement whose text is the same whatever the row count (`UNNEST`, see
+    /// `crate::store::unnest`), so it stays prepared; pipelined like
+    /// `insert_together!`. The row type names its table.
+    macro_rules! insert_prepared_together {
+        ($conn:expr, [$($table:ident <- $rows:expr),+ $(,)?]) => {{
+            use crate::store::unnest::UnnestRows;
+            let shared: &Conn = $conn;
+            let mut pending: Vec<futures_util::future::BoxFuture<'_, diesel::QueryResult<usize>>> =
+                Vec::new();
+            $(
+                let rows = $rows;
+                for chunk in rows.chunks(ROWS_PER_INSERT) {
+                    let mut conn = shared;
+                    pending.push(UnnestRows::unnest(chunk).execute(&mut conn));
                 }
             )+
             futures_util::future::try_join_all(pending)
@@ -320,9 +345,10 @@ mod postgres {
         Ok((id, found))
     }
 
-    /// Writes staged creates and records the message's outcome in one round trip:
-    /// history rows, current rows copied from them (with the `change_seq` each got,
-    /// and without sending the bodies twice), index rows, and the message's update.
+    /// Writes staged creates and records the message's outcome in one statement
+    /// (`message_commit`): history rows, current rows copied from them, index rows,
+    /// the message's update, and the check for references into another tenant (if
+    /// it finds one, the caller does not commit).
     pub async fn insert_staged_finishing_message(
         conn: &mut Conn,
         tenant: &Tenant,
@@ -333,59 +359,23 @@ mod postgres {
         let history = staged_history_rows(tenant.as_str(), staged);
         let index = IndexRows::of_staged(tenant.as_str(), staged);
         let indexes = staged_indexes(staged);
-        let checks = crate::store::search::foreign_target_statements(tenant, &indexes);
-        let mut current = Statement::new(
-            "INSERT INTO resources (tenant, res_type, res_id, version_id, last_updated, deleted, change_seq, body) \
-             SELECT tenant, res_type, res_id, version_id, last_updated, FALSE, change_seq, body FROM resource_history \
-             WHERE version_id = 1 AND (res_type, res_id) IN (",
-        );
-        for (at, create) in staged.iter().enumerate() {
-            current.sql(if at == 0 { "(" } else { ", (" });
-            current
-                .bind(create.res_type.as_str())
-                .sql(", ")
-                .bind(create.res_id.as_str())
-                .sql(")");
+        let targets = crate::store::search::local_targets(&indexes);
+        let found: crate::store::message_commit::MessageCommitRow =
+            crate::store::message_commit::MessageCommit::new(
+                tenant.as_str(),
+                &history,
+                &index,
+                &targets,
+                id,
+                outcome,
+            )
+            .get_result(conn)
+            .await?;
+        if let (Some(res_type), Some(res_id)) = (found.foreign_type, found.foreign_id) {
+            return Err(foreign_reference(&indexes, TargetRow { res_type, res_id }));
         }
-        current.sql(")").keep_prepared();
-        let shared: &Conn = conn;
-        let mut pending: Vec<futures_util::future::BoxFuture<'_, diesel::QueryResult<usize>>> = Vec::new();
-        macro_rules! push_rows {
-            ($($table:ident <- $rows:expr),+ $(,)?) => {$(
-                for chunk in $rows.chunks(ROWS_PER_INSERT) {
-                    let mut c = shared;
-                    pending.push(diesel::insert_into($table::table).values(chunk).execute(&mut c));
-                }
-            )+};
-        }
-        if !staged.is_empty() {
-            push_rows!(resource_history <- history);
-            let mut c = shared;
-            pending.push(Box::pin(async move { current.execute(&mut c).await }));
-            push_rows!(
-                search_token <- index.tokens,
-                search_string <- index.strings,
-                search_date <- index.dates,
-                search_quantity <- index.quantities,
-                search_reference <- index.references,
-                search_uri <- index.uris,
-            );
-        }
-        let mut c = shared;
-        pending.push(finish_message_update!(id, outcome).execute(&mut c));
-        // The check for references into another tenant goes in the same round trip;
-        // if it finds one, the caller does not commit.
-        let checking = futures_util::future::try_join_all(checks.into_iter().map(|check| async move {
-            let mut c = shared;
-            check.load::<TargetRow>(&mut c).await
-        }));
-        let (found, counts) =
-            futures_util::future::try_join(checking, futures_util::future::try_join_all(pending)).await?;
-        if let Some(target) = found.into_iter().flatten().next() {
-            return Err(foreign_reference(&indexes, target));
-        }
-        match counts.last().copied() {
-            Some(1) => Ok(()),
+        match found.updated {
+            1 => Ok(()),
             _ => Err(StoreError::NotFound),
         }
     }
@@ -462,6 +452,13 @@ mod sqlite {
                 }
             )+
         }};
+    }
+
+    /// Row by row, each statement is already the same for any row count.
+    macro_rules! insert_prepared_together {
+        ($($arguments:tt)*) => {
+            insert_together!($($arguments)*)
+        };
     }
 
     /// SQLite has no row locks; `Store` already runs one write at a time.

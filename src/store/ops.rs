@@ -398,7 +398,7 @@ async fn insert_current_and_index_rows(
     current: Vec<NewResourceRow<'_>>,
     index: IndexRows<'_>,
 ) -> Result<(), StoreError> {
-    insert_together!(
+    insert_prepared_together!(
         conn,
         [
             resources <- current,

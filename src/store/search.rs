@@ -785,6 +785,21 @@ pub fn revinclude_statement(
     s
 }
 
+/// The `(type, id)` each local reference of `indexes` names, sorted, each once.
+pub fn local_targets<'a>(
+    indexes: &[(&str, &'a crate::store::model::SearchIndexEntries)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut targets: std::collections::BTreeSet<(&str, &str)> = std::collections::BTreeSet::new();
+    for (_, index) in indexes {
+        for reference in &index.references {
+            if let (Some(target_type), Some(target_id)) = (&reference.target_type, &reference.target_id) {
+                targets.insert((target_type.as_str(), target_id.as_str()));
+            }
+        }
+    }
+    targets.into_iter().collect()
+}
+
 /// Targets per statement of the foreign-reference check: SQLite takes at most
 /// 32,766 bound values in one.
 const TARGETS_PER_CHECK: usize = 10_000;
@@ -798,15 +813,7 @@ pub fn foreign_target_statements(
     tenant: &Tenant,
     indexes: &[(&str, &crate::store::model::SearchIndexEntries)],
 ) -> Vec<Statement> {
-    let mut targets: std::collections::BTreeSet<(&str, &str)> = std::collections::BTreeSet::new();
-    for (_, index) in indexes {
-        for reference in &index.references {
-            if let (Some(target_type), Some(target_id)) = (&reference.target_type, &reference.target_id) {
-                targets.insert((target_type.as_str(), target_id.as_str()));
-            }
-        }
-    }
-    let targets: Vec<(&str, &str)> = targets.into_iter().collect();
+    let targets = local_targets(indexes);
     let mut statements = Vec::new();
     for chunk in targets.chunks(TARGETS_PER_CHECK) {
         let mut s = Statement::new("SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ");

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Double, Text, Untyped};
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
@@ -15,6 +15,7 @@ use crate::store::sql_types::{StoredInstant, UtcTimestamp};
 #[derive(Debug, Clone, PartialEq)]
 pub enum BindValue {
     Text(String),
+    NullableText(Option<String>),
     Int(i64),
     Float(f64),
     Instant(StoredInstant),
@@ -115,6 +116,12 @@ impl From<&String> for BindValue {
     }
 }
 
+impl From<Option<&str>> for BindValue {
+    fn from(value: Option<&str>) -> Self {
+        BindValue::NullableText(value.map(str::to_owned))
+    }
+}
+
 impl From<i64> for BindValue {
     fn from(value: i64) -> Self {
         BindValue::Int(value)
@@ -146,6 +153,9 @@ macro_rules! walk_statement {
                     match part {
                         Part::Sql(text) => out.push_sql(text),
                         Part::Bind(BindValue::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                        Part::Bind(BindValue::NullableText(v)) => {
+                            out.push_bind_param::<Nullable<Text>, _>(v)?
+                        }
                         Part::Bind(BindValue::Int(v)) => out.push_bind_param::<BigInt, _>(v)?,
                         Part::Bind(BindValue::Float(v)) => out.push_bind_param::<Double, _>(v)?,
                         Part::Bind(BindValue::Instant(v)) => out.push_bind_param::<UtcTimestamp, _>(v)?,

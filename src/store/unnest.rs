@@ -1,0 +1,134 @@
+//! Multi-row INSERTs on PostgreSQL whose text does not depend on how many rows
+//! they carry: `INSERT INTO t (a, b, …) SELECT * FROM UNNEST($1, $2, …)`, one array
+//! per column.
+//!
+//! A `VALUES` list has a placeholder per value, so every row count is a statement
+//! PostgreSQL has not seen: it is parsed, analysed and planned afresh, and the
+//! server prepares and closes it each time. An HL7 admission writes a few dozen
+//! index rows in six tables, a different count each time, and the per-statement work
+//! was about a tenth of PostgreSQL's CPU per message (BENCHMARKS.md, issue 4). With
+//! arrays the statement stays prepared on the connection and only executes.
+
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
+use diesel::QueryResult;
+
+use crate::store::rows::{
+    NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow, NewTokenRow,
+    NewUriRow,
+};
+use crate::store::sql_types::{FhirJson, JsonText, StoredInstant, UtcTimestamp};
+
+/// One column's values, in row order.
+enum Column<'a> {
+    Text(Vec<&'a str>),
+    NullableText(Vec<Option<&'a str>>),
+    BigInt(Vec<i64>),
+    Double(Vec<f64>),
+    Bool(Vec<bool>),
+    Instant(Vec<StoredInstant>),
+    Json(Vec<&'a JsonText>),
+    NullableJson(Vec<Option<&'a JsonText>>),
+}
+
+/// An INSERT of rows of one table as column arrays.
+pub struct UnnestInsert<'a> {
+    /// `INSERT INTO t (a, b, …) SELECT * FROM UNNEST(`
+    head: &'static str,
+    columns: Vec<Column<'a>>,
+}
+
+/// Row types that can be inserted as column arrays.
+pub trait UnnestRows: Sized {
+    fn unnest(rows: &[Self]) -> UnnestInsert<'_>;
+}
+
+impl QueryFragment<Pg> for UnnestInsert<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(self.head);
+        for (at, column) in self.columns.iter().enumerate() {
+            if at > 0 {
+                out.push_sql(", ");
+            }
+            match column {
+                Column::Text(v) => out.push_bind_param::<Array<Text>, _>(v)?,
+                Column::NullableText(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v)?,
+                Column::BigInt(v) => out.push_bind_param::<Array<BigInt>, _>(v)?,
+                Column::Double(v) => out.push_bind_param::<Array<Double>, _>(v)?,
+                Column::Bool(v) => out.push_bind_param::<Array<Bool>, _>(v)?,
+                Column::Instant(v) => out.push_bind_param::<Array<UtcTimestamp>, _>(v)?,
+                Column::Json(v) => out.push_bind_param::<Array<FhirJson>, _>(v)?,
+                Column::NullableJson(v) => out.push_bind_param::<Array<Nullable<FhirJson>>, _>(v)?,
+            }
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// No static id: diesel keys its prepared-statement cache by the SQL text instead,
+/// which is one per table here.
+impl QueryId for UnnestInsert<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// `UnnestRows` for a row type: its table, and each field with its column kind
+/// (fields and columns share names and order).
+macro_rules! unnest_rows {
+    ($row:ident => $table:ident { $first:ident: $first_kind:ident $(, $field:ident: $kind:ident)* $(,)? }) => {
+        impl UnnestRows for $row<'_> {
+            fn unnest(rows: &[Self]) -> UnnestInsert<'_> {
+                UnnestInsert {
+                    head: concat!(
+                        "INSERT INTO ", stringify!($table), " (", stringify!($first),
+                        $(", ", stringify!($field),)* ") SELECT * FROM UNNEST("
+                    ),
+                    columns: vec![
+                        unnest_rows!(@column rows, $first, $first_kind)
+                        $(, unnest_rows!(@column rows, $field, $kind))*
+                    ],
+                }
+            }
+        }
+    };
+    (@column $rows:ident, $field:ident, Json) => {
+        Column::Json($rows.iter().map(|row| &row.$field).collect())
+    };
+    (@column $rows:ident, $field:ident, NullableJson) => {
+        Column::NullableJson($rows.iter().map(|row| row.$field.as_ref()).collect())
+    };
+    (@column $rows:ident, $field:ident, $kind:ident) => {
+        Column::$kind($rows.iter().map(|row| row.$field).collect())
+    };
+}
+
+unnest_rows!(NewResourceRow => resources {
+    tenant: Text, res_type: Text, res_id: Text, version_id: BigInt, last_updated: Instant,
+    deleted: Bool, change_seq: BigInt, body: Json,
+});
+unnest_rows!(NewHistoryRow => resource_history {
+    tenant: Text, res_type: Text, res_id: Text, version_id: BigInt, last_updated: Instant,
+    method: Text, deleted: Bool, body: NullableJson,
+});
+unnest_rows!(NewTokenRow => search_token {
+    tenant: Text, res_type: Text, res_id: Text, param: Text, system: NullableText, code: NullableText,
+    display: NullableText, hash_code: BigInt, hash_system_code: BigInt, hash_system: BigInt,
+});
+unnest_rows!(NewStringRow => search_string {
+    tenant: Text, res_type: Text, res_id: Text, param: Text, value_normalized: Text, value_exact: Text,
+});
+unnest_rows!(NewDateRow => search_date {
+    tenant: Text, res_type: Text, res_id: Text, param: Text, low: Instant, high: Instant,
+});
+unnest_rows!(NewQuantityRow => search_quantity {
+    tenant: Text, res_type: Text, res_id: Text, param: Text, low: Double, high: Double,
+    system: NullableText, code: NullableText, unit: NullableText,
+});
+unnest_rows!(NewReferenceRow => search_reference {
+    tenant: Text, res_type: Text, res_id: Text, param: Text, target_type: NullableText,
+    target_id: NullableText, target_url: NullableText, identifier_system: NullableText,
+    identifier_value: NullableText,
+});
+unnest_rows!(NewUriRow => search_uri { tenant: Text, res_type: Text, res_id: Text, param: Text, uri: Text });
