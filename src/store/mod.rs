@@ -122,7 +122,9 @@ mod postgres {
     pub type Conn = diesel_async::AsyncPgConnection;
 
     /// Rows per INSERT: PostgreSQL takes at most 65,535 bind parameters per
-    /// statement, and no table here has more than 10 columns.
+    /// statement, and no table here has more than 10 columns. (The UNNEST inserts
+    /// bind one array per column whatever the row count; they split at the same
+    /// size only to keep each statement's arrays moderate.)
     const ROWS_PER_INSERT: usize = 5000;
 
     /// Statements sent at once on the connection (pipelined): PostgreSQL still runs

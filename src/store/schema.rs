@@ -36,9 +36,9 @@ diesel::table! {
 }
 
 // The search index tables have no primary key (PostgreSQL) or only SQLite's rowid:
-// rows are found and replaced by (tenant, res_type, res_id). `table!` needs a key
-// named; the one given is the columns every statement on them filters by, not a
-// unique constraint.
+// a resource's rows are replaced by (tenant, res_type, res_id), searches go through
+// the lookup indexes. `table!` needs a key named; the one given is neither unique
+// nor a constraint, so never use `find()` on these tables.
 diesel::table! {
     search_token (tenant, res_type, res_id, param) {
         res_type -> Text,

@@ -74,12 +74,17 @@ impl QueryId for UnnestInsert<'_> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-/// `UnnestRows` for a row type: its table, and each field with its column kind
-/// (fields and columns share names and order).
+/// `UnnestRows` for a row type: its table, and each of its fields with its column
+/// kind (fields and columns share names).
 macro_rules! unnest_rows {
     ($row:ident => $table:ident { $first:ident: $first_kind:ident $(, $field:ident: $kind:ident)* $(,)? }) => {
         impl UnnestRows for $row<'_> {
             fn unnest(rows: &[Self]) -> UnnestInsert<'_> {
+                // Names every field, without `..`: a field added to the row type
+                // but not to this list fails to compile instead of going unwritten.
+                let _ = |row: &Self| {
+                    let $row { $first: _, $($field: _),* } = row;
+                };
                 UnnestInsert {
                     head: concat!(
                         "INSERT INTO ", stringify!($table), " (", stringify!($first),
