@@ -16,7 +16,6 @@ pub mod inbound;
 pub mod integrations;
 pub mod jobs;
 mod jobs_rows;
-mod message_commit;
 pub mod messages;
 pub mod model;
 pub mod pools;
@@ -25,6 +24,7 @@ mod rows;
 mod schema;
 pub mod search;
 pub(crate) mod sql_types;
+mod staged_write;
 mod statement;
 pub mod statistics;
 mod token_hash;
@@ -120,6 +120,9 @@ fn db_span(op: &'static str) -> tracing::Span {
 
 mod postgres {
     pub type Conn = diesel_async::AsyncPgConnection;
+
+    use crate::store::rows::staged_history_rows;
+    use crate::store::staged_write::{StagedWrite, StagedWriteRow};
 
     /// Rows per INSERT: PostgreSQL takes at most 65,535 bind parameters per
     /// statement, and no table here has more than 10 columns. (The UNNEST inserts
@@ -347,10 +350,27 @@ mod postgres {
         Ok((id, found))
     }
 
-    /// Writes staged creates and records the message's outcome in one statement
-    /// (`message_commit`): history rows, current rows copied from them, index rows,
-    /// the message's update, and the check for references into another tenant (if
-    /// it finds one, the caller does not commit).
+    /// Writes `tenant`'s staged creates in one statement (`staged_write`): history
+    /// rows, current rows copied from them and index rows, and checks in the same
+    /// statement that no reference names another tenant's resource (if one does,
+    /// the error leaves the transaction to be rolled back).
+    pub async fn insert_staged(
+        conn: &mut Conn,
+        tenant: &Tenant,
+        staged: &[StagedCreate],
+    ) -> Result<(), StoreError> {
+        let history = staged_history_rows(tenant.as_str(), staged);
+        let index = IndexRows::of_staged(tenant.as_str(), staged);
+        let indexes = staged_indexes(staged);
+        let targets = crate::store::search::local_targets(&indexes);
+        let found: StagedWriteRow = StagedWrite::new(tenant.as_str(), &history, &index, &targets)
+            .get_result(conn)
+            .await
+            .map_err(race_on_unique_violation)?;
+        refuse_foreign_target(&indexes, found).map(|_| ())
+    }
+
+    /// `insert_staged`, also recording the message's outcome in the same statement.
     pub async fn insert_staged_finishing_message(
         conn: &mut Conn,
         tenant: &Tenant,
@@ -362,52 +382,26 @@ mod postgres {
         let index = IndexRows::of_staged(tenant.as_str(), staged);
         let indexes = staged_indexes(staged);
         let targets = crate::store::search::local_targets(&indexes);
-        let found: crate::store::message_commit::MessageCommitRow =
-            crate::store::message_commit::MessageCommit::new(
-                tenant.as_str(),
-                &history,
-                &index,
-                &targets,
-                id,
-                outcome,
-            )
+        let found: StagedWriteRow = StagedWrite::new(tenant.as_str(), &history, &index, &targets)
+            .finishing_message(id, outcome)
             .get_result(conn)
             .await?;
-        if let (Some(res_type), Some(res_id)) = (found.foreign_type, found.foreign_id) {
-            return Err(foreign_reference(&indexes, TargetRow { res_type, res_id }));
-        }
-        match found.updated {
+        match refuse_foreign_target(&indexes, found)? {
             1 => Ok(()),
             _ => Err(StoreError::NotFound),
         }
     }
 
-    /// Inserts history rows, returning each one's `change_seq` in the order given.
-    async fn insert_history_rows(
-        conn: &mut Conn,
-        rows: &[NewHistoryRow<'_>],
-    ) -> Result<Vec<i64>, StoreError> {
-        let mut change_seqs = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let returned: Vec<(String, String, i64)> = diesel::insert_into(resource_history::table)
-                .values(chunk)
-                .returning((
-                    resource_history::res_type,
-                    resource_history::res_id,
-                    resource_history::change_seq,
-                ))
-                .get_results(conn)
-                .await
-                .map_err(race_on_unique_violation)?;
-            // RETURNING order is not promised by PostgreSQL: match rows by identity.
-            let by_identity: std::collections::HashMap<(String, String), i64> =
-                returned.into_iter().map(|(t, id, seq)| ((t, id), seq)).collect();
-            for row in chunk {
-                let key = (row.res_type.to_owned(), row.res_id.to_owned());
-                change_seqs.push(by_identity[&key]);
-            }
+    /// The error for the foreign reference the staged write found, if it found one;
+    /// otherwise how many message rows it updated.
+    fn refuse_foreign_target(
+        indexes: &[(&str, &SearchIndexEntries)],
+        found: StagedWriteRow,
+    ) -> Result<i64, StoreError> {
+        match (found.foreign_type, found.foreign_id) {
+            (Some(res_type), Some(res_id)) => Err(foreign_reference(indexes, TargetRow { res_type, res_id })),
+            _ => Ok(found.updated),
         }
-        Ok(change_seqs)
     }
 
     /// Row-locks `tenant`'s current version so concurrent writers of one resource
@@ -429,6 +423,8 @@ mod postgres {
 mod sqlite {
     pub type Conn =
         diesel_async::sync_connection_wrapper::SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
+
+    use crate::store::rows::{staged_history_rows, staged_resource_rows};
 
     /// SQLite has no pipelining: the statements run one after another.
     macro_rules! execute_together {
@@ -512,6 +508,26 @@ mod sqlite {
     /// SQLite plans well without statistics (see `store::statistics`).
     pub async fn analyze_tables_without_statistics(_conn: &mut Conn) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
+    }
+
+    /// Writes `tenant`'s staged creates: their history rows, current rows and index
+    /// rows, once one statement has found that none refers to another tenant's
+    /// resource.
+    pub async fn insert_staged(
+        conn: &mut Conn,
+        tenant: &Tenant,
+        staged: &[StagedCreate],
+    ) -> Result<(), StoreError> {
+        refuse_foreign_references(conn, tenant, &staged_indexes(staged)).await?;
+        let history = staged_history_rows(tenant.as_str(), staged);
+        let change_seqs = insert_history_rows(conn, &history).await?;
+        drop(history);
+        insert_current_and_index_rows(
+            conn,
+            staged_resource_rows(tenant.as_str(), staged, change_seqs),
+            IndexRows::of_staged(tenant.as_str(), staged),
+        )
+        .await
     }
 
     /// Inserts history rows one by one, returning each one's `change_seq`.

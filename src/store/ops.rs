@@ -17,7 +17,7 @@ use crate::store::model::{
     RenderedVersion, SearchIndexEntries, StagedCreate, Tenant, WriteMethod, WriteOutcome, WriteRequest,
 };
 use crate::store::rows::{
-    staged_history_rows, staged_resource_rows, CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow,
+    CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow,
     NewResourceRow, ResourceChangeset, TargetRow,
 };
 use crate::store::schema::{
@@ -304,27 +304,6 @@ pub async fn write_in_transaction(
         created: current.is_none_or(|(_, deleted, _)| deleted),
         body: rendered.map(|r| r.body),
     })
-}
-
-/// Writes `tenant`'s staged creates: their history rows, current rows and index
-/// rows, a few multi-row statements in all instead of several statements per
-/// resource, once one statement has found that none refers to another tenant's
-/// resource.
-pub async fn insert_staged(
-    conn: &mut Conn,
-    tenant: &Tenant,
-    staged: &[StagedCreate],
-) -> Result<(), StoreError> {
-    refuse_foreign_references(conn, tenant, &staged_indexes(staged)).await?;
-    let history = staged_history_rows(tenant.as_str(), staged);
-    let change_seqs = insert_history_rows(conn, &history).await?;
-    drop(history);
-    insert_current_and_index_rows(
-        conn,
-        staged_resource_rows(tenant.as_str(), staged, change_seqs),
-        IndexRows::of_staged(tenant.as_str(), staged),
-    )
-    .await
 }
 
 /// Each staged create's type and index entries.

@@ -1,17 +1,18 @@
-//! The statement that ends an HL7 message's work on PostgreSQL, just before COMMIT:
-//! the resources its maps created (history rows, current rows, index rows), the
-//! message row's outcome, and the check for references into another tenant — one
-//! statement, prepared once per connection.
+//! The statement that writes a transaction's staged creates on PostgreSQL: history
+//! rows, current rows and index rows, with the check for references into another
+//! tenant, and on the HL7 path the message row's outcome too — one statement,
+//! prepared once per connection (one text with the message update, one without).
 //!
-//! They were ten statements pipelined in one round trip. Each statement still cost
-//! PostgreSQL its own parse/bind/execute cycle and a reply written to the socket, and
-//! the kernel's loopback work for those replies was about a third of PostgreSQL's
-//! CPU per message (BENCHMARKS.md, issue 4). Data-modifying `WITH` clauses run once
-//! and to completion whether or not the final `SELECT` reads them, all in the
-//! statement's one snapshot; the current rows are copied from what the history
-//! insert returns, so the bodies travel once and each current row gets its
-//! `change_seq` without another round trip. Every column goes as an array
-//! (`crate::store::unnest`), so the text is the same whatever the message wrote.
+//! They were a statement per table (ten on the HL7 path), pipelined. Each still
+//! cost PostgreSQL its own parse/bind/execute cycle and a reply written to the
+//! socket, and the kernel's loopback work for those replies was about a third of
+//! PostgreSQL's CPU per HL7 message (BENCHMARKS.md, issue 4). Data-modifying `WITH`
+//! clauses run once and to completion whether or not the final `SELECT` reads them,
+//! all in the statement's one snapshot. The current rows are copied from what the
+//! history insert returns, so each body travels and is parsed into jsonb once, and
+//! each current row gets its `change_seq` without another round trip. Every column
+//! goes as an array (`crate::store::unnest`), so the text is the same whatever was
+//! staged.
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -23,7 +24,7 @@ use crate::store::rows::{IndexRows, NewHistoryRow};
 use crate::store::sql_types::{StoredInstant, UtcTimestamp};
 use crate::store::unnest::{UnnestInsert, UnnestRows};
 
-pub struct MessageCommit<'a> {
+pub struct StagedWrite<'a> {
     tenant: &'a str,
     history: UnnestInsert<'a>,
     /// Tokens, strings, dates, quantities, references, URIs: always all six, empty
@@ -31,15 +32,21 @@ pub struct MessageCommit<'a> {
     index: [UnnestInsert<'a>; 6],
     target_types: Vec<&'a str>,
     target_ids: Vec<&'a str>,
-    message_id: i64,
+    message: Option<MessageUpdate<'a>>,
+}
+
+/// The outcome to record on an HL7 message's row.
+struct MessageUpdate<'a> {
+    id: i64,
     outcome: &'a MessageOutcome,
     processed_at: StoredInstant,
 }
 
-/// What the statement found: whether the message row was there to update, and a
-/// resource of another tenant that a reference names, if any.
+/// What the statement found: whether the message row was there to update (0
+/// without a message), and a resource of another tenant that a reference names, if
+/// any.
 #[derive(diesel::QueryableByName)]
-pub struct MessageCommitRow {
+pub struct StagedWriteRow {
     #[diesel(sql_type = BigInt)]
     pub updated: i64,
     #[diesel(sql_type = Nullable<Text>)]
@@ -48,17 +55,15 @@ pub struct MessageCommitRow {
     pub foreign_id: Option<String>,
 }
 
-impl<'a> MessageCommit<'a> {
+impl<'a> StagedWrite<'a> {
     /// `targets` are the local references' `(type, id)` (`search::local_targets`).
     pub fn new(
         tenant: &'a str,
         history: &'a [NewHistoryRow<'a>],
         index: &'a IndexRows<'a>,
         targets: &[(&'a str, &'a str)],
-        message_id: i64,
-        outcome: &'a MessageOutcome,
     ) -> Self {
-        MessageCommit {
+        StagedWrite {
             tenant,
             history: UnnestRows::unnest(history),
             index: [
@@ -71,14 +76,22 @@ impl<'a> MessageCommit<'a> {
             ],
             target_types: targets.iter().map(|(res_type, _)| *res_type).collect(),
             target_ids: targets.iter().map(|(_, id)| *id).collect(),
-            message_id,
+            message: None,
+        }
+    }
+
+    /// Records `outcome` on message row `id` in the same statement.
+    pub fn finishing_message(mut self, id: i64, outcome: &'a MessageOutcome) -> Self {
+        self.message = Some(MessageUpdate {
+            id,
             outcome,
             processed_at: StoredInstant(chrono::Utc::now()),
-        }
+        });
+        self
     }
 }
 
-impl QueryFragment<Pg> for MessageCommit<'_> {
+impl QueryFragment<Pg> for StagedWrite<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("WITH history_rows AS (");
         self.history.walk_ast(out.reborrow())?;
@@ -94,20 +107,23 @@ impl QueryFragment<Pg> for MessageCommit<'_> {
             rows.walk_ast(out.reborrow())?;
             out.push_sql(")");
         }
-        out.push_sql(", finished AS (UPDATE hl7_messages SET status = ");
-        out.push_bind_param::<Text, _>(self.outcome.status.as_str())?;
-        out.push_sql(", error = ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.outcome.error)?;
-        out.push_sql(", ack = ");
-        out.push_bind_param::<Text, _>(&self.outcome.ack)?;
-        out.push_sql(", processed_at = ");
-        out.push_bind_param::<UtcTimestamp, _>(&self.processed_at)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<BigInt, _>(&self.message_id)?;
+        if let Some(message) = &self.message {
+            out.push_sql(", finished AS (UPDATE hl7_messages SET status = ");
+            out.push_bind_param::<Text, _>(message.outcome.status.as_str())?;
+            out.push_sql(", error = ");
+            out.push_bind_param::<Nullable<Text>, _>(&message.outcome.error)?;
+            out.push_sql(", ack = ");
+            out.push_bind_param::<Text, _>(&message.outcome.ack)?;
+            out.push_sql(", processed_at = ");
+            out.push_bind_param::<UtcTimestamp, _>(&message.processed_at)?;
+            out.push_sql(" WHERE id = ");
+            out.push_bind_param::<BigInt, _>(&message.id)?;
+            out.push_sql(" RETURNING id) SELECT (SELECT COUNT(*) FROM finished) AS updated, ");
+        } else {
+            out.push_sql(" SELECT 0::BIGINT AS updated, ");
+        }
         out.push_sql(
-            " RETURNING id) \
-             SELECT (SELECT COUNT(*) FROM finished) AS updated, \
-             foreign_target.res_type AS foreign_type, foreign_target.res_id AS foreign_id \
+            "foreign_target.res_type AS foreign_type, foreign_target.res_id AS foreign_id \
              FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
              SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ",
         );
@@ -122,12 +138,12 @@ impl QueryFragment<Pg> for MessageCommit<'_> {
 }
 
 /// No static id: diesel keys its prepared-statement cache by the SQL text, which
-/// is always the same here.
-impl QueryId for MessageCommit<'_> {
+/// is one of two here.
+impl QueryId for StagedWrite<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl Query for MessageCommit<'_> {
+impl Query for StagedWrite<'_> {
     type SqlType = Untyped;
 }
