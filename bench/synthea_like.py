@@ -88,14 +88,18 @@ def bundles(patients, claims_per_patient, entries_per_bundle, first_mrn):
     rng = random.Random(2026 + first_mrn)
     per_bundle = max(1, entries_per_bundle // (1 + claims_per_patient))
     for start in range(0, patients, per_bundle):
-        entries = []
+        entries, patients_in_bundle = [], []
         for n in range(start, min(start + per_bundle, patients)):
             url = f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}"
+            # Where the Patient's entry stands and its MRN: the loader reads the
+            # id the server gave it from the same position of the response.
+            patients_in_bundle.append((len(entries), f"MRN{n:08d}"))
             entries.append({"fullUrl": url, "resource": patient(rng, n),
                             "request": {"method": "POST", "url": "Patient"}})
             for _ in range(claims_per_patient):
                 entries.append({"resource": claim(rng, url), "request": {"method": "POST", "url": "Claim"}})
-        yield json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode()
+        body = json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode()
+        yield body, patients_in_bundle
 
 
 def percentile(values, p):
