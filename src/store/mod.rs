@@ -147,23 +147,33 @@ mod postgres {
         }};
     }
 
-    /// Multi-row INSERTs into several tables, pipelined (see `execute_together!`).
-    macro_rules! insert_together {
-        ($conn:expr, [$($table:ident <- $rows:expr),+ $(,)?]) => {{
+    /// Each of `$rows`' chunks inserted by the statement `$insert` makes of
+    /// `$chunk`, all pipelined (see `execute_together!`).
+    macro_rules! insert_chunks_together {
+        ($conn:expr, |$chunk:ident| [$($insert:expr => $rows:expr),+ $(,)?]) => {{
             let shared: &Conn = $conn;
             let mut pending: Vec<futures_util::future::BoxFuture<'_, diesel::QueryResult<usize>>> =
                 Vec::new();
             $(
                 let rows = $rows;
-                for chunk in rows.chunks(ROWS_PER_INSERT) {
+                for $chunk in rows.chunks(ROWS_PER_INSERT) {
                     let mut conn = shared;
-                    pending.push(diesel::insert_into($table::table).values(chunk).execute(&mut conn));
+                    pending.push($insert.execute(&mut conn));
                 }
             )+
             futures_util::future::try_join_all(pending)
                 .await
                 .map_err(race_on_unique_violation)?;
         }};
+    }
+
+    /// Multi-row INSERTs into several tables, pipelined.
+    macro_rules! insert_together {
+        ($conn:expr, [$($table:ident <- $rows:expr),+ $(,)?]) => {
+            insert_chunks_together!($conn, |chunk| [
+                $(diesel::insert_into($table::table).values(chunk) => $rows),+
+            ])
+        };
     }
 
     /// Rows of the resource and search index tables, each table's in one
@@ -173,19 +183,7 @@ mod postgres {
     macro_rules! insert_prepared_together {
         ($conn:expr, [$($table:ident <- $rows:expr),+ $(,)?]) => {{
             use crate::store::unnest::UnnestRows;
-            let shared: &Conn = $conn;
-            let mut pending: Vec<futures_util::future::BoxFuture<'_, diesel::QueryResult<usize>>> =
-                Vec::new();
-            $(
-                let rows = $rows;
-                for chunk in rows.chunks(ROWS_PER_INSERT) {
-                    let mut conn = shared;
-                    pending.push(UnnestRows::unnest(chunk).execute(&mut conn));
-                }
-            )+
-            futures_util::future::try_join_all(pending)
-                .await
-                .map_err(race_on_unique_violation)?;
+            insert_chunks_together!($conn, |chunk| [$(UnnestRows::unnest(chunk) => $rows),+])
         }};
     }
 
@@ -359,15 +357,9 @@ mod postgres {
         tenant: &Tenant,
         staged: &[StagedCreate],
     ) -> Result<(), StoreError> {
-        let history = staged_history_rows(tenant.as_str(), staged);
-        let index = IndexRows::of_staged(tenant.as_str(), staged);
-        let indexes = staged_indexes(staged);
-        let targets = crate::store::search::local_targets(&indexes);
-        let found: StagedWriteRow = StagedWrite::new(tenant.as_str(), &history, &index, &targets)
-            .get_result(conn)
+        write_staged(conn, tenant, staged, None, race_on_unique_violation)
             .await
-            .map_err(race_on_unique_violation)?;
-        refuse_foreign_target(&indexes, found).map(|_| ())
+            .map(|_| ())
     }
 
     /// `insert_staged`, also recording the message's outcome in the same statement.
@@ -378,28 +370,35 @@ mod postgres {
         id: i64,
         outcome: &MessageOutcome,
     ) -> Result<(), StoreError> {
-        let history = staged_history_rows(tenant.as_str(), staged);
-        let index = IndexRows::of_staged(tenant.as_str(), staged);
-        let indexes = staged_indexes(staged);
-        let targets = crate::store::search::local_targets(&indexes);
-        let found: StagedWriteRow = StagedWrite::new(tenant.as_str(), &history, &index, &targets)
-            .finishing_message(id, outcome)
-            .get_result(conn)
-            .await?;
-        match refuse_foreign_target(&indexes, found)? {
+        match write_staged(conn, tenant, staged, Some((id, outcome)), StoreError::from).await? {
             1 => Ok(()),
             _ => Err(StoreError::NotFound),
         }
     }
 
-    /// The error for the foreign reference the staged write found, if it found one;
-    /// otherwise how many message rows it updated.
-    fn refuse_foreign_target(
-        indexes: &[(&str, &SearchIndexEntries)],
-        found: StagedWriteRow,
+    /// The staged write, with the message's outcome when there is one; `failed`
+    /// turns a database error into the caller's. Returns how many message rows it
+    /// updated, or the error naming the foreign reference it found.
+    async fn write_staged(
+        conn: &mut Conn,
+        tenant: &Tenant,
+        staged: &[StagedCreate],
+        message: Option<(i64, &MessageOutcome)>,
+        failed: fn(diesel::result::Error) -> StoreError,
     ) -> Result<i64, StoreError> {
+        let history = staged_history_rows(tenant.as_str(), staged);
+        let index = IndexRows::of_staged(tenant.as_str(), staged);
+        let indexes = staged_indexes(staged);
+        let targets = crate::store::search::local_targets(&indexes);
+        let mut write = StagedWrite::new(tenant.as_str(), &history, &index, &targets);
+        if let Some((id, outcome)) = message {
+            write = write.finishing_message(id, outcome);
+        }
+        let found: StagedWriteRow = write.get_result(conn).await.map_err(failed)?;
         match (found.foreign_type, found.foreign_id) {
-            (Some(res_type), Some(res_id)) => Err(foreign_reference(indexes, TargetRow { res_type, res_id })),
+            (Some(res_type), Some(res_id)) => {
+                Err(foreign_reference(&indexes, TargetRow { res_type, res_id }))
+            }
             _ => Ok(found.updated),
         }
     }
