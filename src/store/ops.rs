@@ -17,8 +17,7 @@ use crate::store::model::{
     RenderedVersion, SearchIndexEntries, StagedCreate, Tenant, WriteMethod, WriteOutcome, WriteRequest,
 };
 use crate::store::rows::{
-    CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow,
-    NewResourceRow, ResourceChangeset, TargetRow,
+    CountRow, FoundRow, HistoryRow, IndexRows, NewHistoryRow, NewResourceRow, ResourceChangeset, TargetRow,
 };
 use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,

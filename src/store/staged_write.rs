@@ -24,6 +24,16 @@ use crate::store::rows::{IndexRows, NewHistoryRow};
 use crate::store::sql_types::{StoredInstant, UtcTimestamp};
 use crate::store::unnest::{UnnestInsert, UnnestRows};
 
+/// The `WITH` clauses of the index inserts, in the order of `StagedWrite::index`.
+const INDEX_CLAUSES: [&str; 6] = [
+    ", tokens AS (",
+    ", strings AS (",
+    ", dates AS (",
+    ", quantities AS (",
+    ", refs AS (",
+    ", uris AS (",
+];
+
 pub struct StagedWrite<'a> {
     tenant: &'a str,
     history: UnnestInsert<'a>,
@@ -102,8 +112,8 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
              SELECT tenant, res_type, res_id, version_id, last_updated, FALSE, change_seq, body \
              FROM history_rows)",
         );
-        for (at, rows) in self.index.iter().enumerate() {
-            out.push_sql(&format!(", index_rows_{at} AS ("));
+        for (name, rows) in INDEX_CLAUSES.iter().zip(&self.index) {
+            out.push_sql(name);
             rows.walk_ast(out.reborrow())?;
             out.push_sql(")");
         }
