@@ -1,0 +1,12 @@
+DROP INDEX search_reference_identifier;
+CREATE INDEX search_reference_identifier ON search_reference (tenant, res_type, param, identifier_value);
+DROP INDEX search_reference_url;
+CREATE INDEX search_reference_url ON search_reference (tenant, res_type, param, target_url);
+DROP INDEX search_token_system;
+CREATE INDEX search_token_system ON search_token (tenant, res_type, param, hash_system);
+DROP INDEX billing_claims_submitted;
+CREATE INDEX billing_claims_submitted ON billing_claims (submitted_at, charge_cents);
+DROP INDEX billing_claims_first_paid;
+CREATE INDEX billing_claims_first_paid ON billing_claims (first_paid_at, submitted_at, created_at);
+DROP INDEX billing_claims_assignee;
+CREATE INDEX billing_claims_assignee ON billing_claims (assignee, id);
