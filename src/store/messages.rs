@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::store::statement::Statement;
+
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageStatus {
@@ -61,6 +63,27 @@ pub struct MessageOutcome {
     pub status: MessageStatus,
     pub error: Option<String>,
     pub ack: String,
+}
+
+impl MessageOutcome {
+    /// The UPDATE that records this outcome on message row `id`, kept prepared
+    /// (diesel prepares and closes every `update` afresh). Run on its own
+    /// (`finish_message`) or as a clause of the staged write.
+    pub(crate) fn update_of(&self, id: i64) -> Statement {
+        let mut update = Statement::new("UPDATE hl7_messages SET status = ");
+        update
+            .bind(self.status.as_str())
+            .sql(", error = ")
+            .bind(self.error.as_deref())
+            .sql(", ack = ")
+            .bind(self.ack.as_str())
+            .sql(", processed_at = ")
+            .bind(Utc::now())
+            .sql(" WHERE id = ")
+            .bind(id)
+            .keep_prepared();
+        update
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -91,22 +91,9 @@ pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Opt
         .optional()?)
 }
 
-/// Records a message's outcome. A `Statement` kept prepared, not a diesel `update`:
-/// diesel prepares and closes every UPDATE afresh.
+/// Records a message's outcome.
 pub async fn finish_message(conn: &mut Conn, id: i64, outcome: &MessageOutcome) -> Result<(), StoreError> {
-    let mut update = crate::store::statement::Statement::new("UPDATE hl7_messages SET status = ");
-    update
-        .bind(outcome.status.as_str())
-        .sql(", error = ")
-        .bind(outcome.error.as_deref())
-        .sql(", ack = ")
-        .bind(outcome.ack.as_str())
-        .sql(", processed_at = ")
-        .bind(chrono::Utc::now())
-        .sql(" WHERE id = ")
-        .bind(id)
-        .keep_prepared();
-    let updated = update.execute(conn).await?;
+    let updated = outcome.update_of(id).execute(conn).await?;
     if updated == 1 {
         Ok(())
     } else {

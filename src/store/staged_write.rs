@@ -21,7 +21,7 @@ use diesel::QueryResult;
 
 use crate::store::messages::MessageOutcome;
 use crate::store::rows::{IndexRows, NewHistoryRow};
-use crate::store::sql_types::{StoredInstant, UtcTimestamp};
+use crate::store::statement::Statement;
 use crate::store::unnest::{UnnestInsert, UnnestRows};
 
 /// The `WITH` clauses of the index inserts, in the order of `StagedWrite::index`.
@@ -42,14 +42,8 @@ pub struct StagedWrite<'a> {
     index: [UnnestInsert<'a>; 6],
     target_types: Vec<&'a str>,
     target_ids: Vec<&'a str>,
-    message: Option<MessageUpdate<'a>>,
-}
-
-/// The outcome to record on an HL7 message's row.
-struct MessageUpdate<'a> {
-    id: i64,
-    outcome: &'a MessageOutcome,
-    processed_at: StoredInstant,
+    /// The HL7 message row's outcome (`MessageOutcome::update_of`).
+    message: Option<Statement>,
 }
 
 /// What the statement found: whether the message row was there to update (0
@@ -91,12 +85,8 @@ impl<'a> StagedWrite<'a> {
     }
 
     /// Records `outcome` on message row `id` in the same statement.
-    pub fn finishing_message(mut self, id: i64, outcome: &'a MessageOutcome) -> Self {
-        self.message = Some(MessageUpdate {
-            id,
-            outcome,
-            processed_at: StoredInstant(chrono::Utc::now()),
-        });
+    pub fn finishing_message(mut self, id: i64, outcome: &MessageOutcome) -> Self {
+        self.message = Some(outcome.update_of(id));
         self
     }
 }
@@ -118,16 +108,8 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
             out.push_sql(")");
         }
         if let Some(message) = &self.message {
-            out.push_sql(", finished AS (UPDATE hl7_messages SET status = ");
-            out.push_bind_param::<Text, _>(message.outcome.status.as_str())?;
-            out.push_sql(", error = ");
-            out.push_bind_param::<Nullable<Text>, _>(&message.outcome.error)?;
-            out.push_sql(", ack = ");
-            out.push_bind_param::<Text, _>(&message.outcome.ack)?;
-            out.push_sql(", processed_at = ");
-            out.push_bind_param::<UtcTimestamp, _>(&message.processed_at)?;
-            out.push_sql(" WHERE id = ");
-            out.push_bind_param::<BigInt, _>(&message.id)?;
+            out.push_sql(", finished AS (");
+            message.walk_ast(out.reborrow())?;
             out.push_sql(" RETURNING id) SELECT (SELECT COUNT(*) FROM finished) AS updated, ");
         } else {
             out.push_sql(" SELECT 0::BIGINT AS updated, ");
