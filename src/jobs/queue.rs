@@ -14,7 +14,7 @@ use super::handler::JobError;
 use super::job::{Job, NewJob};
 use crate::config::Settings;
 use crate::store::jobs::{ClaimRequest, JobFilter, JobId, JobRecord, JobStatus, Lease, Settlement};
-use crate::store::{Session, Store, StoreError};
+use crate::store::{LockMode, Session, Store, StoreError};
 
 /// Longest `lastError` kept, in bytes: a vendor's whole error page is not useful.
 const MAX_ERROR_LEN: usize = 2000;
@@ -139,7 +139,8 @@ impl JobQueue {
             .clone()
             .ok_or_else(|| QueueError::Invalid("enqueue_once needs a dedupe key".into()))?;
         let mut tx = self.store.begin().await?;
-        tx.lock_keys(std::slice::from_ref(&key)).await?;
+        tx.lock_keys(std::slice::from_ref(&key), LockMode::Exclusive)
+            .await?;
         let inserted = tx.insert_job_unless_keyed(&record, &key).await?;
         tx.commit().await?;
         Ok(inserted)

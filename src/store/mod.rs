@@ -123,6 +123,7 @@ mod postgres {
 
     use crate::store::rows::staged_history_rows;
     use crate::store::staged_write::{StagedWrite, StagedWriteRow};
+    use crate::store::LockMode;
 
     /// Rows per INSERT: PostgreSQL takes at most 65,535 bind parameters per
     /// statement, and no table here has more than 10 columns. (The UNNEST inserts
@@ -271,11 +272,16 @@ mod postgres {
 
     /// Takes the transaction-scoped advisory locks `keys`, in the order given, in one
     /// statement.
-    pub async fn lock_keys(conn: &mut Conn, keys: &[i64]) -> Result<(), StoreError> {
+    pub async fn lock_keys(conn: &mut Conn, keys: &[i64], mode: LockMode) -> Result<(), StoreError> {
         // Functions in the select list run in the order UNNEST yields the keys.
-        let mut lock = Statement::new(
-            "SELECT COUNT(*)::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(k) FROM UNNEST(ARRAY[",
-        );
+        let mut lock = Statement::new(match mode {
+            LockMode::Exclusive => {
+                "SELECT COUNT(*)::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(k) FROM UNNEST(ARRAY["
+            }
+            LockMode::Shared => {
+                "SELECT COUNT(*)::BIGINT AS count FROM (SELECT pg_advisory_xact_lock_shared(k) FROM UNNEST(ARRAY["
+            }
+        });
         for (at, key) in keys.iter().enumerate() {
             if at > 0 {
                 lock.sql(", ");
@@ -922,6 +928,15 @@ enum SessionConn {
     Sqlite(Object<SyncConnectionWrapper<SqliteConnection>>),
 }
 
+/// Who else may hold a transaction's advisory lock on the same key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMode {
+    /// Nobody: the holders of a key take turns.
+    Exclusive,
+    /// Other `Shared` holders: only an `Exclusive` one waits (or is waited for).
+    Shared,
+}
+
 /// One pooled connection, optionally inside a transaction. Dropping a session in a
 /// transaction without `commit` or `rollback` abandons it: the connection is taken
 /// out of the pool and closed, which rolls the transaction back at once (returned to
@@ -1151,14 +1166,15 @@ impl Session {
 
     /// Takes the locks `lock_before_next_search` would take for each of `keys`, all
     /// at once and in a fixed order (so that two transactions locking overlapping
-    /// sets wait rather than deadlock). SQLite runs one writer at a time already.
-    pub async fn lock_keys(&mut self, keys: &[String]) -> Result<(), StoreError> {
+    /// sets wait rather than deadlock); `LockMode::Shared` ones keep out only
+    /// exclusive holders. SQLite runs one writer at a time already.
+    pub async fn lock_keys(&mut self, keys: &[String], mode: LockMode) -> Result<(), StoreError> {
         let mut numbers: Vec<i64> = keys.iter().map(|key| lock_key(key)).collect();
         numbers.sort_unstable();
         numbers.dedup();
         match self.conn_mut() {
             SessionConn::Postgres(conn) if !numbers.is_empty() => {
-                postgres::lock_keys(conn, &numbers)
+                postgres::lock_keys(conn, &numbers, mode)
                     .instrument(db_span("lock_keys"))
                     .await
             }
@@ -2075,7 +2091,9 @@ impl Session {
         Ok(())
     }
 
-    async fn flush_staged(&mut self) -> Result<(), StoreError> {
+    /// Sends the staged creates now rather than before the next read that could
+    /// see them or at commit: to write while waiting for something else to commit.
+    pub async fn flush_staged(&mut self) -> Result<(), StoreError> {
         if self.staged.is_empty() {
             return Ok(());
         }

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     a_bad_batch_line_is_reported_and_the_others_stored,
     a_service_billed_twice_in_one_batch_is_found,
     a_batch_finds_services_billed_before_it_and_in_its_earlier_chunks,
+    a_claim_sent_while_a_batch_bills_the_same_service_is_checked_against_it,
     the_billing_api_takes_claims_at_its_own_paths,
     a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing,
 );
@@ -222,6 +223,32 @@ async fn a_batch_finds_services_billed_before_it_and_in_its_earlier_chunks(app: 
         "the claim stored before the batch"
     );
     assert!(duplicate_found(app, last).await, "the first chunk's claims");
+}
+
+/// A single claim sent while a batch is stored, billing a service one of the
+/// batch's claims also bills: whichever of the two is stored second finds the
+/// other. (A chunk holds its patients' claim locks from before it reads their
+/// earlier claims until it commits, and a single intake reads under the same lock.)
+/// Three rounds, the batch's claim further down the batch each time.
+async fn a_claim_sent_while_a_batch_bills_the_same_service_is_checked_against_it(app: &TestApp) {
+    let filler = intake_request(app).await;
+    for position in [1, 5, 9] {
+        let line = intake_request(app).await;
+        let mut lines = vec![filler.to_string(); 12];
+        lines[position] = line.to_string();
+        let batch: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let (results, single) = tokio::join!(post_batch(app, &batch), post_claim(app, &line, 201));
+        let in_batch = results[position]["claimId"].as_str().expect("stored");
+        let single = single["claimId"].as_str().unwrap();
+        let found = [
+            duplicate_found(app, in_batch).await,
+            duplicate_found(app, single).await,
+        ];
+        assert!(
+            found.contains(&true),
+            "neither claim found the other (line {position}): {found:?}"
+        );
+    }
 }
 
 async fn post_batch(app: &TestApp, batch: &str) -> Value {

@@ -11,16 +11,26 @@
 //! A claim refused for its content (a bad field, a reference to nothing, no price)
 //! is reported on its line and left out of its chunk. A chunk whose write fails is
 //! rolled back whole and each of its claims reports why: nothing is half-stored.
+//! Chunks are written two at a time but commit in order, and a chunk computed while
+//! a failed one was in flight is rolled back too (its duplicate check counted the
+//! failed chunk's claims).
 //!
-//! Duplicates: the chunk holds the same per-patient locks as single intake while it
-//! writes, so single claims and chunks take turns. A patient's earlier claims are
-//! read when the batch first meets the patient; a claim stored for that patient by
-//! another request while the batch runs is not seen by the batch's later chunks.
+//! Duplicates: from before it reads its patients' earlier claims until it commits,
+//! a chunk holds the per-patient locks single intake takes, shared: a single intake
+//! of one of its patients waits for the chunk and then sees its claims, the chunk
+//! sees what single intakes holding those locks stored, and chunks do not wait for
+//! each other. A patient's earlier claims are read when the batch first meets the
+//! patient; a claim stored for that patient by another request while the batch runs
+//! is not seen by the batch's later chunks.
 
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{NaiveDate, Utc};
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use crate::billing::checks::{billed_services, billing_claims_of, claim_lock_key, is_live};
 use crate::billing::from_fhir::{self, reference_of, ResourceSource};
@@ -37,7 +47,7 @@ use crate::integrations::registry::DEFAULT_TENANT;
 use crate::outbound_webhooks::events::claim_created;
 use crate::store::billing::{NewBillingClaim, StateChange};
 use crate::store::model::Tenant;
-use crate::store::Session;
+use crate::store::{LockMode, Session};
 
 /// The most earlier claims of one patient read for the duplicate check.
 const EARLIER_CLAIMS: usize = 1_000;
@@ -45,12 +55,21 @@ const EARLIER_CLAIMS: usize = 1_000;
 /// Claims computed between two chances for the previous chunk's write to progress.
 const YIELD_EVERY: usize = 16;
 
+/// Chunks holding a connection at once: computed or written, until each commits.
+const CHUNKS_IN_FLIGHT: usize = 2;
+
+/// Why a chunk computed while an earlier one was in flight was not stored.
+const EARLIER_CHUNK_NOT_STORED: &str = "an earlier chunk of the batch could not be stored";
+
 /// Patients per search for earlier claims: each is one more OR in the query, and
 /// SQLite refuses expressions nested 1,000 deep.
 const PATIENTS_PER_SEARCH: usize = 100;
 
 /// One line's outcome.
 pub type LineOutcome = (usize, Result<Intake, IntakeError>);
+
+/// A chunk's write: its lines, or what to take back when it was not stored.
+type Written = Result<Vec<LineOutcome>, FailedChunk>;
 
 /// What one batch has read so far, shared by its chunks.
 pub struct Batch<'a> {
@@ -75,62 +94,88 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Stores every chunk, reporting each line in order. While one chunk is written
-    /// and committed the next is computed: the server's work and the database's
-    /// overlap.
+    /// Stores every chunk, reporting each line in order. A chunk is computed while
+    /// the one before it is written, and starts writing at once, on its own
+    /// connection, beside the end of that one's write: the server's work and the
+    /// database's overlap, and so do two chunks' writes (at most
+    /// `CHUNKS_IN_FLIGHT` connections in all). Chunks commit in order, each only
+    /// once the one before it has: a chunk is computed against the claims of the
+    /// chunks before it (the duplicate check), so when one is not stored, neither
+    /// is any chunk computed while it was in flight.
     pub async fn submit(
         &mut self,
         chunks: impl IntoIterator<Item = Vec<(usize, Value)>>,
     ) -> Vec<LineOutcome> {
         let mut outcomes = Vec::new();
-        let mut chunks = chunks.into_iter();
-        let mut writing: Option<StagedChunk> = None;
-        loop {
-            let next = chunks.next();
-            if writing.is_none() && next.is_none() {
-                break;
+        let mut writing = FuturesOrdered::new();
+        // The chunk written last tells the next one whether it was stored.
+        let mut last_stored: Option<oneshot::Receiver<bool>> = None;
+        let mut failed = false;
+        for chunk in chunks {
+            let mut written = Vec::new();
+            while writing.len() >= CHUNKS_IN_FLIGHT {
+                written.extend(writing.next().await);
             }
-            let (written, prepared) = futures_util::future::join(
-                async {
-                    match writing.take() {
-                        Some(staged) => Some(staged.commit().await),
-                        None => None,
-                    }
-                },
-                async {
-                    match next {
-                        Some(chunk) => Some(self.prepare(chunk).await),
-                        None => None,
-                    }
-                },
-            )
-            .await;
-            let earlier_failed = match written {
-                Some(Ok(lines)) => {
-                    outcomes.extend(lines);
-                    false
-                }
-                Some(Err(failed)) => {
-                    self.forget(&failed.added);
-                    outcomes.extend(failed.lines);
-                    true
-                }
-                None => false,
+            if self.settle(written, &mut outcomes) || failed {
+                // The chunks still in flight were computed against the failed
+                // one's claims and will not be stored either: take theirs back
+                // before computing the next chunk.
+                self.settle_all(&mut writing, &mut outcomes).await;
+                last_stored = None;
+            }
+            let mut written = Vec::new();
+            let prepared = {
+                let prepare = std::pin::pin!(self.prepare(chunk));
+                drive_while(prepare, &mut writing, &mut written).await
             };
+            failed = self.settle(written, &mut outcomes);
             match prepared {
-                // Computed against the failed chunk's claims, which were not stored.
-                Some(Ok(staged)) if earlier_failed => {
-                    let failed = staged.abandon("an earlier chunk of the batch could not be stored");
+                // Computed against a failed chunk's claims, which were not stored.
+                Ok(mut staged) if failed => {
+                    let failed = staged.abandon(EARLIER_CHUNK_NOT_STORED);
                     self.forget(&failed.added);
                     outcomes.extend(failed.lines);
                 }
-                Some(Ok(staged)) => writing = Some(staged),
-                Some(Err(lines)) => outcomes.extend(lines),
-                None => {}
+                Ok(staged) => {
+                    let (stored, next_after) = oneshot::channel();
+                    writing.push_back(staged.write(last_stored.replace(next_after), stored));
+                }
+                Err(lines) => outcomes.extend(lines),
             }
         }
+        self.settle_all(&mut writing, &mut outcomes).await;
         outcomes.sort_by_key(|(line, _)| *line);
         outcomes
+    }
+
+    /// Reports the lines of chunks whose write finished; takes back the services
+    /// of those not stored. `true` when one was not.
+    fn settle(&mut self, written: Vec<Written>, outcomes: &mut Vec<LineOutcome>) -> bool {
+        let mut failed = false;
+        for chunk in written {
+            match chunk {
+                Ok(lines) => outcomes.extend(lines),
+                Err(not_stored) => {
+                    self.forget(&not_stored.added);
+                    outcomes.extend(not_stored.lines);
+                    failed = true;
+                }
+            }
+        }
+        failed
+    }
+
+    /// Waits for every chunk in flight and settles it.
+    async fn settle_all(
+        &mut self,
+        writing: &mut FuturesOrdered<impl Future<Output = Written>>,
+        outcomes: &mut Vec<LineOutcome>,
+    ) {
+        let mut written = Vec::new();
+        while let Some(chunk) = writing.next().await {
+            written.push(chunk);
+        }
+        self.settle(written, outcomes);
     }
 
     /// Computes one chunk (`(line, body)`) and stages its claims in an open
@@ -176,15 +221,19 @@ impl<'a> Batch<'a> {
             .iter()
             .map(|(_, request)| request.patient.id.clone())
             .collect();
+        // Shared: chunks in flight together do not wait for each other, single
+        // intakes of these patients wait for the chunk (and then see its claims),
+        // and the chunk sees what single intakes holding them committed.
+        let lock_keys: Vec<String> = patients.iter().map(|id| claim_lock_key(id)).collect();
+        tx.lock_keys(&lock_keys, LockMode::Shared).await?;
         self.read_earlier_claims(&mut tx, &patients).await?;
-        staged.lock_keys = patients.iter().map(|id| claim_lock_key(id)).collect();
 
         let today = Utc::now().date_naive();
         let now = Utc::now();
         for (at, (line, request)) in requests.into_iter().enumerate() {
             if at % YIELD_EVERY == 0 {
-                // The previous chunk's commit runs on this same thread (`submit`
-                // joins the two): let it send its next statements to the database.
+                // The writes in flight run on this same thread (`submit` drives
+                // them beside this): let them send their next statements.
                 tokio::task::yield_now().await;
             }
             match self.intake(&mut tx, &request, today).await {
@@ -403,7 +452,6 @@ struct StagedChunk {
     lines: Vec<LineOutcome>,
     /// The services the staged claims added to the batch's duplicate check.
     added: Vec<(String, ServiceKey)>,
-    lock_keys: Vec<String>,
     billing_rows: Vec<NewBillingClaim>,
     history: Vec<StateChange>,
 }
@@ -415,35 +463,54 @@ struct FailedChunk {
 }
 
 impl StagedChunk {
-    /// Takes the chunk's patients' locks (so single intakes of those patients wait
-    /// for it and then see its claims), writes the billing rows, enqueues each
-    /// claim's `claim.created` webhook (subscribers looked up once per chunk, not
-    /// at all while there are none) and commits.
-    async fn commit(mut self) -> Result<Vec<LineOutcome>, FailedChunk> {
+    /// Writes the billing rows, enqueues each claim's `claim.created` webhook
+    /// (subscribers looked up once per chunk, not at all while there are none) and
+    /// sends the staged Claims; then, once the chunk before it (`after`) was stored,
+    /// commits. Tells the chunk after it through `stored`.
+    async fn write(
+        mut self,
+        after: Option<oneshot::Receiver<bool>>,
+        stored: oneshot::Sender<bool>,
+    ) -> Written {
+        let written = self.write_in_turn(after).await;
+        // The next chunk may already be gone (its own write failed).
+        let _ = stored.send(written.is_ok());
+        written
+    }
+
+    async fn write_in_turn(&mut self, after: Option<oneshot::Receiver<bool>>) -> Written {
         let Some(mut tx) = self.tx.take() else {
-            return Ok(self.lines);
+            return Ok(std::mem::take(&mut self.lines));
         };
-        let written = async {
-            tx.lock_keys(&self.lock_keys).await?;
+        let sent = async {
             tx.insert_billing_claims(&self.billing_rows, &self.history)
                 .await?;
             for row in &self.billing_rows {
                 claim_created(&mut tx, DEFAULT_TENANT, &row.claim_id).await?;
             }
-            tx.commit().await
+            tx.flush_staged().await
         };
-        match written.await {
-            Ok(()) => Ok(self.lines),
+        if let Err(error) = sent.await {
+            return Err(self.abandon(&BillingError::from(error).to_string()));
+        }
+        if let Some(after) = after {
+            // A dropped sender is a chunk that never finished: not stored.
+            if after.await != Ok(true) {
+                drop(tx);
+                return Err(self.abandon(EARLIER_CHUNK_NOT_STORED));
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(std::mem::take(&mut self.lines)),
             Err(error) => Err(self.abandon(&BillingError::from(error).to_string())),
         }
     }
 
     /// Drops the chunk (its transaction rolls back): each staged claim is reported
     /// as not stored, with `why`.
-    fn abandon(mut self, why: &str) -> FailedChunk {
+    fn abandon(&mut self, why: &str) -> FailedChunk {
         self.tx = None;
-        let lines = self
-            .lines
+        let lines = std::mem::take(&mut self.lines)
             .into_iter()
             .map(|(line, outcome)| match outcome {
                 Ok(_) => (line, Err(IntakeError::NotStored(why.to_owned()))),
@@ -452,7 +519,23 @@ impl StagedChunk {
             .collect();
         FailedChunk {
             lines,
-            added: self.added,
+            added: std::mem::take(&mut self.added),
+        }
+    }
+}
+
+/// Runs `work` to the end while driving the writes in flight, collecting those
+/// that finish meanwhile.
+async fn drive_while<T>(
+    mut work: Pin<&mut impl Future<Output = T>>,
+    writing: &mut FuturesOrdered<impl Future<Output = Written>>,
+    written: &mut Vec<Written>,
+) -> T {
+    loop {
+        tokio::select! {
+            biased;
+            done = &mut work => return done,
+            Some(chunk) = writing.next(), if !writing.is_empty() => written.push(chunk),
         }
     }
 }
