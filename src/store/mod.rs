@@ -1164,10 +1164,11 @@ impl Session {
         self.pending_lock = Some(lock_key(key));
     }
 
-    /// Takes the locks `lock_before_next_search` would take for each of `keys`, all
-    /// at once and in a fixed order (so that two transactions locking overlapping
-    /// sets wait rather than deadlock); `LockMode::Shared` ones keep out only
-    /// exclusive holders. SQLite runs one writer at a time already.
+    /// Takes the advisory locks of `keys` (the keys `lock_before_next_search`
+    /// takes, always exclusively), all at once and in a fixed order (so that two
+    /// transactions locking overlapping sets wait rather than deadlock);
+    /// `LockMode::Shared` ones keep out only exclusive holders. SQLite runs one
+    /// writer at a time already.
     pub async fn lock_keys(&mut self, keys: &[String], mode: LockMode) -> Result<(), StoreError> {
         let mut numbers: Vec<i64> = keys.iter().map(|key| lock_key(key)).collect();
         numbers.sort_unstable();

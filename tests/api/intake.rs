@@ -226,10 +226,12 @@ async fn a_batch_finds_services_billed_before_it_and_in_its_earlier_chunks(app: 
 }
 
 /// A single claim sent while a batch is stored, billing a service one of the
-/// batch's claims also bills: whichever of the two is stored second finds the
-/// other. (A chunk holds its patients' claim locks from before it reads their
-/// earlier claims until it commits, and a single intake reads under the same lock.)
-/// Three rounds, the batch's claim further down the batch each time.
+/// batch's claims also bills, for a patient the batch meets only there: whichever
+/// of the two is stored second finds the other. (A chunk holds its patients' claim
+/// locks from before it reads their earlier claims until it commits, and a single
+/// intake reads under the same lock.) Nothing forces the two to overlap: each of
+/// the three rounds, the batch's claim further down the batch, checks the guarantee
+/// for however they met.
 async fn a_claim_sent_while_a_batch_bills_the_same_service_is_checked_against_it(app: &TestApp) {
     let filler = intake_request(app).await;
     for position in [1, 5, 9] {
@@ -318,7 +320,9 @@ async fn the_billing_api_takes_claims_at_its_own_paths(app: &TestApp) {
 /// A chunk is one transaction: when the database refuses it (here a trigger refuses
 /// any claim moved to `needs_review`), none of its claims is stored and each says
 /// so; the chunk computed beside it, checked against claims that then were not
-/// stored, is reported too; chunks before it stay stored; sent again, they store.
+/// stored, is reported too; chunks before and after them stay stored, and the
+/// duplicate check after them still knows the stored claims' services (the refused
+/// claim billed one of them again); sent again, the refused ones store.
 async fn a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app: &TestApp) {
     app.execute_sql(
         "CREATE FUNCTION refuse_review() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
@@ -333,32 +337,44 @@ async fn a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app: 
     for _ in 0..6 {
         requests.push(intake_request(app).await);
     }
+    // Line 3 bills line 1's services again, with a code that sends it to review.
+    requests[2] = requests[0].clone();
     requests[2]["diagnoses"][0] = json!("E11");
+    // Line 7, after the refused chunks, bills them once more.
+    requests.push(requests[0].clone());
+    requests.push(intake_request(app).await);
     let batch: String = requests.iter().map(|r| format!("{r}\n")).collect();
 
-    // Chunks of two: lines 1–2 store, 3–4 are refused, 5–6 were computed beside them.
+    // Chunks of two: lines 1–2 store, 3–4 are refused, 5–6 were computed beside
+    // them, 7–8 store.
     let results = post_batch(app, &batch).await;
     let results = results.as_array().unwrap();
+    let stored = |r: &Value| r["claimId"].is_string();
     assert!(
-        results[..2].iter().all(|r| r["claimId"].is_string()),
+        results[..2].iter().chain(&results[6..]).all(stored),
         "{results:?}"
     );
-    for result in &results[2..] {
+    for result in &results[2..6] {
         let error = result["error"].as_str().unwrap_or_default();
         assert!(error.starts_with("not stored"), "{result}");
     }
-    for request in &requests[2..] {
+    for request in &requests[3..6] {
         let patient = request["patient"]["reference"].as_str().unwrap();
         let found = fhir_json(app.get(&format!("Claim?patient={patient}&_summary=count")).await).await;
         assert_eq!(found["total"], 0, "nothing of a refused chunk is stored");
     }
+    let line_7 = results[6]["claimId"].as_str().unwrap();
+    assert!(
+        duplicate_found(app, line_7).await,
+        "line 1's services are still known after line 3 was not stored"
+    );
 
     app.execute_sql(
         "DROP TRIGGER refuse_review ON billing_state_history",
         "DROP TRIGGER refuse_review",
     )
     .await;
-    let again: String = requests[2..].iter().map(|r| format!("{r}\n")).collect();
+    let again: String = requests[2..6].iter().map(|r| format!("{r}\n")).collect();
     let results = post_batch(app, &again).await;
     assert!(
         results

@@ -11,17 +11,19 @@
 //! A claim refused for its content (a bad field, a reference to nothing, no price)
 //! is reported on its line and left out of its chunk. A chunk whose write fails is
 //! rolled back whole and each of its claims reports why: nothing is half-stored.
-//! Chunks are written two at a time but commit in order, and a chunk computed while
-//! a failed one was in flight is rolled back too (its duplicate check counted the
-//! failed chunk's claims).
+//! On PostgreSQL two chunks' writes overlap (on SQLite, one writer at a time, a
+//! chunk begins only once the one before it has committed), but chunks commit in
+//! order, and a chunk computed while a failed one was in flight is rolled back too
+//! (its duplicate check counted the failed chunk's claims).
 //!
 //! Duplicates: from before it reads its patients' earlier claims until it commits,
 //! a chunk holds the per-patient locks single intake takes, shared: a single intake
-//! of one of its patients waits for the chunk and then sees its claims, the chunk
-//! sees what single intakes holding those locks stored, and chunks do not wait for
-//! each other. A patient's earlier claims are read when the batch first meets the
-//! patient; a claim stored for that patient by another request while the batch runs
-//! is not seen by the batch's later chunks.
+//! of one of its patients waits for the chunk and then sees its claims, and chunks
+//! do not wait for each other. A patient's earlier claims are read when the batch
+//! first meets the patient, so that chunk also sees what single intakes stored
+//! before it; a claim stored for the patient by another request after that (a
+//! single intake between two of the batch's chunks, or another batch) is not seen by
+//! the batch's later chunks.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -112,29 +114,29 @@ impl<'a> Batch<'a> {
         let mut last_stored: Option<oneshot::Receiver<bool>> = None;
         let mut failed = false;
         for chunk in chunks {
-            let mut written = Vec::new();
+            let mut finished = Vec::new();
             while writing.len() >= CHUNKS_IN_FLIGHT {
-                written.extend(writing.next().await);
+                finished.extend(writing.next().await);
             }
-            if self.settle(written, &mut outcomes) || failed {
+            if self.settle(finished, &mut outcomes) || failed {
                 // The chunks still in flight were computed against the failed
                 // one's claims and will not be stored either: take theirs back
                 // before computing the next chunk.
                 self.settle_all(&mut writing, &mut outcomes).await;
                 last_stored = None;
             }
-            let mut written = Vec::new();
+            let mut finished = Vec::new();
             let prepared = {
                 let prepare = std::pin::pin!(self.prepare(chunk));
-                drive_while(prepare, &mut writing, &mut written).await
+                drive_while(prepare, &mut writing, &mut finished).await
             };
-            failed = self.settle(written, &mut outcomes);
+            failed = self.settle(finished, &mut outcomes);
             match prepared {
                 // Computed against a failed chunk's claims, which were not stored.
-                Ok(mut staged) if failed => {
-                    let failed = staged.abandon(EARLIER_CHUNK_NOT_STORED);
-                    self.forget(&failed.added);
-                    outcomes.extend(failed.lines);
+                Ok(staged) if failed => {
+                    let not_stored = staged.abandon(EARLIER_CHUNK_NOT_STORED);
+                    self.forget(not_stored.added);
+                    outcomes.extend(not_stored.lines);
                 }
                 Ok(staged) => {
                     let (stored, next_after) = oneshot::channel();
@@ -150,13 +152,13 @@ impl<'a> Batch<'a> {
 
     /// Reports the lines of chunks whose write finished; takes back the services
     /// of those not stored. `true` when one was not.
-    fn settle(&mut self, written: Vec<Written>, outcomes: &mut Vec<LineOutcome>) -> bool {
+    fn settle(&mut self, finished: Vec<Written>, outcomes: &mut Vec<LineOutcome>) -> bool {
         let mut failed = false;
-        for chunk in written {
+        for chunk in finished {
             match chunk {
                 Ok(lines) => outcomes.extend(lines),
                 Err(not_stored) => {
-                    self.forget(&not_stored.added);
+                    self.forget(not_stored.added);
                     outcomes.extend(not_stored.lines);
                     failed = true;
                 }
@@ -171,33 +173,30 @@ impl<'a> Batch<'a> {
         writing: &mut FuturesOrdered<impl Future<Output = Written>>,
         outcomes: &mut Vec<LineOutcome>,
     ) {
-        let mut written = Vec::new();
+        let mut finished = Vec::new();
         while let Some(chunk) = writing.next().await {
-            written.push(chunk);
+            finished.push(chunk);
         }
-        self.settle(written, outcomes);
+        self.settle(finished, outcomes);
     }
 
     /// Computes one chunk (`(line, body)`) and stages its claims in an open
     /// transaction; `Err` with every line reported when its reads fail.
     async fn prepare(&mut self, chunk: Vec<(usize, Value)>) -> Result<StagedChunk, Vec<LineOutcome>> {
-        let mut staged = StagedChunk::default();
+        let mut claims = ChunkClaims::default();
         let mut requests = Vec::with_capacity(chunk.len());
         for (line, body) in chunk {
             match IntakeRequest::parse(&body) {
                 Ok(request) => requests.push((line, request)),
-                Err(invalid) => staged.lines.push((line, Err(invalid.into()))),
+                Err(invalid) => claims.lines.push((line, Err(invalid.into()))),
             }
         }
         let lines: Vec<usize> = requests.iter().map(|(line, _)| *line).collect();
-        match self.stage(requests, &mut staged).await {
-            Ok(tx) => {
-                staged.tx = Some(tx);
-                Ok(staged)
-            }
+        match self.stage(requests, &mut claims).await {
+            Ok(tx) => Ok(StagedChunk { tx, claims }),
             Err(error) => {
-                let mut failed = staged.abandon(&error.to_string());
-                self.forget(&failed.added);
+                let mut failed = claims.not_stored(&error.to_string());
+                self.forget(std::mem::take(&mut failed.added));
                 // Lines the chunk had not reached when it failed.
                 let reached: BTreeSet<usize> = failed.lines.iter().map(|(line, _)| *line).collect();
                 let unreached = lines.into_iter().filter(|line| !reached.contains(line));
@@ -213,7 +212,7 @@ impl<'a> Batch<'a> {
     async fn stage(
         &mut self,
         requests: Vec<(usize, IntakeRequest)>,
-        staged: &mut StagedChunk,
+        staged: &mut ChunkClaims,
     ) -> Result<Session, BillingError> {
         let mut tx = self.fhir.begin(&Tenant::default()).await?;
         self.read_ahead(&mut tx, &requests).await?;
@@ -241,11 +240,16 @@ impl<'a> Batch<'a> {
                     let claim_id = &claim.intake.claim_id;
                     for key in claim.services {
                         let patient = request.patient.id.clone();
-                        self.services
+                        let displaced = self
+                            .services
                             .entry(patient.clone())
                             .or_default()
                             .insert(key.clone(), claim_id.clone());
-                        staged.added.push((patient, key));
+                        staged.added.push(Added {
+                            patient,
+                            key,
+                            displaced,
+                        });
                     }
                     staged.billing_rows.push(NewBillingClaim {
                         claim_id: claim_id.clone(),
@@ -269,12 +273,18 @@ impl<'a> Batch<'a> {
         Ok(tx)
     }
 
-    /// Takes back the services a chunk that was not stored had added.
-    fn forget(&mut self, added: &[(String, ServiceKey)]) {
-        for (patient, key) in added {
-            if let Some(services) = self.services.get_mut(patient) {
-                services.remove(key);
-            }
+    /// Takes back the services a chunk that was not stored had added, newest first,
+    /// putting back the claim each displaced (an earlier claim billing the same
+    /// service, which is still stored).
+    fn forget(&mut self, added: Vec<Added>) {
+        for added in added.into_iter().rev() {
+            let Some(services) = self.services.get_mut(&added.patient) else {
+                continue;
+            };
+            match added.displaced {
+                Some(claim) => services.insert(added.key, claim),
+                None => services.remove(&added.key),
+            };
         }
     }
 
@@ -418,9 +428,12 @@ impl<'a> Batch<'a> {
             .await?;
             ids.extend(found);
         }
-        for patient in new {
-            self.services.insert(patient.clone(), HashMap::new());
-        }
+        // Kept aside until every read succeeded: a patient marked as read with
+        // nothing in it would hide their claims from the rest of the batch.
+        let mut read: HashMap<String, HashMap<ServiceKey, String>> = new
+            .into_iter()
+            .map(|patient| (patient.clone(), HashMap::new()))
+            .collect();
         for (_, current) in tx.read_current_many("Claim", &ids).await? {
             let claim: Value =
                 serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;
@@ -435,31 +448,45 @@ impl<'a> Batch<'a> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let services = self.services.entry(patient).or_default();
+            let services = read.entry(patient).or_default();
             for (date, code) in billed_services(&claim) {
                 services.insert((provider.to_owned(), date, code), claim_id.clone());
             }
         }
+        self.services.extend(read);
         Ok(())
     }
 }
 
 /// A chunk's claims staged in their open transaction, waiting to be written.
-#[derive(Default)]
 struct StagedChunk {
-    tx: Option<Session>,
+    tx: Session,
+    claims: ChunkClaims,
+}
+
+/// What a chunk holds besides its transaction.
+#[derive(Default)]
+struct ChunkClaims {
     /// Every line of the chunk: the staged claims and the refused ones.
     lines: Vec<LineOutcome>,
     /// The services the staged claims added to the batch's duplicate check.
-    added: Vec<(String, ServiceKey)>,
+    added: Vec<Added>,
     billing_rows: Vec<NewBillingClaim>,
     history: Vec<StateChange>,
+}
+
+/// A service a staged claim added to the batch's duplicate check.
+struct Added {
+    patient: String,
+    key: ServiceKey,
+    /// The claim the same service pointed at before, if any.
+    displaced: Option<String>,
 }
 
 /// A chunk that was not stored: every line reported, and what to take back.
 struct FailedChunk {
     lines: Vec<LineOutcome>,
-    added: Vec<(String, ServiceKey)>,
+    added: Vec<Added>,
 }
 
 impl StagedChunk {
@@ -467,50 +494,49 @@ impl StagedChunk {
     /// (subscribers looked up once per chunk, not at all while there are none) and
     /// sends the staged Claims; then, once the chunk before it (`after`) was stored,
     /// commits. Tells the chunk after it through `stored`.
-    async fn write(
-        mut self,
-        after: Option<oneshot::Receiver<bool>>,
-        stored: oneshot::Sender<bool>,
-    ) -> Written {
+    async fn write(self, after: Option<oneshot::Receiver<bool>>, stored: oneshot::Sender<bool>) -> Written {
         let written = self.write_in_turn(after).await;
         // The next chunk may already be gone (its own write failed).
         let _ = stored.send(written.is_ok());
         written
     }
 
-    async fn write_in_turn(&mut self, after: Option<oneshot::Receiver<bool>>) -> Written {
-        let Some(mut tx) = self.tx.take() else {
-            return Ok(std::mem::take(&mut self.lines));
-        };
+    async fn write_in_turn(self, after: Option<oneshot::Receiver<bool>>) -> Written {
+        let StagedChunk { mut tx, claims } = self;
         let sent = async {
-            tx.insert_billing_claims(&self.billing_rows, &self.history)
+            tx.insert_billing_claims(&claims.billing_rows, &claims.history)
                 .await?;
-            for row in &self.billing_rows {
+            for row in &claims.billing_rows {
                 claim_created(&mut tx, DEFAULT_TENANT, &row.claim_id).await?;
             }
             tx.flush_staged().await
         };
         if let Err(error) = sent.await {
-            return Err(self.abandon(&BillingError::from(error).to_string()));
+            return Err(claims.not_stored(&BillingError::from(error).to_string()));
         }
         if let Some(after) = after {
             // A dropped sender is a chunk that never finished: not stored.
             if after.await != Ok(true) {
-                drop(tx);
-                return Err(self.abandon(EARLIER_CHUNK_NOT_STORED));
+                return Err(claims.not_stored(EARLIER_CHUNK_NOT_STORED));
             }
         }
         match tx.commit().await {
-            Ok(()) => Ok(std::mem::take(&mut self.lines)),
-            Err(error) => Err(self.abandon(&BillingError::from(error).to_string())),
+            Ok(()) => Ok(claims.lines),
+            Err(error) => Err(claims.not_stored(&BillingError::from(error).to_string())),
         }
     }
 
-    /// Drops the chunk (its transaction rolls back): each staged claim is reported
-    /// as not stored, with `why`.
-    fn abandon(&mut self, why: &str) -> FailedChunk {
-        self.tx = None;
-        let lines = std::mem::take(&mut self.lines)
+    /// Drops the chunk (its transaction rolls back); see `ChunkClaims::not_stored`.
+    fn abandon(self, why: &str) -> FailedChunk {
+        self.claims.not_stored(why)
+    }
+}
+
+impl ChunkClaims {
+    /// Each staged claim reported as not stored, with `why`.
+    fn not_stored(self, why: &str) -> FailedChunk {
+        let lines = self
+            .lines
             .into_iter()
             .map(|(line, outcome)| match outcome {
                 Ok(_) => (line, Err(IntakeError::NotStored(why.to_owned()))),
@@ -519,7 +545,7 @@ impl StagedChunk {
             .collect();
         FailedChunk {
             lines,
-            added: std::mem::take(&mut self.added),
+            added: self.added,
         }
     }
 }
