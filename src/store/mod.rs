@@ -274,14 +274,12 @@ mod postgres {
     /// statement.
     pub async fn lock_keys(conn: &mut Conn, keys: &[i64], mode: LockMode) -> Result<(), StoreError> {
         // Functions in the select list run in the order UNNEST yields the keys.
-        let mut lock = Statement::new(match mode {
-            LockMode::Exclusive => {
-                "SELECT COUNT(*)::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(k) FROM UNNEST(ARRAY["
-            }
-            LockMode::Shared => {
-                "SELECT COUNT(*)::BIGINT AS count FROM (SELECT pg_advisory_xact_lock_shared(k) FROM UNNEST(ARRAY["
-            }
-        });
+        let function = match mode {
+            LockMode::Exclusive => "pg_advisory_xact_lock",
+            LockMode::Shared => "pg_advisory_xact_lock_shared",
+        };
+        let mut lock = Statement::new("SELECT COUNT(*)::BIGINT AS count FROM (SELECT ");
+        lock.sql(function).sql("(k) FROM UNNEST(ARRAY[");
         for (at, key) in keys.iter().enumerate() {
             if at > 0 {
                 lock.sql(", ");

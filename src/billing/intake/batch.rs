@@ -135,8 +135,7 @@ impl<'a> Batch<'a> {
                 // Computed against a failed chunk's claims, which were not stored.
                 Ok(staged) if failed => {
                     let not_stored = staged.abandon(EARLIER_CHUNK_NOT_STORED);
-                    self.forget(not_stored.added);
-                    outcomes.extend(not_stored.lines);
+                    self.settle(vec![Err(not_stored)], &mut outcomes);
                 }
                 Ok(staged) => {
                     let (stored, next_after) = oneshot::channel();
