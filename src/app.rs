@@ -151,6 +151,9 @@ impl Application {
                 identifier_systems: settings.hl7_identifier_systems.clone(),
                 store_only: settings.hl7_store_only.clone(),
             },
+            Observer {
+                site: base_url.clone(),
+            },
         ));
         let mllp = match settings.mllp_address()? {
             None => None,

@@ -19,8 +19,10 @@
 //! What is not promised: the record and the change it describes are two commits,
 //! so a crash between them loses that one record — for a write whose answer never
 //! reached its client. Making them one commit would thread the audit trail through
-//! every write path of the store (resources, Bundles, HL7 messages, billing); the
-//! window is the few milliseconds between the two. Reads are recorded without
+//! every write path of the store (resources, Bundles, billing); the window is the
+//! few milliseconds between the two. HL7 messages received over MLLP, the busiest
+//! write path, do make it one commit: ingestion writes their events itself, in the
+//! message's transaction (`crate::hl7::ingest`). Reads are recorded without
 //! waiting: a crash loses at most the last [`FLUSH_INTERVAL`] of read events.
 //!
 //! A batch that cannot be written is tried again ([`FLUSH_ATTEMPTS`] in all), then

@@ -1,15 +1,27 @@
 //! What happens to one received message: it is recorded, applied to FHIR in the same
 //! transaction, and only then acknowledged. A resent message (same sender, same
 //! control id) gets the first one's ACK and changes nothing.
+//!
+//! A message received over MLLP has its AuditEvent written in the transaction that
+//! records the message: an acknowledged message always has its event, and the
+//! audit trail costs the message no transaction of its own. (`POST /hl7/v2` is
+//! audited by the HTTP middleware, like every request.)
+
+use std::net::IpAddr;
 
 use chrono::Utc;
 
+use crate::audit::classify::mllp_message;
+use crate::audit::Observer;
 use crate::fhir::outcome::FhirError;
 use crate::fhir::service::ResourceService;
 use crate::hl7::ack::{self, AckCode, ErrorCode, Problem};
 use crate::hl7::mapping::{self, AuthoritySystems, MappingContext, MappingError, MessageLookup};
 use crate::hl7::message::{normalize_segment_endings, Header, Parsed};
-use crate::store::messages::{MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage};
+use crate::store::audit::NewAuditEvent;
+use crate::store::messages::{
+    FinishedMessage, MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage,
+};
 use crate::store::model::{FoundResource, Tenant};
 use crate::store::StoreError;
 
@@ -24,6 +36,8 @@ pub struct IngestSettings {
 pub struct Ingest {
     fhir: ResourceService,
     settings: IngestSettings,
+    /// This server, as the AuditEvents of MLLP messages name it.
+    observer: Observer,
 }
 
 /// What to answer: the ACK, or nothing when enhanced mode's MSH-15 asks for none.
@@ -43,6 +57,9 @@ pub struct Reply {
     /// The resources the message created or updated (`Type/id`), when it was
     /// applied.
     pub written: Vec<String>,
+    /// The message's AuditEvent was committed with it (it came over MLLP and was
+    /// recorded); otherwise the caller records one.
+    pub audited: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,19 +84,25 @@ pub enum ReprocessError {
 }
 
 impl Ingest {
-    pub fn new(fhir: ResourceService, settings: IngestSettings) -> Self {
-        Ingest { fhir, settings }
+    pub fn new(fhir: ResourceService, settings: IngestSettings, observer: Observer) -> Self {
+        Ingest {
+            fhir,
+            settings,
+            observer,
+        }
     }
 
     /// Records, applies and acknowledges one message (the bytes of one frame).
-    pub async fn receive(&self, raw: &str) -> Result<Reply, IngestError> {
+    /// `mllp_peer` is the sending address of a message received over MLLP, whose
+    /// AuditEvent is then committed with it.
+    pub async fn receive(&self, raw: &str, mllp_peer: Option<IpAddr>) -> Result<Reply, IngestError> {
         let received_at = Utc::now();
         let text = normalize_segment_endings(raw);
         let header = match Header::read(&text) {
             Ok(header) => header,
             Err(unreadable) => {
                 return self
-                    .reject_unreadable(raw, &unreadable.header, unreadable.problem)
+                    .reject_unreadable(raw, &unreadable.header, unreadable.problem, mllp_peer)
                     .await
             }
         };
@@ -131,7 +154,8 @@ impl Ingest {
             }
         };
         let prefetched = prefetched.map(|found| (lookups.as_slice(), found));
-        self.process(tx, record, &header, parsed, prefetched).await
+        self.process(tx, record, &header, parsed, prefetched, mllp_peer)
+            .await
     }
 
     /// Applies the stored message `id` again, when it is in error (after a mapping
@@ -167,7 +191,8 @@ impl Ingest {
             .await
             .map_err(IngestError::Fhir)?;
         let parsed = Parsed::parse(&text, &header);
-        self.process(tx, Record::Stored(message.id), &header, parsed, None)
+        // Reprocessing is asked over HTTP, whose middleware records the event.
+        self.process(tx, Record::Stored(message.id), &header, parsed, None, None)
             .await
     }
 
@@ -178,6 +203,7 @@ impl Ingest {
         header: &Header,
         parsed: Result<Parsed<'_>, Problem>,
         prefetched: Option<(&[MessageLookup], Vec<Vec<FoundResource>>)>,
+        mllp_peer: Option<IpAddr>,
     ) -> Result<Reply, IngestError> {
         let mut warnings = Vec::new();
         let mut written = Vec::new();
@@ -210,31 +236,46 @@ impl Ingest {
             error: (!described.is_empty()).then(|| described.join("; ")),
             ack: reply.ack.clone().unwrap_or_default(),
         };
-        let (Record::Stored(id) | Record::Inserted(id, _)) = &record;
-        reply.message_id = Some(*id);
         if status == MessageStatus::Error {
             // The message's FHIR changes are undone, and with them a record inserted
-            // in the same transaction: it is written again, with the error.
+            // in the same transaction: it is written again, with the error (and a
+            // new id).
             tx.rollback().await?;
             let mut tx = self
                 .fhir
                 .begin(&Tenant::default())
                 .await
                 .map_err(IngestError::Fhir)?;
-            match record {
-                Record::Stored(id) => tx.finish_message(id, &outcome).await?,
+            let id = match record {
+                Record::Stored(id) => {
+                    tx.finish_message(id, &outcome).await?;
+                    id
+                }
                 Record::Inserted(_, mut new) => {
                     new.status = outcome.status;
                     new.error = outcome.error;
                     new.ack = outcome.ack;
-                    tx.insert_message(&new).await?.ok_or(StoreError::WriteRace)?;
+                    tx.insert_message(&new).await?.ok_or(StoreError::WriteRace)?
                 }
+            };
+            reply.message_id = Some(id);
+            if let Some(event) = self.audit_event(&reply, mllp_peer) {
+                tx.insert_audit_events(std::slice::from_ref(&event)).await?;
+                reply.audited = true;
             }
             tx.commit().await?;
         } else {
             let (Record::Stored(id) | Record::Inserted(id, _)) = record;
-            tx.commit_finishing_message(id, &outcome).await?;
+            reply.message_id = Some(id);
             reply.written = written;
+            let audit = self.audit_event(&reply, mllp_peer);
+            tx.commit_finishing_message(FinishedMessage {
+                id,
+                outcome: &outcome,
+                audit: audit.as_ref(),
+            })
+            .await?;
+            reply.audited = audit.is_some();
         }
         Ok(reply)
     }
@@ -258,6 +299,12 @@ impl Ingest {
         Ok(session.get_message(id).await?)
     }
 
+    /// The AuditEvent of a message received over MLLP from `mllp_peer`, as `reply`
+    /// says what became of it.
+    fn audit_event(&self, reply: &Reply, mllp_peer: Option<IpAddr>) -> Option<NewAuditEvent> {
+        mllp_peer.map(|peer| mllp_message(Some(reply), peer).to_new_event(&self.observer))
+    }
+
     fn stored_only(&self, header: &Header) -> bool {
         let type_and_event = header.type_and_event();
         self.settings
@@ -273,8 +320,9 @@ impl Ingest {
         raw: &str,
         header: &Header,
         problem: Problem,
+        mllp_peer: Option<IpAddr>,
     ) -> Result<Reply, IngestError> {
-        let reply = reply(header, MessageStatus::Rejected, std::slice::from_ref(&problem));
+        let mut reply = reply(header, MessageStatus::Rejected, std::slice::from_ref(&problem));
         let record = NewMessage {
             received_at: Utc::now(),
             sending_application: header.sending_application.clone(),
@@ -293,12 +341,13 @@ impl Ingest {
             .await
             .map_err(IngestError::Fhir)?;
         // Without a control id there is nothing to conflict with.
-        let id = tx.insert_message(&record).await?;
+        reply.message_id = tx.insert_message(&record).await?;
+        if let Some(event) = self.audit_event(&reply, mllp_peer) {
+            tx.insert_audit_events(std::slice::from_ref(&event)).await?;
+            reply.audited = true;
+        }
         tx.commit().await?;
-        Ok(Reply {
-            message_id: id,
-            ..reply
-        })
+        Ok(reply)
     }
 }
 
@@ -367,6 +416,7 @@ impl Reply {
             sending_facility: header.sending_facility.clone(),
             message_id: None,
             written: Vec::new(),
+            audited: false,
         }
     }
 }

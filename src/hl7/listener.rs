@@ -172,16 +172,19 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let received = std::time::Instant::now();
         let text = decode_text(&payload);
-        match ingest.receive(&text).await {
+        match ingest.receive(&text, Some(peer.ip())).await {
             Ok(reply) => {
                 metrics::mllp::message(&reply.message_type, reply.status.as_str());
-                // Recorded before the ACK goes out: an acknowledged message has its
-                // AuditEvent (see `crate::audit::writer`).
-                let record = mllp_message(Some(&reply), peer.ip());
-                if record.outcome == Outcome::Success {
-                    auditor.record_durably(record).await;
-                } else {
-                    auditor.record(record).await;
+                // A message ingestion committed has its AuditEvent committed with it.
+                // A resend committed nothing: its event is recorded before the ACK
+                // goes out, so an acknowledged message has one (`crate::audit::writer`).
+                if !reply.audited {
+                    let record = mllp_message(Some(&reply), peer.ip());
+                    if record.outcome == Outcome::Success {
+                        auditor.record_durably(record).await;
+                    } else {
+                        auditor.record(record).await;
+                    }
                 }
                 if let Some(ack) = reply.ack {
                     if let Err(error) = connection.write_frame(ack.as_bytes()).await {

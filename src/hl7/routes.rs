@@ -61,7 +61,8 @@ async fn receive(
 ) -> Result<HttpResponse, ApiError> {
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::BadRequest("the message is not UTF-8 text".into()))?;
-    let reply = context.ingest.receive(&text).await?;
+    // Audited by the middleware, from what is noted here.
+    let reply = context.ingest.receive(&text, None).await?;
     crate::audit::note(&request, |note| {
         note.hl7 = Some(crate::audit::Hl7Note::of(&reply));
         note.references = reply.written.clone();

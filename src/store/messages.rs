@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::store::audit::NewAuditEvent;
 use crate::store::statement::Statement;
 
 /// What became of a message.
@@ -63,6 +64,15 @@ pub struct MessageOutcome {
     pub status: MessageStatus,
     pub error: Option<String>,
     pub ack: String,
+}
+
+/// What the transaction applying message row `id` records as it commits: the row's
+/// outcome, and the message's AuditEvent when ingestion keeps the audit trail
+/// itself (MLLP), so that an acknowledged message always has its event.
+pub struct FinishedMessage<'a> {
+    pub id: i64,
+    pub outcome: &'a MessageOutcome,
+    pub audit: Option<&'a NewAuditEvent>,
 }
 
 impl MessageOutcome {

@@ -59,7 +59,7 @@ use integrations::{IntegrationRecord, SealedColumns};
 use jobs::{
     ClaimRequest, JobCount, JobFilter, JobId, JobRecord, Lease, NewJobRecord, QueuedJobs, Settlement,
 };
-use messages::{MessageFilter, MessageOutcome, NewMessage, StoredMessage};
+use messages::{FinishedMessage, MessageFilter, MessageOutcome, NewMessage, StoredMessage};
 use model::{
     CurrentResource, FoundResource, HistoryEntry, HistoryQuery, NewVersion, RenderedVersion, StagedCreate,
     Tenant, WriteMethod, WriteOutcome, WriteRequest,
@@ -121,6 +121,7 @@ fn db_span(op: &'static str) -> tracing::Span {
 mod postgres {
     pub type Conn = diesel_async::AsyncPgConnection;
 
+    use crate::store::messages::FinishedMessage;
     use crate::store::rows::staged_history_rows;
     use crate::store::staged_write::{StagedWrite, StagedWriteRow};
     use crate::store::LockMode;
@@ -366,15 +367,15 @@ mod postgres {
             .map(|_| ())
     }
 
-    /// `insert_staged`, also recording the message's outcome in the same statement.
+    /// `insert_staged`, also recording the message's outcome (and AuditEvent) in
+    /// the same statement.
     pub async fn insert_staged_finishing_message(
         conn: &mut Conn,
         tenant: &Tenant,
         staged: &[StagedCreate],
-        id: i64,
-        outcome: &MessageOutcome,
+        message: &FinishedMessage<'_>,
     ) -> Result<(), StoreError> {
-        match write_staged(conn, tenant, staged, Some((id, outcome)), StoreError::from).await? {
+        match write_staged(conn, tenant, staged, Some(message), StoreError::from).await? {
             1 => Ok(()),
             _ => Err(StoreError::NotFound),
         }
@@ -387,7 +388,7 @@ mod postgres {
         conn: &mut Conn,
         tenant: &Tenant,
         staged: &[StagedCreate],
-        message: Option<(i64, &MessageOutcome)>,
+        message: Option<&FinishedMessage<'_>>,
         failed: fn(diesel::result::Error) -> StoreError,
     ) -> Result<i64, StoreError> {
         let history = staged_history_rows(tenant.as_str(), staged);
@@ -395,8 +396,8 @@ mod postgres {
         let indexes = staged_indexes(staged);
         let targets = crate::store::search::local_targets(&indexes);
         let mut write = StagedWrite::new(tenant.as_str(), &history, &index, &targets);
-        if let Some((id, outcome)) = message {
-            write = write.finishing_message(id, outcome);
+        if let Some(message) = message {
+            write = write.finishing_message(message);
         }
         let found: StagedWriteRow = write.get_result(conn).await.map_err(failed)?;
         match (found.foreign_type, found.foreign_id) {
@@ -1230,13 +1231,9 @@ impl Session {
         }
     }
 
-    /// Records a message's outcome and commits: on PostgreSQL the update goes with
-    /// the staged creates' rows in one round trip, then the COMMIT.
-    pub async fn commit_finishing_message(
-        mut self,
-        id: i64,
-        outcome: &MessageOutcome,
-    ) -> Result<(), StoreError> {
+    /// Records a message's outcome (and AuditEvent) and commits: on PostgreSQL
+    /// they go with the staged creates' rows in one statement, then the COMMIT.
+    pub async fn commit_finishing_message(mut self, message: FinishedMessage<'_>) -> Result<(), StoreError> {
         let staged = std::mem::take(&mut self.staged);
         let tenant = &self.tenant;
         let conn = self
@@ -1246,12 +1243,15 @@ impl Session {
         let finishing = async move {
             match conn {
                 SessionConn::Postgres(conn) => {
-                    postgres::insert_staged_finishing_message(conn, tenant, &staged, id, outcome).await
+                    postgres::insert_staged_finishing_message(conn, tenant, &staged, &message).await
                 }
                 SessionConn::Sqlite(conn) => {
-                    sqlite::finish_message(conn, id, outcome).await?;
+                    sqlite::finish_message(conn, message.id, message.outcome).await?;
                     if !staged.is_empty() {
                         sqlite::insert_staged(conn, tenant, &staged).await?;
+                    }
+                    if let Some(event) = message.audit {
+                        sqlite::insert_audit_events(conn, std::slice::from_ref(event)).await?;
                     }
                     Ok::<(), StoreError>(())
                 }

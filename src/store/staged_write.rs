@@ -1,7 +1,8 @@
 //! The statement that writes a transaction's staged creates on PostgreSQL: history
 //! rows, current rows and index rows, with the check for references into another
-//! tenant, and on the HL7 path the message row's outcome too — one statement,
-//! prepared once per connection (one text with the message update, one without).
+//! tenant, and on the HL7 path the message row's outcome and its AuditEvent too —
+//! one statement, prepared once per connection (one text for each of: no message,
+//! a message, a message with its AuditEvent).
 //!
 //! They were a statement per table (ten on the HL7 path), pipelined. Each still
 //! cost PostgreSQL its own parse/bind/execute cycle and a reply written to the
@@ -19,7 +20,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Untyped};
 use diesel::QueryResult;
 
-use crate::store::messages::MessageOutcome;
+use crate::store::messages::FinishedMessage;
 use crate::store::rows::{IndexRows, NewHistoryRow};
 use crate::store::statement::Statement;
 use crate::store::unnest::{UnnestInsert, UnnestRows};
@@ -44,6 +45,8 @@ pub struct StagedWrite<'a> {
     target_ids: Vec<&'a str>,
     /// The HL7 message row's outcome (`MessageOutcome::update_of`).
     message: Option<Statement>,
+    /// The message's AuditEvent row and the references it names.
+    audit: Option<[UnnestInsert<'a>; 2]>,
 }
 
 /// What the statement found: whether the message row was there to update (0
@@ -81,12 +84,20 @@ impl<'a> StagedWrite<'a> {
             target_types: targets.iter().map(|(res_type, _)| *res_type).collect(),
             target_ids: targets.iter().map(|(_, id)| *id).collect(),
             message: None,
+            audit: None,
         }
     }
 
-    /// Records `outcome` on message row `id` in the same statement.
-    pub fn finishing_message(mut self, id: i64, outcome: &MessageOutcome) -> Self {
-        self.message = Some(outcome.update_of(id));
+    /// Records the message's outcome on its row, and its AuditEvent when it has
+    /// one, in the same statement.
+    pub fn finishing_message(mut self, message: &FinishedMessage<'a>) -> Self {
+        self.message = Some(message.outcome.update_of(message.id));
+        self.audit = message.audit.map(|event| {
+            [
+                UnnestRows::unnest(std::slice::from_ref(&event.row)),
+                UnnestRows::unnest(&event.entities),
+            ]
+        });
         self
     }
 }
@@ -105,6 +116,13 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
         for (name, rows) in INDEX_CLAUSES.iter().zip(&self.index) {
             out.push_sql(name);
             rows.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        if let Some([event, entities]) = &self.audit {
+            out.push_sql(", audit_event AS (");
+            event.walk_ast(out.reborrow())?;
+            out.push_sql("), audit_entities AS (");
+            entities.walk_ast(out.reborrow())?;
             out.push_sql(")");
         }
         if let Some(message) = &self.message {
@@ -130,7 +148,7 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
 }
 
 /// No static id: diesel keys its prepared-statement cache by the SQL text, which
-/// is one of two here.
+/// is one of three here.
 impl QueryId for StagedWrite<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;

@@ -14,6 +14,7 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
 use diesel::QueryResult;
 
+use crate::store::audit::{NewAuditEntityRow, NewAuditEventRow};
 use crate::store::rows::{
     NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow, NewTokenRow,
     NewUriRow,
@@ -75,15 +76,16 @@ impl QueryId for UnnestInsert<'_> {
 }
 
 /// `UnnestRows` for a row type: its table, and each of its fields with its column
-/// kind (fields and columns share names).
+/// kind (fields and columns share names). `String` and `NullableString` are text
+/// columns of a row that owns its values.
 macro_rules! unnest_rows {
-    ($row:ident => $table:ident { $first:ident: $first_kind:ident $(, $field:ident: $kind:ident)* $(,)? }) => {
-        impl UnnestRows for $row<'_> {
+    ($row:ty => $table:ident { $first:ident: $first_kind:ident $(, $field:ident: $kind:ident)* $(,)? }) => {
+        impl UnnestRows for $row {
             fn unnest(rows: &[Self]) -> UnnestInsert<'_> {
                 // Names every field, without `..`: a field added to the row type
                 // but not to this list fails to compile instead of going unwritten.
                 let _ = |row: &Self| {
-                    let $row { $first: _, $($field: _),* } = row;
+                    let Self { $first: _, $($field: _),* } = row;
                 };
                 UnnestInsert {
                     head: concat!(
@@ -104,36 +106,48 @@ macro_rules! unnest_rows {
     (@column $rows:ident, $field:ident, NullableJson) => {
         Column::NullableJson($rows.iter().map(|row| row.$field.as_ref()).collect())
     };
+    (@column $rows:ident, $field:ident, String) => {
+        Column::Text($rows.iter().map(|row| row.$field.as_str()).collect())
+    };
+    (@column $rows:ident, $field:ident, NullableString) => {
+        Column::NullableText($rows.iter().map(|row| row.$field.as_deref()).collect())
+    };
     (@column $rows:ident, $field:ident, $kind:ident) => {
         Column::$kind($rows.iter().map(|row| row.$field).collect())
     };
 }
 
-unnest_rows!(NewResourceRow => resources {
+unnest_rows!(NewResourceRow<'_> => resources {
     tenant: Text, res_type: Text, res_id: Text, version_id: BigInt, last_updated: Instant,
     deleted: Bool, change_seq: BigInt, body: Json,
 });
-unnest_rows!(NewHistoryRow => resource_history {
+unnest_rows!(NewHistoryRow<'_> => resource_history {
     tenant: Text, res_type: Text, res_id: Text, version_id: BigInt, last_updated: Instant,
     method: Text, deleted: Bool, body: NullableJson,
 });
-unnest_rows!(NewTokenRow => search_token {
+unnest_rows!(NewTokenRow<'_> => search_token {
     tenant: Text, res_type: Text, res_id: Text, param: Text, system: NullableText, code: NullableText,
     display: NullableText, hash_code: BigInt, hash_system_code: BigInt, hash_system: BigInt,
 });
-unnest_rows!(NewStringRow => search_string {
+unnest_rows!(NewStringRow<'_> => search_string {
     tenant: Text, res_type: Text, res_id: Text, param: Text, value_normalized: Text, value_exact: Text,
 });
-unnest_rows!(NewDateRow => search_date {
+unnest_rows!(NewDateRow<'_> => search_date {
     tenant: Text, res_type: Text, res_id: Text, param: Text, low: Instant, high: Instant,
 });
-unnest_rows!(NewQuantityRow => search_quantity {
+unnest_rows!(NewQuantityRow<'_> => search_quantity {
     tenant: Text, res_type: Text, res_id: Text, param: Text, low: Double, high: Double,
     system: NullableText, code: NullableText, unit: NullableText,
 });
-unnest_rows!(NewReferenceRow => search_reference {
+unnest_rows!(NewReferenceRow<'_> => search_reference {
     tenant: Text, res_type: Text, res_id: Text, param: Text, target_type: NullableText,
     target_id: NullableText, target_url: NullableText, identifier_system: NullableText,
     identifier_value: NullableText,
 });
-unnest_rows!(NewUriRow => search_uri { tenant: Text, res_type: Text, res_id: Text, param: Text, uri: Text });
+unnest_rows!(NewUriRow<'_> => search_uri { tenant: Text, res_type: Text, res_id: Text, param: Text, uri: Text });
+unnest_rows!(NewAuditEventRow => audit_events {
+    event_id: String, tenant: String, recorded: Instant, type_code: String, subtype: NullableString,
+    action: String, outcome: String, agent_client: NullableString, agent_user: NullableString,
+    address: NullableString, body: String,
+});
+unnest_rows!(NewAuditEntityRow => audit_event_entities { event_id: String, tenant: String, reference: String });

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{bearer_client, client_credentials_token, TestApp};
+use crate::hl7::{admit, field, messages, search, send_one, MllpClient, MRN};
 
 crate::on_both_backends!(
     reads_searches_creates_and_failures_are_audited,
@@ -18,6 +19,8 @@ crate::on_both_backends!(
     no_phi_reaches_the_audit_trail,
     admin_changes_are_audited,
     hl7_messages_over_mllp_are_audited,
+    a_failed_mllp_message_s_event_names_its_stored_record,
+    an_mllp_message_is_stored_only_with_its_audit_event,
     bundles_history_operations_and_billing_calls_are_audited,
 );
 
@@ -473,6 +476,79 @@ async fn hl7_messages_over_mllp_are_audited(app: &TestApp) {
     let patient = written.iter().find(|r| r.starts_with("Patient/")).unwrap();
     let patient_events = events_until(app, &auditor, &[("patient", patient)], |e| !e.is_empty()).await;
     assert_eq!(patient_events[0]["id"], event["id"]);
+}
+
+/// A message that parsed but could not be applied (AE) has its FHIR changes undone
+/// and is recorded again with its error; its AuditEvent names that stored record,
+/// which an operator then finds in error.
+async fn a_failed_mllp_message_s_event_names_its_stored_record(app: &TestApp) {
+    // Truncated after the MSH: there is no patient to apply.
+    let truncated = admit("AUD-AE-1", "P-AUD-AE", "V-AUD-AE").replacen("|EPIC|", "|AUDAE|", 1);
+    let truncated = truncated.split('\r').next().unwrap();
+    let ack = send_one(app, truncated).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE", "{ack}");
+
+    let auditor = auditor(app).await;
+    let event = the_event(app, &auditor, &[("agent", "AUDAE^GOODHEALTH")]).await;
+    assert_eq!(event["outcome"], "4", "a minor failure: {event}");
+    let what = &event["entity"][0]["what"]["identifier"];
+    assert_eq!(what["system"], "urn:claimbridge:hl7-message");
+    let id = what["value"].as_str().expect("the message's id");
+    let stored = app
+        .client
+        .get(app.server_url(&format!("/api/hl7/messages/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 200, "the event names the stored record");
+    let stored: Value = stored.json().await.unwrap();
+    assert_eq!(stored["status"], "error");
+    assert!(stored["raw"].as_str().unwrap().contains("AUD-AE-1"));
+}
+
+/// A message and its AuditEvent are one commit: when the event cannot be written
+/// (here a trigger refuses ADT^A04 events), the message is not stored either and is
+/// not acknowledged — the connection closes and the sender resends; once the event
+/// can be written, the resend is applied once, with its event.
+async fn an_mllp_message_is_stored_only_with_its_audit_event(app: &TestApp) {
+    app.execute_sql(
+        "CREATE FUNCTION refuse_a04_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.subtype = 'ADT^A04' THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_a04_audit BEFORE INSERT ON audit_events \
+         FOR EACH ROW EXECUTE FUNCTION refuse_a04_audit();",
+        "CREATE TRIGGER refuse_a04_audit BEFORE INSERT ON audit_events \
+         WHEN NEW.subtype = 'ADT^A04' BEGIN SELECT RAISE(ABORT, 'audit refused'); END;",
+    )
+    .await;
+    let registration =
+        admit("AUD-TX-1", "P-AUD-TX", "V-AUD-TX").replace("ADT^A01^ADT_A01", "ADT^A04^ADT_A01");
+    let mut sender = MllpClient::connect(app.mllp).await;
+    assert_eq!(sender.try_exchange(&registration).await, None, "not acknowledged");
+    let patients = format!("Patient?identifier={MRN}|P-AUD-TX");
+    assert_eq!(search(app, &patients).await.len(), 0, "no patient half-stored");
+    let recorded = messages(app, "").await;
+    assert!(
+        recorded.iter().all(|m| m["controlId"] != "AUD-TX-1"),
+        "no message row without its event: {recorded:#?}"
+    );
+
+    app.execute_sql(
+        "DROP TRIGGER refuse_a04_audit ON audit_events; DROP FUNCTION refuse_a04_audit();",
+        "DROP TRIGGER refuse_a04_audit;",
+    )
+    .await;
+    let ack = send_one(app, &registration).await;
+    assert_eq!(
+        (field(&ack, "MSA", 1), field(&ack, "MSA", 2)),
+        ("AA".into(), "AUD-TX-1".into())
+    );
+    assert_eq!(search(app, &patients).await.len(), 1);
+    let auditor = auditor(app).await;
+    let event = the_event(app, &auditor, &[("subtype", "ADT^A04")]).await;
+    assert!(
+        references(&event).iter().any(|r| r.starts_with("Patient/")),
+        "{event}"
+    );
 }
 
 async fn bundles_history_operations_and_billing_calls_are_audited(app: &TestApp) {

@@ -136,7 +136,7 @@ pub(crate) async fn search(app: &TestApp, query: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-async fn messages(app: &TestApp, query: &str) -> Vec<Value> {
+pub(crate) async fn messages(app: &TestApp, query: &str) -> Vec<Value> {
     let url = app.server_url(&format!("/api/hl7/messages{query}"));
     let body: Value = app.client.get(url).send().await.unwrap().json().await.unwrap();
     body["messages"].as_array().cloned().unwrap_or_default()
