@@ -21,10 +21,12 @@
 //!   auditors, within their tenant. Successful reads of the trail are not
 //!   themselves recorded — the auditors' polling would bury everything else, and
 //!   the trail holds no PHI; refused attempts to read it are.
-//! - The MLLP listener records one event per message itself (there is no HTTP
-//!   request to wrap): its agent is the peer and the message's sending
-//!   application and facility (MSH-3/4), its entities the resources the message
-//!   wrote and the stored message's id.
+//! - A message received over MLLP has one event (there is no HTTP request to
+//!   wrap): its agent is the peer and the message's sending application and
+//!   facility (MSH-3/4), its entities the resources the message wrote and the
+//!   stored message's id. Ingestion writes it in the transaction that stores the
+//!   message (`crate::hl7::ingest`); the listener hands the writer the events of
+//!   what stored nothing: a resend, a message that could not be stored.
 //!
 //! Each event carries its principal's tenant (`default` when nobody is known);
 //! the trail is searched within the asker's tenant.

@@ -18,6 +18,7 @@ use crate::fhir::service::ResourceService;
 use crate::hl7::ack::{self, AckCode, ErrorCode, Problem};
 use crate::hl7::mapping::{self, AuthoritySystems, MappingContext, MappingError, MessageLookup};
 use crate::hl7::message::{normalize_segment_endings, Header, Parsed};
+use crate::observability::metrics;
 use crate::store::audit::NewAuditEvent;
 use crate::store::messages::{
     FinishedMessage, MessageFilter, MessageOutcome, MessageStatus, NewMessage, StoredMessage,
@@ -264,6 +265,7 @@ impl Ingest {
                 reply.audited = true;
             }
             tx.commit().await?;
+            count_audited(&reply);
         } else {
             let (Record::Stored(id) | Record::Inserted(id, _)) = record;
             reply.message_id = Some(id);
@@ -276,6 +278,7 @@ impl Ingest {
             })
             .await?;
             reply.audited = audit.is_some();
+            count_audited(&reply);
         }
         Ok(reply)
     }
@@ -347,6 +350,7 @@ impl Ingest {
             reply.audited = true;
         }
         tx.commit().await?;
+        count_audited(&reply);
         Ok(reply)
     }
 }
@@ -356,6 +360,14 @@ impl Ingest {
 enum Record {
     Stored(i64),
     Inserted(i64, Box<NewMessage>),
+}
+
+/// Counts the event committed with the message, as the audit writer counts those
+/// it commits.
+fn count_audited(reply: &Reply) {
+    if reply.audited {
+        metrics::audit_written(1);
+    }
 }
 
 /// The ACK a resent message gets: the one sent the first time.

@@ -176,8 +176,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(reply) => {
                 metrics::mllp::message(&reply.message_type, reply.status.as_str());
                 // A message ingestion committed has its AuditEvent committed with it.
-                // A resend committed nothing: its event is recorded before the ACK
-                // goes out, so an acknowledged message has one (`crate::audit::writer`).
+                // A resend committed nothing: its event goes to the audit writer,
+                // which an accepted one waits for before its ACK goes out.
                 if !reply.audited {
                     let record = mllp_message(Some(&reply), peer.ip());
                     if record.outcome == Outcome::Success {

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{bearer_client, client_credentials_token, TestApp};
 use crate::hl7::{admit, field, messages, search, send_one, MllpClient, MRN};
@@ -435,35 +434,15 @@ async fn hl7_messages_over_mllp_are_audited(app: &TestApp) {
     let message = "MSH|^~\\&|EPIC|GOODHEALTH|CLAIMBRIDGE|BILLING|20240501120000||ADT^A01|AUD-1|P|2.5.1\r\
                    PID|1||P-AUD-1^^^HOSP^MR||Chalmers^Peter||19741225|M\r\
                    PV1|1|I|||||||||||||||||V-AUD-1^^^HOSP^VN\r";
-    let mut stream = tokio::net::TcpStream::connect(app.mllp).await.unwrap();
-    let mut frame = vec![0x0b];
-    frame.extend_from_slice(message.as_bytes());
-    frame.extend_from_slice(&[0x1c, 0x0d]);
-    stream.write_all(&frame).await.unwrap();
-    let mut ack = Vec::new();
-    while !ack.ends_with(&[0x1c, 0x0d]) {
-        let mut byte = [0u8; 1];
-        assert_eq!(
-            stream.read(&mut byte).await.unwrap(),
-            1,
-            "the connection stays open"
-        );
-        ack.push(byte[0]);
-    }
-    assert!(String::from_utf8_lossy(&ack).contains("MSA|AA|AUD-1"));
+    let mut sender = MllpClient::connect(app.mllp).await;
+    let ack = sender.exchange(message).await;
+    assert!(ack.contains("MSA|AA|AUD-1"), "{ack}");
     let auditor = auditor(app).await;
 
     // Acknowledged, so already on the record: no waiting needed.
-    let answer: Value = auditor
-        .get(app.url("AuditEvent"))
-        .query(&[("agent", "EPIC^GOODHEALTH"), ("type", "110107")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let event = &answer["entry"][0]["resource"];
+    let events = sender_events(app, &auditor).await;
+    assert_eq!(events.len(), 1, "one event per message: {events:#?}");
+    let event = &events[0];
     assert_eq!(event["subtype"][0]["code"], "ADT^A01");
     assert_eq!((&event["action"], &event["outcome"]), (&json!("C"), &json!("0")));
     assert_eq!(event["agent"][0]["who"]["display"], "EPIC at GOODHEALTH");
@@ -476,6 +455,25 @@ async fn hl7_messages_over_mllp_are_audited(app: &TestApp) {
     let patient = written.iter().find(|r| r.starts_with("Patient/")).unwrap();
     let patient_events = events_until(app, &auditor, &[("patient", patient)], |e| !e.is_empty()).await;
     assert_eq!(patient_events[0]["id"], event["id"]);
+
+    // Resent, it changes nothing but is on the record too, once, before its ACK:
+    // two events in all for the sender, about the same stored message.
+    let again = sender.exchange(message).await;
+    assert!(again.contains("MSA|AA|AUD-1"), "{again}");
+    let events = sender_events(app, &auditor).await;
+    assert_eq!(events.len(), 2, "one event per message received: {events:#?}");
+    let messages: Vec<&Value> = events
+        .iter()
+        .map(|e| &e["entity"][0]["what"]["identifier"]["value"])
+        .collect();
+    assert_eq!(messages[0], messages[1], "{events:#?}");
+}
+
+/// The HL7-import events of the sender EPIC at GOODHEALTH, as they are now (an
+/// acknowledged message's event is committed before its ACK: nothing to wait for).
+async fn sender_events(app: &TestApp, auditor: &reqwest::Client) -> Vec<Value> {
+    let sender = [("agent", "EPIC^GOODHEALTH"), ("type", "110107")];
+    events_until(app, auditor, &sender, |_| true).await
 }
 
 /// A message that parsed but could not be applied (AE) has its FHIR changes undone
