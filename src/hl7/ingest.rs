@@ -127,15 +127,15 @@ impl Ingest {
         // The transaction's start, the record and the message's key lookups go in
         // one round trip; the lookups are of use only when the record is new.
         let searches: Vec<_> = lookups.iter().map(|l| l.lookup.clone()).collect();
-        let (mut tx, inserted, found) = self
+        let (mut tx, recorded, found) = self
             .fhir
             .begin_recording(&Tenant::default(), Some(&record), &searches)
             .await
             .map_err(IngestError::Fhir)?;
-        let (record, prefetched) = match inserted {
+        let (record, prefetched) = match recorded {
             Some(id) => (Record::Inserted(id, Box::new(record)), Some(found)),
             // Sent before (or to another connection or node at the same moment, whose
-            // transaction the insert waited for).
+            // transaction the recording waited for).
             None => {
                 let previous = tx
                     .find_message(
@@ -150,7 +150,7 @@ impl Ingest {
                     return Ok(resend(&header, previous));
                 }
                 // A message in error is applied again; what the lookups found may
-                // predate the insert's wait, so the mapping looks again.
+                // predate the recording's wait, so the mapping looks again.
                 (Record::Stored(previous.id), None)
             }
         };
@@ -267,7 +267,10 @@ impl Ingest {
             tx.commit().await?;
             count_audited(&reply);
         } else {
-            let (Record::Stored(id) | Record::Inserted(id, _)) = record;
+            let (id, received) = match &record {
+                Record::Stored(id) => (*id, None),
+                Record::Inserted(id, new) => (*id, Some(new.as_ref())),
+            };
             reply.message_id = Some(id);
             reply.written = written;
             let audit = self.audit_event(&reply, mllp_peer);
@@ -275,6 +278,7 @@ impl Ingest {
                 id,
                 outcome: &outcome,
                 audit: audit.as_ref(),
+                received,
             })
             .await?;
             reply.audited = audit.is_some();
@@ -356,7 +360,8 @@ impl Ingest {
 }
 
 /// The message's record: already stored (a resend or reprocessing of a message in
-/// error), or inserted by the transaction that is applying it.
+/// error), or recorded by the transaction that is applying it (its id reserved;
+/// on PostgreSQL its row is written as the transaction finishes).
 enum Record {
     Stored(i64),
     Inserted(i64, Box<NewMessage>),

@@ -73,6 +73,47 @@ pub struct FinishedMessage<'a> {
     pub id: i64,
     pub outcome: &'a MessageOutcome,
     pub audit: Option<&'a NewAuditEvent>,
+    /// The message as received, when this transaction recorded it
+    /// (`Session::begin_recording`): PostgreSQL writes its row only now.
+    pub received: Option<&'a NewMessage>,
+}
+
+impl NewMessage {
+    /// The INSERT that records this message as row `id` (reserved by
+    /// `begin_recording`) with its `outcome`, kept prepared.
+    pub(crate) fn insert_as(&self, id: i64, outcome: &MessageOutcome) -> Statement {
+        let mut insert = Statement::new(
+            "INSERT INTO hl7_messages (id, received_at, sending_application, sending_facility, \
+             control_id, message_type, version, status, error, raw, ack, processed_at) VALUES (",
+        );
+        insert
+            .bind(id)
+            .sql(", ")
+            .bind(self.received_at)
+            .sql(", ")
+            .bind(self.sending_application.as_str())
+            .sql(", ")
+            .bind(self.sending_facility.as_str())
+            .sql(", ")
+            .bind(self.control_id.as_deref())
+            .sql(", ")
+            .bind(self.message_type.as_str())
+            .sql(", ")
+            .bind(self.version.as_str())
+            .sql(", ")
+            .bind(outcome.status.as_str())
+            .sql(", ")
+            .bind(outcome.error.as_deref())
+            .sql(", ")
+            .bind(self.raw.as_str())
+            .sql(", ")
+            .bind(outcome.ack.as_str())
+            .sql(", ")
+            .bind(Utc::now())
+            .sql(")")
+            .keep_prepared();
+        insert
+    }
 }
 
 impl MessageOutcome {

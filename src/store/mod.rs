@@ -292,39 +292,56 @@ mod postgres {
         Ok(())
     }
 
-    /// Begins a transaction, records `message` in it (when there is one) and runs
+    /// Begins a transaction, reserves `message`'s row (when there is one) and runs
     /// `lookups`, each after taking its advisory lock, all pipelined in one round
-    /// trip. PostgreSQL runs them in order: a lookup's snapshot is taken once its
-    /// lock is held, and once the insert has waited out any transaction recording
-    /// the same control id.
+    /// trip. PostgreSQL runs them in order: the message's lock (`message_lock`)
+    /// first, so the check that its sender's control id is not recorded yet runs
+    /// once any transaction recording the same one has ended; a lookup's snapshot
+    /// is taken once its lock is held.
+    ///
+    /// The message's row is not written here but by the statement that finishes
+    /// the message (`insert_staged_finishing_message`): written now, its status
+    /// would be updated at the end, and `status` is indexed, so the update would
+    /// rewrite the row and each of its index entries (about a tenth of an
+    /// admission's index insertions).
     pub async fn begin_recording(
         conn: &mut Conn,
-        message: Option<&NewMessage>,
+        message: Option<(i64, &NewMessage)>,
         lookups: &[(Option<i64>, Statement)],
     ) -> Result<(Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
         type Pending<'c> = futures_util::future::BoxFuture<'c, diesel::QueryResult<Option<Vec<FoundRow>>>>;
         let shared: &Conn = conn;
         let mut beginning = shared;
         let begin = diesel::sql_query("BEGIN").execute(&mut beginning);
-        let inserting = async move {
-            let Some(message) = message else {
+        let reserving = async move {
+            let Some((message_lock, message)) = message else {
                 return Ok(None);
             };
-            let mut c = shared;
-            diesel::insert_into(hl7_messages::table)
-                .values(new_message_values!(message))
-                .on_conflict_do_nothing()
-                .returning(hl7_messages::id)
-                .get_result::<i64>(&mut c)
-                .await
-                .optional()
+            let (mut locking, mut checking) = (shared, shared);
+            let lock = advisory_lock(message_lock);
+            let mut check = Statement::new(
+                "SELECT nextval('hl7_messages_id_seq') AS id, EXISTS (SELECT 1 FROM hl7_messages \
+                 WHERE sending_application = ",
+            );
+            check
+                .bind(message.sending_application.as_str())
+                .sql(" AND sending_facility = ")
+                .bind(message.sending_facility.as_str())
+                .sql(" AND control_id = ")
+                .bind(message.control_id.as_deref())
+                .sql(") AS recorded")
+                .keep_prepared();
+            let (_, reserved) = futures_util::future::try_join(
+                lock.get_result::<CountRow>(&mut locking),
+                check.get_result::<ReservedRow>(&mut checking),
+            )
+            .await?;
+            Ok((!reserved.recorded).then_some(reserved.id))
         };
         let mut pending: Vec<Pending<'_>> = Vec::new();
         for (lock, search) in lookups {
             if let Some(key) = lock {
-                let mut statement =
-                    Statement::new("SELECT 1::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(");
-                statement.bind(*key).sql(")) AS locked").keep_prepared();
+                let statement = advisory_lock(*key);
                 let mut c = shared;
                 pending.push(Box::pin(async move {
                     statement.get_result::<CountRow>(&mut c).await.map(|_| None)
@@ -337,7 +354,7 @@ mod postgres {
             }));
         }
         let (_, id, results) =
-            futures_util::future::try_join3(begin, inserting, futures_util::future::try_join_all(pending))
+            futures_util::future::try_join3(begin, reserving, futures_util::future::try_join_all(pending))
                 .await?;
         // The BEGIN went out with the rest: tell diesel's transaction manager, so
         // that its COMMIT and ROLLBACK (and a pool checking for an open transaction)
@@ -351,6 +368,23 @@ mod postgres {
             .map(|rows| rows.into_iter().map(FoundResource::from).collect())
             .collect();
         Ok((id, found))
+    }
+
+    /// `pg_advisory_xact_lock(key)`, kept prepared.
+    fn advisory_lock(key: i64) -> Statement {
+        let mut statement = Statement::new("SELECT 1::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(");
+        statement.bind(key).sql(")) AS locked").keep_prepared();
+        statement
+    }
+
+    /// A message row's id, taken from its sequence, and whether its sender's
+    /// control id is recorded already.
+    #[derive(diesel::QueryableByName)]
+    struct ReservedRow {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        recorded: bool,
     }
 
     /// Writes `tenant`'s staged creates in one statement (`staged_write`): history
@@ -845,10 +879,14 @@ impl Store {
     }
 
     /// A session inside a new transaction (as `begin` makes) in which `message` is
-    /// recorded (when there is one, as `Session::insert_message` does) and the
-    /// lookups are run, each after taking its lock (as `lock_before_next_search`
-    /// would): one round trip on PostgreSQL, BEGIN included. The found resources
-    /// come in the order of `lookups`.
+    /// recorded (when there is one) and the lookups are run, each after taking its
+    /// lock (as `lock_before_next_search` would): one round trip on PostgreSQL,
+    /// BEGIN included. The message's id, or `None` when its sender's control id is
+    /// recorded already (by a transaction this one waited for, if need be). SQLite
+    /// inserts its row now (as `Session::insert_message` does); PostgreSQL reserves
+    /// its id and writes the row in `Session::commit_finishing_message`, which
+    /// must then be given the message. The found resources come in the order of
+    /// `lookups`.
     pub async fn begin_recording(
         &self,
         tenant: &Tenant,
@@ -1212,6 +1250,7 @@ impl Session {
                         )
                     })
                     .collect();
+                let message = message.map(|m| (lock_key(&message_lock_name(m)), m));
                 postgres::begin_recording(conn, message, &statements).await
             }
             SessionConn::Sqlite(conn) => {
@@ -2125,6 +2164,17 @@ impl Session {
         self.in_transaction = false;
         Ok(())
     }
+}
+
+/// The advisory lock of a message's sender and control id (see
+/// `postgres::begin_recording`).
+fn message_lock_name(message: &NewMessage) -> String {
+    format!(
+        "hl7-message\u{1f}{}\u{1f}{}\u{1f}{}",
+        message.sending_application,
+        message.sending_facility,
+        message.control_id.as_deref().unwrap_or_default()
+    )
 }
 
 /// The advisory lock number of `key` (all 64 bits: collisions only make two unrelated

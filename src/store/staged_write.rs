@@ -2,7 +2,7 @@
 //! rows, current rows and index rows, with the check for references into another
 //! tenant, and on the HL7 path the message row's outcome and its AuditEvent too —
 //! one statement, prepared once per connection (one text for each of: no message,
-//! a message, a message with its AuditEvent).
+//! a message inserted or updated, with its AuditEvent or without).
 //!
 //! They were a statement per table (ten on the HL7 path), pipelined. Each still
 //! cost PostgreSQL its own parse/bind/execute cycle and a reply written to the
@@ -43,7 +43,8 @@ pub struct StagedWrite<'a> {
     index: [UnnestInsert<'a>; 6],
     target_types: Vec<&'a str>,
     target_ids: Vec<&'a str>,
-    /// The HL7 message row's outcome (`MessageOutcome::update_of`).
+    /// The HL7 message row with its outcome (`NewMessage::insert_as`), or its
+    /// outcome (`MessageOutcome::update_of`).
     message: Option<Statement>,
     /// The message's AuditEvent row and the references it names.
     audit: Option<[UnnestInsert<'a>; 2]>,
@@ -91,7 +92,10 @@ impl<'a> StagedWrite<'a> {
     /// Records the message's outcome on its row, and its AuditEvent when it has
     /// one, in the same statement.
     pub fn finishing_message(mut self, message: &FinishedMessage<'a>) -> Self {
-        self.message = Some(message.outcome.update_of(message.id));
+        self.message = Some(match message.received {
+            Some(received) => received.insert_as(message.id, message.outcome),
+            None => message.outcome.update_of(message.id),
+        });
         self.audit = message.audit.map(|event| {
             [
                 UnnestRows::unnest(std::slice::from_ref(&event.row)),
@@ -148,7 +152,7 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
 }
 
 /// No static id: diesel keys its prepared-statement cache by the SQL text, which
-/// is one of three here.
+/// is one of five here.
 impl QueryId for StagedWrite<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
