@@ -238,9 +238,9 @@ impl Ingest {
             ack: reply.ack.clone().unwrap_or_default(),
         };
         if status == MessageStatus::Error {
-            // The message's FHIR changes are undone, and with them a record inserted
-            // in the same transaction: it is written again, with the error (and a
-            // new id).
+            // The message's FHIR changes are undone, and with them the record made in
+            // the same transaction (its row on SQLite, its reserved id on
+            // PostgreSQL): it is written again, with the error (and a new id).
             tx.rollback().await?;
             let mut tx = self
                 .fhir

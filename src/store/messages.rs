@@ -8,7 +8,8 @@ use crate::store::statement::Statement;
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageStatus {
-    /// Being applied in an open transaction (never visible committed).
+    /// Being applied in an open transaction (never visible committed; on
+    /// PostgreSQL never written at all: the row is inserted with its outcome).
     Processing,
     /// Mapped to FHIR and committed (AA).
     Applied,

@@ -79,8 +79,10 @@ macro_rules! new_message_values {
 }
 
 /// Inserts a message and returns its id, or `None` when the sender's control id is
-/// already recorded. A concurrent transaction recording the same one makes this
-/// wait for its outcome (the unique index), so a message is never applied twice.
+/// already recorded. A concurrent transaction inserting the same one makes this
+/// wait for its outcome (the unique index). (On PostgreSQL a message being applied
+/// is recorded by `begin_recording`'s lock and reservation, and its row written
+/// as it finishes.)
 pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Option<i64>, StoreError> {
     Ok(diesel::insert_into(hl7_messages::table)
         .values(new_message_values!(message))

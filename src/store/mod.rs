@@ -415,9 +415,10 @@ mod postgres {
         }
     }
 
-    /// The staged write, with the message's outcome when there is one; `failed`
-    /// turns a database error into the caller's. Returns how many message rows it
-    /// updated, or the error naming the foreign reference it found.
+    /// The staged write, with the message's row or outcome when there is one;
+    /// `failed` turns a database error into the caller's. Returns how many message
+    /// rows it inserted or updated, or the error naming the foreign reference it
+    /// found.
     async fn write_staged(
         conn: &mut Conn,
         tenant: &Tenant,
