@@ -173,8 +173,8 @@ impl Ingest {
         self.message(id).await?.ok_or(ReprocessError::NotFound(id))
     }
 
-    /// Applies a stored message again (after a mapping or data fix).
-    pub async fn reprocess(&self, message: &StoredMessage) -> Result<Reply, IngestError> {
+    /// Applies a stored message in error again (after a mapping or data fix).
+    async fn reprocess(&self, message: &StoredMessage) -> Result<Reply, ReprocessError> {
         let text = normalize_segment_endings(&message.raw);
         let header = match Header::read(&text) {
             Ok(header) => header,
@@ -186,15 +186,41 @@ impl Ingest {
                 ));
             }
         };
-        let tx = self
+        let mut tx = self
             .fhir
             .begin(&Tenant::default())
             .await
             .map_err(IngestError::Fhir)?;
+        // Another reprocessing, or a resend of the message (which holds the same
+        // lock while it applies), may have applied it since it was read: the
+        // message is applied once.
+        tx.lock_message(
+            &message.sending_application,
+            &message.sending_facility,
+            message.control_id.as_deref(),
+        )
+        .await
+        .map_err(IngestError::from)?;
+        let status = tx
+            .get_message(message.id)
+            .await
+            .map_err(IngestError::from)?
+            .map(|m| m.status);
+        if status != Some(MessageStatus::Error) {
+            tx.rollback().await.map_err(IngestError::from)?;
+            return Err(match status {
+                Some(status) => ReprocessError::NotInError {
+                    id: message.id,
+                    status,
+                },
+                None => ReprocessError::NotFound(message.id),
+            });
+        }
         let parsed = Parsed::parse(&text, &header);
         // Reprocessing is asked over HTTP, whose middleware records the event.
-        self.process(tx, Record::Stored(message.id), &header, parsed, None, None)
-            .await
+        Ok(self
+            .process(tx, Record::Stored(message.id), &header, parsed, None, None)
+            .await?)
     }
 
     async fn process(

@@ -1207,6 +1207,19 @@ impl Session {
     /// transactions locking overlapping sets wait rather than deadlock);
     /// `LockMode::Shared` ones keep out only exclusive holders. SQLite runs one
     /// writer at a time already.
+    /// Waits for any transaction recording or applying the message `sender` sent
+    /// with `control_id` (the lock `begin_recording` takes) and holds it off until
+    /// this one ends. (SQLite: one writer at a time already.)
+    pub async fn lock_message(
+        &mut self,
+        sending_application: &str,
+        sending_facility: &str,
+        control_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let name = message_lock_name(sending_application, sending_facility, control_id);
+        self.lock_keys(&[name], LockMode::Exclusive).await
+    }
+
     pub async fn lock_keys(&mut self, keys: &[String], mode: LockMode) -> Result<(), StoreError> {
         let mut numbers: Vec<i64> = keys.iter().map(|key| lock_key(key)).collect();
         numbers.sort_unstable();
@@ -1251,7 +1264,14 @@ impl Session {
                         )
                     })
                     .collect();
-                let message = message.map(|m| (lock_key(&message_lock_name(m)), m));
+                let message = message.map(|m| {
+                    let name = message_lock_name(
+                        &m.sending_application,
+                        &m.sending_facility,
+                        m.control_id.as_deref(),
+                    );
+                    (lock_key(&name), m)
+                });
                 postgres::begin_recording(conn, message, &statements).await
             }
             SessionConn::Sqlite(conn) => {
@@ -2169,12 +2189,10 @@ impl Session {
 
 /// The advisory lock of a message's sender and control id (see
 /// `postgres::begin_recording`).
-fn message_lock_name(message: &NewMessage) -> String {
+fn message_lock_name(sending_application: &str, sending_facility: &str, control_id: Option<&str>) -> String {
     format!(
-        "hl7-message\u{1f}{}\u{1f}{}\u{1f}{}",
-        message.sending_application,
-        message.sending_facility,
-        message.control_id.as_deref().unwrap_or_default()
+        "hl7-message\u{1f}{sending_application}\u{1f}{sending_facility}\u{1f}{}",
+        control_id.unwrap_or_default()
     )
 }
 
