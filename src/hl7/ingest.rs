@@ -199,15 +199,10 @@ impl Ingest {
             &message.sending_facility,
             message.control_id.as_deref(),
         )
-        .await
-        .map_err(IngestError::from)?;
-        let status = tx
-            .get_message(message.id)
-            .await
-            .map_err(IngestError::from)?
-            .map(|m| m.status);
+        .await?;
+        let status = tx.get_message(message.id).await?.map(|m| m.status);
         if status != Some(MessageStatus::Error) {
-            tx.rollback().await.map_err(IngestError::from)?;
+            tx.rollback().await?;
             return Err(match status {
                 Some(status) => ReprocessError::NotInError {
                     id: message.id,
@@ -382,6 +377,13 @@ impl Ingest {
         tx.commit().await?;
         count_audited(&reply);
         Ok(reply)
+    }
+}
+
+/// A database failure while reprocessing: the message could not be applied now.
+impl From<StoreError> for ReprocessError {
+    fn from(error: StoreError) -> Self {
+        ReprocessError::Unavailable(IngestError::Store(error))
     }
 }
 

@@ -55,12 +55,14 @@ pub async fn list_messages(
     rows.into_iter().map(MessageRow::into_message).collect()
 }
 
-/// The column values of a new message row (a macro, so that PostgreSQL can also send
-/// the insert pipelined with other statements, on a shared connection).
-macro_rules! new_message_values {
-    ($message:expr) => {{
-        let message: &NewMessage = $message;
-        (
+/// Inserts a message and returns its id, or `None` when the sender's control id is
+/// already recorded. A concurrent transaction inserting the same one makes this
+/// wait for its outcome (the unique index). (On PostgreSQL a message being applied
+/// is recorded by `begin_recording`'s lock and reservation, and its row written
+/// as it finishes.)
+pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Option<i64>, StoreError> {
+    Ok(diesel::insert_into(hl7_messages::table)
+        .values((
             hl7_messages::received_at.eq(StoredInstant(message.received_at)),
             hl7_messages::sending_application.eq(&message.sending_application),
             hl7_messages::sending_facility.eq(&message.sending_facility),
@@ -74,18 +76,7 @@ macro_rules! new_message_values {
             hl7_messages::processed_at
                 .eq((message.status != MessageStatus::Processing)
                     .then_some(StoredInstant(message.received_at))),
-        )
-    }};
-}
-
-/// Inserts a message and returns its id, or `None` when the sender's control id is
-/// already recorded. A concurrent transaction inserting the same one makes this
-/// wait for its outcome (the unique index). (On PostgreSQL a message being applied
-/// is recorded by `begin_recording`'s lock and reservation, and its row written
-/// as it finishes.)
-pub async fn insert_message(conn: &mut Conn, message: &NewMessage) -> Result<Option<i64>, StoreError> {
-    Ok(diesel::insert_into(hl7_messages::table)
-        .values(new_message_values!(message))
+        ))
         .on_conflict_do_nothing()
         .returning(hl7_messages::id)
         .get_result(conn)

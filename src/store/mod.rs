@@ -261,8 +261,7 @@ mod postgres {
         key: i64,
         search: Statement,
     ) -> Result<Vec<FoundResource>, StoreError> {
-        let mut lock = Statement::new("SELECT 1::BIGINT AS count FROM (SELECT pg_advisory_xact_lock(");
-        lock.bind(key).sql(")) AS locked").keep_prepared();
+        let lock = advisory_lock(key);
         let shared: &Conn = conn;
         let (mut first, mut second) = (shared, shared);
         let locking = lock.get_result::<CountRow>(&mut first);
@@ -1202,11 +1201,6 @@ impl Session {
         self.pending_lock = Some(lock_key(key));
     }
 
-    /// Takes the advisory locks of `keys` (the keys `lock_before_next_search`
-    /// takes, always exclusively), all at once and in a fixed order (so that two
-    /// transactions locking overlapping sets wait rather than deadlock);
-    /// `LockMode::Shared` ones keep out only exclusive holders. SQLite runs one
-    /// writer at a time already.
     /// Waits for any transaction recording or applying the message `sender` sent
     /// with `control_id` (the lock `begin_recording` takes) and holds it off until
     /// this one ends. (SQLite: one writer at a time already.)
@@ -1220,6 +1214,11 @@ impl Session {
         self.lock_keys(&[name], LockMode::Exclusive).await
     }
 
+    /// Takes the advisory locks of `keys` (the keys `lock_before_next_search`
+    /// takes, always exclusively), all at once and in a fixed order (so that two
+    /// transactions locking overlapping sets wait rather than deadlock);
+    /// `LockMode::Shared` ones keep out only exclusive holders. SQLite runs one
+    /// writer at a time already.
     pub async fn lock_keys(&mut self, keys: &[String], mode: LockMode) -> Result<(), StoreError> {
         let mut numbers: Vec<i64> = keys.iter().map(|key| lock_key(key)).collect();
         numbers.sort_unstable();
