@@ -509,15 +509,8 @@ async fn a_failed_mllp_message_s_event_names_its_stored_record(app: &TestApp) {
 /// not acknowledged — the connection closes and the sender resends; once the event
 /// can be written, the resend is applied once, with its event.
 async fn an_mllp_message_is_stored_only_with_its_audit_event(app: &TestApp) {
-    app.execute_sql(
-        "CREATE FUNCTION refuse_a04_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-         IF NEW.subtype = 'ADT^A04' THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$; \
-         CREATE TRIGGER refuse_a04_audit BEFORE INSERT ON audit_events \
-         FOR EACH ROW EXECUTE FUNCTION refuse_a04_audit();",
-        "CREATE TRIGGER refuse_a04_audit BEFORE INSERT ON audit_events \
-         WHEN NEW.subtype = 'ADT^A04' BEGIN SELECT RAISE(ABORT, 'audit refused'); END;",
-    )
-    .await;
+    app.refuse_inserts("audit_events", "NEW.subtype = 'ADT^A04'", "audit refused")
+        .await;
     let registration =
         admit("AUD-TX-1", "P-AUD-TX", "V-AUD-TX").replace("ADT^A01^ADT_A01", "ADT^A04^ADT_A01");
     let mut sender = MllpClient::connect(app.mllp).await;
@@ -530,11 +523,7 @@ async fn an_mllp_message_is_stored_only_with_its_audit_event(app: &TestApp) {
         "no message row without its event: {recorded:#?}"
     );
 
-    app.execute_sql(
-        "DROP TRIGGER refuse_a04_audit ON audit_events; DROP FUNCTION refuse_a04_audit();",
-        "DROP TRIGGER refuse_a04_audit;",
-    )
-    .await;
+    app.allow_inserts("audit_events").await;
     let ack = send_one(app, &registration).await;
     assert_eq!(
         (field(&ack, "MSA", 1), field(&ack, "MSA", 2)),

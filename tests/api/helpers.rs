@@ -327,6 +327,35 @@ impl TestApp {
         }
     }
 
+    /// Makes the database refuse, with `error`, each row inserted into `table` for
+    /// which `condition` holds (an SQL expression on `NEW`, written alike for both
+    /// backends): a trigger, as a DBA's check constraint or a failing disk would
+    /// refuse a write the server did not foresee.
+    pub async fn refuse_inserts(&self, table: &str, condition: &str, error: &str) {
+        self.execute_sql(
+            &format!(
+                "CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF {condition} THEN RAISE EXCEPTION '{error}'; END IF; RETURN NEW; END $$; \
+                 CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_{table}();"
+            ),
+            &format!(
+                "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                 WHEN {condition} BEGIN SELECT RAISE(ABORT, '{error}'); END;"
+            ),
+        )
+        .await;
+    }
+
+    /// Takes away what `refuse_inserts` put on `table`.
+    pub async fn allow_inserts(&self, table: &str) {
+        self.execute_sql(
+            &format!("DROP TRIGGER refuse_{table} ON {table}; DROP FUNCTION refuse_{table}();"),
+            &format!("DROP TRIGGER refuse_{table};"),
+        )
+        .await;
+    }
+
     /// The `text` column of `sql`'s rows, read from the test's own database (the
     /// same SQL on both backends).
     pub async fn select_texts(&self, sql: &str) -> Vec<String> {

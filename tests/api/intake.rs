@@ -324,13 +324,10 @@ async fn the_billing_api_takes_claims_at_its_own_paths(app: &TestApp) {
 /// duplicate check after them still knows the stored claims' services (the refused
 /// claim billed one of them again); sent again, the refused ones store.
 async fn a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app: &TestApp) {
-    app.execute_sql(
-        "CREATE FUNCTION refuse_review() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-         IF NEW.to_state = 'needs_review' THEN RAISE EXCEPTION 'review refused'; END IF; RETURN NEW; END $$; \
-         CREATE TRIGGER refuse_review BEFORE INSERT ON billing_state_history \
-         FOR EACH ROW EXECUTE FUNCTION refuse_review();",
-        "CREATE TRIGGER refuse_review BEFORE INSERT ON billing_state_history \
-         WHEN NEW.to_state = 'needs_review' BEGIN SELECT RAISE(ABORT, 'review refused'); END;",
+    app.refuse_inserts(
+        "billing_state_history",
+        "NEW.to_state = 'needs_review'",
+        "review refused",
     )
     .await;
     let mut requests = Vec::new();
@@ -369,11 +366,7 @@ async fn a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app: 
         "line 1's services are still known after line 3 was not stored"
     );
 
-    app.execute_sql(
-        "DROP TRIGGER refuse_review ON billing_state_history",
-        "DROP TRIGGER refuse_review",
-    )
-    .await;
+    app.allow_inserts("billing_state_history").await;
     let again: String = requests[2..6].iter().map(|r| format!("{r}\n")).collect();
     let results = post_batch(app, &again).await;
     assert!(
