@@ -136,13 +136,14 @@ impl Application {
         let database = Arc::new(database);
         let (fhir_base, body_limit, search_max_count) =
             (base_url.clone(), settings.body_limit, settings.search_max_count);
-        // The audit trail's writer, fed by every worker and the MLLP listener.
-        let (auditor, audit) = AuditWriter::start(
-            database.store_named("audit", AUDIT_POOL_SIZE)?,
-            Observer {
-                site: base_url.clone(),
-            },
-        );
+        // Who writes the AuditEvents: the audit trail's writer, fed by every worker
+        // and the MLLP listener, and HL7 ingestion, which commits an MLLP message's
+        // event with the message.
+        let observer = Observer {
+            site: base_url.clone(),
+        };
+        let (auditor, audit) =
+            AuditWriter::start(database.store_named("audit", AUDIT_POOL_SIZE)?, observer.clone());
         // HL7 ingestion has a pool of its own, shared by the MLLP listener and
         // `POST /hl7/v2`, sized like one HTTP worker's.
         let ingest = Arc::new(Ingest::new(
@@ -151,9 +152,7 @@ impl Application {
                 identifier_systems: settings.hl7_identifier_systems.clone(),
                 store_only: settings.hl7_store_only.clone(),
             },
-            Observer {
-                site: base_url.clone(),
-            },
+            observer,
         ));
         let mllp = match settings.mllp_address()? {
             None => None,
