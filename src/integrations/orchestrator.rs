@@ -12,7 +12,9 @@
 //!   claim, the submission is done; if it has no record, sending again (here or
 //!   elsewhere) is safe; if it cannot be asked, the operation stops unresolved and
 //!   the claim goes nowhere else. No clearinghouse takes idempotency keys, so this
-//!   is what keeps a claim from being submitted twice.
+//!   is what keeps a claim from being submitted twice. An upload another run
+//!   began and never finished recording is waited out first (no call outlives the
+//!   call timeout): asked too soon, the vendor would not have it yet.
 //!
 //! Every call is recorded in the attempt log with its outcome and latency.
 
@@ -21,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use claimbridge_plugin_sdk::{
     execute_checked, Capability, ClaimStatusRequest, ErrorClass, Idempotency, Operation, OperationOutput,
     PluginError, PluginHandler, SubmissionReceipt, SubmittedClaim,
@@ -293,6 +295,7 @@ impl Orchestrator {
         // Newest first: each integration's last conclusive word on the subject.
         let mut concluded: Vec<&str> = Vec::new();
         let mut unanswered: Vec<&str> = Vec::new();
+        let mut in_flight_until = None;
         for attempt in &history {
             let id = attempt.integration_id.as_str();
             if concluded.contains(&id) || unanswered.contains(&id) {
@@ -300,9 +303,17 @@ impl Orchestrator {
             }
             let upload = attempt.operation == Capability::SubmitClaim.as_str();
             match attempt.outcome.as_str() {
-                // Sent and not answered, or sent by a node that stopped before the
-                // answer was recorded.
-                "ambiguous" | "sending" if upload => unanswered.push(id),
+                // Sent and not answered.
+                "ambiguous" if upload => unanswered.push(id),
+                // Being sent by another run, or sent by a node that stopped before
+                // the answer was recorded. That run may still be uploading (its node
+                // was too busy to renew its lease, or its request is still on the
+                // way): asked before the upload ends, the vendor would have no record
+                // yet and the claim would go twice.
+                "sending" if upload => {
+                    unanswered.push(id);
+                    in_flight_until = in_flight_until.max(Some(self.call_over_by(attempt.attempted_at)));
+                }
                 // A transient upload failure sent nothing (one that may have is
                 // ambiguous).
                 "transient" if upload => concluded.push(id),
@@ -312,6 +323,9 @@ impl Orchestrator {
         }
         if unanswered.is_empty() {
             return Ok(None);
+        }
+        if let Some(Ok(remaining)) = in_flight_until.map(|until| (until - Utc::now()).to_std()) {
+            tokio::time::sleep(remaining).await;
         }
         let integrations = self.route(request.tenant, request.category).await?;
         for id in unanswered {
@@ -358,6 +372,15 @@ impl Orchestrator {
             }
         }
         Ok(None)
+    }
+
+    /// When a call begun at `started` is over, answered or not: none outlives the
+    /// call timeout.
+    fn call_over_by(&self, started: DateTime<Utc>) -> DateTime<Utc> {
+        TimeDelta::from_std(self.call_timeout)
+            .ok()
+            .and_then(|timeout| started.checked_add_signed(timeout))
+            .unwrap_or(started)
     }
 
     /// Calls one integration, retrying transient failures, until it answers, refuses,

@@ -12,7 +12,7 @@ use claimbridge_plugin_claimmd::simulator as claimmd;
 use claimbridge_simulator_kit::{Fault, Simulator};
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, TEST_CALL_TIMEOUT_MS};
 use crate::submission::ready_claim;
 
 crate::on_both_backends!(
@@ -429,19 +429,22 @@ async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: 
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
     scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
-    // A node began uploading this claim to the primary and stopped before it heard
-    // back: its `sending` mark is all that is left.
+    // A node began uploading this claim to the primary just now and stopped before
+    // it heard back: its `sending` mark is all that is left.
     let subject = format!("Claim/{claim_id}");
+    let marked = chrono::Utc::now();
     app.execute_sql(
         &format!(
             "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
              latency_micros, failover, attempted_at) VALUES ('default', '{first}', 'claimmd', 'submit_claim', \
-             '{subject}', 'sending', 0, false, now())"
+             '{subject}', 'sending', 0, false, '{}')",
+            marked.to_rfc3339()
         ),
         &format!(
             "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
              latency_micros, failover, attempted_at) VALUES ('default', '{first}', 'claimmd', 'submit_claim', \
-             '{subject}', 'sending', 0, 0, 0)"
+             '{subject}', 'sending', 0, 0, {})",
+            marked.timestamp_micros()
         ),
     )
     .await;
@@ -452,6 +455,17 @@ async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: 
     let claim = submit_and_settle(app, &claim_id).await;
     assert_eq!(claim["status"], "ready_to_submit", "{claim}");
     assert!(received_nothing(&secondary).await, "never sent elsewhere");
+    // Nor was the primary asked while that upload could still be on its way.
+    let asked = attempts(app, &claim_id)
+        .await
+        .into_iter()
+        .find(|attempt| attempt["operation"] == "claim_status")
+        .expect("the primary was asked");
+    let asked_at = chrono::DateTime::parse_from_rfc3339(asked["attemptedAt"].as_str().unwrap()).unwrap();
+    assert!(
+        asked_at >= marked + chrono::Duration::milliseconds(TEST_CALL_TIMEOUT_MS),
+        "asked at {asked_at}, before the upload marked at {marked} could have ended"
+    );
 
     // Back up: the primary has no record of it, so it is sent, once.
     primary.clear_fault();

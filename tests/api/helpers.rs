@@ -29,6 +29,9 @@ pub const TEST_SECRETS_KEY: &str = "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE=
 /// The MLLP frame limit of test servers: above every sample message.
 pub const TEST_MAX_FRAME: usize = 64 * 1024;
 
+/// How long test servers let one integration call take (i64: it is added to times).
+pub const TEST_CALL_TIMEOUT_MS: i64 = 5_000;
+
 pub struct TestApp {
     /// `http://127.0.0.1:{port}/fhir`
     pub base: String,
@@ -243,7 +246,7 @@ impl TestApp {
             integration_retry_cap_ms: 100,
             integration_breaker_failures: 2,
             integration_breaker_open_ms: 60_000,
-            integration_call_timeout_ms: 5_000,
+            integration_call_timeout_ms: TEST_CALL_TIMEOUT_MS as u64,
             // Jobs are picked up and retried within milliseconds.
             jobs_enabled: !options.jobs_paused,
             jobs_poll_interval_ms: 50,

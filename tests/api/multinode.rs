@@ -436,6 +436,9 @@ impl Node {
                 ("CLAIMBRIDGE_BILLING_GATEWAY", "integrations"),
                 ("CLAIMBRIDGE_INTEGRATION_RETRY_BASE_MS", "10"),
                 ("CLAIMBRIDGE_INTEGRATION_RETRY_CAP_MS", "100"),
+                // Above the slow clearinghouse's 400 ms; a node taking over an upload
+                // the other left unanswered waits this out before it asks.
+                ("CLAIMBRIDGE_INTEGRATION_CALL_TIMEOUT_MS", "2000"),
                 ("CLAIMBRIDGE_JOBS_LEASE_SECS", LEASE_SECS),
                 ("CLAIMBRIDGE_JOBS_POLL_INTERVAL_MS", "200"),
                 ("CLAIMBRIDGE_JOBS_RETRY_BASE_MS", "50"),
