@@ -125,8 +125,9 @@ pub struct Settings {
     pub secrets_previous_keys: Option<SecretText>,
     /// The longest one call to an integration may take before it counts as
     /// unanswered (plugins have their own, usually shorter, timeouts). A claim
-    /// upload another node began and never recorded the end of is waited out this
-    /// long before its vendor is asked whether it has the claim.
+    /// upload whose end was never recorded (its node stopped) is waited out this
+    /// long after it was marked before its vendor is asked whether it has the
+    /// claim, so a takeover can delay a submission by up to this much.
     pub integration_call_timeout_ms: u64,
     /// Calls to one integration for one operation (the first included) before the
     /// next integration is tried, on transient failures.

@@ -12,9 +12,10 @@
 //!   claim, the submission is done; if it has no record, sending again (here or
 //!   elsewhere) is safe; if it cannot be asked, the operation stops unresolved and
 //!   the claim goes nowhere else. No clearinghouse takes idempotency keys, so this
-//!   is what keeps a claim from being submitted twice. An upload another run
-//!   began and never finished recording is waited out first (no call outlives the
-//!   call timeout): asked too soon, the vendor would not have it yet.
+//!   is what keeps a claim from being submitted twice. An upload a run marked
+//!   `sending` and never recorded the end of is waited out first (its deadline is
+//!   the call timeout after the mark; node clocks are assumed in step): asked too
+//!   soon, the vendor would not have it yet.
 //!
 //! Every call is recorded in the attempt log with its outcome and latency.
 
@@ -325,7 +326,11 @@ impl Orchestrator {
             return Ok(None);
         }
         if let Some(Ok(remaining)) = in_flight_until.map(|until| (until - Utc::now()).to_std()) {
-            tokio::time::sleep(remaining).await;
+            // Then a moment for the vendor to finish reading what it was sent (as
+            // after an ambiguous call); capped, should the other node's clock run
+            // far ahead of this one's.
+            let settle = self.retry.base;
+            tokio::time::sleep(remaining.min(self.call_timeout) + settle).await;
         }
         let integrations = self.route(request.tenant, request.category).await?;
         for id in unanswered {
@@ -374,13 +379,13 @@ impl Orchestrator {
         Ok(None)
     }
 
-    /// When a call begun at `started` is over, answered or not: none outlives the
-    /// call timeout.
-    fn call_over_by(&self, started: DateTime<Utc>) -> DateTime<Utc> {
+    /// When the upload whose `sending` mark was stamped at `marked` is over,
+    /// answered or not: its deadline is the call timeout after the mark.
+    fn call_over_by(&self, marked: DateTime<Utc>) -> DateTime<Utc> {
         TimeDelta::from_std(self.call_timeout)
             .ok()
-            .and_then(|timeout| started.checked_add_signed(timeout))
-            .unwrap_or(started)
+            .and_then(|timeout| marked.checked_add_signed(timeout))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Calls one integration, retrying transient failures, until it answers, refuses,
@@ -410,6 +415,10 @@ impl Orchestrator {
                 return give_up(request, tries, last_error.unwrap_or(error));
             }
             tries += 1;
+            // The call's deadline counts from before its `sending` mark is stamped,
+            // so a run that finds the mark knows when the upload is over whatever
+            // its writing took.
+            let deadline = Instant::now() + self.call_timeout;
             if request.subject.is_some() && matches!(request.operation, Operation::SubmitClaim(_)) {
                 // On record before the upload starts: a node that stops before the
                 // answer is recorded leaves this, which makes the next run ask the
@@ -426,7 +435,15 @@ impl Orchestrator {
                 self.attempts.record_now(sending).await;
             }
             let started = Instant::now();
-            let result = self.call(record, handler, request.operation).await;
+            let result = if started < deadline {
+                self.call(record, handler, request.operation, deadline).await
+            } else {
+                // The mark took the whole timeout to store: a run may already be
+                // past waiting for this upload, so it is not begun.
+                Err(PluginError::transient(
+                    "no time was left to call before the deadline",
+                ))
+            };
             let latency = started.elapsed();
             let error = match result {
                 Ok(output) => {
@@ -545,7 +562,9 @@ impl Orchestrator {
         loop {
             tries += 1;
             let started = Instant::now();
-            let result = self.call(record, handler, &operation).await;
+            let result = self
+                .call(record, handler, &operation, Instant::now() + self.call_timeout)
+                .await;
             let latency = started.elapsed();
             let (outcome, error) = match &result {
                 Ok(OperationOutput::ClaimStatus(report)) if report.statuses.is_empty() => {
@@ -598,20 +617,21 @@ impl Orchestrator {
         }
     }
 
-    /// One call to the integration's vendor, in a span naming the vendor and the
-    /// operation (never what is sent).
+    /// One call to the integration's vendor, given up at `deadline`, in a span
+    /// naming the vendor and the operation (never what is sent).
     async fn call(
         &self,
         record: &IntegrationRecord,
         handler: &dyn PluginHandler,
         operation: &Operation,
+        deadline: Instant,
     ) -> Result<OperationOutput, PluginError> {
         let span = tracing::info_span!(
             "integration_call",
             vendor = %record.vendor,
             operation = operation.capability().as_str()
         );
-        let bounded = tokio::time::timeout(self.call_timeout, execute_checked(handler, operation));
+        let bounded = tokio::time::timeout_at(deadline, execute_checked(handler, operation));
         match bounded.instrument(span).await {
             Ok(result) => result,
             Err(_) => Err(PluginError::no_answer(
@@ -696,7 +716,14 @@ impl Orchestrator {
         }
         let handler = self.host.handler(record).await?;
         let started = Instant::now();
-        let result = self.call(record, handler.as_ref(), operation).await;
+        let result = self
+            .call(
+                record,
+                handler.as_ref(),
+                operation,
+                Instant::now() + self.call_timeout,
+            )
+            .await;
         let latency = started.elapsed();
         match &result {
             Ok(_) => {

@@ -461,7 +461,9 @@ async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: 
         .into_iter()
         .find(|attempt| attempt["operation"] == "claim_status")
         .expect("the primary was asked");
-    let asked_at = chrono::DateTime::parse_from_rfc3339(asked["attemptedAt"].as_str().unwrap()).unwrap();
+    // An attempt is stamped when it ends.
+    let asked_at = chrono::DateTime::parse_from_rfc3339(asked["attemptedAt"].as_str().unwrap()).unwrap()
+        - chrono::Duration::microseconds(asked["latencyMicros"].as_i64().unwrap());
     assert!(
         asked_at >= marked + chrono::Duration::milliseconds(TEST_CALL_TIMEOUT_MS),
         "asked at {asked_at}, before the upload marked at {marked} could have ended"
