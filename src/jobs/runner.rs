@@ -1,7 +1,7 @@
 //! Runs due jobs on this node: a task that claims jobs of the kinds it has handlers
 //! for, runs up to `concurrency` at once, renews each one's lease while it runs (so a
-//! lease can be short and a stopped node's jobs are soon taken over), and records
-//! each outcome. It also ticks the scheduler. On shutdown it stops claiming and
+//! lease can be short and a stopped node's jobs are soon taken over; a job whose
+//! lease was taken over anyway is stopped), and records each outcome. It also ticks the scheduler. On shutdown it stops claiming and
 //! lets running jobs finish (still renewing their leases) for up to
 //! `SHUTDOWN_GRACE`; a job still running then is dropped, its lease lapses, and
 //! another node takes it over.
@@ -25,6 +25,7 @@ use crate::store::jobs::Lease;
 /// A handler's panic, recorded as its job's error (a retryable one: the panic may
 /// come from the state of the moment).
 const PANICKED: &str = "the job's handler panicked";
+const LEASE_LOST: &str = "stopped: another node took the job over";
 
 /// How long a stopping runner waits for its running jobs: within the usual stop
 /// grace period of a container (30 s on Kubernetes and Docker) less a margin.
@@ -179,6 +180,12 @@ impl JobRunner {
 /// length. The renewals run beside the handler, not between its steps: on SQLite a
 /// renewal waits for the writer lock, which the handler may hold in a transaction
 /// of its own. A panic is a retryable failure.
+///
+/// When a renewal finds the job taken over (this node was too slow to renew), the
+/// handler is dropped at its next await: the job is the other node's run now, and
+/// this one must not go on to do what that one will do (a claim upload this run
+/// had begun is waited out by the other, see `Orchestrator::resolve_unanswered`).
+/// An open transaction is rolled back as its connection is dropped.
 async fn run_renewing(
     queue: Arc<JobQueue>,
     handler: &dyn JobHandler,
@@ -187,15 +194,18 @@ async fn run_renewing(
     lease_for: Duration,
 ) -> Result<(), JobError> {
     let mut renewal = Renewal(tokio::spawn(renew(queue, lease.clone(), lease_for)));
-    let outcome = AssertUnwindSafe(handler.run(job))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err(JobError::transient(PANICKED)));
-    // Stopped for good before the outcome is written, so that no renewal lands after
-    // it (and reads as a lease taken over).
-    renewal.0.abort();
-    let _ = (&mut renewal.0).await;
-    outcome
+    let run = AssertUnwindSafe(handler.run(job)).catch_unwind();
+    tokio::select! {
+        outcome = run => {
+            // Stopped for good before the outcome is written, so that no renewal
+            // lands after it (and reads as a lease taken over).
+            renewal.0.abort();
+            let _ = (&mut renewal.0).await;
+            outcome.unwrap_or_else(|_| Err(JobError::transient(PANICKED)))
+        }
+        // The renewals end only when the lease is lost.
+        _ = &mut renewal.0 => Err(JobError::transient(LEASE_LOST)),
+    }
 }
 
 /// The renewal task, aborted when dropped: it must not outlive its attempt, even

@@ -154,7 +154,95 @@ mod paused {
         two_claimers_never_claim_the_same_job,
         a_recurring_job_is_enqueued_once_per_period_by_any_number_of_nodes,
         a_running_job_keeps_its_lease_and_a_stopping_node_finishes_it,
+        a_running_job_taken_over_by_another_node_is_stopped,
     );
+
+    /// Sets, when dropped, that its handler's run was stopped.
+    struct Stopped(Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    async fn a_running_job_taken_over_by_another_node_is_stopped(app: &TestApp) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // The job waits for the test, then says it went on.
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (stopped, went_on) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let mut registry = JobRegistry::new();
+        let (held, on_stop, on_going) = (Arc::clone(&gate), Arc::clone(&stopped), Arc::clone(&went_on));
+        registry.handle("test.slow", move |_job: Job| {
+            let (gate, on_stop, on_going) = (Arc::clone(&held), Arc::clone(&on_stop), Arc::clone(&on_going));
+            async move {
+                let _dropped = Stopped(on_stop);
+                let _go = gate.acquire().await;
+                on_going.store(true, Ordering::SeqCst);
+                Ok::<(), JobError>(())
+            }
+        });
+        let lease = Duration::from_millis(300);
+        let settings = RunnerSettings {
+            poll_interval: Duration::from_millis(20),
+            concurrency: 1,
+            lease,
+        };
+        let runner = JobRunner::new(node(app).await, Arc::new(registry), settings);
+        let other = node(app).await;
+        let id = other
+            .enqueue(NewJob::new("test.slow", json!({})))
+            .await
+            .unwrap()
+            .job
+            .id;
+        let (stop, stopped_runner) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(runner.run(stopped_runner));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while other.get(id).await.unwrap().unwrap().status != JobStatus::Running {
+            assert!(std::time::Instant::now() < deadline, "the runner claims the job");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        // The runner's node misses its renewals (here: its lease is made to lapse)
+        // and another node takes the job over.
+        let slow = kinds(&["test.slow"]);
+        let mut taken = Vec::new();
+        while taken.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "node B takes the job over");
+            app.execute_sql(
+                "UPDATE jobs SET lease_until = now() - interval '1 hour'",
+                "UPDATE jobs SET lease_until = 0",
+            )
+            .await;
+            taken = other
+                .claim("node-b", &slow, 1, Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        assert_eq!(taken[0].attempts, 2);
+
+        // The first run is stopped at its next renewal, and never goes on.
+        while !stopped.load(Ordering::SeqCst) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run whose lease was taken over is stopped"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        gate.add_permits(1);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!went_on.load(Ordering::SeqCst));
+        // Node B's run is the job's: its outcome is the one kept.
+        other.complete(&taken[0].lease().unwrap()).await.unwrap();
+        let done = other.get(id).await.unwrap().unwrap();
+        assert_eq!((done.status, done.attempts), (JobStatus::Succeeded, 2));
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the runner stops")
+            .unwrap();
+    }
 
     async fn a_running_job_keeps_its_lease_and_a_stopping_node_finishes_it(app: &TestApp) {
         // The job runs until the test lets it finish.
