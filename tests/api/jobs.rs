@@ -157,6 +157,46 @@ mod paused {
         a_running_job_taken_over_by_another_node_is_stopped,
     );
 
+    /// A `test.slow` job, enqueued by another node, running on a runner of its own.
+    struct SlowRun {
+        /// The node that enqueued it.
+        other: JobQueue,
+        id: claimbridge::jobs::JobId,
+        stop: tokio::sync::watch::Sender<bool>,
+        running: tokio::task::JoinHandle<()>,
+    }
+
+    /// Starts a runner of `registry` under `lease` on its own node, enqueues a
+    /// `test.slow` job from another, and waits until the runner is running it.
+    async fn run_slow_job(app: &TestApp, registry: JobRegistry, lease: Duration) -> SlowRun {
+        let settings = RunnerSettings {
+            poll_interval: Duration::from_millis(20),
+            concurrency: 1,
+            lease,
+        };
+        let runner = JobRunner::new(node(app).await, Arc::new(registry), settings);
+        let other = node(app).await;
+        let id = other
+            .enqueue(NewJob::new("test.slow", json!({})))
+            .await
+            .unwrap()
+            .job
+            .id;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(runner.run(stopped));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while other.get(id).await.unwrap().unwrap().status != JobStatus::Running {
+            assert!(std::time::Instant::now() < deadline, "the runner claims the job");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        SlowRun {
+            other,
+            id,
+            stop,
+            running,
+        }
+    }
+
     /// Sets, when dropped, that its handler's run was stopped.
     struct Stopped(Arc<std::sync::atomic::AtomicBool>);
 
@@ -182,27 +222,13 @@ mod paused {
                 Ok::<(), JobError>(())
             }
         });
-        let lease = Duration::from_millis(300);
-        let settings = RunnerSettings {
-            poll_interval: Duration::from_millis(20),
-            concurrency: 1,
-            lease,
-        };
-        let runner = JobRunner::new(node(app).await, Arc::new(registry), settings);
-        let other = node(app).await;
-        let id = other
-            .enqueue(NewJob::new("test.slow", json!({})))
-            .await
-            .unwrap()
-            .job
-            .id;
-        let (stop, stopped_runner) = tokio::sync::watch::channel(false);
-        let running = tokio::spawn(runner.run(stopped_runner));
+        let SlowRun {
+            other,
+            id,
+            stop,
+            running,
+        } = run_slow_job(app, registry, Duration::from_millis(300)).await;
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while other.get(id).await.unwrap().unwrap().status != JobStatus::Running {
-            assert!(std::time::Instant::now() < deadline, "the runner claims the job");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
 
         // The runner's node misses its renewals (here: its lease is made to lapse)
         // and another node takes the job over.
@@ -257,26 +283,12 @@ mod paused {
             }
         });
         let lease = Duration::from_millis(500);
-        let settings = RunnerSettings {
-            poll_interval: Duration::from_millis(20),
-            concurrency: 2,
-            lease,
-        };
-        let runner = JobRunner::new(node(app).await, Arc::new(registry), settings);
-        let other = node(app).await;
-        let id = other
-            .enqueue(NewJob::new("test.slow", json!({})))
-            .await
-            .unwrap()
-            .job
-            .id;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let running = tokio::spawn(runner.run(stopped));
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while other.get(id).await.unwrap().unwrap().status != JobStatus::Running {
-            assert!(std::time::Instant::now() < deadline, "the runner claims the job");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let SlowRun {
+            other,
+            id,
+            stop,
+            running,
+        } = run_slow_job(app, registry, lease).await;
 
         // Well past its first lease the job is still the runner's: renewed, not free.
         tokio::time::sleep(lease * 2 + lease / 2).await;
