@@ -563,7 +563,7 @@ impl Orchestrator {
             tries += 1;
             let started = Instant::now();
             let result = self
-                .call(record, handler, &operation, Instant::now() + self.call_timeout)
+                .call(record, handler, &operation, started + self.call_timeout)
                 .await;
             let latency = started.elapsed();
             let (outcome, error) = match &result {
@@ -717,12 +717,7 @@ impl Orchestrator {
         let handler = self.host.handler(record).await?;
         let started = Instant::now();
         let result = self
-            .call(
-                record,
-                handler.as_ref(),
-                operation,
-                Instant::now() + self.call_timeout,
-            )
+            .call(record, handler.as_ref(), operation, started + self.call_timeout)
             .await;
         let latency = started.elapsed();
         match &result {

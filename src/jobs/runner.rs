@@ -1,10 +1,10 @@
 //! Runs due jobs on this node: a task that claims jobs of the kinds it has handlers
 //! for, runs up to `concurrency` at once, renews each one's lease while it runs (so a
 //! lease can be short and a stopped node's jobs are soon taken over; a job whose
-//! lease was taken over anyway is stopped), and records each outcome. It also ticks the scheduler. On shutdown it stops claiming and
-//! lets running jobs finish (still renewing their leases) for up to
-//! `SHUTDOWN_GRACE`; a job still running then is dropped, its lease lapses, and
-//! another node takes it over.
+//! lease was taken over anyway is stopped), and records each outcome. It also
+//! ticks the scheduler. On shutdown it stops claiming and lets running jobs finish
+//! (still renewing their leases) for up to `SHUTDOWN_GRACE`; a job still running
+//! then is dropped, its lease lapses, and another node takes it over.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

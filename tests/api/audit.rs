@@ -492,14 +492,8 @@ async fn a_failed_mllp_message_s_event_names_its_stored_record(app: &TestApp) {
     let what = &event["entity"][0]["what"]["identifier"];
     assert_eq!(what["system"], "urn:claimbridge:hl7-message");
     let id = what["value"].as_str().expect("the message's id");
-    let stored = app
-        .client
-        .get(app.server_url(&format!("/api/hl7/messages/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stored.status(), 200, "the event names the stored record");
-    let stored: Value = stored.json().await.unwrap();
+    let (status, stored) = app.api_get(&format!("/api/hl7/messages/{id}")).await;
+    assert_eq!(status, 200, "the event names the stored record: {stored}");
     assert_eq!(stored["status"], "error");
     assert!(stored["raw"].as_str().unwrap().contains("AUD-AE-1"));
 }

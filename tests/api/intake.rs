@@ -267,13 +267,7 @@ async fn post_batch(app: &TestApp, batch: &str) -> Value {
 
 /// Whether scrubbing the claim at intake found one of its services billed already.
 async fn duplicate_found(app: &TestApp, claim_id: &str) -> bool {
-    let status = app
-        .client
-        .get(app.server_url(&format!("/api/billing/claims/{claim_id}")))
-        .send()
-        .await
-        .unwrap();
-    let status: Value = status.json().await.unwrap();
+    let (_, status) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
     let first_move = &status["statusHistory"][1]["details"];
     let findings = first_move.as_array().cloned().unwrap_or_default();
     findings.iter().any(|f| f["code"] == "DUPLICATE_SERVICE")
