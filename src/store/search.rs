@@ -261,6 +261,11 @@ impl<'t> Builder<'t> {
             .bind(res_type);
     }
 
+    /// ` AND x.param = ?` and the identity hash of the index row (`param_is`).
+    fn of_param(&self, s: &mut Statement, x: &str, res_type: &str, param: &str) {
+        param_is(s, x, self.tenant, res_type, param);
+    }
+
     fn alias(&mut self, prefix: &str) -> String {
         self.aliases += 1;
         format!("{prefix}{}", self.aliases)
@@ -308,7 +313,8 @@ impl<'t> Builder<'t> {
                     table.name()
                 ));
                 self.owned_by(s, &x, res_type);
-                s.sql(&format!(" AND {x}.param = ")).bind(param).sql(" AND (");
+                self.of_param(s, &x, res_type, param);
+                s.sql(" AND (");
                 for (at, condition) in conditions.iter().enumerate() {
                     if at > 0 {
                         s.sql(" OR ");
@@ -331,7 +337,8 @@ impl<'t> Builder<'t> {
                     table.name()
                 ));
                 self.owned_by(s, &x, res_type);
-                s.sql(&format!(" AND {x}.param = ")).bind(param).sql(")");
+                self.of_param(s, &x, res_type, param);
+                s.sql(")");
             }
             Filter::Not(inner) => {
                 s.sql("NOT (");
@@ -348,9 +355,8 @@ impl<'t> Builder<'t> {
                     "{alias}.res_id IN (SELECT {x}.res_id FROM search_reference {x} WHERE "
                 ));
                 self.owned_by(s, &x, res_type);
-                s.sql(&format!(" AND {x}.param = "))
-                    .bind(param)
-                    .sql(&format!(" AND {x}.target_type = "))
+                self.of_param(s, &x, res_type, param);
+                s.sql(&format!(" AND {x}.target_type = "))
                     .bind(target_type)
                     .sql(&format!(
                         " AND {x}.target_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
@@ -368,9 +374,8 @@ impl<'t> Builder<'t> {
                     "{alias}.res_id IN (SELECT {x}.target_id FROM search_reference {x} WHERE "
                 ));
                 self.owned_by(s, &x, source_type);
-                s.sql(&format!(" AND {x}.param = "))
-                    .bind(param)
-                    .sql(&format!(" AND {x}.target_type = "))
+                self.of_param(s, &x, source_type, param);
+                s.sql(&format!(" AND {x}.target_type = "))
                     .bind(res_type)
                     .sql(&format!(
                         " AND {x}.res_id IN (SELECT {r}.res_id FROM resources {r} WHERE "
@@ -414,6 +419,27 @@ impl<'t> Builder<'t> {
             }
         }
     }
+}
+
+/// ` AND x.param = ?`, and on PostgreSQL also the row's identity hash: there the
+/// parameter indexes lead with `hash_identity`, a hash of tenant, type and
+/// parameter, in place of those three text columns (migration
+/// 2026-11-27-000090_search_identity_hash). The text comparisons stay, so rows whose
+/// identities share a hash are still told apart. SQLite's indexes lead with the text
+/// columns, so it gets the text comparison alone.
+fn param_is(s: &mut Statement, x: &str, tenant: &str, res_type: &str, param: &str) {
+    s.sql(&format!(" AND {x}.param = ")).bind(param);
+    s.postgres_only(|s| {
+        s.sql(&format!(" AND {x}.hash_identity = hashtextextended("))
+            .bind(identity_key(tenant, res_type, param))
+            .sql(", 0)");
+    });
+}
+
+/// What `hash_identity` hashes, exactly as the migration's generated column spells
+/// it: `tenant || '|' || res_type || '|' || param`.
+fn identity_key(tenant: &str, res_type: &str, param: &str) -> String {
+    format!("{tenant}|{res_type}|{param}")
 }
 
 fn index_condition(s: &mut Statement, x: &str, param: &str, condition: &Condition) {
@@ -744,11 +770,9 @@ pub fn include_statement(
         )
         .bind(tenant.as_str())
         .sql(" AND x.res_type = ")
-        .bind(source_type)
-        .sql(" AND x.param = ")
-        .bind(param)
-        .sql(" AND x.res_id IN ")
-        .bind_list(source_ids);
+        .bind(source_type);
+    param_is(&mut s, "x", tenant.as_str(), source_type, param);
+    s.sql(" AND x.res_id IN ").bind_list(source_ids);
     if let Some(target_type) = target_type {
         s.sql(" AND x.target_type = ").bind(target_type);
     }
@@ -774,10 +798,9 @@ pub fn revinclude_statement(
         .sql(" AND r.deleted = false AND r.res_id IN (SELECT x.res_id FROM search_reference x WHERE x.tenant = ")
         .bind(tenant.as_str())
         .sql(" AND x.res_type = ")
-        .bind(source_type)
-        .sql(" AND x.param = ")
-        .bind(param)
-        .sql(" AND x.target_type = ")
+        .bind(source_type);
+    param_is(&mut s, "x", tenant.as_str(), source_type, param);
+    s.sql(" AND x.target_type = ")
         .bind(target_type)
         .sql(" AND x.target_id IN ")
         .bind_list(target_ids)
@@ -886,6 +909,57 @@ mod tests {
             "{sql}"
         );
         assert!(sql.ends_with("ORDER BY r.res_id ASC LIMIT ?"), "{sql}");
+    }
+
+    /// Each parameter comparison is followed by the identity hash the PostgreSQL
+    /// indexes lead with; without it those indexes cannot be used.
+    #[test]
+    fn parameter_comparisons_carry_the_identity_hash() {
+        let carries_hash = |sql: &str| {
+            let params = sql.matches(".param = ?").count();
+            assert!(params > 0, "{sql}");
+            assert_eq!(
+                sql.matches(".param = ? AND x").count(),
+                params,
+                "every .param is followed by its alias' hash: {sql}"
+            );
+            assert_eq!(
+                sql.matches(".hash_identity = hashtextextended(?, 0)").count(),
+                params,
+                "{sql}"
+            );
+        };
+        let name = Filter::Index {
+            table: IndexTable::String,
+            param: "name".into(),
+            conditions: vec![Condition::String {
+                mode: StringMatch::StartsWith,
+                value: "smi".into(),
+            }],
+        };
+        let filters = vec![
+            name.clone(),
+            Filter::Missing {
+                table: IndexTable::Date,
+                param: "birthdate".into(),
+                missing: true,
+            },
+            Filter::Chain {
+                param: "patient".into(),
+                target_type: "Patient".into(),
+                filters: vec![name.clone()],
+            },
+            Filter::ReverseChain {
+                source_type: "Encounter".into(),
+                param: "subject".into(),
+                filters: vec![name],
+            },
+        ];
+        carries_hash(&page_statement(&Tenant::default(), &query(filters)).text());
+        let ids = vec!["c1".to_owned()];
+        carries_hash(&include_statement(&Tenant::default(), "Claim", &ids, "patient", None).text());
+        carries_hash(&revinclude_statement(&Tenant::default(), "Claim", "patient", "Patient", &ids).text());
+        assert_eq!(identity_key("north", "Patient", "name"), "north|Patient|name");
     }
 
     #[test]

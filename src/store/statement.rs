@@ -2,6 +2,7 @@
 //! backends through diesel: search builds its WHERE clauses from the request, so
 //! the query cannot be a static diesel expression. Bind placeholders (`$n` or `?`)
 //! are written by diesel for the backend at hand; values are never spliced in.
+//! A part may be PostgreSQL's alone: a predicate on a column only its schema has.
 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -25,6 +26,8 @@ pub enum BindValue {
 enum Part {
     Sql(String),
     Bind(BindValue),
+    /// Sent to PostgreSQL only; SQLite receives nothing in its place.
+    PostgresOnly(Vec<Part>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -74,27 +77,52 @@ impl Statement {
         self.sql(")")
     }
 
+    /// Adds what `build` writes to the statement PostgreSQL receives and nothing to
+    /// SQLite's, so it must not change which rows match: a predicate that only lets
+    /// PostgreSQL's planner use an index SQLite does not have.
+    pub fn postgres_only(&mut self, build: impl FnOnce(&mut Statement)) -> &mut Self {
+        let mut inner = Statement::default();
+        build(&mut inner);
+        // Already PostgreSQL's alone: a part nested in it is opened here, so
+        // `PostgresOnly` never holds another.
+        let parts = inner
+            .parts
+            .into_iter()
+            .flat_map(|part| match part {
+                Part::PostgresOnly(nested) => nested,
+                other => vec![other],
+            })
+            .collect();
+        self.parts.push(Part::PostgresOnly(parts));
+        self
+    }
+
     pub fn append(&mut self, other: Statement) -> &mut Self {
         for part in other.parts {
             match part {
                 Part::Sql(text) => {
                     self.sql(&text);
                 }
-                Part::Bind(value) => self.parts.push(Part::Bind(value)),
+                other => self.parts.push(other),
             }
         }
         self
     }
 
-    /// The SQL with `?` for each bind, for logs and tests.
+    /// The SQL PostgreSQL receives, with `?` for each bind, for logs and tests.
     pub fn text(&self) -> String {
-        self.parts
-            .iter()
-            .map(|p| match p {
-                Part::Sql(text) => text.as_str(),
-                Part::Bind(_) => "?",
-            })
-            .collect()
+        fn write(parts: &[Part], out: &mut String) {
+            for part in parts {
+                match part {
+                    Part::Sql(text) => out.push_str(text),
+                    Part::Bind(_) => out.push('?'),
+                    Part::PostgresOnly(inner) => write(inner, out),
+                }
+            }
+        }
+        let mut out = String::new();
+        write(&self.parts, &mut out);
+        out
     }
 }
 
@@ -140,16 +168,27 @@ impl From<DateTime<Utc>> for BindValue {
     }
 }
 
+/// The parts PostgreSQL (`postgres`) or SQLite receives, in order. A
+/// `PostgresOnly` never holds another (`postgres_only` opens them), so one level is
+/// all there is to open.
+fn parts_for(parts: &[Part], postgres: bool) -> impl Iterator<Item = &Part> {
+    parts.iter().flat_map(move |part| match part {
+        Part::PostgresOnly(inner) if postgres => inner.as_slice(),
+        Part::PostgresOnly(_) => &[],
+        other => std::slice::from_ref(other),
+    })
+}
+
 /// Writes the statement for backend `$db`; instants go through `StoredInstant`,
 /// which encodes them as that backend stores them.
 macro_rules! walk_statement {
-    ($db:ty) => {
+    ($db:ty, postgres: $postgres:expr) => {
         impl QueryFragment<$db> for Statement {
             fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
                 if !self.keep_prepared {
                     out.unsafe_to_cache_prepared();
                 }
-                for part in &self.parts {
+                for part in parts_for(&self.parts, $postgres) {
                     match part {
                         Part::Sql(text) => out.push_sql(text),
                         Part::Bind(BindValue::Text(v)) => out.push_bind_param::<Text, _>(v)?,
@@ -159,6 +198,7 @@ macro_rules! walk_statement {
                         Part::Bind(BindValue::Int(v)) => out.push_bind_param::<BigInt, _>(v)?,
                         Part::Bind(BindValue::Float(v)) => out.push_bind_param::<Double, _>(v)?,
                         Part::Bind(BindValue::Instant(v)) => out.push_bind_param::<UtcTimestamp, _>(v)?,
+                        Part::PostgresOnly(_) => unreachable!("parts_for opens every PostgresOnly"),
                     }
                 }
                 Ok(())
@@ -167,8 +207,8 @@ macro_rules! walk_statement {
     };
 }
 
-walk_statement!(Pg);
-walk_statement!(Sqlite);
+walk_statement!(Pg, postgres: true);
+walk_statement!(Sqlite, postgres: false);
 
 impl QueryId for Statement {
     type QueryId = ();
@@ -177,4 +217,28 @@ impl QueryId for Statement {
 
 impl Query for Statement {
     type SqlType = Untyped;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_only_part_reaches_postgres_alone() {
+        let mut s = Statement::new("SELECT 1 WHERE a = ");
+        s.bind("x")
+            .postgres_only(|s| {
+                s.sql(" AND b = ").bind(2_i64);
+            })
+            .sql(" AND c = ")
+            .bind("y");
+        let postgres = diesel::debug_query::<Pg, _>(&s).to_string();
+        assert!(
+            postgres.starts_with("SELECT 1 WHERE a = $1 AND b = $2 AND c = $3 "),
+            "{postgres}"
+        );
+        let sqlite = diesel::debug_query::<Sqlite, _>(&s).to_string();
+        assert!(sqlite.starts_with("SELECT 1 WHERE a = ? AND c = ? "), "{sqlite}");
+        assert_eq!(s.text(), "SELECT 1 WHERE a = ? AND b = ? AND c = ?");
+    }
 }
