@@ -5,10 +5,11 @@
 //! upload) and records the outcome on the claim.
 //!
 //! A job may run more than once (a node stopped mid-job, a retry after an upload
-//! nobody answered). Every run first asks each integration whose last word on the
-//! claim was an unanswered upload whether it holds the claim, under the same
-//! submission id, before the claim is sent anywhere; and a claim no longer
-//! `ready_to_submit` is left alone. So a claim is submitted once.
+//! nobody answered, or one whose answer could not be recorded). Every run first
+//! asks each integration whose last word on the claim was an unanswered upload, or
+//! an answered one of this job's whose answer was not recorded, whether it holds
+//! the claim, under the same submission id, before the claim is sent anywhere; and
+//! a claim no longer `ready_to_submit` is left alone. So a claim is submitted once.
 
 use std::sync::Arc;
 
@@ -96,7 +97,11 @@ impl SubmissionRunner {
             subject: Some(&subject),
             status_probe: Some(&probe),
         };
-        let executed = match self.orchestrator.resolve_unanswered(request).await {
+        let executed = match self
+            .orchestrator
+            .resolve_unanswered(request, job.created_at)
+            .await
+        {
             Ok(Some(found)) => Ok(found),
             Ok(None) => self.orchestrator.execute_with_failover(request).await,
             Err(error) => Err(error),

@@ -279,9 +279,17 @@ impl Orchestrator {
     /// whether it holds the claim: `Some` when one does (the submission is done),
     /// `None` when none does; unresolved when one cannot be asked, so the claim goes
     /// nowhere until it can.
+    ///
+    /// `own_since` is when this submission began (its job was queued): an upload
+    /// that succeeded since then is this submission's own whose answer was not
+    /// recorded (the database refused the claim's move, or the node stopped), so it
+    /// is asked about too rather than sent again. An older success belongs to an
+    /// earlier submission of the claim and does not stand for this one: a corrected
+    /// claim is sent afresh.
     pub async fn resolve_unanswered(
         &self,
         request: Request<'_>,
+        own_since: DateTime<Utc>,
     ) -> Result<Option<Executed>, OrchestrationError> {
         let (Some(subject), Some(probe)) = (request.subject, request.status_probe) else {
             return Ok(None);
@@ -303,7 +311,16 @@ impl Orchestrator {
                 continue;
             }
             let upload = attempt.operation == Capability::SubmitClaim.as_str();
+            // Answered within this submission (the upload, or a status check that
+            // found it), yet the claim is still to be sent: the answer was never
+            // recorded. Asked again, for the receipt to record.
+            let unrecorded = attempt.attempted_at >= own_since
+                && matches!(
+                    (upload, attempt.outcome.as_str()),
+                    (true, "succeeded") | (_, "found")
+                );
             match attempt.outcome.as_str() {
+                _ if unrecorded => unanswered.push(id),
                 // Sent and not answered.
                 "ambiguous" if upload => unanswered.push(id),
                 // Being sent by another run, or sent by a node that stopped before

@@ -24,6 +24,7 @@ crate::on_both_backends!(
     test_and_health_answer_for_a_configured_integration,
     with_claimmd_down_claims_go_through_availitys_batch_channel,
     an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked,
+    an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sent_again,
 );
 
 pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -493,6 +494,71 @@ async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: 
     );
     assert_eq!(received(&primary).await.len(), 1);
     assert!(received_nothing(&secondary).await);
+    primary.stop().await;
+    secondary.stop().await;
+}
+
+/// The clearinghouse takes the claim and answers, but the database refuses the
+/// claim's move to `submitted` (as a failing disk or a DBA's constraint would):
+/// the job fails with the claim still ready to submit. Its next runs ask the
+/// clearinghouse for the claim they already sent instead of sending it again.
+async fn an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sent_again(app: &TestApp) {
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    app.refuse_inserts(
+        "billing_state_history",
+        "NEW.to_state = 'submitted'",
+        "history refused",
+    )
+    .await;
+
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "ready_to_submit", "{claim}");
+    // A later run either asks (and, its answer refused too, fails again) or sends
+    // the claim a second time.
+    let mut log = Vec::new();
+    for _ in 0..200 {
+        log = outcomes(&attempts(app, &claim_id).await);
+        if log.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        log[..2],
+        [
+            (first.clone(), "submit_claim".into(), "succeeded".into()),
+            (first.clone(), "claim_status".into(), "found".into()),
+        ],
+        "the run after an unrecorded answer asks rather than sends: {log:?}"
+    );
+
+    app.allow_inserts("billing_state_history").await;
+    let mut claim = Value::Null;
+    for _ in 0..200 {
+        (_, claim) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
+        if claim["status"] == "submitted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(claim["status"], "submitted", "{claim}");
+    let step = last_step(&claim);
+    assert_eq!(step["details"]["integrationId"], first.as_str());
+    assert_eq!(step["details"]["foundByStatusCheck"], true);
+    let log = outcomes(&attempts(app, &claim_id).await);
+    assert_eq!(
+        log.iter()
+            .filter(|(_, operation, _)| operation == "submit_claim")
+            .count(),
+        1,
+        "{log:?}"
+    );
+    let received = received(&primary).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].1, 1, "uploaded once, never resent");
+    assert!(received_nothing(&secondary).await, "never sent elsewhere");
     primary.stop().await;
     secondary.stop().await;
 }
