@@ -294,6 +294,31 @@ async fn references_chains_and_reverse_chains(app: &TestApp) {
         204
     );
     assert_eq!(matched(app, "Claim?patient=rp1").await, ["c1"]);
+
+    // Parameters with the same paths read the same rows (Coverage's `patient` is
+    // its `beneficiary`, Patient's `phonetic` its `name`), in every search form.
+    put(
+        app,
+        json!({"resourceType": "Coverage", "id": "cov9", "status": "active",
+               "beneficiary": {"reference": "Patient/rp2"}, "payor": [{"reference": "Organization/payer"}]}),
+    )
+    .await;
+    assert_eq!(matched(app, "Coverage?patient=rp2").await, ["cov9"]);
+    assert_eq!(matched(app, "Coverage?beneficiary=rp2").await, ["cov9"]);
+    assert!(matched(app, "Coverage?patient=rp1").await.is_empty());
+    assert_eq!(
+        matched(app, "Coverage?patient.identifier=http://hospital.org/mrn|R2").await,
+        ["cov9"]
+    );
+    assert_eq!(
+        matched(app, "Patient?_has:Coverage:patient:_id=cov9").await,
+        ["rp2"]
+    );
+    assert_eq!(matched(app, "Coverage?patient:missing=false").await, ["cov9"]);
+    let included = search(app, "Coverage?_id=cov9&_include=Coverage:patient").await;
+    assert_eq!(ids(&included, "include"), ["rp2"]);
+    assert_eq!(matched(app, "Patient?phonetic=ref").await, ["rp1", "rp2"]);
+    assert_eq!(matched(app, "Patient?phonetic:exact=Two").await, ["rp2"]);
 }
 
 fn claim(id: &str, patient: &str, insurer: &str) -> Value {

@@ -82,6 +82,11 @@ pub struct SearchParam {
     pub paths: Vec<ElementPath>,
     /// Resource types a reference parameter may point to.
     pub targets: Vec<String>,
+    /// The parameter whose index rows hold this one's values: its own code, or
+    /// that of a parameter of the same type, kind and paths (Patient's `phonetic`
+    /// is `Patient.name`, as `name` is; Coverage's `patient` is `beneficiary`).
+    /// Such values are indexed once, and searches on either read them there.
+    pub stored_as: String,
 }
 
 impl SearchParam {
@@ -150,12 +155,30 @@ impl Registry {
                             kind,
                             paths,
                             targets: targets.clone(),
+                            stored_as: text("code").to_owned(),
                         },
                     );
                 }
             }
         }
+        by_type.values_mut().for_each(share_identical_rows);
         Ok(Registry { by_type })
+    }
+}
+
+/// Points each parameter whose values another one of the type already indexes
+/// (the same kind and paths, so the same rows) at that one, the first by code:
+/// an HL7 admission's Patient and Coverage write 6 fewer of their 60 index rows.
+fn share_identical_rows(params: &mut BTreeMap<String, SearchParam>) {
+    let codes: Vec<String> = params.keys().cloned().collect();
+    for (at, code) in codes.iter().enumerate() {
+        let stored_as = codes[..at].iter().find(|earlier| {
+            let (earlier, this) = (&params[*earlier], &params[code]);
+            earlier.stored_as == earlier.code && earlier.kind == this.kind && earlier.paths == this.paths
+        });
+        if let Some(stored_as) = stored_as.cloned() {
+            params.get_mut(code).expect("listed above").stored_as = stored_as;
+        }
     }
 }
 
@@ -325,6 +348,26 @@ mod tests {
 
     fn params(resource_type: ResourceType) -> &'static BTreeMap<String, SearchParam> {
         Registry::get().params(resource_type)
+    }
+
+    #[test]
+    fn parameters_with_the_same_paths_share_their_rows() {
+        let stored_as = |resource_type, code| params(resource_type)[code].stored_as.as_str();
+        assert_eq!(stored_as(ResourceType::Patient, "phonetic"), "name");
+        // Organization's `name` also holds its aliases; its `phonetic` does not.
+        assert_eq!(stored_as(ResourceType::Organization, "phonetic"), "phonetic");
+        assert_eq!(stored_as(ResourceType::Coverage, "patient"), "beneficiary");
+        // Paths that differ keep their own rows: Encounter's `patient` is the subject
+        // only when it is a Patient.
+        assert_eq!(stored_as(ResourceType::Encounter, "patient"), "patient");
+        assert_eq!(stored_as(ResourceType::Patient, "name"), "name");
+        for resource_type in ResourceType::ALL {
+            for param in params(resource_type).values() {
+                let owner = &params(resource_type)[&param.stored_as];
+                assert_eq!(owner.stored_as, owner.code, "{resource_type} {}", param.code);
+                assert_eq!((owner.kind, &owner.paths), (param.kind, &param.paths));
+            }
+        }
     }
 
     #[test]

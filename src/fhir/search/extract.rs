@@ -24,7 +24,8 @@ pub fn extract(
 ) -> SearchIndexEntries {
     let mut entries = SearchIndexEntries::default();
     for param in Registry::get().params(resource_type).values() {
-        if param.is_column() {
+        // Another parameter's rows hold the values of one stored under its code.
+        if param.is_column() || param.stored_as != param.code {
             continue;
         }
         for path in &param.paths {
@@ -372,6 +373,8 @@ mod tests {
             .collect();
         assert_eq!(family, ["muller"]);
         assert_eq!(e.strings.iter().filter(|s| s.param == "name").count(), 3);
+        // `phonetic` reads `name`'s rows: it has none of its own.
+        assert_eq!(e.strings.iter().filter(|s| s.param == "phonetic").count(), 0);
 
         let birth = e.dates.iter().find(|d| d.param == "birthdate").unwrap();
         assert_eq!(birth.low.to_rfc3339(), "1980-04-01T00:00:00+00:00");

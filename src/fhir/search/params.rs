@@ -217,7 +217,7 @@ fn parse_sort(resource_type: ResourceType, value: &str) -> Result<Vec<SortKey>, 
                     };
                     SortField::Param {
                         table,
-                        param: code.to_owned(),
+                        param: param.stored_as.clone(),
                     }
                 }
             };
@@ -234,13 +234,13 @@ fn parse_include(value: &str, iterate: bool) -> Result<Include, String> {
         .parse()
         .map_err(|_| format!("{source:?} is not a resource type this server stores"))?;
     let param = param.ok_or_else(|| format!("use Type:parameter[:targetType], not {value:?}"))?;
-    match Registry::get().param(source_type, param) {
-        Some(p) if p.kind == ParamKind::Reference => {}
+    let stored_as = match Registry::get().param(source_type, param) {
+        Some(p) if p.kind == ParamKind::Reference => p.stored_as.clone(),
         _ => return Err(format!("{source_type} has no reference parameter {param:?}")),
-    }
+    };
     Ok(Include {
         source_type,
-        param: param.to_owned(),
+        param: stored_as,
         target_type,
         iterate,
     })
@@ -267,13 +267,13 @@ pub fn parse_filter(
         let source_type: ResourceType = source
             .parse()
             .map_err(|_| format!("{source:?} is not a resource type this server stores"))?;
-        match Registry::get().param(source_type, param) {
-            Some(p) if p.kind == ParamKind::Reference => {}
+        let stored_as = match Registry::get().param(source_type, param) {
+            Some(p) if p.kind == ParamKind::Reference => p.stored_as.clone(),
             _ => return Err(format!("{source_type} has no reference parameter {param:?}")),
-        }
+        };
         return Ok(Filter::ReverseChain {
             source_type: source_type.to_string(),
-            param: param.to_owned(),
+            param: stored_as,
             filters: vec![parse_filter(source_type, inner, value, base_url, false)?],
         });
     }
@@ -293,7 +293,7 @@ pub fn parse_filter(
         }
         let target = chain_target(param, type_modifier)?;
         return Ok(Filter::Chain {
-            param: code.to_owned(),
+            param: param.stored_as.clone(),
             target_type: target.to_string(),
             filters: vec![parse_filter(target, inner, value, base_url, false)?],
         });
@@ -325,17 +325,19 @@ pub fn parse_filter(
         _ => {}
     }
     let param = lookup(resource_type, code)?;
+    // The code the parameter's rows are stored under.
+    let stored = param.stored_as.as_str();
     let (table, filter_param, negate, conditions) = match param.kind {
         ParamKind::Token => {
             let (param_name, negate) = match modifier {
-                None => (code.to_owned(), false),
-                Some("not") => (code.to_owned(), true),
+                None => (stored.to_owned(), false),
+                Some("not") => (stored.to_owned(), true),
                 Some("text") => {
                     let conditions = values.into_iter().map(Condition::TokenText).collect();
-                    return Ok(index_filter(IndexTable::Token, code, conditions));
+                    return Ok(index_filter(IndexTable::Token, stored, conditions));
                 }
                 Some("of-type") if param.paths.iter().any(|p| p.type_name == "Identifier") => {
-                    (format!("{code}:of-type"), false)
+                    (format!("{stored}:of-type"), false)
                 }
                 Some(other) => return Err(unsupported_modifier(code, other)),
             };
@@ -363,7 +365,7 @@ pub fn parse_filter(
                     },
                 })
                 .collect();
-            (IndexTable::String, code.to_owned(), false, conditions)
+            (IndexTable::String, stored.to_owned(), false, conditions)
         }
         ParamKind::Date => {
             reject_modifier(code, modifier)?;
@@ -371,7 +373,7 @@ pub fn parse_filter(
                 .iter()
                 .map(|v| date_condition(v))
                 .collect::<Result<_, _>>()?;
-            (IndexTable::Date, code.to_owned(), false, conditions)
+            (IndexTable::Date, stored.to_owned(), false, conditions)
         }
         ParamKind::Number | ParamKind::Quantity => {
             reject_modifier(code, modifier)?;
@@ -379,14 +381,14 @@ pub fn parse_filter(
                 .iter()
                 .map(|v| number_condition(v, param.kind == ParamKind::Quantity))
                 .collect::<Result<_, _>>()?;
-            (IndexTable::Quantity, code.to_owned(), false, conditions)
+            (IndexTable::Quantity, stored.to_owned(), false, conditions)
         }
         ParamKind::Reference => {
             let conditions = values
                 .iter()
                 .map(|v| reference_condition(param, modifier, v, base_url))
                 .collect::<Result<_, _>>()?;
-            (IndexTable::Reference, code.to_owned(), false, conditions)
+            (IndexTable::Reference, stored.to_owned(), false, conditions)
         }
         ParamKind::Uri => {
             let below = match modifier {
@@ -398,7 +400,7 @@ pub fn parse_filter(
                 .into_iter()
                 .map(|value| Condition::Uri { value, below })
                 .collect();
-            (IndexTable::Uri, code.to_owned(), false, conditions)
+            (IndexTable::Uri, stored.to_owned(), false, conditions)
         }
     };
     let filter = index_filter(table, &filter_param, conditions);
@@ -429,27 +431,26 @@ fn missing_filter(resource_type: ResourceType, code: &str, value: &str) -> Resul
         "false" => false,
         other => return Err(format!("{code}:missing takes true or false, not {other:?}")),
     };
-    let table = match code {
+    if let "_id" | "_lastUpdated" = code {
         // Every resource has an id and a lastUpdated.
-        "_id" | "_lastUpdated" => {
-            return Ok(if missing {
-                Filter::Id(Vec::new())
-            } else {
-                Filter::Not(Box::new(Filter::Id(Vec::new())))
-            })
-        }
-        _ => match lookup(resource_type, code)?.kind {
-            ParamKind::Token => IndexTable::Token,
-            ParamKind::String => IndexTable::String,
-            ParamKind::Date => IndexTable::Date,
-            ParamKind::Number | ParamKind::Quantity => IndexTable::Quantity,
-            ParamKind::Reference => IndexTable::Reference,
-            ParamKind::Uri => IndexTable::Uri,
-        },
+        return Ok(if missing {
+            Filter::Id(Vec::new())
+        } else {
+            Filter::Not(Box::new(Filter::Id(Vec::new())))
+        });
+    }
+    let param = lookup(resource_type, code)?;
+    let table = match param.kind {
+        ParamKind::Token => IndexTable::Token,
+        ParamKind::String => IndexTable::String,
+        ParamKind::Date => IndexTable::Date,
+        ParamKind::Number | ParamKind::Quantity => IndexTable::Quantity,
+        ParamKind::Reference => IndexTable::Reference,
+        ParamKind::Uri => IndexTable::Uri,
     };
     Ok(Filter::Missing {
         table,
-        param: code.to_owned(),
+        param: param.stored_as.clone(),
         missing,
     })
 }

@@ -1,0 +1,3 @@
+-- The deleted rows are not restored: each resource's rows are written again, under
+-- every code, the next time the earlier version writes it.
+SELECT 1;
