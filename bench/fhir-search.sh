@@ -79,12 +79,12 @@ SQL
   cat > "$WORK/identifier.sql" <<SQL
 \set n random(1, $KEYS)
 SELECT hash, mrn FROM bench_keys WHERE n = :n \gset
-SELECT r.res_type, r.res_id, r.last_updated, r.body FROM resources r WHERE r.res_type = 'Patient' AND r.deleted = false AND r.res_id IN (SELECT x1.res_id FROM search_token x1 WHERE x1.res_type = 'Patient' AND x1.param = 'identifier' AND ((x1.hash_system_code = :hash AND x1.system = '$MRN_SYSTEM' AND x1.code = :mrn))) ORDER BY r.res_id ASC LIMIT 21;
+SELECT r.res_type, r.res_id, r.last_updated, r.body FROM resources r WHERE r.tenant = 'default' AND r.res_type = 'Patient' AND r.deleted = false AND r.res_id IN (SELECT x1.res_id FROM search_token x1 WHERE x1.tenant = 'default' AND x1.res_type = 'Patient' AND x1.param = 'identifier' AND x1.hash_identity = hashtextextended('default|Patient|identifier', 0) AND ((x1.hash_system_code = :hash AND x1.system = '$MRN_SYSTEM' AND x1.code = :mrn))) ORDER BY r.res_id ASC LIMIT 21;
 SQL
   cat > "$WORK/patient.sql" <<SQL
 \set n random(1, $KEYS)
 SELECT pid FROM bench_keys WHERE n = :n \gset
-SELECT r.res_type, r.res_id, r.last_updated, r.body FROM resources r WHERE r.res_type = 'Claim' AND r.deleted = false AND r.res_id IN (SELECT x1.res_id FROM search_reference x1 WHERE x1.res_type = 'Claim' AND x1.param = 'patient' AND ((x1.target_id = :pid AND x1.target_type = 'Patient'))) ORDER BY r.res_id ASC LIMIT 21;
+SELECT r.res_type, r.res_id, r.last_updated, r.body FROM resources r WHERE r.tenant = 'default' AND r.res_type = 'Claim' AND r.deleted = false AND r.res_id IN (SELECT x1.res_id FROM search_reference x1 WHERE x1.tenant = 'default' AND x1.res_type = 'Claim' AND x1.param = 'patient' AND x1.hash_identity = hashtextextended('default|Claim|patient', 0) AND ((x1.target_id = :pid AND x1.target_type = 'Patient'))) ORDER BY r.res_id ASC LIMIT 21;
 SQL
   for search in identifier patient; do
     echo "== pgbench: the $search search statement, $CONNECTIONS clients, ${DURATION}s"

@@ -283,9 +283,13 @@ impl Orchestrator {
     /// `own_since` is when this submission began (its job was queued): an upload
     /// that succeeded since then is this submission's own whose answer was not
     /// recorded (the database refused the claim's move, or the node stopped), so it
-    /// is asked about too rather than sent again. An older success belongs to an
-    /// earlier submission of the claim and does not stand for this one: a corrected
-    /// claim is sent afresh.
+    /// is asked about too rather than sent again, and stays unresolved while the
+    /// vendor has no record of it. An older success belongs to an earlier
+    /// submission of the claim and does not stand for this one: a corrected claim
+    /// is sent afresh, however soon after (a claim denied and corrected within a
+    /// second). The stamps come from the nodes' clocks, assumed in step: an upload
+    /// stamped by a clock behind the one that queued its job counts as an earlier
+    /// submission's, and would be sent again.
     pub async fn resolve_unanswered(
         &self,
         request: Request<'_>,
@@ -304,6 +308,23 @@ impl Orchestrator {
         // Newest first: each integration's last conclusive word on the subject.
         let mut concluded: Vec<&str> = Vec::new();
         let mut unanswered: Vec<&str> = Vec::new();
+        // Integrations that took this submission's upload (it succeeded, or a status
+        // check found it) while the claim is still to be sent: the answer was never
+        // recorded. Whatever they said since (a status lookup that lags behind
+        // uploads), they are asked again, for the receipt to record, and the claim
+        // goes nowhere while they have no record of it.
+        let answered: Vec<&str> = history
+            .iter()
+            .filter(|attempt| {
+                let upload = attempt.operation == Capability::SubmitClaim.as_str();
+                attempt.attempted_at >= own_since
+                    && matches!(
+                        (upload, attempt.outcome.as_str()),
+                        (true, "succeeded") | (_, "found")
+                    )
+            })
+            .map(|attempt| attempt.integration_id.as_str())
+            .collect();
         let mut in_flight_until = None;
         for attempt in &history {
             let id = attempt.integration_id.as_str();
@@ -311,16 +332,8 @@ impl Orchestrator {
                 continue;
             }
             let upload = attempt.operation == Capability::SubmitClaim.as_str();
-            // Answered within this submission (the upload, or a status check that
-            // found it), yet the claim is still to be sent: the answer was never
-            // recorded. Asked again, for the receipt to record.
-            let unrecorded = attempt.attempted_at >= own_since
-                && matches!(
-                    (upload, attempt.outcome.as_str()),
-                    (true, "succeeded") | (_, "found")
-                );
             match attempt.outcome.as_str() {
-                _ if unrecorded => unanswered.push(id),
+                _ if answered.contains(&id) => unanswered.push(id),
                 // Sent and not answered.
                 "ambiguous" if upload => unanswered.push(id),
                 // Being sent by another run, or sent by a node that stopped before
@@ -382,6 +395,17 @@ impl Orchestrator {
                         found_by_status_check: true,
                         failed_over: false,
                     }))
+                }
+                // It took the upload, so its status lookup lags behind it: sending
+                // again would submit the claim twice. Asked again on the next run.
+                Ok(None) if answered.contains(&id) => {
+                    return Err(OrchestrationError::Unresolved {
+                        integration_id: record.id.clone(),
+                        vendor: record.vendor.clone(),
+                        error: PluginError::ambiguous(
+                            "the integration took this submission's upload but has no record of it yet",
+                        ),
+                    })
                 }
                 Ok(None) => {}
                 Err(error) => {

@@ -25,6 +25,7 @@ crate::on_both_backends!(
     with_claimmd_down_claims_go_through_availitys_batch_channel,
     an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked,
     an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sent_again,
+    an_answered_upload_the_clearinghouse_does_not_list_yet_is_waited_for,
 );
 
 pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -294,12 +295,7 @@ async fn an_unanswered_upload_is_checked_not_sent_again(app: &TestApp) {
             (first, "claim_status".into(), "found".into()),
         ]
     );
-    let received_once = received(&primary).await;
-    assert_eq!(received_once.len(), 1, "{received_once:?}");
-    assert_eq!(received_once[0].1, 1, "uploaded once, never resent");
-    assert!(received_nothing(&secondary).await, "never sent elsewhere");
-    primary.stop().await;
-    secondary.stop().await;
+    sent_once_to_the_primary_alone(primary, secondary).await;
 }
 
 async fn a_refused_configuration_is_not_failed_over_and_the_claim_stays_ready(app: &TestApp) {
@@ -506,25 +502,13 @@ async fn an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sen
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
     scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
-    app.refuse_inserts(
-        "billing_state_history",
-        "NEW.to_state = 'submitted'",
-        "history refused",
-    )
-    .await;
+    refuse_recording_submissions(app).await;
 
     let claim = submit_and_settle(app, &claim_id).await;
     assert_eq!(claim["status"], "ready_to_submit", "{claim}");
     // A later run either asks (and, its answer refused too, fails again) or sends
     // the claim a second time.
-    let mut log = Vec::new();
-    for _ in 0..200 {
-        log = outcomes(&attempts(app, &claim_id).await);
-        if log.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let log = outcomes_at_least(app, &claim_id, 2).await;
     assert_eq!(
         log[..2],
         [
@@ -535,15 +519,7 @@ async fn an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sen
     );
 
     app.allow_inserts("billing_state_history").await;
-    let mut claim = Value::Null;
-    for _ in 0..200 {
-        (_, claim) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
-        if claim["status"] == "submitted" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(claim["status"], "submitted", "{claim}");
+    let claim = submitted(app, &claim_id).await;
     let step = last_step(&claim);
     assert_eq!(step["details"]["integrationId"], first.as_str());
     assert_eq!(step["details"]["foundByStatusCheck"], true);
@@ -555,6 +531,91 @@ async fn an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sen
         1,
         "{log:?}"
     );
+    sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// As above, but the clearinghouse's listing lags behind its uploads, so the run
+/// that asks is told it has no record of the claim: the claim it took is waited
+/// for, never sent again.
+async fn an_answered_upload_the_clearinghouse_does_not_list_yet_is_waited_for(app: &TestApp) {
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    refuse_recording_submissions(app).await;
+    let lag = |times: u32| {
+        let url = format!("{}/__simulator/listing-lag", primary.base_url());
+        async move {
+            let response = reqwest::Client::new()
+                .put(url)
+                .json(&json!({"times": times}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 204);
+        }
+    };
+    lag(1_000).await;
+
+    submit_and_settle(app, &claim_id).await;
+    let log = outcomes_at_least(app, &claim_id, 3).await;
+    assert_eq!(
+        log[..3],
+        [
+            (first.clone(), "submit_claim".into(), "succeeded".into()),
+            (first.clone(), "claim_status".into(), "not_found".into()),
+            (first.clone(), "claim_status".into(), "not_found".into()),
+        ],
+        "a taken upload is asked about again, not sent again: {log:?}"
+    );
+
+    lag(0).await;
+    app.allow_inserts("billing_state_history").await;
+    let claim = submitted(app, &claim_id).await;
+    assert_eq!(last_step(&claim)["details"]["foundByStatusCheck"], true);
+    sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// Makes the database refuse every claim's move to `submitted`, as a failing disk
+/// or a DBA's constraint would; `allow_inserts("billing_state_history")` ends it.
+async fn refuse_recording_submissions(app: &TestApp) {
+    app.refuse_inserts(
+        "billing_state_history",
+        "NEW.to_state = 'submitted'",
+        "history refused",
+    )
+    .await;
+}
+
+/// The claim's attempt outcomes once there are at least `count`.
+async fn outcomes_at_least(app: &TestApp, claim_id: &str, count: usize) -> Vec<(String, String, String)> {
+    let mut log = Vec::new();
+    for _ in 0..200 {
+        log = outcomes(&attempts(app, claim_id).await);
+        if log.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    log
+}
+
+/// The claim once its job has moved it to `submitted`.
+async fn submitted(app: &TestApp, claim_id: &str) -> Value {
+    let mut claim = Value::Null;
+    for _ in 0..200 {
+        (_, claim) = app.api_get(&format!("/api/billing/claims/{claim_id}")).await;
+        if claim["status"] == "submitted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(claim["status"], "submitted", "{claim}");
+    claim
+}
+
+/// The primary received the one claim exactly once and the secondary nothing;
+/// both are stopped.
+async fn sent_once_to_the_primary_alone(primary: Arc<Simulator>, secondary: Arc<Simulator>) {
     let received = received(&primary).await;
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].1, 1, "uploaded once, never resent");

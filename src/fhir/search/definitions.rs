@@ -174,7 +174,11 @@ fn share_identical_rows(params: &mut BTreeMap<String, SearchParam>) {
     for (at, code) in codes.iter().enumerate() {
         let stored_as = codes[..at].iter().find(|earlier| {
             let (earlier, this) = (&params[*earlier], &params[code]);
-            earlier.stored_as == earlier.code && earlier.kind == this.kind && earlier.paths == this.paths
+            // `_id` and `_lastUpdated` have no rows to share.
+            !earlier.is_column()
+                && earlier.stored_as == earlier.code
+                && earlier.kind == this.kind
+                && earlier.paths == this.paths
         });
         if let Some(stored_as) = stored_as.cloned() {
             params.get_mut(code).expect("listed above").stored_as = stored_as;

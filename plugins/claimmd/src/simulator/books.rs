@@ -46,6 +46,9 @@ struct Account {
     arrivals: BTreeMap<String, Vec<String>>,
     /// Errors to answer the next requests with, for tests (`PUT /__simulator/vendor-error`).
     scripted_errors: Option<(Value, u32)>,
+    /// `uploadlist` answers still to leave every file out, as a listing that has not
+    /// caught up with the uploads (`PUT /__simulator/listing-lag`).
+    listing_lag: u32,
 }
 
 #[derive(Debug)]
@@ -188,8 +191,17 @@ impl Books {
     }
 
     /// `/services/uploadlist/`: newest file first, a page at a time.
+    /// The next `times` `uploadlist` answers list no file.
+    pub(crate) fn lag_listing(&self, times: u32) {
+        self.lock().listing_lag = times;
+    }
+
     pub(crate) fn upload_list(&self, page: usize, on: Option<NaiveDate>) -> Value {
-        let account = self.lock();
+        let mut account = self.lock();
+        if account.listing_lag > 0 {
+            account.listing_lag -= 1;
+            return json!({ "file": [] });
+        }
         let files: Vec<Value> = account
             .files
             .iter()

@@ -16,6 +16,8 @@
 //!   every claim received and how many times — what proves "exactly once";
 //! - `PUT /__simulator/vendor-error` `{"errorCode", "errorMesg", "times"}`: the next
 //!   requests are answered with that Claim.MD error (HTTP 200);
+//! - `PUT /__simulator/listing-lag` `{"times"}`: the next `uploadlist` answers list
+//!   no file, as a listing that lags behind the uploads;
 //! - the kit's `PUT/DELETE /__simulator/fault` and `GET /__simulator/requests`.
 
 mod answer;

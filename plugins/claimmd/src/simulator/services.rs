@@ -30,7 +30,8 @@ pub(crate) fn configure(config: &mut ServiceConfig, shared: Shared) {
         .route("/services/{service}/", web::post().to(service))
         .route("/services/{service}", web::post().to(service))
         .route("/__simulator/claims", web::get().to(claims))
-        .route("/__simulator/vendor-error", web::put().to(script_vendor_error));
+        .route("/__simulator/vendor-error", web::put().to(script_vendor_error))
+        .route("/__simulator/listing-lag", web::put().to(lag_listing));
 }
 
 async fn service(
@@ -163,5 +164,17 @@ async fn script_vendor_error(shared: web::Data<Shared>, scripted: web::Json<Scri
         json!({"error": [{"error_code": scripted.error_code, "error_mesg": scripted.error_mesg}]}),
         scripted.times.unwrap_or(1),
     );
+    HttpResponse::NoContent().finish()
+}
+
+/// `PUT /__simulator/listing-lag` `{"times"}`: the next `times` `uploadlist`
+/// answers list no file (0 ends it).
+#[derive(Deserialize)]
+struct ListingLag {
+    times: u32,
+}
+
+async fn lag_listing(shared: web::Data<Shared>, lag: web::Json<ListingLag>) -> HttpResponse {
+    shared.books.lag_listing(lag.times);
     HttpResponse::NoContent().finish()
 }
