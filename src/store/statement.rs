@@ -111,18 +111,13 @@ impl Statement {
 
     /// The SQL PostgreSQL receives, with `?` for each bind, for logs and tests.
     pub fn text(&self) -> String {
-        fn write(parts: &[Part], out: &mut String) {
-            for part in parts {
-                match part {
-                    Part::Sql(text) => out.push_str(text),
-                    Part::Bind(_) => out.push('?'),
-                    Part::PostgresOnly(inner) => write(inner, out),
-                }
-            }
-        }
-        let mut out = String::new();
-        write(&self.parts, &mut out);
-        out
+        parts_for(&self.parts, true)
+            .map(|part| match part {
+                Part::Sql(text) => text.as_str(),
+                Part::Bind(_) => "?",
+                Part::PostgresOnly(_) => unreachable!("parts_for opens every PostgresOnly"),
+            })
+            .collect()
     }
 }
 

@@ -234,13 +234,9 @@ fn parse_include(value: &str, iterate: bool) -> Result<Include, String> {
         .parse()
         .map_err(|_| format!("{source:?} is not a resource type this server stores"))?;
     let param = param.ok_or_else(|| format!("use Type:parameter[:targetType], not {value:?}"))?;
-    let stored_as = match Registry::get().param(source_type, param) {
-        Some(p) if p.kind == ParamKind::Reference => p.stored_as.clone(),
-        _ => return Err(format!("{source_type} has no reference parameter {param:?}")),
-    };
     Ok(Include {
         source_type,
-        param: stored_as,
+        param: reference_param(source_type, param)?.stored_as.clone(),
         target_type,
         iterate,
     })
@@ -267,13 +263,9 @@ pub fn parse_filter(
         let source_type: ResourceType = source
             .parse()
             .map_err(|_| format!("{source:?} is not a resource type this server stores"))?;
-        let stored_as = match Registry::get().param(source_type, param) {
-            Some(p) if p.kind == ParamKind::Reference => p.stored_as.clone(),
-            _ => return Err(format!("{source_type} has no reference parameter {param:?}")),
-        };
         return Ok(Filter::ReverseChain {
             source_type: source_type.to_string(),
-            param: stored_as,
+            param: reference_param(source_type, param)?.stored_as.clone(),
             filters: vec![parse_filter(source_type, inner, value, base_url, false)?],
         });
     }
@@ -416,6 +408,15 @@ fn index_filter(table: IndexTable, param: &str, conditions: Vec<Condition>) -> F
         table,
         param: param.to_owned(),
         conditions,
+    }
+}
+
+/// The reference parameter `code` of `resource_type`, as `_include`, `_revinclude`
+/// and `_has` name one.
+fn reference_param(resource_type: ResourceType, code: &str) -> Result<&'static SearchParam, String> {
+    match Registry::get().param(resource_type, code) {
+        Some(param) if param.kind == ParamKind::Reference => Ok(param),
+        _ => Err(format!("{resource_type} has no reference parameter {code:?}")),
     }
 }
 
