@@ -123,7 +123,9 @@ mod postgres {
 
     use crate::store::messages::FinishedMessage;
     use crate::store::rows::staged_history_rows;
-    use crate::store::staged_write::{StagedWrite, StagedWriteRow};
+    use crate::store::staged_write::{
+        StagedWrite, REFUSED_FOREIGN_REFERENCE, REFUSED_MESSAGE_NOT_RECORDED,
+    };
     use crate::store::LockMode;
 
     /// Rows per INSERT: PostgreSQL takes at most 65,535 bind parameters per
@@ -395,36 +397,57 @@ mod postgres {
         tenant: &Tenant,
         staged: &[StagedCreate],
     ) -> Result<(), StoreError> {
-        write_staged(conn, tenant, staged, None, race_on_unique_violation)
+        write_staged(conn, tenant, staged, None, false, race_on_unique_violation)
             .await
-            .map(|_| ())
+            .written
     }
 
     /// `insert_staged`, also recording the message's outcome (and AuditEvent) in
-    /// the same statement.
-    pub async fn insert_staged_finishing_message(
+    /// the same statement, with the COMMIT sent behind it without waiting for its
+    /// answer: one round trip for both. Whatever the statement finds wrong fails
+    /// it (`StagedWrite`), and PostgreSQL answers a COMMIT after a failed
+    /// statement with a ROLLBACK, so nothing is committed that would not have
+    /// been had the COMMIT waited.
+    ///
+    /// `Err`: the COMMIT got no answer, and whether the transaction ended is
+    /// unknown (the caller discards the connection). `Ok(written)`: the
+    /// transaction has ended, committed if `written` is `Ok`, rolled back if not.
+    pub async fn commit_finishing_message(
         conn: &mut Conn,
         tenant: &Tenant,
         staged: &[StagedCreate],
         message: &FinishedMessage<'_>,
-    ) -> Result<(), StoreError> {
-        match write_staged(conn, tenant, staged, Some(message), StoreError::from).await? {
-            1 => Ok(()),
-            _ => Err(StoreError::NotFound),
-        }
+    ) -> Result<Result<(), StoreError>, StoreError> {
+        let outcome = write_staged(conn, tenant, staged, Some(message), true, StoreError::from).await;
+        outcome
+            .committed
+            .expect("the write was sent with its COMMIT")?;
+        // The COMMIT went out with the write: tell diesel's transaction manager
+        // that the transaction is over, as `begin_recording` told it of the BEGIN.
+        <Conn as AsyncConnection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_state()?
+            .change_transaction_depth(diesel::connection::TransactionDepthChange::DecreaseDepth)?;
+        Ok(outcome.written)
     }
 
-    /// The staged write, with the message's row or outcome when there is one;
-    /// `failed` turns a database error into the caller's. Returns how many message
-    /// rows it inserted or updated, or the error naming the foreign reference it
-    /// found.
+    /// What became of a staged write: the statement's result, and the COMMIT's
+    /// when one was sent behind it.
+    struct StagedOutcome {
+        written: Result<(), StoreError>,
+        committed: Option<Result<(), StoreError>>,
+    }
+
+    /// The staged write, with the message's row or outcome when there is one and
+    /// a COMMIT pipelined behind it when `commit`; `failed` turns a database error
+    /// other than the statement's refusals into the caller's.
     async fn write_staged(
         conn: &mut Conn,
         tenant: &Tenant,
         staged: &[StagedCreate],
         message: Option<&FinishedMessage<'_>>,
+        commit: bool,
         failed: fn(diesel::result::Error) -> StoreError,
-    ) -> Result<i64, StoreError> {
+    ) -> StagedOutcome {
         let history = staged_history_rows(tenant.as_str(), staged);
         let index = IndexRows::of_staged(tenant.as_str(), staged);
         let indexes = staged_indexes(staged);
@@ -433,12 +456,40 @@ mod postgres {
         if let Some(message) = message {
             write = write.finishing_message(message);
         }
-        let found: StagedWriteRow = write.get_result(conn).await.map_err(failed)?;
-        match (found.foreign_type, found.foreign_id) {
-            (Some(res_type), Some(res_id)) => {
-                Err(foreign_reference(&indexes, TargetRow { res_type, res_id }))
+        let shared: &Conn = conn;
+        let (mut writing, mut committing) = (shared, shared);
+        let writing = write.get_result::<CountRow>(&mut writing);
+        let (written, committed) = if commit {
+            let committing = diesel::sql_query("COMMIT").execute(&mut committing);
+            let (written, committed) = futures_util::future::join(writing, committing).await;
+            (written, Some(committed.map(|_| ()).map_err(StoreError::from)))
+        } else {
+            (writing.await, None)
+        };
+        let written = written.map(|_| ()).map_err(|error| match refusal(&error) {
+            Some((REFUSED_FOREIGN_REFERENCE, res_type, res_id)) => foreign_reference(
+                &indexes,
+                TargetRow {
+                    res_type: res_type.to_owned(),
+                    res_id: res_id.to_owned(),
+                },
+            ),
+            Some(_) => StoreError::NotFound,
+            None => failed(error),
+        });
+        StagedOutcome { written, committed }
+    }
+
+    /// The reason, detail and hint of an error `claimbridge_refuse` raised.
+    fn refusal(error: &diesel::result::Error) -> Option<(&str, &str, &str)> {
+        match error {
+            diesel::result::Error::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
+                let reason = info.constraint_name()?;
+                [REFUSED_FOREIGN_REFERENCE, REFUSED_MESSAGE_NOT_RECORDED]
+                    .contains(&reason)
+                    .then(|| (reason, info.details().unwrap_or(""), info.hint().unwrap_or("")))
             }
-            _ => Ok(found.updated),
+            _ => None,
         }
     }
 
@@ -1291,33 +1342,41 @@ impl Session {
     }
 
     /// Records a message's outcome (and AuditEvent) and commits: on PostgreSQL
-    /// they go with the staged creates' rows in one statement, then the COMMIT.
+    /// they go with the staged creates' rows in one statement, the COMMIT
+    /// pipelined behind it (`postgres::commit_finishing_message`).
     pub async fn commit_finishing_message(mut self, message: FinishedMessage<'_>) -> Result<(), StoreError> {
         let staged = std::mem::take(&mut self.staged);
-        let tenant = &self.tenant;
-        let conn = self
-            .conn
-            .as_mut()
-            .expect("a session has its connection until dropped");
-        let finishing = async move {
-            match conn {
-                SessionConn::Postgres(conn) => {
-                    postgres::insert_staged_finishing_message(conn, tenant, &staged, &message).await
-                }
-                SessionConn::Sqlite(conn) => {
+        let tenant = self.tenant.clone();
+        match self.conn_mut() {
+            SessionConn::Postgres(_) => {
+                self.invalidate_written().await;
+                let SessionConn::Postgres(conn) = self.conn_mut() else {
+                    unreachable!("matched above")
+                };
+                let written = postgres::commit_finishing_message(conn, &tenant, &staged, &message)
+                    .instrument(db_span("finish_message"))
+                    .await?;
+                // Committed or rolled back, the transaction is over.
+                self.in_transaction = false;
+                written?;
+                self.wake_job_runners().await;
+                Ok(())
+            }
+            SessionConn::Sqlite(conn) => {
+                let finishing = async move {
                     sqlite::finish_message(conn, message.id, message.outcome).await?;
                     if !staged.is_empty() {
-                        sqlite::insert_staged(conn, tenant, &staged).await?;
+                        sqlite::insert_staged(conn, &tenant, &staged).await?;
                     }
                     if let Some(event) = message.audit {
                         sqlite::insert_audit_events(conn, std::slice::from_ref(event)).await?;
                     }
                     Ok::<(), StoreError>(())
-                }
+                };
+                finishing.instrument(db_span("finish_message")).await?;
+                self.commit_in_place().await
             }
-        };
-        finishing.instrument(db_span("finish_message")).await?;
-        self.commit_in_place().await
+        }
     }
 
     /// Stores the billing rows of claims seen for the first time, with their history.
@@ -2168,15 +2227,25 @@ impl Session {
     /// wakes job runners if it queued jobs (see `crate::cache` for why in this
     /// order).
     async fn commit_in_place(&mut self) -> Result<(), StoreError> {
+        self.invalidate_written().await;
+        on_session!(self, commit())?;
+        self.in_transaction = false;
+        self.wake_job_runners().await;
+        Ok(())
+    }
+
+    /// Drops the cache entries of what the transaction wrote (before its COMMIT).
+    async fn invalidate_written(&mut self) {
         if let Some(cache) = &self.cache {
             cache.invalidate(std::mem::take(&mut self.written)).await;
         }
-        on_session!(self, commit())?;
-        self.in_transaction = false;
+    }
+
+    /// Wakes job runners if the transaction queued jobs (after its COMMIT).
+    async fn wake_job_runners(&mut self) {
         if std::mem::take(&mut self.jobs_queued) {
             self.job_wake.queued().await;
         }
-        Ok(())
     }
 
     pub async fn rollback(mut self) -> Result<(), StoreError> {

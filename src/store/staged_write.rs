@@ -17,7 +17,7 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Untyped};
+use diesel::sql_types::{Array, Text, Untyped};
 use diesel::QueryResult;
 
 use crate::store::messages::FinishedMessage;
@@ -35,6 +35,13 @@ const INDEX_CLAUSES: [&str; 6] = [
     ", uris AS (",
 ];
 
+/// The statement's one row (`CountRow`) counts the message rows it recorded (1,
+/// or 0 without a message). What it finds wrong it raises instead of returning
+/// (`claimbridge_refuse`, migration `2026-11-27-000110`), so that a COMMIT sent
+/// behind it rolls back: a reference to another tenant's resource
+/// (`REFUSED_FOREIGN_REFERENCE`: the error's detail is the resource's type, its
+/// hint the id), or a message row not there to record
+/// (`REFUSED_MESSAGE_NOT_RECORDED`).
 pub struct StagedWrite<'a> {
     tenant: &'a str,
     history: UnnestInsert<'a>,
@@ -50,18 +57,12 @@ pub struct StagedWrite<'a> {
     audit: Option<[UnnestInsert<'a>; 2]>,
 }
 
-/// What the statement found: whether the message row was there to update (0
-/// without a message), and a resource of another tenant that a reference names, if
-/// any.
-#[derive(diesel::QueryableByName)]
-pub struct StagedWriteRow {
-    #[diesel(sql_type = BigInt)]
-    pub updated: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub foreign_type: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub foreign_id: Option<String>,
-}
+/// The constraint name of the error the statement raises when a reference names
+/// another tenant's resource.
+pub const REFUSED_FOREIGN_REFERENCE: &str = "foreign_reference";
+/// The constraint name of the error the statement raises when the message row it
+/// was to update is not there.
+pub const REFUSED_MESSAGE_NOT_RECORDED: &str = "message_not_recorded";
 
 impl<'a> StagedWrite<'a> {
     /// `targets` are the local references' `(type, id)` (`search::local_targets`).
@@ -132,13 +133,22 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
         if let Some(message) = &self.message {
             out.push_sql(", finished AS (");
             message.walk_ast(out.reborrow())?;
-            out.push_sql(" RETURNING id) SELECT (SELECT COUNT(*) FROM finished) AS updated, ");
-        } else {
-            out.push_sql(" SELECT 0::BIGINT AS updated, ");
+            out.push_sql(" RETURNING id)");
         }
         out.push_sql(
-            "foreign_target.res_type AS foreign_type, foreign_target.res_id AS foreign_id \
-             FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
+            " SELECT CASE WHEN foreign_target.res_id IS NOT NULL THEN claimbridge_refuse('",
+        );
+        out.push_sql(REFUSED_FOREIGN_REFERENCE);
+        out.push_sql("', foreign_target.res_type, foreign_target.res_id)");
+        if self.message.is_some() {
+            out.push_sql(" WHEN (SELECT COUNT(*) FROM finished) <> 1 THEN claimbridge_refuse('");
+            out.push_sql(REFUSED_MESSAGE_NOT_RECORDED);
+            out.push_sql("', '', '') ELSE 1 END AS count");
+        } else {
+            out.push_sql(" ELSE 0 END AS count");
+        }
+        out.push_sql(
+            " FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
              SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ",
         );
         out.push_bind_param::<Text, _>(self.tenant)?;

@@ -1,0 +1,1 @@
+DROP FUNCTION claimbridge_refuse(TEXT, TEXT, TEXT);
