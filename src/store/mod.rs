@@ -27,6 +27,7 @@ pub(crate) mod sql_types;
 mod staged_write;
 mod statement;
 pub mod statistics;
+pub mod identity_hash;
 mod token_hash;
 mod unnest;
 pub mod webhook_subscriptions;
@@ -313,7 +314,7 @@ mod postgres {
         type Pending<'c> = futures_util::future::BoxFuture<'c, diesel::QueryResult<Option<Vec<FoundRow>>>>;
         let shared: &Conn = conn;
         let mut beginning = shared;
-        let begin = diesel::sql_query("BEGIN").execute(&mut beginning);
+        let begin = transaction_control("BEGIN").execute(&mut beginning);
         let reserving = async move {
             let Some((message_lock, message)) = message else {
                 return Ok(None);
@@ -369,6 +370,16 @@ mod postgres {
             .map(|rows| rows.into_iter().map(FoundResource::from).collect())
             .collect();
         Ok((id, found))
+    }
+
+    /// `BEGIN` or `COMMIT` sent in a pipeline, kept prepared. A statement diesel
+    /// does not keep (`sql_query`) is prepared afresh each time, and preparing is a
+    /// round trip of its own that the statements pipelined behind it wait for:
+    /// the round trip the pipeline was to save.
+    fn transaction_control(sql: &'static str) -> Statement {
+        let mut statement = Statement::new(sql);
+        statement.keep_prepared();
+        statement
     }
 
     /// `pg_advisory_xact_lock(key)`, kept prepared.
@@ -460,7 +471,7 @@ mod postgres {
         let (mut writing, mut committing) = (shared, shared);
         let writing = write.get_result::<CountRow>(&mut writing);
         let (written, committed) = if commit {
-            let committing = diesel::sql_query("COMMIT").execute(&mut committing);
+            let committing = transaction_control("COMMIT").execute(&mut committing);
             let (written, committed) = futures_util::future::join(writing, committing).await;
             (written, Some(committed.map(|_| ()).map_err(StoreError::from)))
         } else {

@@ -13,6 +13,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+use crate::store::identity_hash::identity_hash;
 use crate::store::model::Tenant;
 use crate::store::statement::Statement;
 use crate::store::token_hash::TokenHashes;
@@ -424,22 +425,16 @@ impl<'t> Builder<'t> {
 /// ` AND x.param = ?`, and on PostgreSQL also the row's identity hash: there the
 /// parameter indexes lead with `hash_identity`, a hash of tenant, type and
 /// parameter, in place of those three text columns (migration
-/// 2026-11-27-000090_search_identity_hash). The text comparisons stay, so rows whose
-/// identities share a hash are still told apart. SQLite's indexes lead with the text
-/// columns, so it gets the text comparison alone.
+/// 2026-11-27-000090_search_identity_hash; `crate::store::identity_hash`). The text
+/// comparisons stay, so rows whose identities share a hash are still told apart.
+/// SQLite's indexes lead with the text columns, so it gets the text comparison
+/// alone.
 fn param_is(s: &mut Statement, x: &str, tenant: &str, res_type: &str, param: &str) {
     s.sql(&format!(" AND {x}.param = ")).bind(param);
     s.postgres_only(|s| {
-        s.sql(&format!(" AND {x}.hash_identity = hashtextextended("))
-            .bind(identity_key(tenant, res_type, param))
-            .sql(", 0)");
+        s.sql(&format!(" AND {x}.hash_identity = "))
+            .bind(identity_hash(tenant, res_type, param));
     });
-}
-
-/// What `hash_identity` hashes, exactly as the migration's generated column spells
-/// it: `tenant || '|' || res_type || '|' || param`.
-fn identity_key(tenant: &str, res_type: &str, param: &str) -> String {
-    format!("{tenant}|{res_type}|{param}")
 }
 
 fn index_condition(s: &mut Statement, x: &str, param: &str, condition: &Condition) {
@@ -924,7 +919,7 @@ mod tests {
                 "every .param is followed by its alias' hash: {sql}"
             );
             assert_eq!(
-                sql.matches(".hash_identity = hashtextextended(?, 0)").count(),
+                sql.matches(".hash_identity = ?").count(),
                 params,
                 "{sql}"
             );
@@ -959,7 +954,6 @@ mod tests {
         let ids = vec!["c1".to_owned()];
         carries_hash(&include_statement(&Tenant::default(), "Claim", &ids, "patient", None).text());
         carries_hash(&revinclude_statement(&Tenant::default(), "Claim", "patient", "Patient", &ids).text());
-        assert_eq!(identity_key("north", "Patient", "name"), "north|Patient|name");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
 use diesel::QueryResult;
 
 use crate::store::audit::{NewAuditEntityRow, NewAuditEventRow};
+use crate::store::identity_hash::identity_hash;
 use crate::store::rows::{
     NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow, NewTokenRow,
     NewUriRow,
@@ -77,9 +78,20 @@ impl QueryId for UnnestInsert<'_> {
 
 /// `UnnestRows` for a row type: its table, and each of its fields with its column
 /// kind (fields and columns share names). `String` and `NullableString` are text
-/// columns of a row that owns its values.
+/// columns of a row that owns its values. A search index table (`=> table +
+/// hash_identity`) also gets its rows' identity hash, which only PostgreSQL's
+/// tables have (`crate::store::identity_hash`).
 macro_rules! unnest_rows {
-    ($row:ty => $table:ident { $first:ident: $first_kind:ident $(, $field:ident: $kind:ident)* $(,)? }) => {
+    ($row:ty => $table:ident { $($fields:tt)* }) => {
+        unnest_rows!(@impl $row => $table, "", |_rows| None, { $($fields)* });
+    };
+    ($row:ty => $table:ident + hash_identity { $($fields:tt)* }) => {
+        unnest_rows!(@impl $row => $table, ", hash_identity", |rows: &[Self]| Some(Column::BigInt(
+            rows.iter().map(|row| identity_hash(row.tenant, row.res_type, row.param)).collect(),
+        )), { $($fields)* });
+    };
+    (@impl $row:ty => $table:ident, $extra:literal, $extra_column:expr,
+        { $first:ident: $first_kind:ident $(, $field:ident: $kind:ident)* $(,)? }) => {
         impl UnnestRows for $row {
             fn unnest(rows: &[Self]) -> UnnestInsert<'_> {
                 // Names every field, without `..`: a field added to the row type
@@ -87,15 +99,17 @@ macro_rules! unnest_rows {
                 let _ = |row: &Self| {
                     let Self { $first: _, $($field: _),* } = row;
                 };
+                let mut columns = vec![
+                    unnest_rows!(@column rows, $first, $first_kind)
+                    $(, unnest_rows!(@column rows, $field, $kind))*
+                ];
+                columns.extend(($extra_column)(rows));
                 UnnestInsert {
                     head: concat!(
                         "INSERT INTO ", stringify!($table), " (", stringify!($first),
-                        $(", ", stringify!($field),)* ") SELECT * FROM UNNEST("
+                        $(", ", stringify!($field),)* $extra, ") SELECT * FROM UNNEST("
                     ),
-                    columns: vec![
-                        unnest_rows!(@column rows, $first, $first_kind)
-                        $(, unnest_rows!(@column rows, $field, $kind))*
-                    ],
+                    columns,
                 }
             }
         }
@@ -125,26 +139,26 @@ unnest_rows!(NewHistoryRow<'_> => resource_history {
     tenant: Text, res_type: Text, res_id: Text, version_id: BigInt, last_updated: Instant,
     method: Text, deleted: Bool, body: NullableJson,
 });
-unnest_rows!(NewTokenRow<'_> => search_token {
+unnest_rows!(NewTokenRow<'_> => search_token + hash_identity {
     tenant: Text, res_type: Text, res_id: Text, param: Text, system: NullableText, code: NullableText,
     display: NullableText, hash_code: BigInt, hash_system_code: BigInt, hash_system: BigInt,
 });
-unnest_rows!(NewStringRow<'_> => search_string {
+unnest_rows!(NewStringRow<'_> => search_string + hash_identity {
     tenant: Text, res_type: Text, res_id: Text, param: Text, value_normalized: Text, value_exact: Text,
 });
-unnest_rows!(NewDateRow<'_> => search_date {
+unnest_rows!(NewDateRow<'_> => search_date + hash_identity {
     tenant: Text, res_type: Text, res_id: Text, param: Text, low: Instant, high: Instant,
 });
-unnest_rows!(NewQuantityRow<'_> => search_quantity {
+unnest_rows!(NewQuantityRow<'_> => search_quantity + hash_identity {
     tenant: Text, res_type: Text, res_id: Text, param: Text, low: Double, high: Double,
     system: NullableText, code: NullableText, unit: NullableText,
 });
-unnest_rows!(NewReferenceRow<'_> => search_reference {
+unnest_rows!(NewReferenceRow<'_> => search_reference + hash_identity {
     tenant: Text, res_type: Text, res_id: Text, param: Text, target_type: NullableText,
     target_id: NullableText, target_url: NullableText, identifier_system: NullableText,
     identifier_value: NullableText,
 });
-unnest_rows!(NewUriRow<'_> => search_uri { tenant: Text, res_type: Text, res_id: Text, param: Text, uri: Text });
+unnest_rows!(NewUriRow<'_> => search_uri + hash_identity { tenant: Text, res_type: Text, res_id: Text, param: Text, uri: Text });
 unnest_rows!(NewAuditEventRow => audit_events {
     event_id: String, tenant: String, recorded: Instant, type_code: String, subtype: NullableString,
     action: String, outcome: String, agent_client: NullableString, agent_user: NullableString,

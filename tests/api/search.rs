@@ -615,3 +615,51 @@ async fn post_search_and_conditional_delete(app: &TestApp) {
         .unwrap();
     assert_eq!(none.status(), 204);
 }
+
+/// On PostgreSQL the server computes every index row's identity hash, and the
+/// rows stored before it did (by a generated column) hold PostgreSQL's
+/// `hashtextextended` of the same text: the two must agree, or a search would not
+/// find those rows. Each table's rows are checked against the database's own
+/// function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_hashes_match_postgresql() {
+    let Some(app) = crate::helpers::TestApp::postgres(Default::default()).await else {
+        return;
+    };
+    put(&app, patient("h1", "Ñúñez", "Zoë", "1990-01-02", json!({
+        "gender": "other",
+        "identifier": [{"system": "http://hospital.org/mrn", "value": "H-1"}],
+        "address": [{"city": "Köln", "postalCode": "50667"}],
+        "telecom": [{"system": "email", "value": "zoe@example.org"}]
+    })))
+    .await;
+    put(&app, json!({
+        "resourceType": "Encounter", "id": "e1", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": "Patient/h1"},
+        "period": {"start": "2024-05-01T10:00:00Z", "end": "2024-05-01T11:00:00Z"}
+    }))
+    .await;
+    for (table, must_have_rows) in [
+        ("search_token", true),
+        ("search_string", true),
+        ("search_date", true),
+        ("search_reference", true),
+        ("search_quantity", false),
+        ("search_uri", false),
+    ] {
+        let counts = app
+            .select_texts(&format!(
+                "SELECT COUNT(*) FILTER (WHERE hash_identity = \
+                 hashtextextended(tenant || '|' || res_type || '|' || param, 0))::TEXT \
+                 || '/' || COUNT(*)::TEXT AS text FROM {table}"
+            ))
+            .await;
+        let (matching, all) = counts[0].split_once('/').unwrap();
+        assert_eq!(matching, all, "{table}: rows whose hash PostgreSQL computes alike");
+        assert!(!must_have_rows || all != "0", "{table} has rows to check");
+    }
+    assert_eq!(matched(&app, "Patient?address-city=köln").await, ["h1"]);
+    assert_eq!(matched(&app, "Encounter?subject=Patient/h1").await, ["e1"]);
+    app.finish().await;
+}
