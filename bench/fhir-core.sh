@@ -72,8 +72,8 @@ WITH h AS (INSERT INTO resource_history (res_type, res_id, version_id, last_upda
            SELECT 'Patient', gen_random_uuid()::text, 1, now(), 'POST', false, body FROM bench_body RETURNING change_seq, res_id, body)
 INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, change_seq, body)
   SELECT 'Patient', res_id, 1, now(), false, change_seq, body FROM h;
-INSERT INTO search_token (res_type, res_id, param, system, code, hash_code, hash_system_code, hash_system)
-  VALUES ('Patient', gen_random_uuid()::text, 'identifier', 'http://hospital.example/mrn', '12345', 1, 2, 3);
+INSERT INTO search_token (res_type, res_id, param, system, code, hash_code, hash_system_code, hash_system, hash_identity)
+  VALUES ('Patient', gen_random_uuid()::text, 'identifier', 'http://hospital.example/mrn', '12345', 1, 2, 3, hashtextextended('default|Patient|identifier', 0));
 COMMIT;
 SQL
   echo "== pgbench: the read statement, $CONNECTIONS clients, ${DURATION}s"

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod billing;
 pub mod dashboard;
 pub mod denials;
+pub mod identity_hash;
 pub mod inbound;
 pub mod integrations;
 pub mod jobs;
@@ -27,7 +28,6 @@ pub(crate) mod sql_types;
 mod staged_write;
 mod statement;
 pub mod statistics;
-pub mod identity_hash;
 mod token_hash;
 mod unnest;
 pub mod webhook_subscriptions;
@@ -124,9 +124,7 @@ mod postgres {
 
     use crate::store::messages::FinishedMessage;
     use crate::store::rows::staged_history_rows;
-    use crate::store::staged_write::{
-        StagedWrite, REFUSED_FOREIGN_REFERENCE, REFUSED_MESSAGE_NOT_RECORDED,
-    };
+    use crate::store::staged_write::{StagedWrite, REFUSED_FOREIGN_REFERENCE, REFUSED_MESSAGE_NOT_RECORDED};
     use crate::store::LockMode;
 
     /// Rows per INSERT: PostgreSQL takes at most 65,535 bind parameters per
@@ -302,7 +300,7 @@ mod postgres {
     /// is taken once its lock is held.
     ///
     /// The message's row is not written here but by the statement that finishes
-    /// the message (`insert_staged_finishing_message`): written now, its status
+    /// the message (`commit_finishing_message`): written now, its status
     /// would be updated at the end, and `status` is indexed, so the update would
     /// rewrite the row and each of its index entries (about a tenth of an
     /// admission's index insertions).
@@ -408,9 +406,10 @@ mod postgres {
         tenant: &Tenant,
         staged: &[StagedCreate],
     ) -> Result<(), StoreError> {
-        write_staged(conn, tenant, staged, None, false, race_on_unique_violation)
-            .await
-            .written
+        match write_staged(conn, tenant, staged, None, false, race_on_unique_violation).await {
+            StagedOutcome::Written(written) => written,
+            StagedOutcome::Ended(_) | StagedOutcome::Unsettled(_) => unreachable!("no COMMIT was sent"),
+        }
     }
 
     /// `insert_staged`, also recording the message's outcome (and AuditEvent) in
@@ -420,8 +419,9 @@ mod postgres {
     /// statement with a ROLLBACK, so nothing is committed that would not have
     /// been had the COMMIT waited.
     ///
-    /// `Err`: the COMMIT got no answer, and whether the transaction ended is
-    /// unknown (the caller discards the connection). `Ok(written)`: the
+    /// `Err`: the transaction may still be open (the write failed before it was
+    /// sent, so no COMMIT went out, or the COMMIT got no answer); the caller
+    /// discards the connection, which rolls it back. `Ok(written)`: the
     /// transaction has ended, committed if `written` is `Ok`, rolled back if not.
     pub async fn commit_finishing_message(
         conn: &mut Conn,
@@ -429,23 +429,35 @@ mod postgres {
         staged: &[StagedCreate],
         message: &FinishedMessage<'_>,
     ) -> Result<Result<(), StoreError>, StoreError> {
-        let outcome = write_staged(conn, tenant, staged, Some(message), true, StoreError::from).await;
-        outcome
-            .committed
-            .expect("the write was sent with its COMMIT")?;
+        let written = match write_staged(conn, tenant, staged, Some(message), true, StoreError::from).await {
+            StagedOutcome::Ended(written) => written,
+            StagedOutcome::Unsettled(error) => return Err(error),
+            StagedOutcome::Written(_) => unreachable!("the write was sent with its COMMIT"),
+        };
         // The COMMIT went out with the write: tell diesel's transaction manager
         // that the transaction is over, as `begin_recording` told it of the BEGIN.
-        <Conn as AsyncConnection>::TransactionManager::transaction_manager_status_mut(conn)
-            .transaction_state()?
-            .change_transaction_depth(diesel::connection::TransactionDepthChange::DecreaseDepth)?;
-        Ok(outcome.written)
+        // Should its bookkeeping refuse, the pool finds the connection in a
+        // transaction and discards it; what was committed stays committed.
+        let ended = <Conn as AsyncConnection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_state()
+            .and_then(|state| {
+                state.change_transaction_depth(diesel::connection::TransactionDepthChange::DecreaseDepth)
+            });
+        if let Err(error) = ended {
+            tracing::warn!(%error, "a pipelined COMMIT was not recorded in the connection's transaction state");
+        }
+        Ok(written)
     }
 
-    /// What became of a staged write: the statement's result, and the COMMIT's
-    /// when one was sent behind it.
-    struct StagedOutcome {
-        written: Result<(), StoreError>,
-        committed: Option<Result<(), StoreError>>,
+    /// What became of a staged write.
+    enum StagedOutcome {
+        /// No COMMIT was asked for: the transaction goes on.
+        Written(Result<(), StoreError>),
+        /// The COMMIT was answered: the transaction is over, committed if `Ok`.
+        Ended(Result<(), StoreError>),
+        /// The transaction may still be open: the write failed before it was
+        /// sent (no COMMIT went out), or the COMMIT got no answer.
+        Unsettled(StoreError),
     }
 
     /// The staged write, with the message's row or outcome when there is one and
@@ -467,17 +479,7 @@ mod postgres {
         if let Some(message) = message {
             write = write.finishing_message(message);
         }
-        let shared: &Conn = conn;
-        let (mut writing, mut committing) = (shared, shared);
-        let writing = write.get_result::<CountRow>(&mut writing);
-        let (written, committed) = if commit {
-            let committing = transaction_control("COMMIT").execute(&mut committing);
-            let (written, committed) = futures_util::future::join(writing, committing).await;
-            (written, Some(committed.map(|_| ()).map_err(StoreError::from)))
-        } else {
-            (writing.await, None)
-        };
-        let written = written.map(|_| ()).map_err(|error| match refusal(&error) {
+        let refused = |error: diesel::result::Error| match refusal(&error) {
             Some((REFUSED_FOREIGN_REFERENCE, res_type, res_id)) => foreign_reference(
                 &indexes,
                 TargetRow {
@@ -487,8 +489,32 @@ mod postgres {
             ),
             Some(_) => StoreError::NotFound,
             None => failed(error),
-        });
-        StagedOutcome { written, committed }
+        };
+        let shared: &Conn = conn;
+        let (mut writing, mut committing) = (shared, shared);
+        let mut writing = std::pin::pin!(write.get_result::<CountRow>(&mut writing));
+        if !commit {
+            return StagedOutcome::Written(writing.await.map(|_| ()).map_err(refused));
+        }
+        // The first poll sends the write. One that failed before it could be sent
+        // (its SQL or binds not built) must not have a COMMIT behind it, which
+        // would commit the transaction's earlier work without it.
+        if let std::task::Poll::Ready(Err(error)) = futures_util::poll!(writing.as_mut()) {
+            return StagedOutcome::Unsettled(refused(error));
+        }
+        let committing = transaction_control("COMMIT").execute(&mut committing);
+        let (written, committed) = futures_util::future::join(writing, committing).await;
+        let written = written.map(|_| ()).map_err(refused);
+        match committed {
+            Ok(_) => StagedOutcome::Ended(written),
+            // Without an answer from PostgreSQL (a connection lost) the
+            // transaction's fate is unknown.
+            Err(error @ diesel::result::Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)) => {
+                StagedOutcome::Unsettled(written.err().unwrap_or_else(|| error.into()))
+            }
+            // PostgreSQL refused the COMMIT itself: the transaction is rolled back.
+            Err(error) => StagedOutcome::Ended(written.and(Err(error.into()))),
+        }
     }
 
     /// The reason, detail and hint of an error `claimbridge_refuse` raised.

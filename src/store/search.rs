@@ -918,11 +918,7 @@ mod tests {
                 params,
                 "every .param is followed by its alias' hash: {sql}"
             );
-            assert_eq!(
-                sql.matches(".hash_identity = ?").count(),
-                params,
-                "{sql}"
-            );
+            assert_eq!(sql.matches(".hash_identity = ?").count(), params, "{sql}");
         };
         let name = Filter::Index {
             table: IndexTable::String,

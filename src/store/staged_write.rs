@@ -135,9 +135,7 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
             message.walk_ast(out.reborrow())?;
             out.push_sql(" RETURNING id)");
         }
-        out.push_sql(
-            " SELECT CASE WHEN foreign_target.res_id IS NOT NULL THEN claimbridge_refuse('",
-        );
+        out.push_sql(" SELECT CASE WHEN foreign_target.res_id IS NOT NULL THEN claimbridge_refuse('");
         out.push_sql(REFUSED_FOREIGN_REFERENCE);
         out.push_sql("', foreign_target.res_type, foreign_target.res_id)");
         if self.message.is_some() {

@@ -923,3 +923,57 @@ async fn a_fresh_database_gets_planner_statistics_from_the_first_messages() {
     }
     app.finish().await;
 }
+
+/// On PostgreSQL a message's last statement goes out with its COMMIT behind it.
+/// When PostgreSQL refuses the COMMIT itself (here a deferred constraint, checked
+/// only at commit), nothing of the message is stored and no ACK is sent, and the
+/// connection it used serves the next message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_postgresql_refuses_stores_nothing_and_acknowledges_nothing() {
+    let Some(app) = TestApp::postgres(Default::default()).await else {
+        return;
+    };
+    app.execute_sql(
+        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.control_id = 'COMMIT-REFUSED' THEN RAISE EXCEPTION 'refused at commit'; END IF; \
+         RETURN NEW; END $$; \
+         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON hl7_messages \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();",
+        "",
+    )
+    .await;
+    let refused = admit("COMMIT-REFUSED", "P-COMMIT-1", "V-COMMIT-1");
+    let mut sender = MllpClient::connect(app.mllp).await;
+    assert_eq!(sender.try_exchange(&refused).await, None, "not acknowledged");
+    let patients = format!("Patient?identifier={MRN}|P-COMMIT-1");
+    assert_eq!(search(&app, &patients).await.len(), 0, "no patient committed");
+    assert!(
+        messages(&app, "")
+            .await
+            .iter()
+            .all(|m| m["controlId"] != "COMMIT-REFUSED"),
+        "no message row committed"
+    );
+
+    // Every pooled connection, the one that carried the refused COMMIT included,
+    // goes on serving: more messages than the pool has connections.
+    for n in 0..20 {
+        let ack = send_one(
+            &app,
+            &admit(
+                &format!("COMMIT-OK-{n}"),
+                &format!("P-OK-{n}"),
+                &format!("V-OK-{n}"),
+            ),
+        )
+        .await;
+        assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    }
+    assert_eq!(
+        search(&app, &format!("Patient?identifier={MRN}|P-OK-19"))
+            .await
+            .len(),
+        1
+    );
+    app.finish().await;
+}

@@ -626,19 +626,31 @@ async fn identity_hashes_match_postgresql() {
     let Some(app) = crate::helpers::TestApp::postgres(Default::default()).await else {
         return;
     };
-    put(&app, patient("h1", "Ñúñez", "Zoë", "1990-01-02", json!({
-        "gender": "other",
-        "identifier": [{"system": "http://hospital.org/mrn", "value": "H-1"}],
-        "address": [{"city": "Köln", "postalCode": "50667"}],
-        "telecom": [{"system": "email", "value": "zoe@example.org"}]
-    })))
+    put(
+        &app,
+        patient(
+            "h1",
+            "Ñúñez",
+            "Zoë",
+            "1990-01-02",
+            json!({
+                "gender": "other",
+                "identifier": [{"system": "http://hospital.org/mrn", "value": "H-1"}],
+                "address": [{"city": "Köln", "postalCode": "50667"}],
+                "telecom": [{"system": "email", "value": "zoe@example.org"}]
+            }),
+        ),
+    )
     .await;
-    put(&app, json!({
-        "resourceType": "Encounter", "id": "e1", "status": "finished",
-        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
-        "subject": {"reference": "Patient/h1"},
-        "period": {"start": "2024-05-01T10:00:00Z", "end": "2024-05-01T11:00:00Z"}
-    }))
+    put(
+        &app,
+        json!({
+            "resourceType": "Encounter", "id": "e1", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": "Patient/h1"},
+            "period": {"start": "2024-05-01T10:00:00Z", "end": "2024-05-01T11:00:00Z"}
+        }),
+    )
     .await;
     for (table, must_have_rows) in [
         ("search_token", true),
@@ -656,7 +668,10 @@ async fn identity_hashes_match_postgresql() {
             ))
             .await;
         let (matching, all) = counts[0].split_once('/').unwrap();
-        assert_eq!(matching, all, "{table}: rows whose hash PostgreSQL computes alike");
+        assert_eq!(
+            matching, all,
+            "{table}: rows whose hash PostgreSQL computes alike"
+        );
         assert!(!must_have_rows || all != "0", "{table} has rows to check");
     }
     assert_eq!(matched(&app, "Patient?address-city=köln").await, ["h1"]);

@@ -10,3 +10,7 @@ ALTER TABLE search_date ALTER COLUMN hash_identity DROP EXPRESSION;
 ALTER TABLE search_quantity ALTER COLUMN hash_identity DROP EXPRESSION;
 ALTER TABLE search_reference ALTER COLUMN hash_identity DROP EXPRESSION;
 ALTER TABLE search_uri ALTER COLUMN hash_identity DROP EXPRESSION;
+--
+-- Upgrading: stop every node of the previous release before this migration
+-- runs. Those nodes write index rows without the column, which now has no
+-- default, and each of their writes would fail.
