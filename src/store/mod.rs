@@ -406,10 +406,12 @@ mod postgres {
         tenant: &Tenant,
         staged: &[StagedCreate],
     ) -> Result<(), StoreError> {
-        match write_staged(conn, tenant, staged, None, false, race_on_unique_violation).await {
-            StagedOutcome::Written(written) => written,
-            StagedOutcome::Ended(_) | StagedOutcome::Unsettled(_) => unreachable!("no COMMIT was sent"),
-        }
+        let rows = StagedRows::of(tenant, staged);
+        rows.write(None)
+            .get_result::<CountRow>(conn)
+            .await
+            .map(|_| ())
+            .map_err(|error| rows.refused(error, race_on_unique_violation))
     }
 
     /// `insert_staged`, also recording the message's outcome (and AuditEvent) in
@@ -429,10 +431,33 @@ mod postgres {
         staged: &[StagedCreate],
         message: &FinishedMessage<'_>,
     ) -> Result<Result<(), StoreError>, StoreError> {
-        let written = match write_staged(conn, tenant, staged, Some(message), true, StoreError::from).await {
-            StagedOutcome::Ended(written) => written,
-            StagedOutcome::Unsettled(error) => return Err(error),
-            StagedOutcome::Written(_) => unreachable!("the write was sent with its COMMIT"),
+        let rows = StagedRows::of(tenant, staged);
+        let refused = |error| rows.refused(error, StoreError::from);
+        let written = {
+            let shared: &Conn = conn;
+            let (mut writing, mut committing) = (shared, shared);
+            let mut writing = std::pin::pin!(rows.write(Some(message)).get_result::<CountRow>(&mut writing));
+            // The first poll sends the write. One that failed before it could be
+            // sent (its SQL or binds not built) must not have a COMMIT behind it,
+            // which would commit the transaction's earlier work without it.
+            if let std::task::Poll::Ready(Err(error)) = futures_util::poll!(writing.as_mut()) {
+                return Err(refused(error));
+            }
+            let committing = transaction_control("COMMIT").execute(&mut committing);
+            let (written, committed) = futures_util::future::join(writing, committing).await;
+            let written = written.map(|_| ()).map_err(refused);
+            match committed {
+                Ok(_) => written,
+                // Without an answer from PostgreSQL (a connection lost) the
+                // transaction's fate is unknown.
+                Err(
+                    error @ diesel::result::Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _),
+                ) => {
+                    return Err(written.err().unwrap_or_else(|| error.into()));
+                }
+                // PostgreSQL refused the COMMIT itself: the transaction is rolled back.
+                Err(error) => written.and(Err(error.into())),
+            }
         };
         // The COMMIT went out with the write: tell diesel's transaction manager
         // that the transaction is over, as `begin_recording` told it of the BEGIN.
@@ -449,71 +474,57 @@ mod postgres {
         Ok(written)
     }
 
-    /// What became of a staged write.
-    enum StagedOutcome {
-        /// No COMMIT was asked for: the transaction goes on.
-        Written(Result<(), StoreError>),
-        /// The COMMIT was answered: the transaction is over, committed if `Ok`.
-        Ended(Result<(), StoreError>),
-        /// The transaction may still be open: the write failed before it was
-        /// sent (no COMMIT went out), or the COMMIT got no answer.
-        Unsettled(StoreError),
+    /// A transaction's staged creates as the rows `StagedWrite` writes.
+    struct StagedRows<'a> {
+        tenant: &'a str,
+        history: Vec<NewHistoryRow<'a>>,
+        index: IndexRows<'a>,
+        indexes: Vec<(&'a str, &'a SearchIndexEntries)>,
+        /// The local references' `(type, id)`, checked for another tenant's.
+        targets: Vec<(&'a str, &'a str)>,
     }
 
-    /// The staged write, with the message's row or outcome when there is one and
-    /// a COMMIT pipelined behind it when `commit`; `failed` turns a database error
-    /// other than the statement's refusals into the caller's.
-    async fn write_staged(
-        conn: &mut Conn,
-        tenant: &Tenant,
-        staged: &[StagedCreate],
-        message: Option<&FinishedMessage<'_>>,
-        commit: bool,
-        failed: fn(diesel::result::Error) -> StoreError,
-    ) -> StagedOutcome {
-        let history = staged_history_rows(tenant.as_str(), staged);
-        let index = IndexRows::of_staged(tenant.as_str(), staged);
-        let indexes = staged_indexes(staged);
-        let targets = crate::store::search::local_targets(&indexes);
-        let mut write = StagedWrite::new(tenant.as_str(), &history, &index, &targets);
-        if let Some(message) = message {
-            write = write.finishing_message(message);
-        }
-        let refused = |error: diesel::result::Error| match refusal(&error) {
-            Some((REFUSED_FOREIGN_REFERENCE, res_type, res_id)) => foreign_reference(
-                &indexes,
-                TargetRow {
-                    res_type: res_type.to_owned(),
-                    res_id: res_id.to_owned(),
-                },
-            ),
-            Some(_) => StoreError::NotFound,
-            None => failed(error),
-        };
-        let shared: &Conn = conn;
-        let (mut writing, mut committing) = (shared, shared);
-        let mut writing = std::pin::pin!(write.get_result::<CountRow>(&mut writing));
-        if !commit {
-            return StagedOutcome::Written(writing.await.map(|_| ()).map_err(refused));
-        }
-        // The first poll sends the write. One that failed before it could be sent
-        // (its SQL or binds not built) must not have a COMMIT behind it, which
-        // would commit the transaction's earlier work without it.
-        if let std::task::Poll::Ready(Err(error)) = futures_util::poll!(writing.as_mut()) {
-            return StagedOutcome::Unsettled(refused(error));
-        }
-        let committing = transaction_control("COMMIT").execute(&mut committing);
-        let (written, committed) = futures_util::future::join(writing, committing).await;
-        let written = written.map(|_| ()).map_err(refused);
-        match committed {
-            Ok(_) => StagedOutcome::Ended(written),
-            // Without an answer from PostgreSQL (a connection lost) the
-            // transaction's fate is unknown.
-            Err(error @ diesel::result::Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)) => {
-                StagedOutcome::Unsettled(written.err().unwrap_or_else(|| error.into()))
+    impl<'a> StagedRows<'a> {
+        fn of(tenant: &'a Tenant, staged: &'a [StagedCreate]) -> Self {
+            let indexes = staged_indexes(staged);
+            StagedRows {
+                tenant: tenant.as_str(),
+                history: staged_history_rows(tenant.as_str(), staged),
+                index: IndexRows::of_staged(tenant.as_str(), staged),
+                targets: crate::store::search::local_targets(&indexes),
+                indexes,
             }
-            // PostgreSQL refused the COMMIT itself: the transaction is rolled back.
-            Err(error) => StagedOutcome::Ended(written.and(Err(error.into()))),
+        }
+
+        /// The statement writing the rows, and `message`'s row or outcome when
+        /// there is one.
+        fn write<'w>(&'w self, message: Option<&FinishedMessage<'w>>) -> StagedWrite<'w> {
+            let write = StagedWrite::new(self.tenant, &self.history, &self.index, &self.targets);
+            match message {
+                Some(message) => write.finishing_message(message),
+                None => write,
+            }
+        }
+
+        /// The caller's error for the write's `error`: what the statement refused
+        /// (a foreign reference, named as `ForeignReference` names it; a message
+        /// row not there), or else what `failed` makes of it.
+        fn refused(
+            &self,
+            error: diesel::result::Error,
+            failed: fn(diesel::result::Error) -> StoreError,
+        ) -> StoreError {
+            match refusal(&error) {
+                Some((REFUSED_FOREIGN_REFERENCE, res_type, res_id)) => foreign_reference(
+                    &self.indexes,
+                    TargetRow {
+                        res_type: res_type.to_owned(),
+                        res_id: res_id.to_owned(),
+                    },
+                ),
+                Some(_) => StoreError::NotFound,
+                None => failed(error),
+            }
         }
     }
 
@@ -1384,12 +1395,10 @@ impl Session {
     pub async fn commit_finishing_message(mut self, message: FinishedMessage<'_>) -> Result<(), StoreError> {
         let staged = std::mem::take(&mut self.staged);
         let tenant = self.tenant.clone();
+        // Before the COMMIT, which on PostgreSQL goes out with the writes.
+        self.invalidate_written().await;
         match self.conn_mut() {
-            SessionConn::Postgres(_) => {
-                self.invalidate_written().await;
-                let SessionConn::Postgres(conn) = self.conn_mut() else {
-                    unreachable!("matched above")
-                };
+            SessionConn::Postgres(conn) => {
                 let written = postgres::commit_finishing_message(conn, &tenant, &staged, &message)
                     .instrument(db_span("finish_message"))
                     .await?;

@@ -623,7 +623,7 @@ async fn post_search_and_conditional_delete(app: &TestApp) {
 /// function.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_hashes_match_postgresql() {
-    let Some(app) = crate::helpers::TestApp::postgres(Default::default()).await else {
+    let Some(app) = TestApp::postgres(Default::default()).await else {
         return;
     };
     put(
