@@ -69,17 +69,17 @@ if [ "$BACKEND" = postgres ]; then
   # (\gset); `-r` reports the search statement's own latency apart from that lookup.
   psql -h 127.0.0.1 -U postgres -q claimbridge_bench <<SQL
 DROP TABLE IF EXISTS bench_keys;
-CREATE TABLE bench_keys (n serial PRIMARY KEY, hash bigint, mrn text, pid text);
-INSERT INTO bench_keys (hash, mrn, pid)
-  SELECT t.hash_system_code, t.code, t.res_id FROM search_token t
+CREATE TABLE bench_keys (n serial PRIMARY KEY, code_hash bigint, hash bigint, mrn text, pid text);
+INSERT INTO bench_keys (code_hash, hash, mrn, pid)
+  SELECT t.hash_code, t.hash_system_code, t.code, t.res_id FROM search_token t
   WHERE t.res_type = 'Patient' AND t.param = 'identifier' AND t.system = '$MRN_SYSTEM';
 ANALYZE bench_keys;
 SQL
   KEYS=$(psql -h 127.0.0.1 -U postgres -tAc "SELECT count(*) FROM bench_keys" claimbridge_bench)
   cat > "$WORK/identifier.sql" <<SQL
 \set n random(1, $KEYS)
-SELECT hash, mrn FROM bench_keys WHERE n = :n \gset
-SELECT r.res_type, r.res_id, r.last_updated, r.body FROM resources r WHERE r.tenant = 'default' AND r.res_type = 'Patient' AND r.deleted = false AND r.res_id IN (SELECT x1.res_id FROM search_token x1 WHERE x1.tenant = 'default' AND x1.res_type = 'Patient' AND x1.param = 'identifier' AND x1.hash_identity = hashtextextended('default|Patient|identifier', 0) AND ((x1.hash_system_code = :hash AND x1.system = '$MRN_SYSTEM' AND x1.code = :mrn))) ORDER BY r.res_id ASC LIMIT 21;
+SELECT code_hash, hash, mrn FROM bench_keys WHERE n = :n \gset
+SELECT r.res_type, r.res_id, r.last_updated, r.body FROM resources r WHERE r.tenant = 'default' AND r.res_type = 'Patient' AND r.deleted = false AND r.res_id IN (SELECT x1.res_id FROM search_token x1 WHERE x1.tenant = 'default' AND x1.res_type = 'Patient' AND x1.param = 'identifier' AND x1.hash_identity = hashtextextended('default|Patient|identifier', 0) AND ((x1.hash_code = :code_hash AND x1.hash_system_code = :hash AND x1.system = '$MRN_SYSTEM' AND x1.code = :mrn))) ORDER BY r.res_id ASC LIMIT 21;
 SQL
   cat > "$WORK/patient.sql" <<SQL
 \set n random(1, $KEYS)

@@ -173,7 +173,7 @@ impl ResourceService {
         if_none_exist: Option<&str>,
         id: &str,
     ) -> Result<Written, FhirError> {
-        let resource = prepare_for_write(resource_type, resource, None)?;
+        let resource = prepare_for_write(resource_type, resource, None, validation::validate_resource)?;
         if let Some(query) = if_none_exist {
             if let Some(existing) = self.single_match(session, resource_type, query).await? {
                 return Ok(Written {
@@ -182,6 +182,21 @@ impl ResourceService {
                 });
             }
         }
+        self.write(session, resource_type, id, WriteMethod::Create, None, resource)
+            .await
+    }
+
+    /// Create, under an id the caller minted, of a resource the server built itself
+    /// from input it checked (an HL7 message's map, a claim intake): validated as
+    /// `validation::validate_built` says.
+    pub async fn create_built(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        resource: Value,
+        id: &str,
+    ) -> Result<Written, FhirError> {
+        let resource = prepare_for_write(resource_type, resource, None, validation::validate_built)?;
         self.write(session, resource_type, id, WriteMethod::Create, None, resource)
             .await
     }
@@ -222,7 +237,7 @@ impl ResourceService {
         if_match: Option<i64>,
     ) -> Result<Written, FhirError> {
         check_id(id)?;
-        let resource = prepare_for_write(resource_type, resource, Some(id))?;
+        let resource = prepare_for_write(resource_type, resource, Some(id), validation::validate_resource)?;
         self.write(
             session,
             resource_type,
@@ -232,6 +247,20 @@ impl ResourceService {
             resource,
         )
         .await
+    }
+
+    /// Update of a resource the server built itself (see `create_built`).
+    pub async fn update_built(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        id: &str,
+        resource: Value,
+    ) -> Result<Written, FhirError> {
+        check_id(id)?;
+        let resource = prepare_for_write(resource_type, resource, Some(id), validation::validate_built)?;
+        self.write(session, resource_type, id, WriteMethod::Update, None, resource)
+            .await
     }
 
     /// Update of the single resource matching `query`; creates when none matches.
@@ -263,7 +292,7 @@ impl ResourceService {
         if let Some(object) = resource.as_object_mut() {
             object.insert("id".into(), Value::String(id.clone()));
         }
-        let resource = prepare_for_write(resource_type, resource, Some(&id))?;
+        let resource = prepare_for_write(resource_type, resource, Some(&id), validation::validate_resource)?;
         self.write(session, resource_type, &id, WriteMethod::Update, None, resource)
             .await
     }
@@ -286,7 +315,7 @@ impl ResourceService {
         json_patch::patch(&mut resource, &patch).map_err(|e| {
             FhirError::Unprocessable(vec![Issue::error("processing", format!("patch failed: {e}"))])
         })?;
-        let resource = prepare_for_write(resource_type, resource, Some(id))?;
+        let resource = prepare_for_write(resource_type, resource, Some(id), validation::validate_resource)?;
         // The patch was computed from `current`: write only if nobody changed it since.
         let expected = if_match.unwrap_or(current.version_id);
         self.write(
@@ -521,9 +550,10 @@ fn prepare_for_write(
     resource_type: ResourceType,
     resource: Value,
     url_id: Option<&str>,
+    validate: fn(ResourceType, &Value) -> Vec<Issue>,
 ) -> Result<Map<String, Value>, FhirError> {
     check_identity(resource_type, &resource, url_id)?;
-    let issues = validation::validate_resource(resource_type, &resource);
+    let issues = validate(resource_type, &resource);
     if !issues.is_empty() {
         return Err(FhirError::Invalid(issues));
     }

@@ -107,6 +107,28 @@ pub fn validate_resource(resource_type: ResourceType, resource: &Value) -> Vec<I
     if !issues.is_empty() {
         return issues;
     }
+    model_issues(resource_type, resource)
+}
+
+/// Every problem with a resource the server built itself (an HL7 message's
+/// Patient, a Claim from an intake request): the schema's errors only. What such a
+/// resource carries from its input (codes, names, dates, amounts) is text or a
+/// number the schema checks; its shape is the builder's code, which fhirbolt's
+/// strict model would only check again, at two thirds of the cost of validating.
+/// Debug builds, the test suite's, do check it again, so a builder that writes
+/// something the model refuses fails the tests.
+pub fn validate_built(resource_type: ResourceType, resource: &Value) -> Vec<Issue> {
+    let issues = schema_issues(resource_type, r4_validator(resource_type), resource);
+    debug_assert!(
+        !issues.is_empty() || model_issues(resource_type, resource).is_empty(),
+        "a {resource_type} the server built is not valid R4: {:?}",
+        model_issues(resource_type, resource)
+    );
+    issues
+}
+
+/// fhirbolt's strict R4 model's verdict on `resource`.
+fn model_issues(resource_type: ResourceType, resource: &Value) -> Vec<Issue> {
     let strict = DeserializationConfig {
         mode: DeserializationMode::Strict,
     };

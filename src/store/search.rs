@@ -440,6 +440,10 @@ fn param_is(s: &mut Statement, x: &str, tenant: &str, res_type: &str, param: &st
 fn index_condition(s: &mut Statement, x: &str, param: &str, condition: &Condition) {
     match condition {
         Condition::Token { system, code } => {
+            // A token with a code is found through its code's hash, whatever the
+            // system: on PostgreSQL `system|code` has no index of its own (migration
+            // 2026-11-27-000130_token_codes_index_alone), as the rows sharing a
+            // parameter's code are nearly always the ones sharing system and code.
             let code_ref = code.as_deref();
             match (system, code_ref) {
                 (TokenSystem::Any, Some(code)) => {
@@ -451,14 +455,18 @@ fn index_condition(s: &mut Statement, x: &str, param: &str, condition: &Conditio
                 }
                 (TokenSystem::Absent, Some(code)) => {
                     let hashes = TokenHashes::new(param, None, Some(code));
-                    s.sql(&format!("{x}.hash_system_code = "))
+                    s.sql(&format!("{x}.hash_code = "))
+                        .bind(hashes.code)
+                        .sql(&format!(" AND {x}.hash_system_code = "))
                         .bind(hashes.system_code)
                         .sql(&format!(" AND {x}.system IS NULL AND {x}.code = "))
                         .bind(code);
                 }
                 (TokenSystem::Is(system), Some(code)) => {
                     let hashes = TokenHashes::new(param, Some(system), Some(code));
-                    s.sql(&format!("{x}.hash_system_code = "))
+                    s.sql(&format!("{x}.hash_code = "))
+                        .bind(hashes.code)
+                        .sql(&format!(" AND {x}.hash_system_code = "))
                         .bind(hashes.system_code)
                         .sql(&format!(" AND {x}.system = "))
                         .bind(system)

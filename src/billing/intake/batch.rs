@@ -325,7 +325,7 @@ impl<'a> Batch<'a> {
             .collect();
         let charge_cents = charge_cents(&claim);
         self.fhir
-            .create_with_id(tx, ResourceType::Claim, claim, None, &claim_id)
+            .create_built(tx, ResourceType::Claim, claim, &claim_id)
             .await?;
         Ok(StagedClaim {
             intake: Intake {

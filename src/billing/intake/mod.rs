@@ -92,7 +92,7 @@ pub async fn submit(
     // the move has no second version of the Claim to write.
     let mut claim = draft;
     claim["status"] = Value::String(step.to.fhir_status().into());
-    fhir.create_with_id(&mut tx, ResourceType::Claim, claim, None, &claim_id)
+    fhir.create_built(&mut tx, ResourceType::Claim, claim, &claim_id)
         .await?;
     billing_row(fhir, &mut tx, &claim_id).await?;
     record(fhir, &mut tx, &claim_id, BillingState::Draft, &step).await?;

@@ -325,7 +325,7 @@ async fn write_current(
             resource["id"] = Value::String(id.clone());
             context
                 .fhir
-                .create_with_id(context.session, resource_type, resource, None, &id)
+                .create_built(context.session, resource_type, resource, &id)
                 .await?;
             context.fresh.insert(id.clone());
             context.note_written(resource_type, &id);
@@ -347,7 +347,7 @@ async fn write_current(
     }
     context
         .fhir
-        .update(context.session, resource_type, &id, resource, None)
+        .update_built(context.session, resource_type, &id, resource)
         .await?;
     context.note_written(resource_type, &id);
     Ok(id)

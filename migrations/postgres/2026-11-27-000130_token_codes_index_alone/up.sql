@@ -1,0 +1,12 @@
+-- A token search with a system and a code (`identifier=http://hospital/mrn|123`)
+-- is found through the code's index, (hash_identity, hash_code), and its system
+-- checked on the rows it finds (src/store/search.rs, `index_condition`): the rows
+-- that share a parameter's code are, in practice, the rows that share its system
+-- and code too (an MRN, a status, a class). The index of system and code is
+-- dropped, so every token row written costs one index entry fewer; an HL7
+-- admission writes 18 token rows, a claim 4 (issue 4's ingest figures,
+-- BENCHMARKS.md).
+--
+-- The hash_system_code column stays: searches compare it before the texts, and
+-- going back to the index needs nothing recomputed.
+DROP INDEX search_token_system_code;
