@@ -5,6 +5,8 @@
 //! line without a date of service); everything else is carried as found, empty or
 //! not, for the scrubber to judge and report with its path.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -27,14 +29,16 @@ const POS_SYSTEM: &str =
 
 /// The resources a Claim points at, as read from the store.
 #[derive(Debug, Default)]
+/// Shared, not copied: a batch's claims reference the same few resources it read
+/// once.
 pub struct Referenced {
-    pub patient: Value,
-    pub coverage: Value,
-    pub payer: Value,
-    pub billing_provider: Value,
-    pub rendering_provider: Option<Value>,
+    pub patient: Arc<Value>,
+    pub coverage: Arc<Value>,
+    pub payer: Arc<Value>,
+    pub billing_provider: Arc<Value>,
+    pub rendering_provider: Option<Arc<Value>>,
     /// The Coverage's subscriber when it is another Patient.
-    pub subscriber: Option<Value>,
+    pub subscriber: Option<Arc<Value>>,
 }
 
 /// Reads Claim `claim_id` and what it references.
@@ -74,7 +78,7 @@ pub async fn payer_name(fhir: &ResourceService, session: &mut Session, claim: &V
 /// (`StoreResources`), or what a batch has read ahead.
 pub(crate) trait ResourceSource {
     /// The resource's JSON; `FhirError::NotFound` or `Gone` when there is none.
-    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Value, FhirError>;
+    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Arc<Value>, FhirError>;
 }
 
 /// Each resource read from the store when asked for.
@@ -84,8 +88,10 @@ pub(crate) struct StoreResources<'a> {
 }
 
 impl ResourceSource for StoreResources<'_> {
-    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Value, FhirError> {
-        read_json(self.fhir, self.session, resource_type, id).await
+    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Arc<Value>, FhirError> {
+        read_json(self.fhir, self.session, resource_type, id)
+            .await
+            .map(Arc::new)
     }
 }
 
@@ -159,11 +165,11 @@ pub fn billing_claim(
         patient_id,
         created,
         patient: person(&referenced.patient),
-        subscriber: subscriber(&referenced.coverage, referenced.subscriber.as_ref()),
+        subscriber: subscriber(&referenced.coverage, referenced.subscriber.as_deref()),
         payer: payer(&referenced.payer),
         coverage: Some(coverage_terms(&referenced.coverage)),
         billing_provider: provider(&referenced.billing_provider),
-        rendering_provider: referenced.rendering_provider.as_ref().map(provider),
+        rendering_provider: referenced.rendering_provider.as_deref().map(provider),
         place_of_service,
         diagnoses: diagnoses(claim),
         lines,
@@ -193,7 +199,7 @@ async fn payer_of(
     source: &mut impl ResourceSource,
     claim: &Value,
     coverage: &Value,
-) -> Result<Value, FhirError> {
+) -> Result<Arc<Value>, FhirError> {
     match coverage.pointer("/payor/0") {
         Some(_) => follow(source, coverage, "/payor/0", "Coverage.payor[0]").await,
         None => follow(source, claim, "/insurer", "Claim.insurer").await,
@@ -207,7 +213,7 @@ async fn follow(
     from: &Value,
     pointer: &str,
     path: &str,
-) -> Result<Value, FhirError> {
+) -> Result<Arc<Value>, FhirError> {
     let (resource_type, id) = reference_of(from, pointer).ok_or_else(|| {
         FhirError::invalid_at("required", path, format!("{path} is needed to bill the claim"))
     })?;
@@ -547,25 +553,33 @@ mod tests {
 
     fn referenced() -> Referenced {
         Referenced {
-            patient: json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe", "given": ["Jane", "Q"]}],
+            patient: Arc::new(
+                json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe", "given": ["Jane", "Q"]}],
                             "birthDate": "1980-02-29", "gender": "female",
                             "address": [{"line": ["1 Main St"], "city": "Durham", "state": "NC", "postalCode": "27701"}]}),
-            coverage: json!({"resourceType": "Coverage", "id": "cov", "status": "active", "subscriberId": "M123",
+            ),
+            coverage: Arc::new(
+                json!({"resourceType": "Coverage", "id": "cov", "status": "active", "subscriberId": "M123",
                              "relationship": {"coding": [{"code": "self"}]},
                              "class": [{"type": {"coding": [{"code": "group"}]}, "value": "GRP-7"}],
                              "period": {"start": "2026-01-01", "end": "2026-12-31"},
                              "costToBeneficiary": [
                                 {"type": {"coding": [{"code": "copay"}]}, "valueMoney": {"value": 20, "currency": "USD"}},
                                 {"type": {"coding": [{"code": "copaypct"}]}, "valueQuantity": {"value": 20}}]}),
-            payer: json!({"resourceType": "Organization", "id": "acme", "name": "Acme Health",
+            ),
+            payer: Arc::new(
+                json!({"resourceType": "Organization", "id": "acme", "name": "Acme Health",
                           "identifier": [{"system": TAX_ID_SYSTEM, "value": "111111111"},
                                          {"system": "urn:payer-id", "value": "ACME01"}]}),
-            billing_provider: json!({"resourceType": "Organization", "id": "clinic", "name": "Good Clinic",
+            ),
+            billing_provider: Arc::new(
+                json!({"resourceType": "Organization", "id": "clinic", "name": "Good Clinic",
                                      "identifier": [{"system": NPI_SYSTEM, "value": "1234567893"},
                                                     {"system": TAX_ID_SYSTEM, "value": "12-3456789"}]}),
-            rendering_provider: Some(json!({"resourceType": "Practitioner", "id": "dr",
+            ),
+            rendering_provider: Some(Arc::new(json!({"resourceType": "Practitioner", "id": "dr",
                                             "name": [{"family": "Welby", "given": ["Marcus"]}],
-                                            "identifier": [{"system": NPI_SYSTEM, "value": "1245319599"}]})),
+                                            "identifier": [{"system": NPI_SYSTEM, "value": "1245319599"}]}))),
             subscriber: None,
         }
     }

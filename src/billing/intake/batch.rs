@@ -28,6 +28,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use futures_util::stream::{FuturesOrdered, StreamExt};
@@ -78,7 +79,7 @@ pub struct Batch<'a> {
     fhir: &'a ResourceService,
     rules: &'a RuleSet,
     schedules: &'a FeeSchedules,
-    resources: HashMap<(ResourceType, String), Option<Value>>,
+    resources: HashMap<(ResourceType, String), Option<Arc<Value>>>,
     /// Patient id → (provider reference, date of service, code) → the claim billing it.
     services: HashMap<String, HashMap<ServiceKey, String>>,
 }
@@ -393,7 +394,7 @@ impl<'a> Batch<'a> {
             for (id, current) in found.into_iter().filter(|(_, current)| !current.deleted) {
                 let body =
                     serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;
-                self.resources.insert((resource_type, id), Some(body));
+                self.resources.insert((resource_type, id), Some(Arc::new(body)));
             }
         }
         Ok(())
@@ -584,12 +585,12 @@ struct StagedClaim {
 }
 
 /// The resources a chunk read ahead.
-struct ReadAhead<'a>(&'a HashMap<(ResourceType, String), Option<Value>>);
+struct ReadAhead<'a>(&'a HashMap<(ResourceType, String), Option<Arc<Value>>>);
 
 impl ResourceSource for ReadAhead<'_> {
-    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Value, FhirError> {
+    async fn fetch(&mut self, resource_type: ResourceType, id: &str) -> Result<Arc<Value>, FhirError> {
         match self.0.get(&(resource_type, id.to_owned())) {
-            Some(Some(body)) => Ok(body.clone()),
+            Some(Some(body)) => Ok(Arc::clone(body)),
             _ => Err(FhirError::NotFound(format!("{resource_type}/{id}"))),
         }
     }
