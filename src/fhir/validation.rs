@@ -234,6 +234,31 @@ mod tests {
         assert!(paths.contains(&"Claim.created"), "{issues:?}");
     }
 
+    /// The schema takes any JSON number for an integer; fhirbolt's model holds it
+    /// to 32 bits. A client's resource gets the model's verdict; a built one only
+    /// the schema's, and in debug builds the model's as a bug in the builder.
+    #[test]
+    fn only_a_clients_resource_gets_the_models_verdict() {
+        let patient = json!({"resourceType": "Patient", "multipleBirthInteger": 5_000_000_000_i64});
+        let issues = validate_resource(ResourceType::Patient, &patient);
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.diagnostics.contains("not a valid R4 Patient")),
+            "{issues:?}"
+        );
+        let built = std::panic::catch_unwind(|| validate_built(ResourceType::Patient, &patient));
+        assert_eq!(built.is_err(), cfg!(debug_assertions));
+        let dated = json!({"resourceType": "Patient", "birthDate": "1980-13-01"});
+        let issues = validate_built(ResourceType::Patient, &dated);
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.expression.as_deref() == Some("Patient.birthDate")),
+            "{issues:?}"
+        );
+    }
+
     #[test]
     fn official_example_is_valid() {
         let patient =
