@@ -19,6 +19,7 @@ crate::on_both_backends!(
     enhanced_mode_and_http_transport,
     a_failed_message_is_reprocessed_after_the_data_is_fixed,
     merge_repoints_the_replaced_patient,
+    a_later_death_date_replaces_the_death_flag,
     charges_gather_on_the_encounter_s_draft_claim,
     concurrent_messages_share_one_payer_and_apply_once,
     several_connections_at_once_each_message_gets_its_own_ack,
@@ -726,6 +727,31 @@ async fn several_connections_at_once_each_message_gets_its_own_ack(app: &TestApp
     )
     .await;
     assert_eq!(coverages.len(), 25, "one Coverage per patient and payer");
+}
+
+/// PID-30 says the patient died, a later PID-29 says when: the stored
+/// `deceasedBoolean` gives way to `deceasedDateTime` (a Patient holds one form).
+async fn a_later_death_date_replaces_the_death_flag(app: &TestApp) {
+    // PID-14 is the last field `admit` sets: PID-29 and PID-30 follow it.
+    let work_phone = "(217)555-0199^WPN^PH";
+    let flagged = format!("{work_phone}{}Y", "|".repeat(16));
+    let flagged = admit("D-1", "DEAD-1", "V900").replacen(work_phone, &flagged, 1);
+    assert_eq!(field(&send_one(app, &flagged).await, "MSA", 1), "AA");
+    let patient = &search(app, &format!("Patient?identifier={MRN}|DEAD-1")).await[0];
+    assert_eq!(patient["deceasedBoolean"], true, "{patient}");
+    let dated = format!("{work_phone}{}20240502083000|Y", "|".repeat(15));
+    let dated = admit("D-2", "DEAD-1", "V900").replacen(work_phone, &dated, 1);
+    let ack = send_one(app, &dated).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    let patient = &search(app, &format!("Patient?identifier={MRN}|DEAD-1")).await[0];
+    assert!(patient.get("deceasedBoolean").is_none(), "{patient}");
+    assert!(
+        patient["deceasedDateTime"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-05-02"),
+        "{patient}"
+    );
 }
 
 async fn merge_repoints_the_replaced_patient(app: &TestApp) {

@@ -180,6 +180,10 @@ fn patient_fields(pid: &SegmentView<'_>, mut identifiers: Vec<Value>) -> Map<Str
     patient
 }
 
+/// Choice elements the maps write (`deceased[x]`): the form a message gives
+/// replaces whichever form was stored, since a resource may hold only one.
+const CHOICE_ELEMENTS: &[&str] = &["deceased"];
+
 /// The mapped elements over the current resource: what the message says replaces
 /// what was stored, and what it does not speak of (links, extensions) is kept.
 fn merge(current: Option<Value>, resource_type: &str, mapped: Map<String, Value>) -> Value {
@@ -189,6 +193,11 @@ fn merge(current: Option<Value>, resource_type: &str, mapped: Map<String, Value>
     };
     resource.insert("resourceType".into(), Value::String(resource_type.into()));
     resource.remove("meta");
+    for choice in CHOICE_ELEMENTS {
+        if mapped.keys().any(|key| key.starts_with(choice)) {
+            resource.retain(|key, _| !key.trim_start_matches('_').starts_with(choice));
+        }
+    }
     resource.extend(mapped);
     Value::Object(resource)
 }
