@@ -27,10 +27,9 @@ const ICD10_SYSTEMS: &[&str] = &[ICD10_SYSTEM, "http://hl7.org/fhir/sid/icd-10"]
 const POS_SYSTEM: &str =
     "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set";
 
-/// The resources a Claim points at, as read from the store.
+/// The resources a Claim points at, as read from the store. Shared, not copied: a
+/// batch's claims reference the same few resources it read once.
 #[derive(Debug, Default)]
-/// Shared, not copied: a batch's claims reference the same few resources it read
-/// once.
 pub struct Referenced {
     pub patient: Arc<Value>,
     pub coverage: Arc<Value>,

@@ -444,34 +444,29 @@ fn index_condition(s: &mut Statement, x: &str, param: &str, condition: &Conditio
             // system: on PostgreSQL `system|code` has no index of its own (migration
             // 2026-11-27-000130_token_codes_index_alone), as the rows sharing a
             // parameter's code are nearly always the ones sharing system and code.
-            let code_ref = code.as_deref();
-            match (system, code_ref) {
-                (TokenSystem::Any, Some(code)) => {
-                    let hashes = TokenHashes::new(param, None, Some(code));
-                    s.sql(&format!("{x}.hash_code = "))
-                        .bind(hashes.code)
-                        .sql(&format!(" AND {x}.code = "))
-                        .bind(code);
-                }
-                (TokenSystem::Absent, Some(code)) => {
-                    let hashes = TokenHashes::new(param, None, Some(code));
-                    s.sql(&format!("{x}.hash_code = "))
-                        .bind(hashes.code)
-                        .sql(&format!(" AND {x}.hash_system_code = "))
-                        .bind(hashes.system_code)
-                        .sql(&format!(" AND {x}.system IS NULL AND {x}.code = "))
-                        .bind(code);
-                }
-                (TokenSystem::Is(system), Some(code)) => {
-                    let hashes = TokenHashes::new(param, Some(system), Some(code));
-                    s.sql(&format!("{x}.hash_code = "))
-                        .bind(hashes.code)
-                        .sql(&format!(" AND {x}.hash_system_code = "))
-                        .bind(hashes.system_code)
-                        .sql(&format!(" AND {x}.system = "))
-                        .bind(system)
-                        .sql(&format!(" AND {x}.code = "))
-                        .bind(code);
+            match (system, code.as_deref()) {
+                (system, Some(code)) => {
+                    let named = match system {
+                        TokenSystem::Is(system) => Some(system.as_str()),
+                        TokenSystem::Any | TokenSystem::Absent => None,
+                    };
+                    let hashes = TokenHashes::new(param, named, Some(code));
+                    s.sql(&format!("{x}.hash_code = ")).bind(hashes.code);
+                    match system {
+                        TokenSystem::Any => {}
+                        TokenSystem::Absent => {
+                            s.sql(&format!(" AND {x}.hash_system_code = "))
+                                .bind(hashes.system_code)
+                                .sql(&format!(" AND {x}.system IS NULL"));
+                        }
+                        TokenSystem::Is(system) => {
+                            s.sql(&format!(" AND {x}.hash_system_code = "))
+                                .bind(hashes.system_code)
+                                .sql(&format!(" AND {x}.system = "))
+                                .bind(system);
+                        }
+                    }
+                    s.sql(&format!(" AND {x}.code = ")).bind(code);
                 }
                 (TokenSystem::Is(system), None) => {
                     let hashes = TokenHashes::new(param, Some(system), None);
