@@ -439,12 +439,19 @@ mod postgres {
             let mut writing = std::pin::pin!(rows.write(Some(message)).get_result::<CountRow>(&mut writing));
             // The first poll sends the write. One that failed before it could be
             // sent (its SQL or binds not built) must not have a COMMIT behind it,
-            // which would commit the transaction's earlier work without it.
-            if let std::task::Poll::Ready(Err(error)) = futures_util::poll!(writing.as_mut()) {
-                return Err(refused(error));
-            }
+            // which would commit the transaction's earlier work without it. One
+            // already answered (the connection's task, on another thread, read
+            // the reply before this poll looked) is not polled again.
+            let answered = match futures_util::poll!(writing.as_mut()) {
+                std::task::Poll::Ready(Err(error)) => return Err(refused(error)),
+                std::task::Poll::Ready(Ok(row)) => Some(Ok(row)),
+                std::task::Poll::Pending => None,
+            };
             let committing = transaction_control("COMMIT").execute(&mut committing);
-            let (written, committed) = futures_util::future::join(writing, committing).await;
+            let (written, committed) = match answered {
+                Some(written) => (written, committing.await),
+                None => futures_util::future::join(writing, committing).await,
+            };
             let written = written.map(|_| ()).map_err(refused);
             match committed {
                 Ok(_) => written,
