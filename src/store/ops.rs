@@ -23,7 +23,7 @@ use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
     search_uri,
 };
-use crate::store::sql_types::{JsonText, StoredInstant};
+use crate::store::sql_types::StoredInstant;
 use crate::store::statement::Statement;
 use crate::store::StoreError;
 
@@ -43,7 +43,7 @@ pub async fn read_current(
             resources::deleted,
             resources::body,
         ))
-        .first::<(i64, StoredInstant, bool, JsonText)>(conn)
+        .first::<(i64, StoredInstant, bool, String)>(conn)
         .await
         .optional()?;
     Ok(
@@ -51,7 +51,7 @@ pub async fn read_current(
             version_id,
             last_updated: last_updated.0,
             deleted,
-            body: body.0,
+            body,
         }),
     )
 }
@@ -67,7 +67,7 @@ pub async fn read_current_many(
     let mut found = Vec::with_capacity(ids.len());
     // SQLite takes at most 32,766 bound values per statement.
     for chunk in ids.chunks(10_000) {
-        let rows: Vec<(String, i64, StoredInstant, bool, JsonText)> = resources::table
+        let rows: Vec<(String, i64, StoredInstant, bool, String)> = resources::table
             .filter(resources::tenant.eq(tenant.as_str()))
             .filter(resources::res_type.eq(res_type))
             .filter(resources::res_id.eq_any(chunk))
@@ -87,7 +87,7 @@ pub async fn read_current_many(
                         version_id,
                         last_updated: last_updated.0,
                         deleted,
-                        body: body.0,
+                        body,
                     };
                     (id, current)
                 }),
@@ -230,7 +230,7 @@ pub async fn write_in_transaction(
     if let Some(rendered) = &rendered {
         refuse_foreign_references(conn, tenant, std::slice::from_ref(&(res_type, &rendered.index))).await?;
     }
-    let body = rendered.as_ref().map(|r| JsonText(r.body.clone()));
+    let body = rendered.as_ref().map(|r| r.body.as_str());
 
     let change_seq: i64 = diesel::insert_into(resource_history::table)
         .values(&NewHistoryRow {
@@ -241,7 +241,7 @@ pub async fn write_in_transaction(
             last_updated: StoredInstant(new_version.last_updated),
             method: method.http_verb(),
             deleted: deleting,
-            body: body.clone(),
+            body,
         })
         .returning(resource_history::change_seq)
         .get_result(conn)

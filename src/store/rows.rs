@@ -18,7 +18,7 @@ use crate::store::schema::{
     resource_history, resources, search_date, search_quantity, search_reference, search_string, search_token,
     search_uri,
 };
-use crate::store::sql_types::{JsonText, StoredInstant};
+use crate::store::sql_types::StoredInstant;
 use crate::store::token_hash::TokenHashes;
 use crate::store::StoreError;
 
@@ -32,18 +32,18 @@ pub struct NewResourceRow<'a> {
     pub last_updated: StoredInstant,
     pub deleted: bool,
     pub change_seq: i64,
-    pub body: JsonText,
+    pub body: &'a str,
 }
 
 /// The new state of an existing resource row; a `None` body leaves the body as it is.
 #[derive(AsChangeset)]
 #[diesel(table_name = resources)]
-pub struct ResourceChangeset {
+pub struct ResourceChangeset<'a> {
     pub version_id: i64,
     pub last_updated: StoredInstant,
     pub deleted: bool,
     pub change_seq: i64,
-    pub body: Option<JsonText>,
+    pub body: Option<&'a str>,
 }
 
 #[derive(Insertable)]
@@ -57,7 +57,7 @@ pub struct NewHistoryRow<'a> {
     pub last_updated: StoredInstant,
     pub method: &'a str,
     pub deleted: bool,
-    pub body: Option<JsonText>,
+    pub body: Option<&'a str>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -69,7 +69,7 @@ pub struct HistoryRow {
     pub version_id: i64,
     pub last_updated: StoredInstant,
     pub method: String,
-    pub body: Option<JsonText>,
+    pub body: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -151,7 +151,7 @@ impl HistoryRow {
             version_id: self.version_id,
             last_updated: self.last_updated.0,
             method,
-            body: self.body.map(|b| b.0),
+            body: self.body,
         })
     }
 }
@@ -333,8 +333,8 @@ pub struct FoundRow {
     pub res_id: String,
     #[diesel(sql_type = crate::store::sql_types::UtcTimestamp)]
     pub last_updated: StoredInstant,
-    #[diesel(sql_type = crate::store::sql_types::FhirJson)]
-    pub body: JsonText,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub body: String,
 }
 
 impl From<FoundRow> for FoundResource {
@@ -343,7 +343,7 @@ impl From<FoundRow> for FoundResource {
             res_type: row.res_type,
             id: row.res_id,
             last_updated: row.last_updated.0,
-            body: row.body.0,
+            body: row.body,
         }
     }
 }
@@ -437,7 +437,7 @@ pub fn staged_history_rows<'a>(tenant: &'a str, staged: &'a [StagedCreate]) -> V
             last_updated: StoredInstant(create.last_updated),
             method: WriteMethod::Create.http_verb(),
             deleted: false,
-            body: Some(JsonText(create.rendered.body.clone())),
+            body: Some(&create.rendered.body),
         });
     }
     rows
@@ -459,7 +459,7 @@ pub fn staged_resource_rows<'a>(
             last_updated: StoredInstant(create.last_updated),
             deleted: false,
             change_seq,
-            body: JsonText(create.rendered.body.clone()),
+            body: &create.rendered.body,
         });
     }
     rows

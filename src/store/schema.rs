@@ -4,7 +4,7 @@
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::store::sql_types::{FhirJson, UtcTimestamp};
+    use crate::store::sql_types::UtcTimestamp;
 
     resources (res_type, res_id) {
         res_type -> Text,
@@ -13,14 +13,14 @@ diesel::table! {
         last_updated -> UtcTimestamp,
         deleted -> Bool,
         change_seq -> BigInt,
-        body -> FhirJson,
+        body -> Text,
         tenant -> Text,
     }
 }
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::store::sql_types::{FhirJson, UtcTimestamp};
+    use crate::store::sql_types::UtcTimestamp;
 
     resource_history (change_seq) {
         change_seq -> BigInt,
@@ -30,7 +30,7 @@ diesel::table! {
         last_updated -> UtcTimestamp,
         method -> Text,
         deleted -> Bool,
-        body -> Nullable<FhirJson>,
+        body -> Nullable<Text>,
         tenant -> Text,
     }
 }

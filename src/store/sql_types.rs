@@ -3,22 +3,14 @@
 //! Declaring them once, with one encoding per backend, lets a single `table!` schema
 //! and a single copy of the query code serve both databases.
 
-use std::io::Write;
-
 use chrono::{DateTime, Utc};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::query_builder::QueryId;
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::{BigInt, SqlType, Text, Timestamptz};
+use diesel::sql_types::{BigInt, SqlType, Timestamptz};
 use diesel::sqlite::{Sqlite, SqliteValue};
-
-/// A resource body: `jsonb` on PostgreSQL, `TEXT` on SQLite.
-#[derive(SqlType, QueryId, Debug, Clone, Copy)]
-#[diesel(postgres_type(oid = 3802, array_oid = 3807))]
-#[diesel(sqlite_type(name = "Text"))]
-pub struct FhirJson;
 
 /// A UTC instant: `timestamptz` on PostgreSQL, microseconds since the epoch on SQLite
 /// (an integer keeps range comparisons exact and index-friendly there).
@@ -26,45 +18,6 @@ pub struct FhirJson;
 #[diesel(postgres_type(oid = 1184, array_oid = 1185))]
 #[diesel(sqlite_type(name = "Long"))]
 pub struct UtcTimestamp;
-
-/// JSON text of a stored resource. Kept as text, not parsed, so a read can hand the
-/// stored bytes straight to the client.
-#[derive(Debug, Clone, PartialEq, AsExpression, FromSqlRow)]
-#[diesel(sql_type = FhirJson)]
-pub struct JsonText(pub String);
-
-/// jsonb's binary wire format is a version byte followed by the JSON text.
-const JSONB_FORMAT_VERSION: u8 = 1;
-
-impl ToSql<FhirJson, Pg> for JsonText {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        out.write_all(&[JSONB_FORMAT_VERSION])?;
-        out.write_all(self.0.as_bytes())?;
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<FhirJson, Pg> for JsonText {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        match value.as_bytes().split_first() {
-            Some((&JSONB_FORMAT_VERSION, text)) => Ok(JsonText(std::str::from_utf8(text)?.to_owned())),
-            _ => Err("unsupported jsonb wire format".into()),
-        }
-    }
-}
-
-impl ToSql<FhirJson, Sqlite> for JsonText {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.0.as_str());
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<FhirJson, Sqlite> for JsonText {
-    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        <String as FromSql<Text, Sqlite>>::from_sql(value).map(JsonText)
-    }
-}
 
 /// A point in time as stored in `UtcTimestamp` columns (microsecond precision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, AsExpression, FromSqlRow)]

@@ -10,7 +10,7 @@
 //! PostgreSQL's CPU per HL7 message (BENCHMARKS.md, issue 4). Data-modifying `WITH`
 //! clauses run once and to completion whether or not the final `SELECT` reads them,
 //! all in the statement's one snapshot. The current rows are copied from what the
-//! history insert returns, so each body travels and is parsed into jsonb once, and
+//! history insert returns, so each body travels once, and
 //! each current row gets its `change_seq` without another round trip. Every column
 //! goes as an array (`crate::store::unnest`), so the text is the same whatever was
 //! staged.

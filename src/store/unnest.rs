@@ -20,7 +20,7 @@ use crate::store::rows::{
     NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow, NewTokenRow,
     NewUriRow,
 };
-use crate::store::sql_types::{FhirJson, JsonText, StoredInstant, UtcTimestamp};
+use crate::store::sql_types::{StoredInstant, UtcTimestamp};
 
 /// One column's values, in row order.
 enum Column<'a> {
@@ -30,8 +30,6 @@ enum Column<'a> {
     Double(Vec<f64>),
     Bool(Vec<bool>),
     Instant(Vec<StoredInstant>),
-    Json(Vec<&'a JsonText>),
-    NullableJson(Vec<Option<&'a JsonText>>),
 }
 
 /// An INSERT of rows of one table as column arrays.
@@ -60,8 +58,6 @@ impl QueryFragment<Pg> for UnnestInsert<'_> {
                 Column::Double(v) => out.push_bind_param::<Array<Double>, _>(v)?,
                 Column::Bool(v) => out.push_bind_param::<Array<Bool>, _>(v)?,
                 Column::Instant(v) => out.push_bind_param::<Array<UtcTimestamp>, _>(v)?,
-                Column::Json(v) => out.push_bind_param::<Array<FhirJson>, _>(v)?,
-                Column::NullableJson(v) => out.push_bind_param::<Array<Nullable<FhirJson>>, _>(v)?,
             }
         }
         out.push_sql(")");
@@ -114,12 +110,6 @@ macro_rules! unnest_rows {
             }
         }
     };
-    (@column $rows:ident, $field:ident, Json) => {
-        Column::Json($rows.iter().map(|row| &row.$field).collect())
-    };
-    (@column $rows:ident, $field:ident, NullableJson) => {
-        Column::NullableJson($rows.iter().map(|row| row.$field.as_ref()).collect())
-    };
     (@column $rows:ident, $field:ident, String) => {
         Column::Text($rows.iter().map(|row| row.$field.as_str()).collect())
     };
@@ -133,11 +123,11 @@ macro_rules! unnest_rows {
 
 unnest_rows!(NewResourceRow<'_> => resources {
     tenant: Text, res_type: Text, res_id: Text, version_id: BigInt, last_updated: Instant,
-    deleted: Bool, change_seq: BigInt, body: Json,
+    deleted: Bool, change_seq: BigInt, body: Text,
 });
 unnest_rows!(NewHistoryRow<'_> => resource_history {
     tenant: Text, res_type: Text, res_id: Text, version_id: BigInt, last_updated: Instant,
-    method: Text, deleted: Bool, body: NullableJson,
+    method: Text, deleted: Bool, body: NullableText,
 });
 unnest_rows!(NewTokenRow<'_> => search_token + hash_identity {
     tenant: Text, res_type: Text, res_id: Text, param: Text, system: NullableText, code: NullableText,
