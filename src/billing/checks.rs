@@ -11,6 +11,7 @@ use crate::billing::claim::BillingClaim;
 use crate::billing::from_fhir;
 use crate::billing::scrub::{self, BilledService, DuplicateCheck, RuleSet, ScrubContext, ScrubReport};
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::store::Session;
@@ -54,7 +55,7 @@ impl EarlierServices {
         let mut earlier = EarlierServices {
             services: HashMap::new(),
         };
-        let provider = claim.pointer("/provider/reference").and_then(Value::as_str);
+        let provider = claim.at("/provider/reference").and_then(Value::as_str);
         let Some(provider) = provider.filter(|_| !billed.patient_id.is_empty()) else {
             return Ok(earlier);
         };
@@ -74,9 +75,7 @@ impl EarlierServices {
             let version = fhir.read(session, ResourceType::Claim, &id).await?;
             let other: Value =
                 serde_json::from_str(&version.body).map_err(|e| FhirError::Internal(e.to_string()))?;
-            if !is_live(&other)
-                || other.pointer("/provider/reference").and_then(Value::as_str) != Some(provider)
-            {
+            if !is_live(&other) || other.at("/provider/reference").and_then(Value::as_str) != Some(provider) {
                 continue;
             }
             for service in billed_services(&other) {
@@ -121,10 +120,10 @@ pub(crate) fn billed_services(claim: &Value) -> Vec<(NaiveDate, String)> {
     let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
     items
         .filter_map(|item| {
-            let code = item.pointer("/productOrService/coding/0/code")?.as_str()?;
+            let code = item.at("/productOrService/coding/0/code")?.as_str()?;
             let date = item
                 .get("servicedDate")
-                .or_else(|| item.pointer("/servicedPeriod/start"))?
+                .or_else(|| item.at("/servicedPeriod/start"))?
                 .as_str()?;
             Some((from_fhir::date_of(date)?, code.to_owned()))
         })

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::billing::remittance::money::json_amount;
+use crate::fhir::pointer::Pointer;
 
 /// What a line becomes; a field left `None` keeps its value.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -113,7 +114,7 @@ pub fn apply(claim: &mut Value, corrections: &Corrections) -> Result<(), Correct
             ));
         }
         let system = claim
-            .pointer("/diagnosis/0/diagnosisCodeableConcept/coding/0/system")
+            .at("/diagnosis/0/diagnosisCodeableConcept/coding/0/system")
             .cloned()
             .unwrap_or_else(|| json!(crate::billing::from_fhir::ICD10_SYSTEM));
         claim["diagnosis"] = codes
@@ -139,7 +140,7 @@ fn recompute_total(claim: &mut Value) {
         .map(|items| {
             items
                 .iter()
-                .map(|item| item.pointer("/net/value").and_then(decimal_of))
+                .map(|item| item.at("/net/value").and_then(decimal_of))
                 .collect()
         })
         .unwrap_or(None);

@@ -15,6 +15,7 @@ use crate::billing::claim::{
     Address, BillingClaim, CoverageTerms, Payer, Person, Provider, ServiceLine, Subscriber,
 };
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::store::Session;
@@ -199,7 +200,7 @@ async fn payer_of(
     claim: &Value,
     coverage: &Value,
 ) -> Result<Arc<Value>, FhirError> {
-    match coverage.pointer("/payor/0") {
+    match coverage.at("/payor/0") {
         Some(_) => follow(source, coverage, "/payor/0", "Coverage.payor[0]").await,
         None => follow(source, claim, "/insurer", "Claim.insurer").await,
     }
@@ -231,7 +232,7 @@ async fn follow(
 
 /// `Type/id` of a relative reference at `pointer`.
 pub(crate) fn reference_of<'v>(from: &'v Value, pointer: &str) -> Option<(ResourceType, &'v str)> {
-    let reference = from.pointer(pointer)?.get("reference")?.as_str()?;
+    let reference = from.at(pointer)?.get("reference")?.as_str()?;
     let (resource_type, id) = reference.split_once('/')?;
     Some((resource_type.parse().ok()?, id))
 }
@@ -258,14 +259,14 @@ fn rendering_member(claim: &Value) -> Option<usize> {
 }
 
 fn service_lines(claim: &Value) -> Result<Vec<ServiceLine>, FhirError> {
-    let billable_start = claim.pointer("/billablePeriod/start").and_then(Value::as_str);
+    let billable_start = claim.at("/billablePeriod/start").and_then(Value::as_str);
     let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
     items
         .enumerate()
         .map(|(index, item)| {
             let service_date = item
                 .get("servicedDate")
-                .or_else(|| item.pointer("/servicedPeriod/start"))
+                .or_else(|| item.at("/servicedPeriod/start"))
                 .and_then(Value::as_str)
                 .or(billable_start)
                 .and_then(date_of)
@@ -277,11 +278,11 @@ fn service_lines(claim: &Value) -> Result<Vec<ServiceLine>, FhirError> {
                     )
                 })?;
             let units = item
-                .pointer("/quantity/value")
+                .at("/quantity/value")
                 .and_then(decimal)
                 .unwrap_or(Decimal::ONE);
-            let charge = item.pointer("/net/value").and_then(decimal).or_else(|| {
-                item.pointer("/unitPrice/value")
+            let charge = item.at("/net/value").and_then(decimal).or_else(|| {
+                item.at("/unitPrice/value")
                     .and_then(decimal)
                     .map(|price| price * units)
             });
@@ -341,7 +342,7 @@ pub(crate) fn person(resource: &Value) -> Person {
     Person {
         family: text(resource, "/name/0/family").unwrap_or_default(),
         given: resource
-            .pointer("/name/0/given")
+            .at("/name/0/given")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -352,7 +353,7 @@ pub(crate) fn person(resource: &Value) -> Person {
             .and_then(Value::as_str)
             .and_then(date_of),
         gender: text(resource, "/gender"),
-        address: resource.pointer("/address/0").map(address),
+        address: resource.at("/address/0").map(address),
     }
 }
 
@@ -410,11 +411,11 @@ fn coverage_terms(coverage: &Value) -> CoverageTerms {
     let mut terms = CoverageTerms {
         status: text(coverage, "/status").unwrap_or_default(),
         period_start: coverage
-            .pointer("/period/start")
+            .at("/period/start")
             .and_then(Value::as_str)
             .and_then(date_of),
         period_end: coverage
-            .pointer("/period/end")
+            .at("/period/end")
             .and_then(Value::as_str)
             .and_then(date_of),
         copay: None,
@@ -424,12 +425,12 @@ fn coverage_terms(coverage: &Value) -> CoverageTerms {
         match text(cost, "/type/coding/0/code").as_deref() {
             Some("copaypct") => {
                 terms.coinsurance = cost
-                    .pointer("/valueQuantity/value")
+                    .at("/valueQuantity/value")
                     .and_then(decimal)
                     .map(|percent| percent / Decimal::ONE_HUNDRED);
             }
             Some("copay" | "gpvisit" | "spvisit") if terms.copay.is_none() => {
-                terms.copay = cost.pointer("/valueMoney/value").and_then(decimal);
+                terms.copay = cost.at("/valueMoney/value").and_then(decimal);
             }
             _ => {}
         }
@@ -452,7 +453,7 @@ pub(crate) fn provider(resource: &Value) -> Provider {
         given,
         is_person,
         taxonomy: None,
-        address: resource.pointer("/address/0").map(address),
+        address: resource.at("/address/0").map(address),
     }
 }
 
@@ -493,7 +494,7 @@ fn coding_in(concept: Option<&Value>, systems: &[&str]) -> Option<String> {
 }
 
 fn text(from: &Value, pointer: &str) -> Option<String> {
-    from.pointer(pointer)
+    from.at(pointer)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -502,7 +503,7 @@ fn text(from: &Value, pointer: &str) -> Option<String> {
 
 /// The Claim's stated total (`total.value`), exactly as written.
 pub(crate) fn total_charge(claim: &Value) -> Option<Decimal> {
-    claim.pointer("/total/value").and_then(decimal)
+    claim.at("/total/value").and_then(decimal)
 }
 
 /// A JSON number as an exact decimal (the server keeps numbers as written).

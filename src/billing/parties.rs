@@ -9,6 +9,7 @@ use crate::billing::claim::{Payer, Person, Provider};
 use crate::billing::fields::{required_text, InvalidInput};
 use crate::billing::from_fhir::{self, reference_of};
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::store::Session;
@@ -88,7 +89,7 @@ pub async fn read(
     let coverage = stored(fhir, session, COVERAGE, ResourceType::Coverage, &ids.coverage_id).await?;
     let beneficiary = coverage
         .resource
-        .pointer("/beneficiary/reference")
+        .at("/beneficiary/reference")
         .and_then(Value::as_str);
     if beneficiary != Some(patient.reference.as_str()) {
         let covers = beneficiary.map_or("no beneficiary".to_owned(), |b| format!("covers {b}"));

@@ -23,6 +23,7 @@ use crate::billing::gateway::{
 };
 use crate::billing::parties::{self, Parties, PartiesError, PartyIds};
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::store::model::Tenant;
@@ -176,12 +177,7 @@ pub struct PriorAuthRecord {
 impl PriorAuthRecord {
     /// The record a stored ClaimResponse keeps.
     pub fn of(response_id: &str, response: &Value) -> Self {
-        let text = |pointer: &str| {
-            response
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        let text = |pointer: &str| response.at(pointer).and_then(Value::as_str).map(str::to_owned);
         let request = text("/request/reference").unwrap_or_default();
         let reference = text("/preAuthRef");
         let disposition = text("/disposition");

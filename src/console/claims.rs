@@ -31,6 +31,7 @@ use crate::billing::scrub::ScrubReport;
 use crate::billing::service::{self, BillingError, ClaimStatus};
 use crate::billing::worklist::{self, Resubmission, ResubmitError, WorklistQuery};
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::routes::FhirContext;
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::integrations::routes::IntegrationsContext;
@@ -625,7 +626,7 @@ fn actions(id: &str, status: &ClaimStatus, claim: &Value) -> Markup {
         .into_iter()
         .flatten()
         .filter_map(|d| {
-            d.pointer("/diagnosisCodeableConcept/coding/0/code")
+            d.at("/diagnosisCodeableConcept/coding/0/code")
                 .and_then(Value::as_str)
         })
         .collect();
@@ -647,18 +648,18 @@ fn actions(id: &str, status: &ClaimStatus, claim: &Value) -> Markup {
                             legend { "Line " (sequence) }
                             label for={ "code-" (sequence) } { "Procedure code (CPT/HCPCS)" }
                             input id={ "code-" (sequence) } name={ "code-" (sequence) } type="text"
-                                value=(text(item.pointer("/productOrService/coding/0/code"))) autocomplete="off";
+                                value=(text(item.at("/productOrService/coding/0/code"))) autocomplete="off";
                             label for={ "modifiers-" (sequence) } { "Modifiers (space separated)" }
                             input id={ "modifiers-" (sequence) } name={ "modifiers-" (sequence) } type="text" autocomplete="off"
                                 value=(item.get("modifier").and_then(Value::as_array).into_iter().flatten()
-                                    .filter_map(|m| m.pointer("/coding/0/code").and_then(Value::as_str))
+                                    .filter_map(|m| m.at("/coding/0/code").and_then(Value::as_str))
                                     .collect::<Vec<_>>().join(" "));
                             label for={ "units-" (sequence) } { "Units" }
                             input id={ "units-" (sequence) } name={ "units-" (sequence) } type="text" inputmode="decimal"
-                                value=(text(item.pointer("/quantity/value")));
+                                value=(text(item.at("/quantity/value")));
                             label for={ "charge-" (sequence) } { "Charge (USD)" }
                             input id={ "charge-" (sequence) } name={ "charge-" (sequence) } type="text" inputmode="decimal"
-                                value=(text(item.pointer("/net/value")));
+                                value=(text(item.at("/net/value")));
                         }
                     }
                     label for="diagnoses" { "Diagnosis codes (ICD-10-CM, in order, space separated)" }

@@ -7,6 +7,7 @@ pub mod conditional;
 pub mod format;
 mod history;
 pub mod outcome;
+pub mod pointer;
 pub mod reach;
 pub mod resource_type;
 pub mod routes;

@@ -13,6 +13,7 @@ use super::resource_type::ResourceType;
 use crate::auth::access_token::Principal;
 use crate::auth::policy::{may_include, Reach};
 use crate::auth::scopes::{compartment_search_restrictions, patient_access, PatientAccess};
+use crate::fhir::pointer::Pointer;
 use crate::fhir::search::find;
 use crate::store::Session;
 
@@ -153,7 +154,7 @@ pub fn filter_searchset(
     if let Some(entries) = parsed.get_mut("entry").and_then(Value::as_array_mut) {
         entries.retain(|entry| {
             let resource = &entry["resource"];
-            let included = entry.pointer("/search/mode").and_then(Value::as_str) == Some("include");
+            let included = entry.at("/search/mode").and_then(Value::as_str) == Some("include");
             match (included, principal) {
                 (true, Some(principal)) => may_include(&principal.scopes, reach, resource, fhir_base),
                 (true, None) => false,

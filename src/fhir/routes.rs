@@ -17,6 +17,7 @@ use crate::billing::scrub::RuleSet;
 use crate::fhir::format::{self, BodyKind, Format, ResponseFormat};
 use crate::fhir::history::{history_bundle, HistoryParams};
 use crate::fhir::outcome::{operation_outcome, FhirError, Issue};
+use crate::fhir::pointer::Pointer;
 use crate::fhir::reach;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::params::{ParseOptions, SearchRequest};
@@ -490,7 +491,7 @@ async fn bundle(
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|entry| entry.pointer("/response/location").and_then(Value::as_str))
+        .filter_map(|entry| entry.at("/response/location").and_then(Value::as_str))
         .map(str::to_owned)
         .collect();
     crate::audit::note(&request, |note| note.references = locations);

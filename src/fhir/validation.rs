@@ -12,6 +12,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use crate::fhir::outcome::{FhirError, Issue};
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 
 const R4_SCHEMA: &str = include_str!("../../fhir-profiles/fhir.schema.json");
@@ -72,7 +73,7 @@ static PROFILE_VALIDATORS: LazyLock<HashMap<String, Profile>> = LazyLock::new(||
                 .expect("an embedded profile has an $id")
                 .to_owned();
             let resource_type = schema
-                .pointer("/properties/resourceType/const")
+                .at("/properties/resourceType/const")
                 .and_then(Value::as_str)
                 .and_then(|name| name.parse().ok())
                 .expect("an embedded profile fixes resourceType to a supported type");

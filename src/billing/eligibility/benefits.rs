@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::billing::remittance::money::json_amount;
+use crate::fhir::pointer::Pointer;
 use crate::x12::eligibility_response::{
     Benefit, BenefitKind, CoverageStatus, EligibilityResponse, MemberEligibility, TimePeriod,
 };
@@ -275,7 +276,7 @@ pub fn summary_of(resource: &Value) -> BenefitSummary {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|b| b.pointer("/type/coding/0/code").and_then(Value::as_str) == Some(code))
+            .find(|b| b.at("/type/coding/0/code").and_then(Value::as_str) == Some(code))
     };
     let money = |benefit: Option<&Value>, field: &str| benefit.and_then(|b| decimal(&b[field]["value"]));
     let deductible = benefit("deductible");
@@ -295,7 +296,7 @@ pub fn summary_of(resource: &Value) -> BenefitSummary {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|e| e.pointer("/code/coding/0/code")?.as_str().map(str::to_owned))
+            .filter_map(|e| e.at("/code/coding/0/code")?.as_str().map(str::to_owned))
             .collect(),
     }
 }

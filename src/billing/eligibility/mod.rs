@@ -21,6 +21,7 @@ use crate::billing::fields::{optional_date, InvalidInput};
 use crate::billing::gateway::{BillingGateway, GatewayError};
 use crate::billing::parties::{self, Parties, PartiesError, PartyIds};
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
@@ -107,12 +108,7 @@ pub struct EligibilityRecord {
 impl EligibilityRecord {
     /// The record a stored CoverageEligibilityResponse keeps.
     pub fn of(response_id: &str, response: &Value) -> Self {
-        let text = |pointer: &str| {
-            response
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        let text = |pointer: &str| response.at(pointer).and_then(Value::as_str).map(str::to_owned);
         let request = text("/request/reference").unwrap_or_default();
         EligibilityRecord {
             request_id: request

@@ -34,6 +34,7 @@ use crate::billing::from_fhir::date_of;
 use crate::billing::gateway::{
     BillingGateway, GatewayError, PriorAuthDecision, PriorAuthOutcome, PriorAuthTracking, SubmissionReceipt,
 };
+use crate::fhir::pointer::Pointer;
 use crate::x12::eligibility_inquiry::{InquiredMember, ReceivedInquiry};
 use crate::x12::eligibility_response::{Benefit, EligibilityAnswer, MemberAnswer, Rejection, TimePeriod};
 use crate::x12::{check_envelope, read_270, write_271, ControlNumbers, EnvelopeConfig, Segments};
@@ -417,9 +418,7 @@ fn requested_services(claim: &Value) -> Vec<(String, Option<NaiveDate>)> {
         .into_iter()
         .flatten()
         .map(|item| {
-            let code = item
-                .pointer("/productOrService/coding/0/code")
-                .and_then(Value::as_str);
+            let code = item.at("/productOrService/coding/0/code").and_then(Value::as_str);
             let date = item["servicedDate"].as_str().and_then(date_of);
             (code.unwrap_or_default().to_owned(), date)
         })

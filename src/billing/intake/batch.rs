@@ -44,6 +44,7 @@ use crate::billing::pricing::{price, FeeSchedules};
 use crate::billing::scrub::{self, BilledService, DuplicateCheck, RuleSet, ScrubContext};
 use crate::billing::service::{charge_cents, first_seen, scrub_move, state_change, BillingError, Move};
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
@@ -439,7 +440,7 @@ impl<'a> Batch<'a> {
                 serde_json::from_str(&current.body).map_err(|e| FhirError::Internal(e.to_string()))?;
             let live = is_live(&claim);
             let patient = reference_of(&claim, "/patient").map(|(_, id)| id.to_owned());
-            let provider = claim.pointer("/provider/reference").and_then(Value::as_str);
+            let provider = claim.at("/provider/reference").and_then(Value::as_str);
             let (Some(patient), Some(provider), true) = (patient, provider, live && !current.deleted) else {
                 continue;
             };

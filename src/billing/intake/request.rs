@@ -129,19 +129,31 @@ impl IntakeRequest {
     /// The professional Claim this request asks for, created on `created`, with the
     /// FHIR `status` it will be stored with.
     pub fn to_claim(&self, created: NaiveDate, status: &str) -> Value {
+        // `json!` copies each value an expression hands it (it serializes it
+        // again), a deep copy of every item: what is built here already goes in
+        // afterwards, into the place its `null` keeps in the element order.
         let mut claim = json!({
             "resourceType": "Claim",
             "status": status,
             "type": {"coding": [{"system": CLAIM_TYPE_SYSTEM, "code": "professional"}]},
             "use": "claim",
-            "patient": self.patient.to_json(),
+            "patient": null,
             "created": created.to_string(),
-            "provider": self.provider.to_json(),
+            "provider": null,
             "priority": {"coding": [{"system": PRIORITY_SYSTEM, "code": "normal"}]},
-            "insurance": [{"sequence": 1, "focal": true, "coverage": self.coverage.to_json()}],
-            "item": self.procedures.iter().enumerate().map(|(index, p)| item(index, p)).collect::<Vec<_>>(),
+            "insurance": [{"sequence": 1, "focal": true, "coverage": null}],
+            "item": null,
             "total": {"value": json_amount(self.total), "currency": "USD"},
         });
+        claim["patient"] = self.patient.to_json();
+        claim["provider"] = self.provider.to_json();
+        claim["insurance"][0]["coverage"] = self.coverage.to_json();
+        claim["item"] = self
+            .procedures
+            .iter()
+            .enumerate()
+            .map(|(index, p)| item(index, p))
+            .collect();
         if let Some(rendering) = &self.rendering {
             claim["careTeam"] = json!([{
                 "sequence": 1,

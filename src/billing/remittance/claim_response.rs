@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::billing::remittance::money::json_amount;
 use crate::billing::remittance::verdict::{disposition, Verdict};
+use crate::fhir::pointer::Pointer;
 use crate::x12::remittance::{Adjustment, ClaimPayment, Remittance, ServicePayment};
 
 pub const CARC_SYSTEM: &str = "https://x12.org/codes/claim-adjustment-reason-codes";
@@ -102,9 +103,7 @@ fn item_sequences(claim: &Value, lines: &[ServicePayment]) -> Vec<u64> {
             items
                 .iter()
                 .filter_map(|item| {
-                    let code = item
-                        .pointer("/productOrService/coding/0/code")
-                        .and_then(Value::as_str);
+                    let code = item.at("/productOrService/coding/0/code").and_then(Value::as_str);
                     Some((item["sequence"].as_u64()?, code))
                 })
                 .collect()

@@ -22,6 +22,7 @@ use crate::billing::remittance::report::{
 use crate::billing::remittance::verdict::{route, verdict, Verdict};
 use crate::billing::service::{self, BillingError, Move};
 use crate::fhir::outcome::FhirError;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
@@ -411,7 +412,7 @@ async fn coverage_payor(
             .or_else(|| all.first())
     });
     let coverage_id = insurance
-        .and_then(|i| i.pointer("/coverage/reference"))
+        .and_then(|i| i.at("/coverage/reference"))
         .and_then(Value::as_str)
         .and_then(|reference| reference.strip_prefix("Coverage/"));
     let Some(coverage_id) = coverage_id else {
@@ -424,7 +425,7 @@ async fn coverage_payor(
         Err(error) => return Err(error.into()),
     };
     let coverage: Value = serde_json::from_str(&coverage.body).map_err(|e| internal(e.to_string()))?;
-    Ok(coverage.pointer("/payor/0").cloned())
+    Ok(coverage.at("/payor/0").cloned())
 }
 
 fn internal(message: String) -> BillingError {

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::fhir::search::definitions::{ElementPath, ParamKind, Registry, SearchParam, StepFilter};
 use crate::fhir::search::values::{normalize_string, truncate_chars, DateRange, Decimal};
@@ -164,12 +165,12 @@ fn add_entries(
                         code(),
                         text("system"),
                         value,
-                        node.pointer("/type/text").and_then(Value::as_str),
+                        node.at("/type/text").and_then(Value::as_str),
                     ));
                 }
                 // `identifier:of-type=system|code|value` matches on the identifier's
                 // type coding and value together: indexed under its own name.
-                let type_codings = node.pointer("/type/coding").and_then(Value::as_array);
+                let type_codings = node.at("/type/coding").and_then(Value::as_array);
                 if let Some(value) = value {
                     for coding in type_codings.into_iter().flatten() {
                         if let Some(type_code) = coding.get("code").and_then(Value::as_str) {

@@ -8,6 +8,7 @@ use super::{
     missing, token_query, upsert, upsert_keyed, write_over, AuthoritySystems, MappingContext, MappingError,
 };
 use crate::fhir::conditional::CriteriaAuthor;
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
 use crate::hl7::message::{Parsed, SegmentView};
@@ -73,7 +74,7 @@ fn patient_identifiers(pid: &SegmentView<'_>, systems: &AuthoritySystems) -> Vec
 fn key_identifier(identifiers: &[Value]) -> Option<&Value> {
     identifiers
         .iter()
-        .find(|i| i.pointer("/type/coding/0/code").and_then(Value::as_str) == Some("MR"))
+        .find(|i| i.at("/type/coding/0/code").and_then(Value::as_str) == Some("MR"))
         .or(identifiers.first())
 }
 

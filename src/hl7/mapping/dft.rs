@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use super::adt::{upsert_coverages, upsert_encounter, upsert_patient};
 use super::datatypes::date;
 use super::{missing, upsert, write_over, MappingContext, MappingError};
+use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
 use crate::hl7::message::{Parsed, Repetition, SegmentView};
@@ -307,7 +308,7 @@ fn merge_diagnoses(claim: &mut Map<String, Value>, diagnoses: &[(String, Option<
         .unwrap_or_default();
     for (code, display, system) in diagnoses {
         let known = list.iter().any(|d| {
-            d.pointer("/diagnosisCodeableConcept/coding/0/code")
+            d.at("/diagnosisCodeableConcept/coding/0/code")
                 .and_then(Value::as_str)
                 == Some(code)
         });
@@ -347,7 +348,7 @@ fn append_items(
         .map(|list| {
             list.iter()
                 .filter_map(|d| {
-                    let code = d.pointer("/diagnosisCodeableConcept/coding/0/code")?.as_str()?;
+                    let code = d.at("/diagnosisCodeableConcept/coding/0/code")?.as_str()?;
                     Some((code.to_owned(), d.get("sequence")?.clone()))
                 })
                 .collect()
@@ -384,7 +385,7 @@ fn append_items(
     }
     let total: Decimal = items
         .iter()
-        .filter_map(|i| i.pointer("/net/value").and_then(Value::as_number))
+        .filter_map(|i| i.at("/net/value").and_then(Value::as_number))
         .filter_map(|n| Decimal::from_str(&n.to_string()).ok())
         .sum();
     claim.insert("item".into(), Value::Array(items));
