@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct Settings {
     /// `sqlite://<path>` (the embedded database: file and directory created on
-    /// first run) or `postgres://user@host:port/db` (PostgreSQL, bodies stored as
-    /// JSONB). TLS to PostgreSQL is not supported yet: run it on a private network.
+    /// first run) or `postgres://user@host:port/db` (PostgreSQL). TLS to
+    /// PostgreSQL is not supported yet: run it on a private network.
     pub database_url: String,
     /// Connections in the database pool.
     pub database_pool_size: usize,
