@@ -54,11 +54,11 @@ stop_server
 
 if [ "$BACKEND" = postgres ]; then
   # The same statements the server runs, sent by pgbench with prepared statements:
-  # a read is one primary-key SELECT of the jsonb body; a create is one transaction
+  # a read is one primary-key SELECT of the body; a create is one transaction
   # of a history insert, a current-row insert and an identifier-token insert.
   # The body is kept in a table: pgbench would read the `:` of JSON as variables.
   python3 -c 'import json;p=json.load(open("tests/fixtures/fhir-examples/Patient-example.json"));p.pop("id");print(json.dumps(p))' > "$WORK/body.json"
-  echo "DROP TABLE IF EXISTS bench_body; CREATE TABLE bench_body AS SELECT :'body'::jsonb AS body;" \
+  echo "DROP TABLE IF EXISTS bench_body; CREATE TABLE bench_body AS SELECT :'body'::text AS body;" \
     | psql -h 127.0.0.1 -U postgres -q claimbridge_bench -v body="$(cat "$WORK/body.json")"
   cat > "$WORK/read.sql" <<SQL
 \set n random(1, $SEED)

@@ -439,7 +439,8 @@ mod postgres {
             let mut writing = std::pin::pin!(rows.write(Some(message)).get_result::<CountRow>(&mut writing));
             // The first poll sends the write. One that failed before it could be
             // sent (its SQL or binds not built) must not have a COMMIT behind it,
-            // which would commit the transaction's earlier work without it. One
+            // which would commit the transaction's earlier work without it; nor
+            // one already refused (the caller discards the connection). One
             // already answered (the connection's task, on another thread, read
             // the reply before this poll looked) is not polled again.
             let answered = match futures_util::poll!(writing.as_mut()) {
