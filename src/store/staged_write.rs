@@ -10,10 +10,9 @@
 //! PostgreSQL's CPU per HL7 message (BENCHMARKS.md, issue 4). Data-modifying `WITH`
 //! clauses run once and to completion whether or not the final `SELECT` reads them,
 //! all in the statement's one snapshot. The current rows are copied from what the
-//! history insert returns, so each body travels once, and
-//! each current row gets its `change_seq` without another round trip. Every column
-//! goes as an array (`crate::store::unnest`), so the text is the same whatever was
-//! staged.
+//! history insert returns, so each body travels once, and each current row gets
+//! its `change_seq` without another round trip. Every column goes as an array
+//! (`crate::store::unnest`), so the text is the same whatever was staged.
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
