@@ -274,6 +274,14 @@ mod postgres {
     /// Takes the transaction-scoped advisory locks `keys`, in the order given, in one
     /// statement.
     pub async fn lock_keys(conn: &mut Conn, keys: &[i64], mode: LockMode) -> Result<(), StoreError> {
+        lock_keys_statement(keys, mode)
+            .get_result::<CountRow>(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The statement `lock_keys` runs.
+    fn lock_keys_statement(keys: &[i64], mode: LockMode) -> Statement {
         // Functions in the select list run in the order UNNEST yields the keys.
         let function = match mode {
             LockMode::Exclusive => "pg_advisory_xact_lock",
@@ -288,16 +296,21 @@ mod postgres {
             lock.bind(*key);
         }
         lock.sql("]::BIGINT[]) AS t(k)) AS locked");
-        lock.get_result::<CountRow>(conn).await?;
-        Ok(())
+        lock
     }
 
     /// Begins a transaction, reserves `message`'s row (when there is one) and runs
-    /// `lookups`, each after taking its advisory lock, all pipelined in one round
-    /// trip. PostgreSQL runs them in order: the message's lock (`message_lock`)
-    /// first, so the check that its sender's control id is not recorded yet runs
-    /// once any transaction recording the same one has ended; a lookup's snapshot
-    /// is taken once its lock is held.
+    /// `lookups` once their advisory locks are held, all pipelined in one round
+    /// trip of four statements: BEGIN, the locks (the message's lock,
+    /// `message_lock`, first, then the lookups' in their order), the check that the
+    /// message's sender's control id is not recorded yet, and the lookups as one
+    /// `UNION ALL`. PostgreSQL runs them in order, and a statement's snapshot is
+    /// taken when it starts: the check and the lookups see whatever the locks'
+    /// previous holders committed.
+    ///
+    /// They were a lock and a search per lookup (nine statements for an
+    /// admission). Every statement costs PostgreSQL a portal, an executor start
+    /// and a reply of its own on the socket, and the server a reply to read.
     ///
     /// The message's row is not written here but by the statement that finishes
     /// the message (`commit_finishing_message`): written now, its status
@@ -309,16 +322,26 @@ mod postgres {
         message: Option<(i64, &NewMessage)>,
         lookups: &[(Option<i64>, Statement)],
     ) -> Result<(Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
-        type Pending<'c> = futures_util::future::BoxFuture<'c, diesel::QueryResult<Option<Vec<FoundRow>>>>;
         let shared: &Conn = conn;
-        let mut beginning = shared;
+        let (mut beginning, mut locking, mut checking, mut loading) = (shared, shared, shared, shared);
         let begin = transaction_control("BEGIN").execute(&mut beginning);
-        let reserving = async move {
-            let Some((message_lock, message)) = message else {
+        let keys: Vec<i64> = message
+            .iter()
+            .map(|(key, _)| *key)
+            .chain(lookups.iter().filter_map(|(key, _)| *key))
+            .collect();
+        let lock = async move {
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let mut statement = lock_keys_statement(&keys, LockMode::Exclusive);
+            statement.keep_prepared();
+            statement.get_result::<CountRow>(&mut locking).await.map(|_| ())
+        };
+        let reserve = async move {
+            let Some((_, message)) = message else {
                 return Ok(None);
             };
-            let (mut locking, mut checking) = (shared, shared);
-            let lock = advisory_lock(message_lock);
             let mut check = Statement::new(
                 "SELECT nextval('hl7_messages_id_seq') AS id, EXISTS (SELECT 1 FROM hl7_messages \
                  WHERE sending_application = ",
@@ -331,43 +354,56 @@ mod postgres {
                 .bind(message.control_id.as_deref())
                 .sql(") AS recorded")
                 .keep_prepared();
-            let (_, reserved) = futures_util::future::try_join(
-                lock.get_result::<CountRow>(&mut locking),
-                check.get_result::<ReservedRow>(&mut checking),
-            )
-            .await?;
+            let reserved = check.get_result::<ReservedRow>(&mut checking).await?;
             Ok((!reserved.recorded).then_some(reserved.id))
         };
-        let mut pending: Vec<Pending<'_>> = Vec::new();
-        for (lock, search) in lookups {
-            if let Some(key) = lock {
-                let statement = advisory_lock(*key);
-                let mut c = shared;
-                pending.push(Box::pin(async move {
-                    statement.get_result::<CountRow>(&mut c).await.map(|_| None)
-                }));
+        let load = async move {
+            if lookups.is_empty() {
+                return Ok(Vec::new());
             }
-            let mut c = shared;
-            let search = search.clone();
-            pending.push(Box::pin(async move {
-                search.load::<FoundRow>(&mut c).await.map(Some)
-            }));
-        }
-        let (_, id, results) =
-            futures_util::future::try_join3(begin, reserving, futures_util::future::try_join_all(pending))
-                .await?;
+            lookups_statement(lookups).load::<LookupRow>(&mut loading).await
+        };
+        let (_, _, id, rows) = futures_util::future::try_join4(begin, lock, reserve, load).await?;
         // The BEGIN went out with the rest: tell diesel's transaction manager, so
         // that its COMMIT and ROLLBACK (and a pool checking for an open transaction)
         // know there is one.
         <Conn as AsyncConnection>::TransactionManager::transaction_manager_status_mut(conn)
             .transaction_state()?
             .change_transaction_depth(diesel::connection::TransactionDepthChange::IncreaseDepth)?;
-        let found = results
-            .into_iter()
-            .flatten()
-            .map(|rows| rows.into_iter().map(FoundResource::from).collect())
-            .collect();
+        let mut found: Vec<Vec<FoundResource>> = lookups.iter().map(|_| Vec::new()).collect();
+        for row in rows {
+            let at = usize::try_from(row.lookup).expect("a lookup's position");
+            found[at].push(FoundResource::from(row.found));
+        }
         Ok((id, found))
+    }
+
+    /// The lookups' searches as one statement: each a subquery whose rows carry
+    /// its position, joined by `UNION ALL` (which yields each subquery's rows in
+    /// its own order). Kept prepared when every search is.
+    fn lookups_statement(lookups: &[(Option<i64>, Statement)]) -> Statement {
+        let mut statement = Statement::default();
+        for (at, (_, search)) in lookups.iter().enumerate() {
+            if at > 0 {
+                statement.sql(" UNION ALL ");
+            }
+            statement.sql(&format!("SELECT {at}::BIGINT AS lookup, l{at}.* FROM ("));
+            statement.append(search.clone());
+            statement.sql(&format!(") AS l{at}"));
+        }
+        if lookups.iter().all(|(_, search)| search.is_kept_prepared()) {
+            statement.keep_prepared();
+        }
+        statement
+    }
+
+    /// A row `lookups_statement` found, with the position of its lookup.
+    #[derive(diesel::QueryableByName)]
+    struct LookupRow {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        lookup: i64,
+        #[diesel(embed)]
+        found: FoundRow,
     }
 
     /// `BEGIN` or `COMMIT` sent in a pipeline, kept prepared. A statement diesel

@@ -1,8 +1,9 @@
 //! The statement that writes a transaction's staged creates on PostgreSQL: history
 //! rows, current rows and index rows, with the check for references into another
 //! tenant, and on the HL7 path the message row's outcome and its AuditEvent too —
-//! one statement, prepared once per connection (one text for each of: no message,
-//! a message inserted or updated, with its AuditEvent or without).
+//! one statement, prepared once per connection for each text it takes (with or
+//! without a message, inserted or updated, with its AuditEvent or without, and
+//! the tables below).
 //!
 //! They were a statement per table (ten on the HL7 path), pipelined. Each still
 //! cost PostgreSQL its own parse/bind/execute cycle and a reply written to the
@@ -12,7 +13,16 @@
 //! all in the statement's one snapshot. The current rows are copied from what the
 //! history insert returns, so each body travels once, and each current row gets
 //! its `change_seq` without another round trip. Every column goes as an array
-//! (`crate::store::unnest`), so the text is the same whatever was staged.
+//! (`crate::store::unnest`), so the text does not depend on how many rows were
+//! staged.
+//!
+//! An index table with no rows to write gets no clause, and a write with no local
+//! references no check for them: PostgreSQL opens and locks a clause's table and
+//! each of its indexes, and sets up its insert, even for no rows. An HL7 admission
+//! writes no quantity or URI rows, so two of the six index tables and their four
+//! indexes drop out of every admission's statement. The statement's text then
+//! depends on which tables get rows: a few dozen texts in practice, each prepared
+//! once per connection.
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -44,8 +54,8 @@ const INDEX_CLAUSES: [&str; 6] = [
 pub struct StagedWrite<'a> {
     tenant: &'a str,
     history: UnnestInsert<'a>,
-    /// Tokens, strings, dates, quantities, references, URIs: always all six, empty
-    /// or not, so that the statement's text does not change.
+    /// Tokens, strings, dates, quantities, references, URIs; the empty ones are
+    /// left out of the statement.
     index: [UnnestInsert<'a>; 6],
     target_types: Vec<&'a str>,
     target_ids: Vec<&'a str>,
@@ -118,6 +128,9 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
              FROM history_rows)",
         );
         for (name, rows) in INDEX_CLAUSES.iter().zip(&self.index) {
+            if rows.is_empty() {
+                continue;
+            }
             out.push_sql(name);
             rows.walk_ast(out.reborrow())?;
             out.push_sql(")");
@@ -134,9 +147,17 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
             message.walk_ast(out.reborrow())?;
             out.push_sql(" RETURNING id)");
         }
-        out.push_sql(" SELECT CASE WHEN foreign_target.res_id IS NOT NULL THEN claimbridge_refuse('");
-        out.push_sql(REFUSED_FOREIGN_REFERENCE);
-        out.push_sql("', foreign_target.res_type, foreign_target.res_id)");
+        let checks_targets = !self.target_ids.is_empty();
+        if !checks_targets && self.message.is_none() {
+            out.push_sql(" SELECT 0::BIGINT AS count");
+            return Ok(());
+        }
+        out.push_sql(" SELECT CASE");
+        if checks_targets {
+            out.push_sql(" WHEN foreign_target.res_id IS NOT NULL THEN claimbridge_refuse('");
+            out.push_sql(REFUSED_FOREIGN_REFERENCE);
+            out.push_sql("', foreign_target.res_type, foreign_target.res_id)");
+        }
         if self.message.is_some() {
             out.push_sql(" WHEN (SELECT COUNT(*) FROM finished) <> 1 THEN claimbridge_refuse('");
             out.push_sql(REFUSED_MESSAGE_NOT_RECORDED);
@@ -144,22 +165,24 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
         } else {
             out.push_sql(" ELSE 0 END AS count");
         }
-        out.push_sql(
-            " FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
-             SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ",
-        );
-        out.push_bind_param::<Text, _>(self.tenant)?;
-        out.push_sql(" AND (r.res_type, r.res_id) IN (SELECT * FROM UNNEST(");
-        out.push_bind_param::<Array<Text>, _>(&self.target_types)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.target_ids)?;
-        out.push_sql(")) LIMIT 1) AS foreign_target ON TRUE");
+        if checks_targets {
+            out.push_sql(
+                " FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
+                 SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ",
+            );
+            out.push_bind_param::<Text, _>(self.tenant)?;
+            out.push_sql(" AND (r.res_type, r.res_id) IN (SELECT * FROM UNNEST(");
+            out.push_bind_param::<Array<Text>, _>(&self.target_types)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Text>, _>(&self.target_ids)?;
+            out.push_sql(")) LIMIT 1) AS foreign_target ON TRUE");
+        }
         Ok(())
     }
 }
 
 /// No static id: diesel keys its prepared-statement cache by the SQL text, which
-/// is one of five here.
+/// depends on what was staged (see the module's comment).
 impl QueryId for StagedWrite<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;

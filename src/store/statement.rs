@@ -60,6 +60,10 @@ impl Statement {
         self
     }
 
+    pub fn is_kept_prepared(&self) -> bool {
+        self.keep_prepared
+    }
+
     pub fn bind(&mut self, value: impl Into<BindValue>) -> &mut Self {
         self.parts.push(Part::Bind(value.into()));
         self

@@ -44,6 +44,20 @@ pub trait UnnestRows: Sized {
     fn unnest(rows: &[Self]) -> UnnestInsert<'_>;
 }
 
+impl UnnestInsert<'_> {
+    /// Whether the insert carries no rows (every column array is empty).
+    pub fn is_empty(&self) -> bool {
+        self.columns.first().is_none_or(|column| match column {
+            Column::Text(v) => v.is_empty(),
+            Column::NullableText(v) => v.is_empty(),
+            Column::BigInt(v) => v.is_empty(),
+            Column::Double(v) => v.is_empty(),
+            Column::Bool(v) => v.is_empty(),
+            Column::Instant(v) => v.is_empty(),
+        })
+    }
+}
+
 impl QueryFragment<Pg> for UnnestInsert<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(self.head);
