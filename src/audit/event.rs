@@ -287,7 +287,7 @@ impl AuditRecord {
     /// A record made now, with a fresh id; the rest is filled in by the caller.
     pub fn new(tenant: String, kind: EventKind, action: Action, outcome: Outcome) -> AuditRecord {
         AuditRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::fhir::new_id(),
             recorded: Utc::now(),
             tenant,
             kind,

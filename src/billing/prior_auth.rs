@@ -221,7 +221,7 @@ pub async fn submit(
     parties.payer()?;
     parties.provider()?;
     parties.member_id()?;
-    let claim_id = uuid::Uuid::new_v4().to_string();
+    let claim_id = crate::fhir::new_id();
     let created = Utc::now();
     let claim = claim_resource(&claim_id, &parties, request, created);
     let decision = gateway

@@ -330,7 +330,7 @@ async fn assign_ids(
                         .map_err(|e| e.for_entry(request.index))?,
                     None => None,
                 };
-                Some(existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()))
+                Some(existing.unwrap_or_else(|| crate::fhir::new_id()))
             }
             (Method::Put, Some(id), _) => Some(id.clone()),
             (Method::Put, None, Some(query)) => {
@@ -345,11 +345,7 @@ async fn assign_ids(
                     .and_then(|r| r.get("id"))
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                Some(
-                    existing
-                        .or(body_id)
-                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-                )
+                Some(existing.or(body_id).unwrap_or_else(|| crate::fhir::new_id()))
             }
             _ => None,
         };
@@ -465,7 +461,7 @@ async fn execute(
             let id = request
                 .assigned_id
                 .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                .unwrap_or_else(|| crate::fhir::new_id());
             let result = service
                 .create_with_id(
                     session,

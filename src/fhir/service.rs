@@ -158,7 +158,7 @@ impl ResourceService {
         resource: Value,
         if_none_exist: Option<&str>,
     ) -> Result<Written, FhirError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::fhir::new_id();
         self.create_with_id(session, resource_type, resource, if_none_exist, &id)
             .await
     }
@@ -273,7 +273,7 @@ impl ResourceService {
     ) -> Result<Written, FhirError> {
         let body_id = resource.get("id").and_then(Value::as_str).map(str::to_owned);
         let id = match self.single_match(session, resource_type, query).await? {
-            None => body_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            None => body_id.unwrap_or_else(|| crate::fhir::new_id()),
             Some(existing) => match body_id {
                 Some(body_id) if body_id != existing => {
                     return Err(FhirError::invalid_at(

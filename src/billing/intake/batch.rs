@@ -303,7 +303,7 @@ impl<'a> Batch<'a> {
                 return Err(missing(reference));
             }
         }
-        let claim_id = uuid::Uuid::new_v4().to_string();
+        let claim_id = crate::fhir::new_id();
         let draft = request.to_claim(today, BillingState::Draft.fhir_status());
         let referenced = from_fhir::referenced(&mut ReadAhead(&self.resources), &draft).await?;
         let billed = from_fhir::billing_claim(&claim_id, &draft, &referenced)?;

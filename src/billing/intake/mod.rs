@@ -83,7 +83,7 @@ pub async fn submit(
     for reference in request.references() {
         exists(fhir, &mut tx, reference).await?;
     }
-    let claim_id = uuid::Uuid::new_v4().to_string();
+    let claim_id = crate::fhir::new_id();
     let draft = request.to_claim(Utc::now().date_naive(), BillingState::Draft.fhir_status());
     let (billed, report) = scrub_claim(fhir, &mut tx, rules, &claim_id, &draft).await?;
     let pricing = price(&billed, schedules)?;

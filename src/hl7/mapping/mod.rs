@@ -320,7 +320,7 @@ async fn write_current(
         None => {
             // A new resource: created under a fresh id and staged, to go to the
             // database with the message's other writes in one batch.
-            let id = uuid::Uuid::new_v4().to_string();
+            let id = crate::fhir::new_id();
             let mut resource = build(None);
             resource["id"] = Value::String(id.clone());
             context
