@@ -330,7 +330,7 @@ async fn assign_ids(
                         .map_err(|e| e.for_entry(request.index))?,
                     None => None,
                 };
-                Some(existing.unwrap_or_else(|| crate::fhir::new_id()))
+                Some(existing.unwrap_or_else(crate::fhir::new_id))
             }
             (Method::Put, Some(id), _) => Some(id.clone()),
             (Method::Put, None, Some(query)) => {
@@ -345,7 +345,7 @@ async fn assign_ids(
                     .and_then(|r| r.get("id"))
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                Some(existing.or(body_id).unwrap_or_else(|| crate::fhir::new_id()))
+                Some(existing.or(body_id).unwrap_or_else(crate::fhir::new_id))
             }
             _ => None,
         };
@@ -458,10 +458,7 @@ async fn execute(
     match request.method {
         Method::Post => {
             let resource = request.resource.take().expect("checked when parsed");
-            let id = request
-                .assigned_id
-                .clone()
-                .unwrap_or_else(|| crate::fhir::new_id());
+            let id = request.assigned_id.clone().unwrap_or_else(crate::fhir::new_id);
             let result = service
                 .create_with_id(
                     session,

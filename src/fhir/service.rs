@@ -273,7 +273,7 @@ impl ResourceService {
     ) -> Result<Written, FhirError> {
         let body_id = resource.get("id").and_then(Value::as_str).map(str::to_owned);
         let id = match self.single_match(session, resource_type, query).await? {
-            None => body_id.unwrap_or_else(|| crate::fhir::new_id()),
+            None => body_id.unwrap_or_else(crate::fhir::new_id),
             Some(existing) => match body_id {
                 Some(body_id) if body_id != existing => {
                     return Err(FhirError::invalid_at(
