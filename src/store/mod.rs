@@ -379,8 +379,8 @@ mod postgres {
     }
 
     /// The lookups' searches as one statement: each a subquery whose rows carry
-    /// its position, joined by `UNION ALL` (which yields each subquery's rows in
-    /// its own order). Kept prepared when every search is.
+    /// its position, joined by `UNION ALL`; `begin_recording` sorts the rows back
+    /// to their lookups by that position. Kept prepared when every search is.
     fn lookups_statement(lookups: &[(Option<i64>, Statement)]) -> Statement {
         let mut statement = Statement::default();
         for (at, (_, search)) in lookups.iter().enumerate() {
