@@ -135,7 +135,7 @@ pub async fn check(
 ) -> Result<EligibilityRecord, EligibilityError> {
     let parties = parties::read(fhir, &mut fhir.session(&Tenant::default()).await?, &asked.parties).await?;
     // The request's id is the inquiry's trace number (TRN02), which the 271 echoes.
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = crate::fhir::new_id();
     let inquiry = EligibilityInquiry {
         reference: request_id.clone(),
         payer: parties.payer()?,
