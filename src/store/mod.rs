@@ -320,8 +320,9 @@ mod postgres {
     pub async fn begin_recording(
         conn: &mut Conn,
         message: Option<(i64, &NewMessage)>,
-        lookups: &[(Option<i64>, Statement)],
+        lookups: Vec<(Option<i64>, Statement)>,
     ) -> Result<(Option<i64>, Vec<Vec<FoundResource>>), StoreError> {
+        let lookup_count = lookups.len();
         let shared: &Conn = conn;
         let (mut beginning, mut locking, mut checking, mut loading) = (shared, shared, shared, shared);
         let begin = transaction_control("BEGIN").execute(&mut beginning);
@@ -370,7 +371,7 @@ mod postgres {
         <Conn as AsyncConnection>::TransactionManager::transaction_manager_status_mut(conn)
             .transaction_state()?
             .change_transaction_depth(diesel::connection::TransactionDepthChange::IncreaseDepth)?;
-        let mut found: Vec<Vec<FoundResource>> = lookups.iter().map(|_| Vec::new()).collect();
+        let mut found: Vec<Vec<FoundResource>> = (0..lookup_count).map(|_| Vec::new()).collect();
         for row in rows {
             let at = usize::try_from(row.lookup).expect("a lookup's position");
             found[at].push(FoundResource::from(row.found));
@@ -381,17 +382,18 @@ mod postgres {
     /// The lookups' searches as one statement: each a subquery whose rows carry
     /// its position, joined by `UNION ALL`; `begin_recording` sorts the rows back
     /// to their lookups by that position. Kept prepared when every search is.
-    fn lookups_statement(lookups: &[(Option<i64>, Statement)]) -> Statement {
+    fn lookups_statement(lookups: Vec<(Option<i64>, Statement)>) -> Statement {
         let mut statement = Statement::default();
-        for (at, (_, search)) in lookups.iter().enumerate() {
+        let kept_prepared = lookups.iter().all(|(_, search)| search.is_kept_prepared());
+        for (at, (_, search)) in lookups.into_iter().enumerate() {
             if at > 0 {
                 statement.sql(" UNION ALL ");
             }
             statement.sql(&format!("SELECT {at}::BIGINT AS lookup, l{at}.* FROM ("));
-            statement.append(search.clone());
+            statement.append(search);
             statement.sql(&format!(") AS l{at}"));
         }
-        if lookups.iter().all(|(_, search)| search.is_kept_prepared()) {
+        if kept_prepared {
             statement.keep_prepared();
         }
         statement
@@ -1414,7 +1416,7 @@ impl Session {
                     );
                     (lock_key(&name), m)
                 });
-                postgres::begin_recording(conn, message, &statements).await
+                postgres::begin_recording(conn, message, statements).await
             }
             SessionConn::Sqlite(conn) => {
                 // One writer at a time: no locks to take, nothing to pipeline.
