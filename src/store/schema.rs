@@ -155,6 +155,8 @@ diesel::table! {
     }
 }
 
+// On PostgreSQL `id` is not a key (no statement looks a change up by it): it orders
+// a claim's changes. Never use `find()` on this table.
 diesel::table! {
     use diesel::sql_types::*;
     use crate::store::sql_types::UtcTimestamp;
