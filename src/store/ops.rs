@@ -358,12 +358,13 @@ fn foreign_reference(indexes: &[(&str, &SearchIndexEntries)], target: TargetRow)
 }
 
 /// Whether any tenant holds a resource `res_type/id` (ids are unique across
-/// tenants).
+/// tenants). Asked of the history, whose key (type, id, version) spans tenants:
+/// the current rows are keyed per tenant.
 async fn id_in_use(conn: &mut Conn, res_type: &str, id: &str) -> Result<bool, StoreError> {
-    let found: Option<String> = resources::table
-        .filter(resources::res_type.eq(res_type))
-        .filter(resources::res_id.eq(id))
-        .select(resources::res_id)
+    let found: Option<String> = resource_history::table
+        .filter(resource_history::res_type.eq(res_type))
+        .filter(resource_history::res_id.eq(id))
+        .select(resource_history::res_id)
         .first(conn)
         .await
         .optional()?;

@@ -828,8 +828,10 @@ const TARGETS_PER_CHECK: usize = 10_000;
 /// Statements finding a resource named by a local reference of `indexes` (each the
 /// type of the resource holding the references and its index entries) that a tenant
 /// other than `tenant` holds; none when there is no local reference. Targets are
-/// grouped by type, `(r.res_type = ? AND r.res_id IN (…)) OR …`, so each group is a
-/// primary-key lookup.
+/// grouped by type, `(h.res_type = ? AND h.res_id IN (…)) OR …`. Each resource's
+/// first version is in the history under its tenant, and history's key (type, id,
+/// version) is unique across tenants, so each group is a lookup in that key (the
+/// current rows are keyed per tenant).
 pub fn foreign_target_statements(
     tenant: &Tenant,
     indexes: &[(&str, &crate::store::model::SearchIndexEntries)],
@@ -837,16 +839,18 @@ pub fn foreign_target_statements(
     let targets = local_targets(indexes);
     let mut statements = Vec::new();
     for chunk in targets.chunks(TARGETS_PER_CHECK) {
-        let mut s = Statement::new("SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ");
+        let mut s = Statement::new(
+            "SELECT h.res_type, h.res_id FROM resource_history h WHERE h.version_id = 1 AND h.tenant <> ",
+        );
         s.bind(tenant.as_str()).sql(" AND (");
         // Sorted, so each type's ids are together.
         for (at, group) in chunk.chunk_by(|a, b| a.0 == b.0).enumerate() {
             if at > 0 {
                 s.sql(" OR ");
             }
-            s.sql("(r.res_type = ")
+            s.sql("(h.res_type = ")
                 .bind(group[0].0)
-                .sql(" AND r.res_id IN ")
+                .sql(" AND h.res_id IN ")
                 .bind_list(group.iter().map(|(_, id)| *id))
                 .sql(")");
         }
@@ -1001,8 +1005,8 @@ mod tests {
         assert_eq!(statements.len(), 1);
         assert_eq!(
             statements[0].text(),
-            "SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ? AND \
-             ((r.res_type = ? AND r.res_id IN (?)) OR (r.res_type = ? AND r.res_id IN (?, ?))) LIMIT 1"
+            "SELECT h.res_type, h.res_id FROM resource_history h WHERE h.version_id = 1 AND h.tenant <> ? AND \
+             ((h.res_type = ? AND h.res_id IN (?)) OR (h.res_type = ? AND h.res_id IN (?, ?))) LIMIT 1"
         );
     }
 

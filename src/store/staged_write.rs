@@ -168,10 +168,10 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
         if checks_targets {
             out.push_sql(
                 " FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
-                 SELECT r.res_type, r.res_id FROM resources r WHERE r.tenant <> ",
+                 SELECT h.res_type, h.res_id FROM resource_history h WHERE h.version_id = 1 AND h.tenant <> ",
             );
             out.push_bind_param::<Text, _>(self.tenant)?;
-            out.push_sql(" AND (r.res_type, r.res_id) IN (SELECT * FROM UNNEST(");
+            out.push_sql(" AND (h.res_type, h.res_id) IN (SELECT * FROM UNNEST(");
             out.push_bind_param::<Array<Text>, _>(&self.target_types)?;
             out.push_sql(", ");
             out.push_bind_param::<Array<Text>, _>(&self.target_ids)?;
