@@ -62,12 +62,12 @@ if [ "$BACKEND" = postgres ]; then
     | psql -h 127.0.0.1 -U postgres -q claimbridge_bench -v body="$(cat "$WORK/body.json")"
   cat > "$WORK/read.sql" <<SQL
 \set n random(1, $SEED)
-SELECT version_id, last_updated, deleted, body FROM resources WHERE res_type = 'Patient' AND res_id = 'bench-' || :n;
+SELECT version_id, last_updated, deleted, body FROM resources WHERE tenant = 'default' AND res_type = 'Patient' AND res_id = 'bench-' || :n;
 SQL
   cat > "$WORK/create.sql" <<SQL
 \set r random(1, 1000000000)
 BEGIN;
-SELECT version_id FROM resources WHERE res_type = 'Patient' AND res_id = 'pgbench-' || :r FOR UPDATE;
+SELECT version_id FROM resources WHERE tenant = 'default' AND res_type = 'Patient' AND res_id = 'pgbench-' || :r FOR UPDATE;
 WITH h AS (INSERT INTO resource_history (res_type, res_id, version_id, last_updated, method, deleted, body)
            SELECT 'Patient', gen_random_uuid()::text, 1, now(), 'POST', false, body FROM bench_body RETURNING change_seq, res_id, body)
 INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, change_seq, body)

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 
 use crate::store::sql_types::StoredInstant;
 
+// On PostgreSQL the key is (tenant, seq), on SQLite `seq`. Never use `find()`.
 diesel::table! {
     use diesel::sql_types::*;
     use crate::store::sql_types::UtcTimestamp;

@@ -2,6 +2,8 @@
 //! encoding differs). Kept by hand: `diesel print_schema` would emit backend-specific
 //! types; the migrations under `migrations/postgres` and `migrations/sqlite` are the truth.
 
+// On PostgreSQL the key is (tenant, res_type, res_id), and history's is (tenant,
+// change_seq); on SQLite they are as named below. Never use `find()` on either.
 diesel::table! {
     use diesel::sql_types::*;
     use crate::store::sql_types::UtcTimestamp;

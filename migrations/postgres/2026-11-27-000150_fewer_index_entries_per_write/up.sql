@@ -7,12 +7,14 @@
 -- index becomes the primary key and the key on the sequence alone goes. A claim's
 -- state changes are read by claim, and by state and time; their own key was
 -- used by nothing (their order within a claim is the `id` column, which stays).
--- Without a key the table has no replica identity: to publish it for logical
--- replication, set `REPLICA IDENTITY FULL` on it first, as for the search tables.
+-- The server only inserts there, which logical replication needs no key for.
 --
 -- History by time (`_since`): versions are appended in time order, so a block
 -- range index finds recent ones as well as a B-tree did, and a new version costs
 -- no B-tree descent (the range being filled is summarised by VACUUM later).
+--
+-- Upgrading builds the new keys and the range index under an exclusive lock on
+-- each table: on a large database, run it in a maintenance window.
 ALTER TABLE resource_history DROP CONSTRAINT resource_history_pkey;
 ALTER TABLE resource_history ADD PRIMARY KEY (tenant, change_seq);
 DROP INDEX resource_history_tenant_seq;

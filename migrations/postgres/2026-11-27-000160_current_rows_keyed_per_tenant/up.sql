@@ -10,6 +10,9 @@
 -- reference name another tenant's resource?) are asked of that key now
 -- (src/store/ops.rs `id_in_use`, src/store/search.rs
 -- `foreign_target_statements`, src/store/staged_write.rs).
+--
+-- Upgrading builds the new key under an exclusive lock on the table: on a large
+-- database, run it in a maintenance window.
 DROP INDEX resources_tenant_id;
 ALTER TABLE resources DROP CONSTRAINT resources_pkey;
 ALTER TABLE resources ADD PRIMARY KEY (tenant, res_type, res_id);
