@@ -825,13 +825,19 @@ pub fn local_targets<'a>(
 /// 32,766 bound values in one.
 const TARGETS_PER_CHECK: usize = 10_000;
 
+/// The start of a query for resources (`h.res_type`, `h.res_id`) that a tenant
+/// other than the one bound next holds; the conditions on type and id follow.
+/// Each resource's first version is in the history under its tenant, and history's
+/// key (type, id, version) is unique across tenants, so a condition on type and id
+/// is a lookup in that key (the current rows are keyed per tenant).
+pub const OTHER_TENANTS_RESOURCES: &str =
+    "SELECT h.res_type, h.res_id FROM resource_history h WHERE h.version_id = 1 AND h.tenant <> ";
+
 /// Statements finding a resource named by a local reference of `indexes` (each the
 /// type of the resource holding the references and its index entries) that a tenant
 /// other than `tenant` holds; none when there is no local reference. Targets are
-/// grouped by type, `(h.res_type = ? AND h.res_id IN (…)) OR …`. Each resource's
-/// first version is in the history under its tenant, and history's key (type, id,
-/// version) is unique across tenants, so each group is a lookup in that key (the
-/// current rows are keyed per tenant).
+/// grouped by type, `(h.res_type = ? AND h.res_id IN (…)) OR …`, so each group is a
+/// key lookup (`OTHER_TENANTS_RESOURCES`).
 pub fn foreign_target_statements(
     tenant: &Tenant,
     indexes: &[(&str, &crate::store::model::SearchIndexEntries)],
@@ -839,9 +845,7 @@ pub fn foreign_target_statements(
     let targets = local_targets(indexes);
     let mut statements = Vec::new();
     for chunk in targets.chunks(TARGETS_PER_CHECK) {
-        let mut s = Statement::new(
-            "SELECT h.res_type, h.res_id FROM resource_history h WHERE h.version_id = 1 AND h.tenant <> ",
-        );
+        let mut s = Statement::new(OTHER_TENANTS_RESOURCES);
         s.bind(tenant.as_str()).sql(" AND (");
         // Sorted, so each type's ids are together.
         for (at, group) in chunk.chunk_by(|a, b| a.0 == b.0).enumerate() {

@@ -31,6 +31,7 @@ use diesel::QueryResult;
 
 use crate::store::messages::FinishedMessage;
 use crate::store::rows::{IndexRows, NewHistoryRow};
+use crate::store::search::OTHER_TENANTS_RESOURCES;
 use crate::store::statement::Statement;
 use crate::store::unnest::{UnnestInsert, UnnestRows};
 
@@ -166,10 +167,8 @@ impl QueryFragment<Pg> for StagedWrite<'_> {
             out.push_sql(" ELSE 0 END AS count");
         }
         if checks_targets {
-            out.push_sql(
-                " FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
-                 SELECT h.res_type, h.res_id FROM resource_history h WHERE h.version_id = 1 AND h.tenant <> ",
-            );
+            out.push_sql(" FROM (SELECT 1) AS one LEFT JOIN LATERAL (");
+            out.push_sql(OTHER_TENANTS_RESOURCES);
             out.push_bind_param::<Text, _>(self.tenant)?;
             out.push_sql(" AND (h.res_type, h.res_id) IN (SELECT * FROM UNNEST(");
             out.push_bind_param::<Array<Text>, _>(&self.target_types)?;
