@@ -4,7 +4,8 @@
 use crate::store::rows::NewStateChangeRow;
 
 /// Billing rows for claims billing has not seen before, and their history, in as
-/// few statements as the backend allows.
+/// few statements as the backend allows (on PostgreSQL, prepared ones: a batch's
+/// chunks differ in how many claims they store).
 pub async fn insert_billing_claims(
     conn: &mut Conn,
     claims: &[NewBillingClaim],
@@ -12,7 +13,7 @@ pub async fn insert_billing_claims(
 ) -> Result<(), StoreError> {
     let claim_rows: Vec<NewBillingClaimRow<'_>> = claims.iter().map(NewBillingClaimRow::from).collect();
     let history_rows: Vec<NewStateChangeRow<'_>> = history.iter().map(NewStateChangeRow::from).collect();
-    insert_together!(
+    insert_prepared_together!(
         conn,
         [billing_claims <- claim_rows, billing_state_history <- history_rows]
     );

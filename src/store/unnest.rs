@@ -17,8 +17,8 @@ use diesel::QueryResult;
 use crate::store::audit::{NewAuditEntityRow, NewAuditEventRow};
 use crate::store::identity_hash::identity_hash;
 use crate::store::rows::{
-    NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow, NewStringRow, NewTokenRow,
-    NewUriRow,
+    NewBillingClaimRow, NewDateRow, NewHistoryRow, NewQuantityRow, NewReferenceRow, NewResourceRow,
+    NewStateChangeRow, NewStringRow, NewTokenRow, NewUriRow,
 };
 use crate::store::sql_types::{StoredInstant, UtcTimestamp};
 
@@ -27,6 +27,7 @@ enum Column<'a> {
     Text(Vec<&'a str>),
     NullableText(Vec<Option<&'a str>>),
     BigInt(Vec<i64>),
+    NullableBigInt(Vec<Option<i64>>),
     Double(Vec<f64>),
     Bool(Vec<bool>),
     Instant(Vec<StoredInstant>),
@@ -51,6 +52,7 @@ impl UnnestInsert<'_> {
             Column::Text(v) => v.is_empty(),
             Column::NullableText(v) => v.is_empty(),
             Column::BigInt(v) => v.is_empty(),
+            Column::NullableBigInt(v) => v.is_empty(),
             Column::Double(v) => v.is_empty(),
             Column::Bool(v) => v.is_empty(),
             Column::Instant(v) => v.is_empty(),
@@ -69,6 +71,7 @@ impl QueryFragment<Pg> for UnnestInsert<'_> {
                 Column::Text(v) => out.push_bind_param::<Array<Text>, _>(v)?,
                 Column::NullableText(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v)?,
                 Column::BigInt(v) => out.push_bind_param::<Array<BigInt>, _>(v)?,
+                Column::NullableBigInt(v) => out.push_bind_param::<Array<Nullable<BigInt>>, _>(v)?,
                 Column::Double(v) => out.push_bind_param::<Array<Double>, _>(v)?,
                 Column::Bool(v) => out.push_bind_param::<Array<Bool>, _>(v)?,
                 Column::Instant(v) => out.push_bind_param::<Array<UtcTimestamp>, _>(v)?,
@@ -169,3 +172,11 @@ unnest_rows!(NewAuditEventRow => audit_events {
     address: NullableString, body: String,
 });
 unnest_rows!(NewAuditEntityRow => audit_event_entities { event_id: String, tenant: String, reference: String });
+unnest_rows!(NewBillingClaimRow<'_> => billing_claims {
+    claim_id: Text, state: Text, updated_at: Instant, created_at: Instant, charge_cents: NullableBigInt,
+    payer: NullableText,
+});
+unnest_rows!(NewStateChangeRow<'_> => billing_state_history {
+    claim_id: Text, from_state: NullableText, to_state: Text, actor: Text, reason: NullableText,
+    details: NullableText, at: Instant,
+});
