@@ -28,6 +28,8 @@ use crate::integrations::orchestrator::{Executed, OrchestrationError, Orchestrat
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::integrations::Category;
 use crate::jobs::{enqueue_in, Job, JobError, NewJob};
+use crate::store::billing::StateChange;
+use crate::store::jobs::JobId;
 use crate::store::model::Tenant;
 use crate::x12::claim_837p::ClaimSubmissionConfig;
 
@@ -80,7 +82,8 @@ impl SubmissionRunner {
         }
         let (billed, patient_control_number) = self.claim(&claim_id).await?;
         // Stable across runs of the job, so a status check finds an earlier upload.
-        let submission_id = format!("cb-{}", job.id);
+        let submission_id = submission_id(job.id);
+        let recorded = recorded_submissions(&current.history);
         let probe = status_probe(&billed, &patient_control_number, &submission_id);
         let subject = format!("Claim/{claim_id}");
         let document = service::claim_837p(&self.fhir, &self.config, &claim_id)
@@ -99,7 +102,7 @@ impl SubmissionRunner {
         };
         let executed = match self
             .orchestrator
-            .resolve_unanswered(request, job.created_at)
+            .resolve_unanswered(request, job.created_at, &recorded)
             .await
         {
             Ok(Some(found)) => Ok(found),
@@ -187,9 +190,28 @@ impl SubmissionRunner {
     }
 }
 
+/// The name a job's upload goes under at the clearinghouse.
+fn submission_id(job_id: JobId) -> String {
+    format!("cb-{job_id}")
+}
+
+/// The submissions whose answer the claim's history records: the one each receipt
+/// names, or (receipts recorded before they named it) the one its job sent.
+fn recorded_submissions(history: &[StateChange]) -> Vec<String> {
+    history
+        .iter()
+        .filter_map(|change| serde_json::from_str::<Value>(change.details.as_deref()?).ok())
+        .filter_map(|details| match details["submissionId"].as_str() {
+            Some(id) => Some(id.to_owned()),
+            None => details["jobId"].as_i64().map(|id| submission_id(JobId(id))),
+        })
+        .collect()
+}
+
 fn receipt_details(job: &Job, executed: &Executed, receipt: &SubmissionReceipt) -> Value {
     json!({
         "jobId": job.id,
+        "submissionId": executed.submission_id,
         "integrationId": executed.integration_id,
         "vendor": executed.vendor,
         "vendorBatchId": receipt.vendor_batch_id,

@@ -14,8 +14,9 @@ use crate::store::Store;
 const BATCH: usize = 500;
 
 enum Entry {
-    Attempt(AttemptRecord),
-    Flush(oneshot::Sender<()>),
+    Attempt(Box<AttemptRecord>),
+    /// Told whether every batch since the last flush was answered was stored.
+    Flush(oneshot::Sender<bool>),
 }
 
 #[derive(Clone)]
@@ -33,33 +34,38 @@ impl AttemptLog {
 
     pub fn record(&self, attempt: AttemptRecord) {
         // The writer only stops with the runtime.
-        let _ = self.entries.send(Entry::Attempt(attempt));
+        let _ = self.entries.send(Entry::Attempt(Box::new(attempt)));
     }
 
-    /// Records `attempt` and waits until it is stored.
-    pub async fn record_now(&self, attempt: AttemptRecord) {
+    /// Records `attempt` and waits until it is stored; `false` when it could not be
+    /// (the error is logged).
+    pub async fn record_now(&self, attempt: AttemptRecord) -> bool {
         self.record(attempt);
-        self.flush().await;
+        self.flush().await
     }
 
-    /// Waits until every attempt recorded before the call is stored (or its batch
-    /// failed and was logged).
-    pub async fn flush(&self) {
+    /// Waits until every attempt recorded before the call is stored, or its batch
+    /// failed and was logged (`false`).
+    pub async fn flush(&self) -> bool {
         let (done, stored) = oneshot::channel();
-        if self.entries.send(Entry::Flush(done)).is_ok() {
-            let _ = stored.await;
+        if self.entries.send(Entry::Flush(done)).is_err() {
+            return false;
         }
+        stored.await.unwrap_or(false)
     }
 }
 
 async fn write_batches(store: Store, mut received: mpsc::UnboundedReceiver<Entry>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiting = Vec::new();
+    // An attempt recorded just before its flush may have gone in the batch before
+    // the flush's: a flush answers for every batch since the last one answered.
+    let mut all_stored = true;
     while let Some(first) = received.recv().await {
         let mut next = Some(first);
         while let Some(entry) = next.take() {
             match entry {
-                Entry::Attempt(attempt) => batch.push(attempt),
+                Entry::Attempt(attempt) => batch.push(*attempt),
                 Entry::Flush(done) => waiting.push(done),
             }
             if batch.len() < BATCH {
@@ -68,10 +74,14 @@ async fn write_batches(store: Store, mut received: mpsc::UnboundedReceiver<Entry
         }
         if let Err(error) = insert(&store, &batch).await {
             tracing::error!(%error, attempts = batch.len(), "integration attempts not recorded");
+            all_stored = false;
         }
         batch.clear();
-        for done in waiting.drain(..) {
-            let _ = done.send(());
+        if !waiting.is_empty() {
+            for done in waiting.drain(..) {
+                let _ = done.send(all_stored);
+            }
+            all_stored = true;
         }
     }
 }

@@ -123,5 +123,6 @@ fn render(attempt: &AttemptRecord) -> Value {
         "latencyMicros": attempt.latency_micros,
         "failover": attempt.failover,
         "attemptedAt": attempt.attempted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "submissionId": attempt.submission_id,
     })
 }

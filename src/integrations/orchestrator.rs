@@ -84,6 +84,9 @@ pub struct Executed {
     pub found_by_status_check: bool,
     /// Not the first integration in priority order.
     pub failed_over: bool,
+    /// For a claim upload, the submission the vendor holds: this one's, or the
+    /// earlier one a status check found.
+    pub submission_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +199,10 @@ pub struct OrchestratorParts {
 }
 
 /// How one integration's turn ended.
+/// One integration's view of one submission of a subject: its id, and the
+/// submission's name (`None` for attempts recorded before they named it).
+type Submission<'a> = (&'a str, Option<&'a str>);
+
 enum Turn {
     Done(Executed),
     Stop(OrchestrationError),
@@ -274,26 +281,30 @@ impl Orchestrator {
         }
     }
 
-    /// Before a subject's operation is sent again (a retried job), asks each
-    /// integration whose last word on the subject was an unanswered submission
-    /// whether it holds the claim: `Some` when one does (the submission is done),
+    /// Before a subject's operation is sent again (a retried job, or a new one after
+    /// an earlier job ended), asks each integration whose last word on one of the
+    /// subject's submissions was an unanswered upload whether it holds the claim,
+    /// by that submission's name: `Some` when one does (the submission is done),
     /// `None` when none does; unresolved when one cannot be asked, so the claim goes
     /// nowhere until it can.
     ///
-    /// `own_since` is when this submission began (its job was queued): an upload
-    /// that succeeded since then is this submission's own whose answer was not
-    /// recorded (the database refused the claim's move, or the node stopped), so it
-    /// is asked about too rather than sent again, and stays unresolved while the
-    /// vendor has no record of it. An older success belongs to an earlier
-    /// submission of the claim and does not stand for this one: a corrected claim
-    /// is sent afresh, however soon after (a claim denied and corrected within a
-    /// second). The stamps come from the nodes' clocks, assumed in step: an upload
-    /// stamped by a clock behind the one that queued its job counts as an earlier
-    /// submission's, and would be sent again.
+    /// An upload that was taken (it succeeded, or a status check found it) stands
+    /// for this submission unless the caller recorded its answer (`recorded`, the
+    /// submissions the claim's history holds): this submission's own, or an earlier
+    /// one whose job ended before the answer was recorded (the database refused the
+    /// claim's move, or the node stopped). It is asked about rather than sent
+    /// again, and the claim stays unresolved while the vendor has no record of it.
+    /// A recorded one belongs to an earlier submission and does not stand for this
+    /// one: a corrected claim is sent afresh, however soon after.
+    ///
+    /// Attempts recorded before they named their submission fall back on time:
+    /// taken since `own_since` (when this submission's job was queued) is this
+    /// submission's, anything older an earlier one's.
     pub async fn resolve_unanswered(
         &self,
         request: Request<'_>,
         own_since: DateTime<Utc>,
+        recorded: &[String],
     ) -> Result<Option<Executed>, OrchestrationError> {
         let (Some(subject), Some(probe)) = (request.subject, request.status_probe) else {
             return Ok(None);
@@ -305,50 +316,53 @@ impl Orchestrator {
                 ..AttemptFilter::default()
             })
             .await?;
-        // Newest first: each integration's last conclusive word on the subject.
-        let mut concluded: Vec<&str> = Vec::new();
-        let mut unanswered: Vec<&str> = Vec::new();
-        // Integrations that took this submission's upload (it succeeded, or a status
-        // check found it) while the claim is still to be sent: the answer was never
-        // recorded. Whatever they said since (a status lookup that lags behind
-        // uploads), they are asked again, for the receipt to record, and the claim
-        // goes nowhere while they have no record of it.
-        let answered: Vec<&str> = history
+        let own = submission_of(request.operation);
+        let unrecorded = |attempt: &AttemptRecord| match &attempt.submission_id {
+            Some(id) => !recorded.contains(id),
+            None => attempt.attempted_at >= own_since,
+        };
+        // Taken uploads whose answer was never recorded. Whatever the integration
+        // said of them since (a status lookup that lags behind uploads), it is asked
+        // again, for the receipt to record.
+        let answered: Vec<Submission<'_>> = history
             .iter()
             .filter(|attempt| {
                 let upload = attempt.operation == Capability::SubmitClaim.as_str();
-                attempt.attempted_at >= own_since
+                unrecorded(attempt)
                     && matches!(
                         (upload, attempt.outcome.as_str()),
                         (true, "succeeded") | (_, "found")
                     )
             })
-            .map(|attempt| attempt.integration_id.as_str())
+            .map(submission_key)
             .collect();
+        // Newest first: each submission's last conclusive word from each integration.
+        let mut concluded: Vec<Submission<'_>> = Vec::new();
+        let mut unanswered: Vec<Submission<'_>> = Vec::new();
         let mut in_flight_until = None;
         for attempt in &history {
-            let id = attempt.integration_id.as_str();
-            if concluded.contains(&id) || unanswered.contains(&id) {
+            let submission = submission_key(attempt);
+            if concluded.contains(&submission) || unanswered.contains(&submission) {
                 continue;
             }
             let upload = attempt.operation == Capability::SubmitClaim.as_str();
             match attempt.outcome.as_str() {
-                _ if answered.contains(&id) => unanswered.push(id),
+                _ if answered.contains(&submission) => unanswered.push(submission),
                 // Sent and not answered.
-                "ambiguous" if upload => unanswered.push(id),
+                "ambiguous" if upload => unanswered.push(submission),
                 // Being sent by another run, or sent by a node that stopped before
                 // the answer was recorded. That run may still be uploading (its node
                 // was too busy to renew its lease, or its request is still on the
                 // way): asked before the upload ends, the vendor would have no record
                 // yet and the claim would go twice.
                 "sending" if upload => {
-                    unanswered.push(id);
+                    unanswered.push(submission);
                     in_flight_until = in_flight_until.max(Some(self.call_over_by(attempt.attempted_at)));
                 }
                 // A transient upload failure sent nothing (one that may have is
                 // ambiguous).
-                "transient" if upload => concluded.push(id),
-                "succeeded" | "found" | "not_found" | "final" => concluded.push(id),
+                "transient" if upload => concluded.push(submission),
+                "succeeded" | "found" | "not_found" | "final" => concluded.push(submission),
                 _ => {}
             }
         }
@@ -363,7 +377,7 @@ impl Orchestrator {
             tokio::time::sleep(remaining.min(self.call_timeout) + settle).await;
         }
         let integrations = self.route(request.tenant, request.category).await?;
-        for id in unanswered {
+        for submission @ (id, submission_id) in unanswered {
             let Some(record) = integrations.iter().find(|record| record.id == id) else {
                 // Disabled or deleted since: it cannot be asked, and it may hold the claim.
                 return Err(OrchestrationError::Unresolved {
@@ -383,8 +397,14 @@ impl Orchestrator {
                         vendor: record.vendor.clone(),
                         error,
                     })?;
+            // By the name it was uploaded under (this submission's own for attempts
+            // that named none).
+            let asked = ClaimStatusRequest {
+                submission_id: submission_id.map(str::to_owned).or_else(|| own.clone()),
+                ..probe.clone()
+            };
             match self
-                .check_status(record, handler.as_ref(), &request, probe, false)
+                .check_status(record, handler.as_ref(), &request, &asked, false)
                 .await
             {
                 Ok(Some(receipt)) => {
@@ -394,11 +414,12 @@ impl Orchestrator {
                         output: OperationOutput::SubmitClaim(receipt),
                         found_by_status_check: true,
                         failed_over: false,
+                        submission_id: asked.submission_id,
                     }))
                 }
                 // It took the upload, so its status lookup lags behind it: sending
                 // again would submit the claim twice. Asked again on the next run.
-                Ok(None) if answered.contains(&id) => {
+                Ok(None) if answered.contains(&submission) => {
                     return Err(OrchestrationError::Unresolved {
                         integration_id: record.id.clone(),
                         vendor: record.vendor.clone(),
@@ -460,6 +481,7 @@ impl Orchestrator {
             // so a run that finds the mark knows when the upload is over whatever
             // its writing took.
             let deadline = Instant::now() + self.call_timeout;
+            let mut marked = true;
             if request.subject.is_some() && matches!(request.operation, Operation::SubmitClaim(_)) {
                 // On record before the upload starts: a node that stops before the
                 // answer is recorded leaves this, which makes the next run ask the
@@ -473,7 +495,16 @@ impl Orchestrator {
                     Duration::ZERO,
                     failed_over,
                 );
-                self.attempts.record_now(sending).await;
+                marked = self.attempts.record_now(sending).await;
+            }
+            if !marked {
+                // Off the record, an upload this node stopped during would be sent
+                // again by the next run: it is not begun. The database failed, not
+                // the vendor, so neither its circuit nor the next integration is
+                // involved; the submission is tried again later.
+                return Turn::Stop(OrchestrationError::Unavailable {
+                    error: PluginError::transient("the upload's sending mark could not be stored"),
+                });
             }
             let started = Instant::now();
             let result = if started < deadline {
@@ -504,6 +535,7 @@ impl Orchestrator {
                         output,
                         found_by_status_check: false,
                         failed_over,
+                        submission_id: submission_of(request.operation),
                     });
                 }
                 Err(error) => error,
@@ -564,6 +596,7 @@ impl Orchestrator {
                                 output: OperationOutput::SubmitClaim(receipt),
                                 found_by_status_check: true,
                                 failed_over,
+                                submission_id: probe.submission_id.clone(),
                             })
                         }
                         // Never received: as safe to send again as a transient failure.
@@ -614,17 +647,18 @@ impl Orchestrator {
                 Ok(_) => (Outcome::Found, None),
                 Err(error) => (Outcome::of(error), Some(error)),
             };
-            self.attempts
-                .record_now(self.attempt(
-                    record,
-                    Capability::ClaimStatus,
-                    request,
-                    outcome,
-                    error,
-                    latency,
-                    failed_over,
-                ))
-                .await;
+            let mut attempt = self.attempt(
+                record,
+                Capability::ClaimStatus,
+                request,
+                outcome,
+                error,
+                latency,
+                failed_over,
+            );
+            // The submission asked about, which may be an earlier one's.
+            attempt.submission_id = probe.submission_id.clone();
+            self.attempts.record_now(attempt).await;
             match result {
                 Ok(OperationOutput::ClaimStatus(report)) if report.statuses.is_empty() => return Ok(None),
                 Ok(OperationOutput::ClaimStatus(report)) => {
@@ -840,6 +874,7 @@ impl Orchestrator {
                 latency_micros: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
                 failover: false,
                 attempted_at: Utc::now(),
+                submission_id: None,
             })
             .await;
         ConnectionTest {
@@ -930,6 +965,8 @@ impl Orchestrator {
             latency_micros: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
             failover,
             attempted_at: Utc::now(),
+            // The upload's; a status check records the one it asked about.
+            submission_id: submission_of(request.operation),
         }
     }
 
@@ -946,6 +983,20 @@ impl Orchestrator {
 /// outcome indeterminate, so another processor could charge the patient a second
 /// time; it is retried later, here, under the same key. Only an open circuit met
 /// before any call, which sent nothing, moves one on.
+/// Which integration an attempt was about and which submission: attempts on one
+/// subject are weighed per pair.
+fn submission_key(attempt: &AttemptRecord) -> Submission<'_> {
+    (attempt.integration_id.as_str(), attempt.submission_id.as_deref())
+}
+
+/// The submission a claim upload sends (`None` for other operations).
+fn submission_of(operation: &Operation) -> Option<String> {
+    match operation {
+        Operation::SubmitClaim(submission) => Some(submission.submission_id.clone()),
+        _ => None,
+    }
+}
+
 fn give_up(request: &Request<'_>, tries: u32, error: PluginError) -> Turn {
     let moves_money = matches!(
         request.operation,

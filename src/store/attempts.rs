@@ -21,6 +21,9 @@ pub struct AttemptRecord {
     /// Tried because an integration before it failed or was skipped.
     pub failover: bool,
     pub attempted_at: DateTime<Utc>,
+    /// The submission it sent or asked about (`cb-<job id>`), for claim uploads
+    /// and the status checks about them.
+    pub submission_id: Option<String>,
 }
 
 /// Which attempts to list: of a tenant, a subject, an integration and/or an

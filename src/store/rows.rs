@@ -684,6 +684,7 @@ pub struct AttemptRow {
     pub latency_micros: i64,
     pub failover: bool,
     pub attempted_at: StoredInstant,
+    pub submission_id: Option<String>,
 }
 
 impl From<AttemptRecord> for AttemptRow {
@@ -700,6 +701,7 @@ impl From<AttemptRecord> for AttemptRow {
             latency_micros: record.latency_micros,
             failover: record.failover,
             attempted_at: StoredInstant(record.attempted_at),
+            submission_id: record.submission_id,
         }
     }
 }
@@ -718,6 +720,7 @@ impl From<AttemptRow> for AttemptRecord {
             latency_micros: row.latency_micros,
             failover: row.failover,
             attempted_at: row.attempted_at.0,
+            submission_id: row.submission_id,
         }
     }
 }

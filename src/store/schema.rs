@@ -302,6 +302,7 @@ diesel::table! {
         latency_micros -> BigInt,
         failover -> Bool,
         attempted_at -> UtcTimestamp,
+        submission_id -> Nullable<Text>,
     }
 }
 

@@ -26,6 +26,9 @@ crate::on_both_backends!(
     an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked,
     an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sent_again,
     an_answered_upload_the_clearinghouse_does_not_list_yet_is_waited_for,
+    a_new_submission_asks_about_the_upload_a_dead_job_left_unanswered,
+    a_new_submission_asks_about_the_upload_a_dead_job_took_but_never_recorded,
+    an_upload_whose_sending_mark_cannot_be_stored_is_not_begun,
 );
 
 pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -573,6 +576,125 @@ async fn an_answered_upload_the_clearinghouse_does_not_list_yet_is_waited_for(ap
     let claim = submitted(app, &claim_id).await;
     assert_eq!(last_step(&claim)["details"]["foundByStatusCheck"], true);
     sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// A node uploaded the claim for an earlier job and stopped before it heard back;
+/// that job later died, so a biller submits the claim again and a new job runs.
+/// The new job asks the clearinghouse about the earlier upload, under the name it
+/// was uploaded with, and records it rather than sending the claim again.
+async fn a_new_submission_asks_about_the_upload_a_dead_job_left_unanswered(app: &TestApp) {
+    an_earlier_jobs_upload_is_found_not_sent_again(app, "sending").await;
+}
+
+/// As above, but the earlier job heard the clearinghouse take the claim and only
+/// the claim's move to `submitted` was lost.
+async fn a_new_submission_asks_about_the_upload_a_dead_job_took_but_never_recorded(app: &TestApp) {
+    an_earlier_jobs_upload_is_found_not_sent_again(app, "succeeded").await;
+}
+
+/// The earlier job's upload, as Claim.MD received it, and the last word its node
+/// recorded about it (`left`), a minute ago; then a new submission of the claim.
+async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &str) {
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    let earlier = "cb-999999";
+    let (status, document) = app
+        .api_send(
+            reqwest::Method::GET,
+            &format!("/api/billing/claims/{claim_id}/837"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{document}");
+    upload_to_claimmd(&primary, earlier, document).await;
+    let subject = format!("Claim/{claim_id}");
+    let at = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let columns = "tenant, integration_id, vendor, operation, subject, outcome, latency_micros, failover, \
+                   attempted_at, submission_id";
+    let values = format!("'default', '{first}', 'claimmd', 'submit_claim', '{subject}', '{left}', 0");
+    app.execute_sql(
+        &format!(
+            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, false, '{}', '{earlier}')",
+            at.to_rfc3339()
+        ),
+        &format!(
+            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, 0, {}, '{earlier}')",
+            at.timestamp_micros()
+        ),
+    )
+    .await;
+
+    submit_and_settle(app, &claim_id).await;
+    let claim = submitted(app, &claim_id).await;
+    let step = last_step(&claim);
+    assert_eq!(step["details"]["foundByStatusCheck"], true, "{step}");
+    assert_eq!(step["details"]["submissionId"], earlier, "{step}");
+    let log = attempts(app, &claim_id).await;
+    let asked: Vec<&Value> = log
+        .iter()
+        .filter(|attempt| attempt["operation"] == "claim_status")
+        .collect();
+    assert!(
+        !asked.is_empty() && asked.iter().all(|attempt| attempt["submissionId"] == earlier),
+        "asked about the earlier upload by its name: {log:?}"
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|attempt| attempt["operation"] == "submit_claim")
+            .count(),
+        1,
+        "only the earlier job's upload: {log:?}"
+    );
+    sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// The database refuses the `sending` mark an upload leaves before it starts.
+/// Without it on record, a node that stopped mid-upload would have the claim sent
+/// again, so nothing is sent until the mark can be stored.
+async fn an_upload_whose_sending_mark_cannot_be_stored_is_not_begun(app: &TestApp) {
+    let (primary, secondary, _, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    app.refuse_inserts(
+        "integration_attempts",
+        "NEW.outcome = 'sending'",
+        "attempts refused",
+    )
+    .await;
+
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "ready_to_submit", "{claim}");
+    assert!(received_nothing(&primary).await, "nothing sent off the record");
+    assert!(received_nothing(&secondary).await, "nor failed over");
+
+    app.allow_inserts("integration_attempts").await;
+    submitted(app, &claim_id).await;
+    sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// Uploads `document` to the Claim.MD simulator as Claim.MD's upload service takes
+/// a file (multipart, with the account key), named for `submission_id`.
+async fn upload_to_claimmd(simulator: &Simulator, submission_id: &str, document: String) {
+    let file_name = format!("{submission_id}.837");
+    let file = reqwest::multipart::Part::text(document)
+        .file_name(file_name.clone())
+        .mime_str("text/plain")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("AccountKey", claimmd::DEFAULT_ACCOUNT_KEY)
+        .text("Filename", file_name)
+        .part("File", file);
+    let response = reqwest::Client::new()
+        .post(format!("{}/services/upload/", simulator.base_url()))
+        .header("Accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer["error"].is_null(), "{answer}");
 }
 
 /// Makes the database refuse every claim's move to `submitted`, as a failing disk

@@ -1,0 +1,1 @@
+ALTER TABLE integration_attempts DROP COLUMN submission_id;
