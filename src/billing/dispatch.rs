@@ -5,11 +5,13 @@
 //! upload) and records the outcome on the claim.
 //!
 //! A job may run more than once (a node stopped mid-job, a retry after an upload
-//! nobody answered, or one whose answer could not be recorded). Every run first
-//! asks each integration whose last word on the claim was an unanswered upload, or
-//! an answered one of this job's whose answer was not recorded, whether it holds
-//! the claim, under the same submission id, before the claim is sent anywhere; and
-//! a claim no longer `ready_to_submit` is left alone. So a claim is submitted once.
+//! nobody answered, or one whose answer could not be recorded), and a claim may be
+//! submitted again after its job died. Every run first asks each integration whose
+//! last word on one of the claim's submissions the claim has not recorded was an
+//! unanswered upload, or an answered one whose answer was not recorded, whether it
+//! holds the claim, under the submission id that upload went with, before the
+//! claim is sent anywhere; and a claim no longer `ready_to_submit` is left alone.
+//! So a claim is submitted once.
 
 use std::sync::Arc;
 

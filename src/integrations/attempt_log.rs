@@ -14,9 +14,9 @@ use crate::store::Store;
 const BATCH: usize = 500;
 
 enum Entry {
-    Attempt(Box<AttemptRecord>),
-    /// Told whether every batch since the last flush was answered was stored.
-    Flush(oneshot::Sender<bool>),
+    /// With whom to tell whether it was stored, if anyone waits.
+    Attempt(Box<AttemptRecord>, Option<oneshot::Sender<bool>>),
+    Flush(oneshot::Sender<()>),
 }
 
 #[derive(Clone)]
@@ -34,54 +34,65 @@ impl AttemptLog {
 
     pub fn record(&self, attempt: AttemptRecord) {
         // The writer only stops with the runtime.
-        let _ = self.entries.send(Entry::Attempt(Box::new(attempt)));
+        let _ = self.entries.send(Entry::Attempt(Box::new(attempt), None));
     }
 
-    /// Records `attempt` and waits until it is stored; `false` when it could not be
-    /// (the error is logged).
+    /// Records `attempt` and waits until it is stored, with every attempt recorded
+    /// before it; `false` when it could not be (the error is logged).
     pub async fn record_now(&self, attempt: AttemptRecord) -> bool {
-        self.record(attempt);
-        self.flush().await
-    }
-
-    /// Waits until every attempt recorded before the call is stored, or its batch
-    /// failed and was logged (`false`).
-    pub async fn flush(&self) -> bool {
         let (done, stored) = oneshot::channel();
-        if self.entries.send(Entry::Flush(done)).is_err() {
+        if self
+            .entries
+            .send(Entry::Attempt(Box::new(attempt), Some(done)))
+            .is_err()
+        {
             return false;
         }
         stored.await.unwrap_or(false)
+    }
+
+    /// Waits until every attempt recorded before the call is stored (or its batch
+    /// failed and was logged).
+    pub async fn flush(&self) {
+        let (done, stored) = oneshot::channel();
+        if self.entries.send(Entry::Flush(done)).is_ok() {
+            let _ = stored.await;
+        }
     }
 }
 
 async fn write_batches(store: Store, mut received: mpsc::UnboundedReceiver<Entry>) {
     let mut batch = Vec::with_capacity(BATCH);
+    // Told whether their own attempt's batch was stored.
+    let mut stored_waiting = Vec::new();
     let mut waiting = Vec::new();
-    // An attempt recorded just before its flush may have gone in the batch before
-    // the flush's: a flush answers for every batch since the last one answered.
-    let mut all_stored = true;
     while let Some(first) = received.recv().await {
         let mut next = Some(first);
         while let Some(entry) = next.take() {
             match entry {
-                Entry::Attempt(attempt) => batch.push(*attempt),
+                Entry::Attempt(attempt, done) => {
+                    batch.push(*attempt);
+                    stored_waiting.extend(done);
+                }
                 Entry::Flush(done) => waiting.push(done),
             }
             if batch.len() < BATCH {
                 next = received.try_recv().ok();
             }
         }
-        if let Err(error) = insert(&store, &batch).await {
-            tracing::error!(%error, attempts = batch.len(), "integration attempts not recorded");
-            all_stored = false;
-        }
-        batch.clear();
-        if !waiting.is_empty() {
-            for done in waiting.drain(..) {
-                let _ = done.send(all_stored);
+        let stored = match insert(&store, &batch).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, attempts = batch.len(), "integration attempts not recorded");
+                false
             }
-            all_stored = true;
+        };
+        batch.clear();
+        for done in stored_waiting.drain(..) {
+            let _ = done.send(stored);
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
         }
     }
 }

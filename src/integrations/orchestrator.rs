@@ -198,11 +198,11 @@ pub struct OrchestratorParts {
     pub changes: Arc<RegistryChanges>,
 }
 
-/// How one integration's turn ended.
 /// One integration's view of one submission of a subject: its id, and the
 /// submission's name (`None` for attempts recorded before they named it).
 type Submission<'a> = (&'a str, Option<&'a str>);
 
+/// How one integration's turn ended.
 enum Turn {
     Done(Executed),
     Stop(OrchestrationError),
@@ -309,18 +309,25 @@ impl Orchestrator {
         let (Some(subject), Some(probe)) = (request.subject, request.status_probe) else {
             return Ok(None);
         };
-        let history = self
+        let mut history = self
             .attempts(&AttemptFilter {
                 subject: Some(subject.to_owned()),
                 limit: 500,
                 ..AttemptFilter::default()
             })
             .await?;
+        // A recorded submission is over, whatever the log lost of its last words
+        // (a `succeeded` is written in the background): the claim has moved on
+        // since, and asking about it could take it for a corrected claim.
+        history.retain(|attempt| {
+            attempt
+                .submission_id
+                .as_ref()
+                .is_none_or(|id| !recorded.contains(id))
+        });
         let own = submission_of(request.operation);
-        let unrecorded = |attempt: &AttemptRecord| match &attempt.submission_id {
-            Some(id) => !recorded.contains(id),
-            None => attempt.attempted_at >= own_since,
-        };
+        let unrecorded =
+            |attempt: &AttemptRecord| attempt.submission_id.is_some() || attempt.attempted_at >= own_since;
         // Taken uploads whose answer was never recorded. Whatever the integration
         // said of them since (a status lookup that lags behind uploads), it is asked
         // again, for the receipt to record.
@@ -362,7 +369,9 @@ impl Orchestrator {
                 // A transient upload failure sent nothing (one that may have is
                 // ambiguous).
                 "transient" if upload => concluded.push(submission),
-                "succeeded" | "found" | "not_found" | "final" => concluded.push(submission),
+                // A status check refused for its data tells nothing of the upload.
+                "succeeded" | "final" if upload => concluded.push(submission),
+                "found" | "not_found" => concluded.push(submission),
                 _ => {}
             }
         }
@@ -404,7 +413,7 @@ impl Orchestrator {
                 ..probe.clone()
             };
             match self
-                .check_status(record, handler.as_ref(), &request, &asked, false)
+                .check_status(record, handler.as_ref(), &request, &asked, submission_id, false)
                 .await
             {
                 Ok(Some(receipt)) => {
@@ -586,7 +595,14 @@ impl Orchestrator {
                     // list it yet: give it a moment before asking.
                     tokio::time::sleep(self.retry.base).await;
                     match self
-                        .check_status(record, handler, request, probe, failed_over)
+                        .check_status(
+                            record,
+                            handler,
+                            request,
+                            probe,
+                            probe.submission_id.as_deref(),
+                            failed_over,
+                        )
                         .await
                     {
                         Ok(Some(receipt)) => {
@@ -622,13 +638,15 @@ impl Orchestrator {
 
     /// Asks the vendor whether it holds the claim of an unanswered submission:
     /// `Some(receipt)` if it does, `None` if it has no record; an error when it
-    /// cannot be asked (after retries of transient failures).
+    /// cannot be asked (after retries of transient failures). The attempt is
+    /// recorded as about the submission `about`.
     async fn check_status(
         &self,
         record: &IntegrationRecord,
         handler: &dyn PluginHandler,
         request: &Request<'_>,
         probe: &ClaimStatusRequest,
+        about: Option<&str>,
         failed_over: bool,
     ) -> Result<Option<SubmissionReceipt>, PluginError> {
         let operation = Operation::ClaimStatus(probe.clone());
@@ -656,8 +674,9 @@ impl Orchestrator {
                 latency,
                 failed_over,
             );
-            // The submission asked about, which may be an earlier one's.
-            attempt.submission_id = probe.submission_id.clone();
+            // The submission asked about, which may be an earlier one's, as its own
+            // attempts name it (none, recorded before they named it).
+            attempt.submission_id = about.map(str::to_owned);
             self.attempts.record_now(attempt).await;
             match result {
                 Ok(OperationOutput::ClaimStatus(report)) if report.statuses.is_empty() => return Ok(None),
@@ -977,12 +996,6 @@ impl Orchestrator {
     }
 }
 
-/// How an integration's turn ends when it is given up on after `tries` calls: the
-/// next integration is tried — except for a payment or refund that reached this
-/// processor. Stripe keeps a failed answer under the idempotency key and calls its
-/// outcome indeterminate, so another processor could charge the patient a second
-/// time; it is retried later, here, under the same key. Only an open circuit met
-/// before any call, which sent nothing, moves one on.
 /// Which integration an attempt was about and which submission: attempts on one
 /// subject are weighed per pair.
 fn submission_key(attempt: &AttemptRecord) -> Submission<'_> {
@@ -997,6 +1010,12 @@ fn submission_of(operation: &Operation) -> Option<String> {
     }
 }
 
+/// How an integration's turn ends when it is given up on after `tries` calls: the
+/// next integration is tried — except for a payment or refund that reached this
+/// processor. Stripe keeps a failed answer under the idempotency key and calls its
+/// outcome indeterminate, so another processor could charge the patient a second
+/// time; it is retried later, here, under the same key. Only an open circuit met
+/// before any call, which sent nothing, moves one on.
 fn give_up(request: &Request<'_>, tries: u32, error: PluginError) -> Turn {
     let moves_money = matches!(
         request.operation,

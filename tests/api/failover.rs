@@ -29,6 +29,7 @@ crate::on_both_backends!(
     a_new_submission_asks_about_the_upload_a_dead_job_left_unanswered,
     a_new_submission_asks_about_the_upload_a_dead_job_took_but_never_recorded,
     an_upload_whose_sending_mark_cannot_be_stored_is_not_begun,
+    a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_the_first,
 );
 
 pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -671,6 +672,68 @@ async fn an_upload_whose_sending_mark_cannot_be_stored_is_not_begun(app: &TestAp
     app.allow_inserts("integration_attempts").await;
     submitted(app, &claim_id).await;
     sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// A claim sent and recorded, then rejected and corrected, goes out again. Its
+/// first submission's answer is on the claim's record, so it is not asked about in
+/// the corrected claim's stead, even when the log lost that upload's last word
+/// (its `sending` mark left as the newest, as a node stopping just after the
+/// claim's move would leave it).
+async fn a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_the_first(app: &TestApp) {
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    submit_and_settle(app, &claim_id).await;
+    let claim = submitted(app, &claim_id).await;
+    let earlier = last_step(&claim)["details"]["submissionId"]
+        .as_str()
+        .expect("the receipt names its submission")
+        .to_owned();
+    let subject = format!("Claim/{claim_id}");
+    let at = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let columns = "tenant, integration_id, vendor, operation, subject, outcome, latency_micros, failover, \
+                   attempted_at, submission_id";
+    let values = format!("'default', '{first}', 'claimmd', 'submit_claim', '{subject}', 'sending', 0");
+    app.execute_sql(
+        &format!(
+            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, false, '{}', '{earlier}')",
+            at.to_rfc3339()
+        ),
+        &format!(
+            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, 0, {}, '{earlier}')",
+            at.timestamp_micros()
+        ),
+    )
+    .await;
+
+    let (status, body) = app
+        .api_post(
+            &format!("/api/billing/claims/{claim_id}/transitions"),
+            &json!({"to": "rejected", "reason": "277CA: subscriber not found"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let fix = json!({"lines": [{"sequence": 1, "code": "99214", "modifiers": ["25"], "charge": 150}],
+                     "diagnoses": ["E11.9", "I10"], "actor": "bea"});
+    let (status, body) = app
+        .api_post(&format!("/api/billing/claims/{claim_id}/resubmit"), &fix)
+        .await;
+    assert!(status == 200 || status == 202, "{status} {body}");
+    let claim = submitted(app, &claim_id).await;
+    let step = last_step(&claim);
+    assert_eq!(step["details"]["foundByStatusCheck"], false, "{step}");
+    assert_ne!(step["details"]["submissionId"], earlier.as_str(), "{step}");
+    let log = attempts(app, &claim_id).await;
+    assert!(
+        log.iter().all(|attempt| attempt["operation"] != "claim_status"),
+        "the recorded submission is not asked about: {log:?}"
+    );
+    let received = received(&primary).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].1, 2, "the first claim, then the corrected one");
+    assert!(received_nothing(&secondary).await);
+    primary.stop().await;
+    secondary.stop().await;
 }
 
 /// Uploads `document` to the Claim.MD simulator as Claim.MD's upload service takes
