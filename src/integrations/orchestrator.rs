@@ -326,6 +326,9 @@ impl Orchestrator {
                 .is_none_or(|id| !recorded.contains(id))
         });
         let own = submission_of(request.operation);
+        // What is left with a submission id is unrecorded; without one (attempts
+        // logged before they carried ids), this submission's when stamped since it
+        // began.
         let unrecorded =
             |attempt: &AttemptRecord| attempt.submission_id.is_some() || attempt.attempted_at >= own_since;
         // Taken uploads whose answer was never recorded. Whatever the integration
