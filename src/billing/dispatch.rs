@@ -25,14 +25,17 @@ use crate::billing::claim::BillingClaim;
 use crate::billing::from_fhir;
 use crate::billing::lifecycle::{check_transition, BillingState};
 use crate::billing::service::{self, BillingError, ClaimStatus, Move};
+use crate::fhir::outcome::FhirError;
 use crate::fhir::service::ResourceService;
 use crate::integrations::orchestrator::{Executed, OrchestrationError, Orchestrator, Request};
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::integrations::Category;
 use crate::jobs::{enqueue_in, Job, JobError, NewJob};
+use crate::store::attempts::AttemptFilter;
 use crate::store::billing::StateChange;
-use crate::store::jobs::JobId;
+use crate::store::jobs::{JobId, JobStatus};
 use crate::store::model::Tenant;
+use crate::store::Session;
 use crate::x12::claim_837p::ClaimSubmissionConfig;
 
 pub const SUBMISSION_JOB: &str = "claim_submission";
@@ -51,11 +54,11 @@ pub async fn queue_submission(
     check_transition(current.state, BillingState::Submitted)?;
     let mut tx = fhir.begin(&Tenant::default()).await?;
     let job = NewJob::new(SUBMISSION_JOB, json!({"claimId": claim_id, "actor": actor}))
-        .dedupe_key(format!("{SUBMISSION_JOB}:{claim_id}"))
+        .dedupe_key(submission_key(claim_id))
         .max_attempts(SUBMISSION_ATTEMPTS);
     let enqueued = enqueue_in(&mut tx, job)
         .await
-        .map_err(|error| BillingError::Fhir(crate::fhir::outcome::FhirError::Internal(error.to_string())))?;
+        .map_err(|error| BillingError::Fhir(FhirError::Internal(error.to_string())))?;
     tx.commit().await?;
     Ok((current, enqueued.job))
 }
@@ -190,6 +193,48 @@ impl SubmissionRunner {
         tx.commit().await.map_err(transient)?;
         Ok(())
     }
+}
+
+/// The key one live submission job per claim holds.
+fn submission_key(claim_id: &str) -> String {
+    format!("{SUBMISSION_JOB}:{claim_id}")
+}
+
+/// Holds the claim's live submission job, if it has one, until the caller's
+/// transaction ends, so that it does not start while the claim changes under it
+/// (it reads the change when it starts after). Refused (409) when the job may
+/// already have sent the claim as it was: it is running, or one of its uploads may
+/// be with a clearinghouse. The change would then never be sent, while the claim
+/// was recorded as submitted; it waits for the submission's outcome instead.
+pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -> Result<(), BillingError> {
+    let Some(live) = session.live_job_with_key(&submission_key(claim_id)).await? else {
+        return Ok(());
+    };
+    let Some(job) = session.job_for_update(live.id).await? else {
+        return Ok(());
+    };
+    let under_way = |why: &str| {
+        Err(BillingError::Fhir(FhirError::Conflict(format!(
+            "the claim's submission {why}: correct it once the clearinghouse has answered"
+        ))))
+    };
+    match job.status {
+        JobStatus::Running => return under_way("is running"),
+        JobStatus::Queued => {}
+        // Finished since it was looked up: nothing left to send the claim as it was.
+        _ => return Ok(()),
+    }
+    let attempts = session
+        .list_attempts(&AttemptFilter {
+            subject: Some(format!("Claim/{claim_id}")),
+            limit: 500,
+            ..AttemptFilter::default()
+        })
+        .await?;
+    if Orchestrator::may_hold(&attempts, &submission_id(job.id)) {
+        return under_way("may already be with a clearinghouse");
+    }
+    Ok(())
 }
 
 /// The name a job's upload goes under at the clearinghouse.

@@ -453,6 +453,31 @@ impl Orchestrator {
         Ok(None)
     }
 
+    /// Whether an integration may hold the claim of submission `submission_id`,
+    /// from the subject's attempts (newest first): one whose last word on it was an
+    /// upload under way, unanswered or taken, or a status check that found it.
+    pub fn may_hold(history: &[AttemptRecord], submission_id: &str) -> bool {
+        let mut heard: Vec<&str> = Vec::new();
+        let of_submission = history
+            .iter()
+            .filter(|attempt| attempt.submission_id.as_deref() == Some(submission_id));
+        for attempt in of_submission {
+            let id = attempt.integration_id.as_str();
+            if heard.contains(&id) {
+                continue;
+            }
+            let upload = attempt.operation == Capability::SubmitClaim.as_str();
+            match attempt.outcome.as_str() {
+                "sending" | "ambiguous" | "succeeded" if upload => return true,
+                "found" => return true,
+                "transient" | "final" if upload => heard.push(id),
+                "not_found" => heard.push(id),
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// When the upload whose `sending` mark was stamped at `marked` is over,
     /// answered or not: its deadline is the call timeout after the mark.
     fn call_over_by(&self, marked: DateTime<Utc>) -> DateTime<Utc> {

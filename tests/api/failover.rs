@@ -30,6 +30,7 @@ crate::on_both_backends!(
     a_new_submission_asks_about_the_upload_a_dead_job_took_but_never_recorded,
     an_upload_whose_sending_mark_cannot_be_stored_is_not_begun,
     a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_the_first,
+    a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused,
 );
 
 pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -734,6 +735,50 @@ async fn a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_
     assert!(received_nothing(&secondary).await);
     primary.stop().await;
     secondary.stop().await;
+}
+
+/// The clearinghouse took the claim but its answer could not be recorded, so the
+/// claim is still `ready_to_submit` and its job will ask about that upload. A
+/// biller's correction now would never be sent (the job records the claim as it
+/// was sent): it is refused with 409 and nothing changes, until the submission's
+/// outcome is recorded.
+async fn a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused(app: &TestApp) {
+    let (primary, secondary, _, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    refuse_recording_submissions(app).await;
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "ready_to_submit", "{claim}");
+    let version = |claim: &Value| claim["meta"]["versionId"].clone();
+    let before = app
+        .get(&format!("Claim/{claim_id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+
+    let fix = json!({"lines": [{"sequence": 1, "code": "99214", "modifiers": ["25"], "charge": 150}],
+                     "diagnoses": ["E11.9", "I10"], "actor": "bea"});
+    let (status, body) = app
+        .api_post(&format!("/api/billing/claims/{claim_id}/resubmit"), &fix)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or_default().contains("submission"),
+        "{body}"
+    );
+    let after = app
+        .get(&format!("Claim/{claim_id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(version(&after), version(&before), "nothing changed");
+
+    app.allow_inserts("billing_state_history").await;
+    let claim = submitted(app, &claim_id).await;
+    assert_eq!(last_step(&claim)["details"]["foundByStatusCheck"], true);
+    sent_once_to_the_primary_alone(primary, secondary).await;
 }
 
 /// Uploads `document` to the Claim.MD simulator as Claim.MD's upload service takes
