@@ -202,28 +202,25 @@ fn submission_key(claim_id: &str) -> String {
 
 /// Holds the claim's live submission job, if it has one, until the caller's
 /// transaction ends, so that it does not start while the claim changes under it
-/// (it reads the change when it starts after). Refused (409) when the job may
-/// already have sent the claim as it was: it is running, or one of its uploads may
-/// be with a clearinghouse. The change would then never be sent, while the claim
-/// was recorded as submitted; it waits for the submission's outcome instead.
+/// (it reads the change when it starts after). Refused (409) when a submission may
+/// already have sent the claim as it was: its job is running, or an upload of any
+/// submission the claim's history does not record may be with a clearinghouse (a
+/// later job would ask about it, find it, and record the claim as submitted). The
+/// change would then never be sent; it waits for the submission's outcome instead.
 pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -> Result<(), BillingError> {
-    let Some(live) = session.live_job_with_key(&submission_key(claim_id)).await? else {
-        return Ok(());
-    };
-    let Some(job) = session.job_for_update(live.id).await? else {
-        return Ok(());
-    };
     let under_way = |why: &str| {
         Err(BillingError::Fhir(FhirError::Conflict(format!(
-            "the claim's submission {why}: correct it once the clearinghouse has answered"
+            "the claim's submission {why}: submit it to have its answer recorded, or correct it once \
+             the clearinghouse has answered"
         ))))
     };
-    match job.status {
-        JobStatus::Running => return under_way("is running"),
-        JobStatus::Queued => {}
-        // Finished since it was looked up: nothing left to send the claim as it was.
-        _ => return Ok(()),
+    if let Some(live) = session.live_job_with_key(&submission_key(claim_id)).await? {
+        let held = session.job_for_update(live.id).await?;
+        if held.is_some_and(|job| job.status == JobStatus::Running) {
+            return under_way("is running");
+        }
     }
+    let recorded = recorded_submissions(&session.state_history(claim_id).await?);
     let attempts = session
         .list_attempts(&AttemptFilter {
             subject: Some(format!("Claim/{claim_id}")),
@@ -231,7 +228,14 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
             ..AttemptFilter::default()
         })
         .await?;
-    if Orchestrator::may_hold(&attempts, &submission_id(job.id)) {
+    let mut unrecorded: Vec<&str> = attempts
+        .iter()
+        .filter_map(|attempt| attempt.submission_id.as_deref())
+        .filter(|id| !recorded.iter().any(|recorded| recorded == id))
+        .collect();
+    unrecorded.sort_unstable();
+    unrecorded.dedup();
+    if unrecorded.iter().any(|id| Orchestrator::may_hold(&attempts, id)) {
         return under_way("may already be with a clearinghouse");
     }
     Ok(())

@@ -454,24 +454,35 @@ impl Orchestrator {
     }
 
     /// Whether an integration may hold the claim of submission `submission_id`,
-    /// from the subject's attempts (newest first): one whose last word on it was an
-    /// upload under way, unanswered or taken, or a status check that found it.
+    /// from the subject's attempts (newest first), as `resolve_unanswered` would
+    /// weigh them: an upload that was taken (it succeeded, or a status check found
+    /// it), whatever was said of it since (a status lookup lags behind uploads), or
+    /// one whose last word was that it was under way or unanswered.
     pub fn may_hold(history: &[AttemptRecord], submission_id: &str) -> bool {
+        let of_submission = || {
+            history
+                .iter()
+                .filter(move |attempt| attempt.submission_id.as_deref() == Some(submission_id))
+        };
+        let is_upload = |attempt: &AttemptRecord| attempt.operation == Capability::SubmitClaim.as_str();
+        let taken = of_submission().any(|attempt| {
+            matches!(
+                (is_upload(attempt), attempt.outcome.as_str()),
+                (true, "succeeded") | (_, "found")
+            )
+        });
+        if taken {
+            return true;
+        }
         let mut heard: Vec<&str> = Vec::new();
-        let of_submission = history
-            .iter()
-            .filter(|attempt| attempt.submission_id.as_deref() == Some(submission_id));
-        for attempt in of_submission {
+        for attempt in of_submission() {
             let id = attempt.integration_id.as_str();
             if heard.contains(&id) {
                 continue;
             }
-            let upload = attempt.operation == Capability::SubmitClaim.as_str();
-            match attempt.outcome.as_str() {
-                "sending" | "ambiguous" | "succeeded" if upload => return true,
-                "found" => return true,
-                "transient" | "final" if upload => heard.push(id),
-                "not_found" => heard.push(id),
+            match (is_upload(attempt), attempt.outcome.as_str()) {
+                (true, "sending" | "ambiguous") => return true,
+                (true, "transient" | "final") | (_, "not_found") => heard.push(id),
                 _ => {}
             }
         }

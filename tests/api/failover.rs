@@ -31,6 +31,7 @@ crate::on_both_backends!(
     an_upload_whose_sending_mark_cannot_be_stored_is_not_begun,
     a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_the_first,
     a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused,
+    a_correction_after_a_dead_jobs_taken_upload_is_refused,
 );
 
 pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -779,6 +780,63 @@ async fn a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused(a
     let claim = submitted(app, &claim_id).await;
     assert_eq!(last_step(&claim)["details"]["foundByStatusCheck"], true);
     sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// An earlier job's upload was taken and never recorded (its job died since), and
+/// a status check later said the clearinghouse had no record of it (its listing
+/// lags behind its uploads): the next submission would ask again and record the
+/// claim as sent, so a correction now is refused and changes nothing.
+async fn a_correction_after_a_dead_jobs_taken_upload_is_refused(app: &TestApp) {
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    let claim_id = ready_claim(app).await;
+    let subject = format!("Claim/{claim_id}");
+    let at = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let columns = "tenant, integration_id, vendor, operation, subject, outcome, latency_micros, failover, \
+                   attempted_at, submission_id";
+    for (operation, outcome) in [("submit_claim", "succeeded"), ("claim_status", "not_found")] {
+        let values = format!("'default', '{first}', 'claimmd', '{operation}', '{subject}', '{outcome}', 0");
+        app.execute_sql(
+            &format!(
+                "INSERT INTO integration_attempts ({columns}) VALUES ({values}, false, '{}', 'cb-999999')",
+                at.to_rfc3339()
+            ),
+            &format!(
+                "INSERT INTO integration_attempts ({columns}) VALUES ({values}, 0, {}, 'cb-999999')",
+                at.timestamp_micros()
+            ),
+        )
+        .await;
+    }
+    let before = app
+        .get(&format!("Claim/{claim_id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+
+    let fix = json!({"lines": [{"sequence": 1, "code": "99214", "modifiers": ["25"], "charge": 150}],
+                     "diagnoses": ["E11.9", "I10"], "actor": "bea"});
+    let (status, body) = app
+        .api_post(&format!("/api/billing/claims/{claim_id}/resubmit"), &fix)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("may already be with a clearinghouse"),
+        "{body}"
+    );
+    let after = app
+        .get(&format!("Claim/{claim_id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(after["meta"]["versionId"], before["meta"]["versionId"]);
+    assert!(received_nothing(&primary).await);
+    primary.stop().await;
+    secondary.stop().await;
 }
 
 /// Uploads `document` to the Claim.MD simulator as Claim.MD's upload service takes

@@ -278,9 +278,7 @@ pub async fn fix_and_resubmit(
             });
         return Err(BillingError::Illegal(refused).into());
     }
-    if state == BillingState::ReadyToSubmit {
-        dispatch::hold_submission_for_change(&mut tx, claim_id).await?;
-    }
+    dispatch::hold_submission_for_change(&mut tx, claim_id).await?;
     let stored = fhir.read(&mut tx, ResourceType::Claim, claim_id).await?;
     let mut claim: Value =
         serde_json::from_str(&stored.body).map_err(|e| FhirError::Internal(e.to_string()))?;
