@@ -210,8 +210,8 @@ fn submission_key(claim_id: &str) -> String {
 pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -> Result<(), BillingError> {
     let under_way = |why: &str| {
         Err(BillingError::Fhir(FhirError::Conflict(format!(
-            "the claim's submission {why}: submit it to have its answer recorded, or correct it once \
-             the clearinghouse has answered"
+            "the claim's submission {why}; correct it once the clearinghouse's answer is recorded \
+             (submitting the claim has its job ask for it)"
         ))))
     };
     if let Some(live) = session.live_job_with_key(&submission_key(claim_id)).await? {
