@@ -90,7 +90,7 @@ impl SubmissionRunner {
         let submission_id = submission_id(job.id);
         let recorded = recorded_submissions(&current.history);
         let probe = status_probe(&billed, &patient_control_number, &submission_id);
-        let subject = format!("Claim/{claim_id}");
+        let subject = attempts_subject(&claim_id);
         let document = service::claim_837p(&self.fhir, &self.config, &claim_id)
             .await
             .map_err(transient)?;
@@ -223,7 +223,7 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
     let recorded = recorded_submissions(&session.state_history(claim_id).await?);
     let attempts = session
         .list_attempts(&AttemptFilter {
-            subject: Some(format!("Claim/{claim_id}")),
+            subject: Some(attempts_subject(claim_id)),
             limit: 500,
             ..AttemptFilter::default()
         })
@@ -239,6 +239,11 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
         return under_way("may already be with a clearinghouse");
     }
     Ok(())
+}
+
+/// What the attempt log files a claim's submissions under.
+fn attempts_subject(claim_id: &str) -> String {
+    format!("Claim/{claim_id}")
 }
 
 /// The name a job's upload goes under at the clearinghouse.

@@ -336,14 +336,7 @@ impl Orchestrator {
         // again, for the receipt to record.
         let answered: Vec<Submission<'_>> = history
             .iter()
-            .filter(|attempt| {
-                let upload = attempt.operation == Capability::SubmitClaim.as_str();
-                unrecorded(attempt)
-                    && matches!(
-                        (upload, attempt.outcome.as_str()),
-                        (true, "succeeded") | (_, "found")
-                    )
-            })
+            .filter(|attempt| unrecorded(attempt) && took_upload(attempt))
             .map(submission_key)
             .collect();
         // Newest first: each submission's last conclusive word from each integration.
@@ -355,7 +348,7 @@ impl Orchestrator {
             if concluded.contains(&submission) || unanswered.contains(&submission) {
                 continue;
             }
-            let upload = attempt.operation == Capability::SubmitClaim.as_str();
+            let upload = is_upload(attempt);
             match attempt.outcome.as_str() {
                 _ if answered.contains(&submission) => unanswered.push(submission),
                 // Sent and not answered.
@@ -464,14 +457,7 @@ impl Orchestrator {
                 .iter()
                 .filter(move |attempt| attempt.submission_id.as_deref() == Some(submission_id))
         };
-        let is_upload = |attempt: &AttemptRecord| attempt.operation == Capability::SubmitClaim.as_str();
-        let taken = of_submission().any(|attempt| {
-            matches!(
-                (is_upload(attempt), attempt.outcome.as_str()),
-                (true, "succeeded") | (_, "found")
-            )
-        });
-        if taken {
+        if of_submission().any(took_upload) {
             return true;
         }
         let mut heard: Vec<&str> = Vec::new();
@@ -1039,6 +1025,19 @@ impl Orchestrator {
 /// subject are weighed per pair.
 fn submission_key(attempt: &AttemptRecord) -> Submission<'_> {
     (attempt.integration_id.as_str(), attempt.submission_id.as_deref())
+}
+
+fn is_upload(attempt: &AttemptRecord) -> bool {
+    attempt.operation == Capability::SubmitClaim.as_str()
+}
+
+/// Whether the attempt says its integration took the upload: it succeeded, or a
+/// status check found it.
+fn took_upload(attempt: &AttemptRecord) -> bool {
+    matches!(
+        (is_upload(attempt), attempt.outcome.as_str()),
+        (true, "succeeded") | (_, "found")
+    )
 }
 
 /// The submission a claim upload sends (`None` for other operations).
