@@ -434,23 +434,16 @@ async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: 
     let claim_id = ready_claim(app).await;
     // A node began uploading this claim to the primary just now and stopped before
     // it heard back: its `sending` mark is all that is left.
-    let subject = format!("Claim/{claim_id}");
     let marked = chrono::Utc::now();
-    app.execute_sql(
-        &format!(
-            "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
-             latency_micros, failover, attempted_at) VALUES ('default', '{first}', 'claimmd', 'submit_claim', \
-             '{subject}', 'sending', 0, false, '{}')",
-            marked.to_rfc3339()
-        ),
-        &format!(
-            "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
-             latency_micros, failover, attempted_at) VALUES ('default', '{first}', 'claimmd', 'submit_claim', \
-             '{subject}', 'sending', 0, 0, {})",
-            marked.timestamp_micros()
-        ),
-    )
-    .await;
+    let left = LoggedAttempt {
+        integration: &first,
+        claim_id: &claim_id,
+        operation: "submit_claim",
+        outcome: "sending",
+        submission_id: None,
+        at: marked,
+    };
+    left.log(app).await;
     primary.set_fault(Fault::Down { for_duration: None }, None);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -611,22 +604,9 @@ async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &st
         .await;
     assert_eq!(status, 200, "{document}");
     upload_to_claimmd(&primary, earlier, document).await;
-    let subject = format!("Claim/{claim_id}");
-    let at = chrono::Utc::now() - chrono::Duration::minutes(1);
-    let columns = "tenant, integration_id, vendor, operation, subject, outcome, latency_micros, failover, \
-                   attempted_at, submission_id";
-    let values = format!("'default', '{first}', 'claimmd', 'submit_claim', '{subject}', '{left}', 0");
-    app.execute_sql(
-        &format!(
-            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, false, '{}', '{earlier}')",
-            at.to_rfc3339()
-        ),
-        &format!(
-            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, 0, {}, '{earlier}')",
-            at.timestamp_micros()
-        ),
-    )
-    .await;
+    LoggedAttempt::a_minute_ago(&first, &claim_id, "submit_claim", left, earlier)
+        .log(app)
+        .await;
 
     submit_and_settle(app, &claim_id).await;
     let claim = submitted(app, &claim_id).await;
@@ -691,22 +671,9 @@ async fn a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_
         .as_str()
         .expect("the receipt names its submission")
         .to_owned();
-    let subject = format!("Claim/{claim_id}");
-    let at = chrono::Utc::now() - chrono::Duration::minutes(1);
-    let columns = "tenant, integration_id, vendor, operation, subject, outcome, latency_micros, failover, \
-                   attempted_at, submission_id";
-    let values = format!("'default', '{first}', 'claimmd', 'submit_claim', '{subject}', 'sending', 0");
-    app.execute_sql(
-        &format!(
-            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, false, '{}', '{earlier}')",
-            at.to_rfc3339()
-        ),
-        &format!(
-            "INSERT INTO integration_attempts ({columns}) VALUES ({values}, 0, {}, '{earlier}')",
-            at.timestamp_micros()
-        ),
-    )
-    .await;
+    LoggedAttempt::a_minute_ago(&first, &claim_id, "submit_claim", "sending", &earlier)
+        .log(app)
+        .await;
 
     let (status, body) = app
         .api_post(
@@ -715,11 +682,7 @@ async fn a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let fix = json!({"lines": [{"sequence": 1, "code": "99214", "modifiers": ["25"], "charge": 150}],
-                     "diagnoses": ["E11.9", "I10"], "actor": "bea"});
-    let (status, body) = app
-        .api_post(&format!("/api/billing/claims/{claim_id}/resubmit"), &fix)
-        .await;
+    let (status, body) = correct_first_line(app, &claim_id).await;
     assert!(status == 200 || status == 202, "{status} {body}");
     let claim = submitted(app, &claim_id).await;
     let step = last_step(&claim);
@@ -750,31 +713,15 @@ async fn a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused(a
     refuse_recording_submissions(app).await;
     let claim = submit_and_settle(app, &claim_id).await;
     assert_eq!(claim["status"], "ready_to_submit", "{claim}");
-    let version = |claim: &Value| claim["meta"]["versionId"].clone();
-    let before = app
-        .get(&format!("Claim/{claim_id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let before = claim_version(app, &claim_id).await;
 
-    let fix = json!({"lines": [{"sequence": 1, "code": "99214", "modifiers": ["25"], "charge": 150}],
-                     "diagnoses": ["E11.9", "I10"], "actor": "bea"});
-    let (status, body) = app
-        .api_post(&format!("/api/billing/claims/{claim_id}/resubmit"), &fix)
-        .await;
+    let (status, body) = correct_first_line(app, &claim_id).await;
     assert_eq!(status, 409, "{body}");
     assert!(
         body["error"].as_str().unwrap_or_default().contains("submission"),
         "{body}"
     );
-    let after = app
-        .get(&format!("Claim/{claim_id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    assert_eq!(version(&after), version(&before), "nothing changed");
+    assert_eq!(claim_version(app, &claim_id).await, before, "nothing changed");
 
     app.allow_inserts("billing_state_history").await;
     let claim = submitted(app, &claim_id).await;
@@ -789,36 +736,14 @@ async fn a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused(a
 async fn a_correction_after_a_dead_jobs_taken_upload_is_refused(app: &TestApp) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
     let claim_id = ready_claim(app).await;
-    let subject = format!("Claim/{claim_id}");
-    let at = chrono::Utc::now() - chrono::Duration::minutes(1);
-    let columns = "tenant, integration_id, vendor, operation, subject, outcome, latency_micros, failover, \
-                   attempted_at, submission_id";
     for (operation, outcome) in [("submit_claim", "succeeded"), ("claim_status", "not_found")] {
-        let values = format!("'default', '{first}', 'claimmd', '{operation}', '{subject}', '{outcome}', 0");
-        app.execute_sql(
-            &format!(
-                "INSERT INTO integration_attempts ({columns}) VALUES ({values}, false, '{}', 'cb-999999')",
-                at.to_rfc3339()
-            ),
-            &format!(
-                "INSERT INTO integration_attempts ({columns}) VALUES ({values}, 0, {}, 'cb-999999')",
-                at.timestamp_micros()
-            ),
-        )
-        .await;
+        LoggedAttempt::a_minute_ago(&first, &claim_id, operation, outcome, "cb-999999")
+            .log(app)
+            .await;
     }
-    let before = app
-        .get(&format!("Claim/{claim_id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let before = claim_version(app, &claim_id).await;
 
-    let fix = json!({"lines": [{"sequence": 1, "code": "99214", "modifiers": ["25"], "charge": 150}],
-                     "diagnoses": ["E11.9", "I10"], "actor": "bea"});
-    let (status, body) = app
-        .api_post(&format!("/api/billing/claims/{claim_id}/resubmit"), &fix)
-        .await;
+    let (status, body) = correct_first_line(app, &claim_id).await;
     assert_eq!(status, 409, "{body}");
     assert!(
         body["error"]
@@ -827,16 +752,81 @@ async fn a_correction_after_a_dead_jobs_taken_upload_is_refused(app: &TestApp) {
             .contains("may already be with a clearinghouse"),
         "{body}"
     );
-    let after = app
-        .get(&format!("Claim/{claim_id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    assert_eq!(after["meta"]["versionId"], before["meta"]["versionId"]);
+    assert_eq!(claim_version(app, &claim_id).await, before, "nothing changed");
     assert!(received_nothing(&primary).await);
     primary.stop().await;
     secondary.stop().await;
+}
+
+/// A biller's correction of the claim: its first line billed at the next level of
+/// visit, through `POST /api/billing/claims/{id}/resubmit`.
+async fn correct_first_line(app: &TestApp, claim_id: &str) -> (u16, Value) {
+    let fix = json!({"lines": [{"sequence": 1, "code": "99214", "modifiers": ["25"], "charge": 150}],
+                     "diagnoses": ["E11.9", "I10"], "actor": "bea"});
+    app.api_post(&format!("/api/billing/claims/{claim_id}/resubmit"), &fix)
+        .await
+}
+
+/// The stored Claim's version id.
+async fn claim_version(app: &TestApp, claim_id: &str) -> Value {
+    let claim: Value = app.get(&format!("Claim/{claim_id}")).await.json().await.unwrap();
+    claim["meta"]["versionId"].clone()
+}
+
+/// An attempt a node logged about the claim (written straight into the table, as
+/// a node that stopped after logging it would leave it).
+struct LoggedAttempt<'a> {
+    integration: &'a str,
+    claim_id: &'a str,
+    operation: &'a str,
+    outcome: &'a str,
+    submission_id: Option<&'a str>,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'a> LoggedAttempt<'a> {
+    /// Logged a minute ago, long enough for any upload it began to be over.
+    fn a_minute_ago(
+        integration: &'a str,
+        claim_id: &'a str,
+        operation: &'a str,
+        outcome: &'a str,
+        submission_id: &'a str,
+    ) -> Self {
+        LoggedAttempt {
+            integration,
+            claim_id,
+            operation,
+            outcome,
+            submission_id: Some(submission_id),
+            at: chrono::Utc::now() - chrono::Duration::minutes(1),
+        }
+    }
+
+    async fn log(&self, app: &TestApp) {
+        let LoggedAttempt {
+            integration,
+            claim_id,
+            operation,
+            outcome,
+            ..
+        } = self;
+        let submission_id = self
+            .submission_id
+            .map_or("NULL".to_owned(), |id| format!("'{id}'"));
+        let insert = |failover: &str, at: String| {
+            format!(
+                "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
+                 latency_micros, failover, attempted_at, submission_id) VALUES ('default', '{integration}', \
+                 'claimmd', '{operation}', 'Claim/{claim_id}', '{outcome}', 0, {failover}, {at}, {submission_id})"
+            )
+        };
+        app.execute_sql(
+            &insert("false", format!("'{}'", self.at.to_rfc3339())),
+            &insert("0", self.at.timestamp_micros().to_string()),
+        )
+        .await;
+    }
 }
 
 /// Uploads `document` to the Claim.MD simulator as Claim.MD's upload service takes
