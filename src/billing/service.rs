@@ -104,22 +104,42 @@ pub async fn validate(
     let mut tx = fhir.begin(&Tenant::default()).await?;
     let row = billing_row(fhir, &mut tx, claim_id).await?;
     let from = parse_state(&row)?;
-    let claim = read_claim(fhir, &mut tx, claim_id).await?;
-    let (_, report) = scrub_claim(fhir, &mut tx, rules, claim_id, &claim).await?;
+    let scrubbed = scrub_and_move(fhir, &mut tx, rules, claim_id, from, actor, false).await?;
+    tx.commit().await?;
+    Ok(scrubbed)
+}
+
+/// `validate` inside the caller's transaction, with the claim's billing row (in
+/// state `from`) already locked. `corrected`: the claim was just changed in this
+/// transaction, so a `ready_to_submit` claim the change made dirty is held for
+/// review here, before any submission can read it.
+pub(crate) async fn scrub_and_move(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    rules: &RuleSet,
+    claim_id: &str,
+    from: BillingState,
+    actor: &str,
+    corrected: bool,
+) -> Result<(ClaimStatus, ScrubReport), BillingError> {
+    let claim = read_claim(fhir, tx, claim_id).await?;
+    let (_, report) = scrub_claim(fhir, tx, rules, claim_id, &claim).await?;
     let step = scrub_move(&report, actor);
     let to = step.to;
-    let correcting = matches!(
-        from,
-        BillingState::Draft | BillingState::NeedsReview | BillingState::Rejected | BillingState::Denied
-    );
-    let state = if correcting && from != to && from.can_move_to(to) {
-        record(fhir, &mut tx, claim_id, from, &step).await?;
+    let rescored = match from {
+        BillingState::Draft | BillingState::NeedsReview | BillingState::Rejected | BillingState::Denied => {
+            true
+        }
+        BillingState::ReadyToSubmit => corrected,
+        _ => false,
+    };
+    let state = if rescored && from != to && from.can_move_to(to) {
+        record(fhir, tx, claim_id, from, &step).await?;
         to
     } else {
         from
     };
-    let status = claim_status(&mut tx, claim_id, state).await?;
-    tx.commit().await?;
+    let status = claim_status(tx, claim_id, state).await?;
     Ok((status, report))
 }
 

@@ -148,6 +148,26 @@ async fn a_denied_claim_is_corrected_and_sent_again(app: &TestApp) {
         .unwrap();
     assert_eq!(version(&unchanged), version(&before));
 
+    // A correction whose scrub cannot record its verdict keeps nothing: the claim
+    // is never left corrected but unscrubbed, where a due submission could send it.
+    app.refuse_inserts(
+        "billing_state_history",
+        "NEW.to_state = 'needs_review'",
+        "history refused",
+    )
+    .await;
+    let (status, body) = post(app, &path, json!({"diagnoses": ["E11.9"]})).await;
+    app.allow_inserts("billing_state_history").await;
+    assert!(status >= 500, "{status} {body}");
+    let unchanged = app
+        .get(&format!("Claim/{id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(version(&unchanged), version(&before));
+    assert_eq!(claim_view(app, &id).await["status"], "denied");
+
     // A correction that leaves an error (line 1 points at a second diagnosis):
     // stored, not sent, held for review with what the scrub found.
     let (status, body) = post(app, &path, json!({"diagnoses": ["E11.9"]})).await;

@@ -251,8 +251,9 @@ impl From<FhirError> for ResubmitError {
     }
 }
 
-/// Corrects the claim (a new version of the FHIR Claim), scrubs it — which moves a
-/// denied, rejected or held claim to `ready_to_submit` when it is clean — and sends
+/// Corrects the claim (a new version of the FHIR Claim) and scrubs it in the same
+/// transaction — which moves a denied, rejected or held claim to `ready_to_submit`
+/// when it is clean, and a ready one made dirty to `needs_review` — then sends
 /// it the way `POST /api/billing/claims/{id}/submit` would: queued, or at once.
 pub async fn fix_and_resubmit(
     fhir: &ResourceService,
@@ -285,18 +286,12 @@ pub async fn fix_and_resubmit(
     corrections::apply(&mut claim, fixes)?;
     fhir.update(&mut tx, ResourceType::Claim, claim_id, claim, None)
         .await?;
+    // Scrubbed before the commit: a submission due the moment the hold ends must
+    // find a claim the correction made dirty already held for review.
+    let (status, report) =
+        service::scrub_and_move(fhir, &mut tx, &billing.rules, claim_id, state, actor, true).await?;
     tx.commit().await?;
-
-    let (status, report) = service::validate(fhir, &billing.rules, claim_id, actor).await?;
     if !report.clean_claim {
-        // `validate` leaves a claim that was ready as it was; corrected into errors,
-        // it is held for review rather than sent.
-        let status = match status.state {
-            BillingState::ReadyToSubmit => {
-                service::move_claim(fhir, claim_id, service::scrub_move(&report, actor)).await?
-            }
-            _ => status,
-        };
         return Ok(Resubmission::NotClean(status, Box::new(report)));
     }
     let Some(gateway) = billing.gateway.as_deref() else {
