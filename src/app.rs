@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::audit::{AuditWriter, Observer};
+use crate::billing::claim_guard::SubmissionFence;
 use crate::billing::dispatch::{SubmissionRunner, SUBMISSION_JOB};
 use crate::billing::feeds::FeedReader;
 use crate::billing::gateway::GatewayKind;
@@ -19,6 +20,7 @@ use crate::billing::routes::BillingContext;
 use crate::billing::scrub::RuleSet;
 use crate::config::Settings;
 use crate::fhir::capability::capability_statement;
+use crate::fhir::change_guard::ChangeGuards;
 use crate::fhir::routes::{self, FhirContext};
 use crate::fhir::service::ResourceService;
 use crate::hl7::ingest::{Ingest, IngestSettings};
@@ -305,6 +307,7 @@ impl Application {
                 search_max_count,
                 capability: Arc::clone(&capability),
                 scrub_rules: Arc::clone(&scrub_rules),
+                change_guards: ChangeGuards::new(vec![Arc::new(SubmissionFence)]),
             });
             let billing = web::Data::new(BillingContext {
                 rules: Arc::clone(&scrub_rules),

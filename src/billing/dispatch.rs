@@ -207,12 +207,12 @@ fn submission_key(claim_id: &str) -> String {
 /// submission the claim's history does not record may be with a clearinghouse (a
 /// later job would ask about it, find it, and record the claim as submitted). The
 /// change would then never be sent; it waits for the submission's outcome instead.
-pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -> Result<(), BillingError> {
+pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -> Result<(), FhirError> {
     let under_way = |why: &str| {
-        Err(BillingError::Fhir(FhirError::Conflict(format!(
-            "the claim's submission {why}; correct it once the clearinghouse's answer is recorded \
+        Err(FhirError::Conflict(format!(
+            "the claim's submission {why}; change it once the clearinghouse's answer is recorded \
              (submitting the claim has its job ask for it)"
-        ))))
+        )))
     };
     if let Some(live) = session.live_job_with_key(&submission_key(claim_id)).await? {
         let held = session.job_for_update(live.id).await?;
@@ -221,13 +221,7 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
         }
     }
     let recorded = recorded_submissions(&session.state_history(claim_id).await?);
-    let attempts = session
-        .list_attempts(&AttemptFilter {
-            subject: Some(attempts_subject(claim_id)),
-            limit: 500,
-            ..AttemptFilter::default()
-        })
-        .await?;
+    let attempts = session.list_attempts(&claim_attempts(claim_id)).await?;
     let mut unrecorded: Vec<&str> = attempts
         .iter()
         .filter_map(|attempt| attempt.submission_id.as_deref())
@@ -241,6 +235,74 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
     Ok(())
 }
 
+/// Declares an earlier upload of the claim abandoned, on an admin's word that the
+/// clearinghouse does not hold it (its support found no such file, or the claim in
+/// it will never be worked). Until then, a taken upload the clearinghouse cannot
+/// find holds the claim for good: every job asks about it and none sends, since
+/// sending again could submit the claim twice. The claim's history records the
+/// submission as settled (same state, `details.abandoned`, with the reason), so
+/// jobs and corrections stop weighing it and the claim can be sent again.
+///
+/// 404 when no attempt of the claim names the submission; 409 when its history
+/// already records it, or a submission of the claim is running.
+pub async fn abandon_submission(
+    fhir: &ResourceService,
+    claim_id: &str,
+    submission_id: &str,
+    actor: &str,
+    reason: &str,
+) -> Result<ClaimStatus, BillingError> {
+    let mut tx = fhir.begin(&Tenant::default()).await?;
+    let row = service::billing_row(fhir, &mut tx, claim_id).await?;
+    let state = service::parse_state(&row)?;
+    let history = tx.state_history(claim_id).await?;
+    if recorded_submissions(&history)
+        .iter()
+        .any(|id| id == submission_id)
+    {
+        return Err(FhirError::Conflict(format!(
+            "the claim's history already records submission {submission_id}"
+        ))
+        .into());
+    }
+    let attempts = tx.list_attempts(&claim_attempts(claim_id)).await?;
+    if !attempts
+        .iter()
+        .any(|attempt| attempt.submission_id.as_deref() == Some(submission_id))
+    {
+        return Err(FhirError::NotFound(format!("the claim has no submission {submission_id}")).into());
+    }
+    if let Some(live) = tx.live_job_with_key(&submission_key(claim_id)).await? {
+        let held = tx.job_for_update(live.id).await?;
+        if held.is_some_and(|job| job.status == JobStatus::Running) {
+            return Err(FhirError::Conflict(
+                "the claim's submission is running; abandon an upload once it has stopped".into(),
+            )
+            .into());
+        }
+    }
+    let step = Move {
+        to: state,
+        actor: actor.to_owned(),
+        reason: Some(format!("submission {submission_id} abandoned: {reason}")),
+        details: Some(json!({"submissionId": submission_id, "abandoned": true})),
+    };
+    tx.record_state_change(&service::state_change(claim_id, state, &step, chrono::Utc::now()))
+        .await?;
+    let status = service::claim_status(&mut tx, claim_id, state).await?;
+    tx.commit().await?;
+    Ok(status)
+}
+
+/// The attempts of a claim's submissions, newest first, as deep as the log is read.
+fn claim_attempts(claim_id: &str) -> AttemptFilter {
+    AttemptFilter {
+        subject: Some(attempts_subject(claim_id)),
+        limit: 500,
+        ..AttemptFilter::default()
+    }
+}
+
 /// What the attempt log files a claim's submissions under.
 fn attempts_subject(claim_id: &str) -> String {
     format!("Claim/{claim_id}")
@@ -252,7 +314,8 @@ fn submission_id(job_id: JobId) -> String {
 }
 
 /// The submissions whose answer the claim's history records: the one each receipt
-/// names, or (receipts recorded before they named it) the one its job sent.
+/// (or an admin's abandonment) names, or (receipts recorded before they named it)
+/// the one its job sent.
 fn recorded_submissions(history: &[StateChange]) -> Vec<String> {
     history
         .iter()

@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod claim;
+pub mod claim_guard;
 pub mod codes;
 pub mod corrections;
 pub mod dashboard;

@@ -7,10 +7,12 @@
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::auth::access_token::Principal;
+use crate::billing::dispatch;
 use crate::billing::gateway::BillingGateway;
 use crate::billing::lifecycle::BillingState;
 use crate::billing::remittance::money::json_amount;
@@ -43,6 +45,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/billing/claims/{id}/transitions", web::post().to(transition))
         .route("/api/billing/claims/{id}/validate", web::post().to(validate))
         .route("/api/billing/claims/{id}/837", web::get().to(document_837))
+        .route(
+            "/admin/claims/{id}/submissions/{submission_id}/abandon",
+            web::post().to(abandon_submission),
+        )
         .configure(crate::billing::remittance::routes::configure)
         .configure(crate::billing::dashboard::routes::configure)
         .configure(crate::billing::denied::routes::configure)
@@ -156,6 +162,37 @@ async fn document_837(
     Ok(HttpResponse::Ok()
         .content_type("application/edi-x12")
         .body(document))
+}
+
+#[derive(Deserialize)]
+struct AbandonRequest {
+    reason: Option<String>,
+}
+
+/// An admin declares an earlier upload of the claim abandoned
+/// (`dispatch::abandon_submission`), recorded under the admin's name.
+async fn abandon_submission(
+    fhir: web::Data<FhirContext>,
+    http: HttpRequest,
+    path: web::Path<(String, String)>,
+    request: web::Json<AbandonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, submission_id) = path.into_inner();
+    let reason = request
+        .into_inner()
+        .reason
+        .filter(|reason| !reason.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "reason is required: how is it known that the clearinghouse does not hold the upload?".into(),
+            )
+        })?;
+    let actor = http
+        .extensions()
+        .get::<Principal>()
+        .map_or_else(|| API_ACTOR.to_owned(), |principal| principal.subject.clone());
+    let status = dispatch::abandon_submission(&fhir.service, &id, &submission_id, &actor, &reason).await?;
+    Ok(HttpResponse::Ok().json(status_json(&status)))
 }
 
 pub(crate) fn status_json(status: &ClaimStatus) -> Value {

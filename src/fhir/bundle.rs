@@ -20,7 +20,7 @@ use crate::auth::policy::check_entry;
 use crate::auth::scopes::{Interaction, Scopes};
 use crate::fhir::outcome::{operation_outcome, FhirError};
 use crate::fhir::resource_type::ResourceType;
-use crate::fhir::routes::FhirContext;
+use crate::fhir::routes::{end_change, FhirContext};
 use crate::fhir::search::params::{ParseOptions, SearchRequest};
 use crate::fhir::search::search_bundle;
 use crate::fhir::service::{VersionView, Written};
@@ -295,6 +295,12 @@ async fn run_batch(
     let mut session = ctx.service.session(tenant).await?;
     for entry in parsed {
         let outcome = match entry {
+            Ok(mut request) if guarded(ctx, &request) => {
+                // In a transaction of its own, which the guard's checks are part of.
+                let mut own = ctx.service.begin(tenant).await?;
+                let outcome = execute(ctx, &mut own, &mut request).await;
+                end_change(own, outcome).await
+            }
             Ok(mut request) => execute(ctx, &mut session, &mut request).await,
             Err(error) => Err(error),
         };
@@ -427,11 +433,40 @@ fn replace_strings(
     }
 }
 
+/// Whether `request` changes a resource a change guard watches.
+fn guarded(ctx: &FhirContext, request: &EntryRequest) -> bool {
+    matches!(request.method, Method::Put | Method::Patch | Method::Delete)
+        && ctx.change_guards.watch(request.target.resource_type)
+}
+
+/// Asks the change guards about an entry's update, patch or delete, in the
+/// transaction it runs in.
+async fn guard_entry(
+    ctx: &FhirContext,
+    session: &mut Session,
+    request: &EntryRequest,
+) -> Result<(), FhirError> {
+    if !guarded(ctx, request) {
+        return Ok(());
+    }
+    let (guards, resource_type) = (&ctx.change_guards, request.target.resource_type);
+    match (&request.assigned_id, &request.target.id, &request.target.query) {
+        (Some(id), _, _) | (None, Some(id), _) => guards.check(session, resource_type, id).await,
+        (None, None, Some(query)) => {
+            guards
+                .check_matching(&ctx.service, session, resource_type, query)
+                .await
+        }
+        (None, None, None) => Ok(()),
+    }
+}
+
 async fn execute(
     ctx: &FhirContext,
     session: &mut Session,
     request: &mut EntryRequest,
 ) -> Result<EntryResponse, FhirError> {
+    guard_entry(ctx, session, request).await?;
     let service = &ctx.service;
     let resource_type = request.target.resource_type;
     let written = |written: Written| EntryResponse {

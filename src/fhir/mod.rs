@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod capability;
+pub mod change_guard;
 pub mod conditional;
 pub mod format;
 mod history;

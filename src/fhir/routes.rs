@@ -14,6 +14,7 @@ use crate::auth::access_token::Principal;
 use crate::auth::policy::Reach;
 use crate::billing::checks::scrub_claim;
 use crate::billing::scrub::RuleSet;
+use crate::fhir::change_guard::ChangeGuards;
 use crate::fhir::format::{self, BodyKind, Format, ResponseFormat};
 use crate::fhir::history::{history_bundle, HistoryParams};
 use crate::fhir::outcome::{operation_outcome, FhirError, Issue};
@@ -24,6 +25,7 @@ use crate::fhir::search::params::{ParseOptions, SearchRequest};
 use crate::fhir::search::search_bundle_noting;
 use crate::fhir::service::{ResourceService, VersionView, Written};
 use crate::store::model::{HistoryQuery, HistoryScope, Tenant};
+use crate::store::Session;
 
 /// Interactions offered on every resource type (CapabilityStatement codes). The
 /// routes below serve exactly these; a test walks the list against a live server.
@@ -52,6 +54,44 @@ pub struct FhirContext {
     pub capability: std::sync::Arc<Value>,
     /// The billing scrub rules `Claim/$validate` applies after the structural checks.
     pub scrub_rules: std::sync::Arc<RuleSet>,
+    /// Asked before a client updates, patches or deletes a resource they watch.
+    pub change_guards: ChangeGuards,
+}
+
+impl FhirContext {
+    /// A session for a client's change of `resource_type`: a transaction when a
+    /// guard watches such changes, so that what the guard holds stays held until
+    /// the change commits.
+    pub(crate) async fn change_session(
+        &self,
+        tenant: &Tenant,
+        resource_type: ResourceType,
+    ) -> Result<Session, FhirError> {
+        if self.change_guards.watch(resource_type) {
+            self.service.begin(tenant).await
+        } else {
+            self.service.session(tenant).await
+        }
+    }
+}
+
+/// Ends a change's session with the change's `outcome`: its transaction, when it
+/// has one, commits a change that succeeded and is rolled back for one that did
+/// not (rather than left to the pool, which would drop the connection).
+pub(crate) async fn end_change<T>(session: Session, outcome: Result<T, FhirError>) -> Result<T, FhirError> {
+    if !session.in_transaction() {
+        return outcome;
+    }
+    match outcome {
+        Ok(value) => {
+            session.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = session.rollback().await;
+            Err(error)
+        }
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -150,7 +190,7 @@ fn request_tenant(request: &HttpRequest) -> Result<Tenant, FhirError> {
 /// resource that does not exist yet is for the new version's check).
 async fn guard_stored(
     ctx: &FhirContext,
-    session: &mut crate::store::Session,
+    session: &mut Session,
     reach: &Reach,
     resource_type: ResourceType,
     id: &str,
@@ -285,12 +325,16 @@ async fn update(
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_match = if_match(request.headers())?;
     reach::guard(&reach, &resource, &ctx.base_url)?;
-    let mut session = ctx.service.session(&tenant).await?;
-    guard_stored(&ctx, &mut session, &reach, resource_type, &id).await?;
-    let written = ctx
-        .service
-        .update(&mut session, resource_type, &id, resource, if_match)
-        .await?;
+    let mut session = ctx.change_session(&tenant, resource_type).await?;
+    let written = async {
+        guard_stored(&ctx, &mut session, &reach, resource_type, &id).await?;
+        ctx.change_guards.check(&mut session, resource_type, &id).await?;
+        ctx.service
+            .update(&mut session, resource_type, &id, resource, if_match)
+            .await
+    }
+    .await;
+    let written = end_change(session, written).await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -306,11 +350,18 @@ async fn conditional_update(
     let resource_type = resource_type(&path)?;
     reach::only_unlimited(&reach, "a conditional update")?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
-    let mut session = ctx.service.session(&tenant).await?;
-    let written = ctx
-        .service
-        .conditional_update(&mut session, resource_type, request.query_string(), resource)
-        .await?;
+    let query = request.query_string();
+    let mut session = ctx.change_session(&tenant, resource_type).await?;
+    let written = async {
+        ctx.change_guards
+            .check_matching(&ctx.service, &mut session, resource_type, query)
+            .await?;
+        ctx.service
+            .conditional_update(&mut session, resource_type, query, resource)
+            .await
+    }
+    .await;
+    let written = end_change(session, written).await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -333,11 +384,15 @@ async fn patch(
     let bytes = read_body(&request, body, ctx.body_limit).await?;
     let patch = parse_json(&bytes)?;
     let if_match = if_match(request.headers())?;
-    let mut session = ctx.service.session(&tenant).await?;
-    let written = ctx
-        .service
-        .patch(&mut session, resource_type, &id, patch, if_match)
-        .await?;
+    let mut session = ctx.change_session(&tenant, resource_type).await?;
+    let written = async {
+        ctx.change_guards.check(&mut session, resource_type, &id).await?;
+        ctx.service
+            .patch(&mut session, resource_type, &id, patch, if_match)
+            .await
+    }
+    .await;
+    let written = end_change(session, written).await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -348,11 +403,15 @@ async fn delete(
     ctx: web::Data<FhirContext>,
 ) -> Result<HttpResponse, FhirError> {
     let (type_name, id) = path.into_inner();
-    let mut session = ctx.service.session(&tenant).await?;
-    guard_stored(&ctx, &mut session, &reach, resource_type(&type_name)?, &id).await?;
-    ctx.service
-        .delete(&mut session, resource_type(&type_name)?, &id)
-        .await?;
+    let resource_type = resource_type(&type_name)?;
+    let mut session = ctx.change_session(&tenant, resource_type).await?;
+    let deleted = async {
+        guard_stored(&ctx, &mut session, &reach, resource_type, &id).await?;
+        ctx.change_guards.check(&mut session, resource_type, &id).await?;
+        ctx.service.delete(&mut session, resource_type, &id).await
+    }
+    .await;
+    end_change(session, deleted).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -365,10 +424,18 @@ async fn conditional_delete(
 ) -> Result<HttpResponse, FhirError> {
     reach::only_unlimited(&reach, "a conditional delete")?;
     let resource_type = resource_type(&path)?;
-    let mut session = ctx.service.session(&tenant).await?;
-    ctx.service
-        .conditional_delete(&mut session, resource_type, request.query_string())
-        .await?;
+    let query = request.query_string();
+    let mut session = ctx.change_session(&tenant, resource_type).await?;
+    let deleted = async {
+        ctx.change_guards
+            .check_matching(&ctx.service, &mut session, resource_type, query)
+            .await?;
+        ctx.service
+            .conditional_delete(&mut session, resource_type, query)
+            .await
+    }
+    .await;
+    end_change(session, deleted).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

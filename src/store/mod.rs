@@ -1170,6 +1170,11 @@ impl Session {
             .expect("a session has its connection until dropped")
     }
 
+    /// Whether the session is inside a transaction (`Store::begin_in`).
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
     /// The tenant whose resources this session reads and writes.
     pub fn tenant(&self) -> &Tenant {
         &self.tenant

@@ -32,6 +32,7 @@ crate::on_both_backends!(
     a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_the_first,
     a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused,
     a_correction_after_a_dead_jobs_taken_upload_is_refused,
+    a_taken_upload_the_clearinghouse_cannot_find_holds_the_claim_until_an_admin_abandons_it,
 );
 
 pub(crate) async fn start_claimmd(fault: Option<&str>) -> Arc<Simulator> {
@@ -727,6 +728,11 @@ async fn a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused(a
     let claim = submitted(app, &claim_id).await;
     assert_eq!(last_step(&claim)["details"]["foundByStatusCheck"], true);
     sent_once_to_the_primary_alone(primary, secondary).await;
+
+    // The submission recorded, the fence is lifted: an EHR may change the Claim.
+    let stored: Value = app.get(&format!("Claim/{claim_id}")).await.json().await.unwrap();
+    let response = app.put(&format!("Claim/{claim_id}"), &stored).await;
+    assert_eq!(response.status(), 200);
 }
 
 /// An earlier job's upload was taken and never recorded (its job died since), and
@@ -753,9 +759,137 @@ async fn a_correction_after_a_dead_jobs_taken_upload_is_refused(app: &TestApp) {
         "{body}"
     );
     assert_eq!(claim_version(app, &claim_id).await, before, "nothing changed");
+    fhir_changes_are_refused(app, &claim_id).await;
+    assert_eq!(claim_version(app, &claim_id).await, before, "nothing changed");
     assert!(received_nothing(&primary).await);
     primary.stop().await;
     secondary.stop().await;
+}
+
+/// An earlier job's upload was taken, but the clearinghouse has no record of it
+/// (its listing no longer reaches it): every job asks and none sends, since
+/// sending could submit the claim twice. An admin who has learned that the
+/// clearinghouse does not hold it declares it abandoned, with the reason; the
+/// claim is then sent, once.
+async fn a_taken_upload_the_clearinghouse_cannot_find_holds_the_claim_until_an_admin_abandons_it(
+    app: &TestApp,
+) {
+    let (primary, secondary, first, _) = two_clearinghouses(app).await;
+    scheduled_feeds_done(app).await;
+    let claim_id = ready_claim(app).await;
+    let earlier = "cb-999999";
+    LoggedAttempt::a_minute_ago(&first, &claim_id, "submit_claim", "succeeded", earlier)
+        .log(app)
+        .await;
+    let claim = submit_and_settle(app, &claim_id).await;
+    assert_eq!(claim["status"], "ready_to_submit", "{claim}");
+    assert!(received_nothing(&primary).await && received_nothing(&secondary).await);
+
+    // The job keeps asking (a run a second, at most): while one runs, the
+    // abandonment is refused and the admin tries again.
+    let abandon = |submission: &str, body: Value| {
+        let path = format!("/admin/claims/{claim_id}/submissions/{submission}/abandon");
+        async move {
+            loop {
+                let (status, answer) = app.api_post(&path, &body).await;
+                if status != 409 || !answer["error"].to_string().contains("is running") {
+                    return (status, answer);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let (status, body) = abandon(earlier, json!({})).await;
+    assert_eq!(status, 400, "a reason is required: {body}");
+    let (status, body) = abandon("cb-1", json!({"reason": "support: no such file"})).await;
+    assert_eq!(status, 404, "{body}");
+    let reason = "Claim.MD support: no file cb-999999 was received";
+    let (status, body) = abandon(earlier, json!({"reason": reason})).await;
+    assert_eq!(status, 200, "{body}");
+    let step = last_step(&body);
+    assert_eq!(
+        (&step["from"], &step["to"]),
+        (&json!("ready_to_submit"), &json!("ready_to_submit")),
+        "{step}"
+    );
+    assert_eq!(step["details"]["abandoned"], true, "{step}");
+    assert_eq!(step["details"]["submissionId"], earlier, "{step}");
+    assert!(step["reason"].as_str().unwrap().contains(reason), "{step}");
+
+    let claim = submitted(app, &claim_id).await;
+    assert_ne!(last_step(&claim)["details"]["submissionId"], earlier);
+    assert_eq!(last_step(&claim)["details"]["foundByStatusCheck"], false);
+    let (status, body) = abandon(earlier, json!({"reason": reason})).await;
+    assert_eq!(status, 409, "already settled: {body}");
+    sent_once_to_the_primary_alone(primary, secondary).await;
+}
+
+/// An EHR's change of the claim through the FHIR API, in each of its forms, is
+/// refused as a biller's correction is: 409 with an OperationOutcome.
+async fn fhir_changes_are_refused(app: &TestApp, claim_id: &str) {
+    let path = format!("Claim/{claim_id}");
+    let mut stored: Value = app.get(&path).await.json().await.unwrap();
+    stored["priority"]["coding"][0]["code"] = json!("stat");
+    let refused = |what: &str, status: u16, outcome: &Value| {
+        assert_eq!(status, 409, "{what}: {outcome}");
+        assert_eq!(outcome["issue"][0]["code"], "conflict", "{what}: {outcome}");
+        assert!(
+            outcome.to_string().contains("with a clearinghouse"),
+            "{what}: {outcome}"
+        );
+    };
+    let response = app.put(&path, &stored).await;
+    refused("PUT", response.status().as_u16(), &response.json().await.unwrap());
+    let response = app.put(&format!("Claim?_id={claim_id}"), &stored).await;
+    refused(
+        "conditional PUT",
+        response.status().as_u16(),
+        &response.json().await.unwrap(),
+    );
+    let patch = json!([{"op": "replace", "path": "/use", "value": "predetermination"}]);
+    let response = app
+        .client
+        .patch(app.url(&path))
+        .header("Content-Type", "application/json-patch+json")
+        .body(patch.to_string())
+        .send()
+        .await
+        .unwrap();
+    refused(
+        "PATCH",
+        response.status().as_u16(),
+        &response.json().await.unwrap(),
+    );
+    let response = app.client.delete(app.url(&path)).send().await.unwrap();
+    refused(
+        "DELETE",
+        response.status().as_u16(),
+        &response.json().await.unwrap(),
+    );
+
+    let entry = json!({"resource": stored, "request": {"method": "PUT", "url": path}});
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [entry]});
+    let post_bundle = |bundle: Value| {
+        app.client
+            .post(&app.base)
+            .header("Content-Type", "application/fhir+json")
+            .body(bundle.to_string())
+            .send()
+    };
+    let response = post_bundle(transaction).await.unwrap();
+    refused(
+        "transaction",
+        response.status().as_u16(),
+        &response.json().await.unwrap(),
+    );
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [entry]});
+    let answer: Value = post_bundle(batch).await.unwrap().json().await.unwrap();
+    let response = &answer["entry"][0]["response"];
+    assert!(
+        response["status"].as_str().unwrap().starts_with("409"),
+        "{answer}"
+    );
+    refused("batch entry", 409, &response["outcome"]);
 }
 
 /// A biller's correction of the claim: its first line billed at the next level of

@@ -1,0 +1,83 @@
+//! Guards on clients' changes through the FHIR API, as HAPI FHIR's interceptors
+//! are: another part of the server (billing) is asked before a resource of the
+//! type it watches is updated, patched or deleted, and may refuse. Changes the
+//! server makes itself (billing's own moves of a claim) do not pass here.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::fhir::outcome::FhirError;
+use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
+use crate::store::Session;
+
+pub trait ChangeGuard: Send + Sync {
+    /// The type whose changes the guard is asked about.
+    fn resource_type(&self) -> ResourceType;
+
+    /// Allows changing `id`, or refuses with the error the client gets. It runs in
+    /// the change's own transaction: what it locks stays locked until the change
+    /// commits.
+    fn before_change<'a>(
+        &'a self,
+        session: &'a mut Session,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<(), FhirError>>;
+}
+
+/// The guards one FHIR API asks.
+#[derive(Clone, Default)]
+pub struct ChangeGuards(Vec<Arc<dyn ChangeGuard>>);
+
+impl ChangeGuards {
+    pub fn new(guards: Vec<Arc<dyn ChangeGuard>>) -> Self {
+        ChangeGuards(guards)
+    }
+
+    /// Whether changes of `resource_type` are guarded. They then run in a
+    /// transaction of their own, which the guard's checks are part of.
+    pub fn watch(&self, resource_type: ResourceType) -> bool {
+        self.0.iter().any(|guard| guard.resource_type() == resource_type)
+    }
+
+    /// Asks each guard of `resource_type` about changing `id`.
+    pub async fn check(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        id: &str,
+    ) -> Result<(), FhirError> {
+        for guard in self
+            .0
+            .iter()
+            .filter(|guard| guard.resource_type() == resource_type)
+        {
+            if !session.in_transaction() {
+                return Err(FhirError::Internal(format!(
+                    "a guarded change of {resource_type} must run in a transaction"
+                )));
+            }
+            guard.before_change(session, id).await?;
+        }
+        Ok(())
+    }
+
+    /// `check` for the resource a conditional change's `query` matches; none
+    /// matching is a create, which no guard is asked about.
+    pub async fn check_matching(
+        &self,
+        service: &ResourceService,
+        session: &mut Session,
+        resource_type: ResourceType,
+        query: &str,
+    ) -> Result<(), FhirError> {
+        if !self.watch(resource_type) {
+            return Ok(());
+        }
+        match service.single_match(session, resource_type, query).await? {
+            Some(id) => self.check(session, resource_type, &id).await,
+            None => Ok(()),
+        }
+    }
+}
