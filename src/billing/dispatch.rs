@@ -221,11 +221,12 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
         }
     }
     let recorded = recorded_submissions(&session.state_history(claim_id).await?);
-    let attempts = session.list_attempts(&claim_attempts(claim_id)).await?;
+    let attempts = session
+        .list_attempts(&unrecorded_attempts(claim_id, recorded))
+        .await?;
     let mut unrecorded: Vec<&str> = attempts
         .iter()
         .filter_map(|attempt| attempt.submission_id.as_deref())
-        .filter(|id| !recorded.iter().any(|recorded| recorded == id))
         .collect();
     unrecorded.sort_unstable();
     unrecorded.dedup();
@@ -255,17 +256,14 @@ pub async fn abandon_submission(
     let mut tx = fhir.begin(&Tenant::default()).await?;
     let row = service::billing_row(fhir, &mut tx, claim_id).await?;
     let state = service::parse_state(&row)?;
-    let history = tx.state_history(claim_id).await?;
-    if recorded_submissions(&history)
-        .iter()
-        .any(|id| id == submission_id)
-    {
+    let recorded = recorded_submissions(&tx.state_history(claim_id).await?);
+    if recorded.iter().any(|id| id == submission_id) {
         return Err(FhirError::Conflict(format!(
             "the claim's history already records submission {submission_id}"
         ))
         .into());
     }
-    let attempts = tx.list_attempts(&claim_attempts(claim_id)).await?;
+    let attempts = tx.list_attempts(&unrecorded_attempts(claim_id, recorded)).await?;
     if !attempts
         .iter()
         .any(|attempt| attempt.submission_id.as_deref() == Some(submission_id))
@@ -294,11 +292,13 @@ pub async fn abandon_submission(
     Ok(status)
 }
 
-/// The attempts of a claim's submissions, newest first, as deep as the log is read.
-fn claim_attempts(claim_id: &str) -> AttemptFilter {
+/// The attempts of a claim's submissions its history does not record
+/// (`recorded`), newest first, as deep as the log is read.
+fn unrecorded_attempts(claim_id: &str, recorded: Vec<String>) -> AttemptFilter {
     AttemptFilter {
         subject: Some(attempts_subject(claim_id)),
         limit: 500,
+        except_submissions: recorded,
         ..AttemptFilter::default()
     }
 }

@@ -309,22 +309,19 @@ impl Orchestrator {
         let (Some(subject), Some(probe)) = (request.subject, request.status_probe) else {
             return Ok(None);
         };
-        let mut history = self
+        // A recorded submission is over, whatever the log lost of its last words
+        // (a `succeeded` is written in the background): the claim has moved on
+        // since, and asking about it could take it for a corrected claim. Left out
+        // in the query, its attempts do not push older unrecorded ones out of the
+        // rows read.
+        let history = self
             .attempts(&AttemptFilter {
                 subject: Some(subject.to_owned()),
                 limit: 500,
+                except_submissions: recorded.to_vec(),
                 ..AttemptFilter::default()
             })
             .await?;
-        // A recorded submission is over, whatever the log lost of its last words
-        // (a `succeeded` is written in the background): the claim has moved on
-        // since, and asking about it could take it for a corrected claim.
-        history.retain(|attempt| {
-            attempt
-                .submission_id
-                .as_ref()
-                .is_none_or(|id| !recorded.contains(id))
-        });
         let own = submission_of(request.operation);
         // What is left with a submission id is unrecorded; without one (attempts
         // logged before they carried ids), this submission's when stamped since it

@@ -38,4 +38,7 @@ pub struct AttemptFilter {
     pub operation: Option<String>,
     pub before: Option<i64>,
     pub limit: i64,
+    /// Submissions whose attempts are left out (those a claim's history records),
+    /// so that `limit` counts only the attempts still weighed.
+    pub except_submissions: Vec<String>,
 }

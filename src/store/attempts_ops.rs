@@ -38,6 +38,13 @@ pub async fn list_attempts(
     if let Some(before) = filter.before {
         query = query.filter(integration_attempts::id.lt(before));
     }
+    if !filter.except_submissions.is_empty() {
+        query = query.filter(
+            integration_attempts::submission_id
+                .is_null()
+                .or(integration_attempts::submission_id.ne_all(&filter.except_submissions)),
+        );
+    }
     let rows: Vec<AttemptRow> = query
         .order(integration_attempts::id.desc())
         .limit(filter.limit)

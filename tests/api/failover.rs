@@ -28,6 +28,7 @@ crate::on_both_backends!(
     an_answered_upload_the_clearinghouse_does_not_list_yet_is_waited_for,
     a_new_submission_asks_about_the_upload_a_dead_job_left_unanswered,
     a_new_submission_asks_about_the_upload_a_dead_job_took_but_never_recorded,
+    an_unanswered_upload_behind_many_settled_attempts_is_still_asked_about,
     an_upload_whose_sending_mark_cannot_be_stored_is_not_begun,
     a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_the_first,
     a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused,
@@ -580,18 +581,27 @@ async fn an_answered_upload_the_clearinghouse_does_not_list_yet_is_waited_for(ap
 /// The new job asks the clearinghouse about the earlier upload, under the name it
 /// was uploaded with, and records it rather than sending the claim again.
 async fn a_new_submission_asks_about_the_upload_a_dead_job_left_unanswered(app: &TestApp) {
-    an_earlier_jobs_upload_is_found_not_sent_again(app, "sending").await;
+    an_earlier_jobs_upload_is_found_not_sent_again(app, "sending", 0).await;
 }
 
 /// As above, but the earlier job heard the clearinghouse take the claim and only
 /// the claim's move to `submitted` was lost.
 async fn a_new_submission_asks_about_the_upload_a_dead_job_took_but_never_recorded(app: &TestApp) {
-    an_earlier_jobs_upload_is_found_not_sent_again(app, "succeeded").await;
+    an_earlier_jobs_upload_is_found_not_sent_again(app, "succeeded", 0).await;
+}
+
+/// As the first, with 600 attempts of a submission the claim's history settled
+/// logged after the unanswered upload: more than a job reads of the log, but
+/// they are left out of what is read, so the upload is still asked about.
+async fn an_unanswered_upload_behind_many_settled_attempts_is_still_asked_about(app: &TestApp) {
+    an_earlier_jobs_upload_is_found_not_sent_again(app, "sending", 600).await;
 }
 
 /// The earlier job's upload, as Claim.MD received it, and the last word its node
-/// recorded about it (`left`), a minute ago; then a new submission of the claim.
-async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &str) {
+/// recorded about it (`left`), a minute ago; `behind` attempts of another
+/// submission after it, which an admin then declares abandoned (the claim's
+/// history records it); then a new submission of the claim.
+async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &str, behind: usize) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
     scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
@@ -608,13 +618,32 @@ async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &st
     LoggedAttempt::a_minute_ago(&first, &claim_id, "submit_claim", left, earlier)
         .log(app)
         .await;
+    if behind > 0 {
+        let settled = "cb-5";
+        LoggedAttempt::a_minute_ago(&first, &claim_id, "claim_status", "not_found", settled)
+            .log_times(app, behind)
+            .await;
+        let (status, body) = app
+            .api_post(
+                &format!("/admin/claims/{claim_id}/submissions/{settled}/abandon"),
+                &json!({"reason": "rejected by the payer, will not be worked"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let logged_up_to = attempts(app, &claim_id).await.last().unwrap()["id"].clone();
 
     submit_and_settle(app, &claim_id).await;
     let claim = submitted(app, &claim_id).await;
     let step = last_step(&claim);
     assert_eq!(step["details"]["foundByStatusCheck"], true, "{step}");
     assert_eq!(step["details"]["submissionId"], earlier, "{step}");
-    let log = attempts(app, &claim_id).await;
+    let log: Vec<Value> = attempts(app, &claim_id)
+        .await
+        .into_iter()
+        .filter(|attempt| attempt["id"].as_i64() > logged_up_to.as_i64())
+        .collect();
     let asked: Vec<&Value> = log
         .iter()
         .filter(|attempt| attempt["operation"] == "claim_status")
@@ -623,12 +652,9 @@ async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &st
         !asked.is_empty() && asked.iter().all(|attempt| attempt["submissionId"] == earlier),
         "asked about the earlier upload by its name: {log:?}"
     );
-    assert_eq!(
-        log.iter()
-            .filter(|attempt| attempt["operation"] == "submit_claim")
-            .count(),
-        1,
-        "only the earlier job's upload: {log:?}"
+    assert!(
+        log.iter().all(|attempt| attempt["operation"] != "submit_claim"),
+        "no upload but the earlier job's: {log:?}"
     );
     sent_once_to_the_primary_alone(primary, secondary).await;
 }
@@ -938,6 +964,11 @@ impl<'a> LoggedAttempt<'a> {
     }
 
     async fn log(&self, app: &TestApp) {
+        self.log_times(app, 1).await;
+    }
+
+    /// Logs the attempt `times` over, 250 rows a statement.
+    async fn log_times(&self, app: &TestApp, times: usize) {
         let LoggedAttempt {
             integration,
             claim_id,
@@ -948,18 +979,27 @@ impl<'a> LoggedAttempt<'a> {
         let submission_id = self
             .submission_id
             .map_or("NULL".to_owned(), |id| format!("'{id}'"));
-        let insert = |failover: &str, at: String| {
+        let insert = |rows: usize, failover: &str, at: String| {
+            let row = format!(
+                "('default', '{integration}', 'claimmd', '{operation}', 'Claim/{claim_id}', '{outcome}', 0, \
+                 {failover}, {at}, {submission_id})"
+            );
             format!(
                 "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
-                 latency_micros, failover, attempted_at, submission_id) VALUES ('default', '{integration}', \
-                 'claimmd', '{operation}', 'Claim/{claim_id}', '{outcome}', 0, {failover}, {at}, {submission_id})"
+                 latency_micros, failover, attempted_at, submission_id) VALUES {}",
+                vec![row; rows].join(", ")
             )
         };
-        app.execute_sql(
-            &insert("false", format!("'{}'", self.at.to_rfc3339())),
-            &insert("0", self.at.timestamp_micros().to_string()),
-        )
-        .await;
+        let mut left = times;
+        while left > 0 {
+            let rows = left.min(250);
+            app.execute_sql(
+                &insert(rows, "false", format!("'{}'", self.at.to_rfc3339())),
+                &insert(rows, "0", self.at.timestamp_micros().to_string()),
+            )
+            .await;
+            left -= rows;
+        }
     }
 }
 
