@@ -307,7 +307,9 @@ impl Application {
                 search_max_count,
                 capability: Arc::clone(&capability),
                 scrub_rules: Arc::clone(&scrub_rules),
-                change_guards: ChangeGuards::new(vec![Arc::new(SubmissionFence)]),
+                change_guards: ChangeGuards::new(vec![Arc::new(SubmissionFence {
+                    rules: Arc::clone(&scrub_rules),
+                })]),
             });
             let billing = web::Data::new(BillingContext {
                 rules: Arc::clone(&scrub_rules),

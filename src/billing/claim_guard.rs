@@ -4,16 +4,30 @@
 //! fenced off as a biller's correction is: 409 while the submission is running or
 //! its upload may be with a clearinghouse, and otherwise the claim's live
 //! submission job is held until the change commits, to start on the changed claim.
+//! A `ready_to_submit` claim the change made dirty is held for review in the same
+//! transaction, so no submission sends it as it is.
+
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
 use crate::billing::dispatch::hold_submission_for_change;
+use crate::billing::lifecycle::BillingState;
+use crate::billing::scrub::RuleSet;
+use crate::billing::service::{parse_state, scrub_and_move, BillingError};
 use crate::fhir::change_guard::ChangeGuard;
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
+use crate::fhir::service::ResourceService;
 use crate::store::Session;
 
-pub struct SubmissionFence;
+/// Who the state history names for a move that follows a FHIR change.
+const FHIR_ACTOR: &str = "fhir-api";
+
+pub struct SubmissionFence {
+    /// The scrub rules a changed `ready_to_submit` claim is checked against.
+    pub rules: Arc<RuleSet>,
+}
 
 impl ChangeGuard for SubmissionFence {
     fn resource_type(&self) -> ResourceType {
@@ -25,6 +39,39 @@ impl ChangeGuard for SubmissionFence {
         session: &'a mut Session,
         id: &'a str,
     ) -> BoxFuture<'a, Result<(), FhirError>> {
-        Box::pin(hold_submission_for_change(session, id))
+        Box::pin(async move {
+            // The billing row before the job row, in the order a biller's
+            // correction takes them.
+            session.claim_state_for_update(id).await?;
+            hold_submission_for_change(session, id).await
+        })
+    }
+
+    fn after_change<'a>(
+        &'a self,
+        service: &'a ResourceService,
+        session: &'a mut Session,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<(), FhirError>> {
+        Box::pin(async move {
+            let Some(row) = session.read_claim_state(id).await? else {
+                // Billing has not touched the claim: its scrub comes when it does.
+                return Ok(());
+            };
+            let state = parse_state(&row).map_err(billing_to_fhir)?;
+            if state == BillingState::ReadyToSubmit {
+                scrub_and_move(service, session, &self.rules, id, state, FHIR_ACTOR, true)
+                    .await
+                    .map_err(billing_to_fhir)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn billing_to_fhir(error: BillingError) -> FhirError {
+    match error {
+        BillingError::Fhir(error) => error,
+        other => FhirError::Internal(other.to_string()),
     }
 }

@@ -105,6 +105,10 @@ struct ValidateRequest {
     actor: Option<String>,
 }
 
+/// Keys of a move's details that only the server writes (`dispatch`'s receipts
+/// and abandonments).
+const SERVER_DETAILS: [&str; 3] = ["submissionId", "jobId", "abandoned"];
+
 /// Who a move is recorded as when the request does not say (until sign-in exists).
 pub(crate) const API_ACTOR: &str = "api";
 
@@ -127,6 +131,17 @@ async fn transition(
             known.join(", ")
         ))
     })?;
+    if let Some(key) = request
+        .details
+        .as_ref()
+        .and_then(|details| SERVER_DETAILS.iter().find(|key| details.get(**key).is_some()))
+    {
+        // A submission the history names is settled: jobs would stop asking the
+        // clearinghouse about it, which only a receipt or an admin may decide.
+        return Err(ApiError::BadRequest(format!(
+            "details.{key} is recorded by the server, not given in a move"
+        )));
+    }
     let step = Move {
         to,
         actor: request.actor.unwrap_or_else(|| API_ACTOR.into()),

@@ -292,16 +292,30 @@ async fn run_batch(
     parsed: Vec<Result<EntryRequest, FhirError>>,
 ) -> Result<Value, FhirError> {
     let mut responses = Vec::with_capacity(parsed.len());
-    let mut session = ctx.service.session(tenant).await?;
+    // One session for the entries, checked out when first needed.
+    let mut shared: Option<Session> = None;
     for entry in parsed {
         let outcome = match entry {
             Ok(mut request) if guarded(ctx, &request) => {
-                // In a transaction of its own, which the guard's checks are part of.
-                let mut own = ctx.service.begin(tenant).await?;
-                let outcome = execute(ctx, &mut own, &mut request).await;
-                end_change(own, outcome).await
+                // In a transaction of its own, which the guard's checks are part of;
+                // the shared session's connection goes back to the pool first, so
+                // that batches waiting for a second one cannot starve each other.
+                shared = None;
+                match ctx.service.begin(tenant).await {
+                    Ok(mut own) => {
+                        let outcome = execute(ctx, &mut own, &mut request).await;
+                        end_change(own, outcome).await
+                    }
+                    Err(error) => Err(error),
+                }
             }
-            Ok(mut request) => execute(ctx, &mut session, &mut request).await,
+            Ok(mut request) => match shared {
+                Some(ref mut session) => execute(ctx, session, &mut request).await,
+                None => match ctx.service.session(tenant).await {
+                    Ok(session) => execute(ctx, shared.insert(session), &mut request).await,
+                    Err(error) => Err(error),
+                },
+            },
             Err(error) => Err(error),
         };
         responses.push(outcome.unwrap_or_else(|error| EntryResponse {
@@ -453,20 +467,42 @@ async fn guard_entry(
     match (&request.assigned_id, &request.target.id, &request.target.query) {
         (Some(id), _, _) | (None, Some(id), _) => guards.check(session, resource_type, id).await,
         (None, None, Some(query)) => {
+            // A conditional update that matches nothing writes the body's id.
+            let body_id = match request.method {
+                Method::Put => request.resource.as_ref().and_then(|r| r["id"].as_str()),
+                _ => None,
+            };
             guards
-                .check_matching(&ctx.service, session, resource_type, query)
+                .check_matching(&ctx.service, session, resource_type, query, body_id)
                 .await
         }
         (None, None, None) => Ok(()),
     }
 }
 
+/// Runs one entry, with its change guards asked before and told after.
 async fn execute(
     ctx: &FhirContext,
     session: &mut Session,
     request: &mut EntryRequest,
 ) -> Result<EntryResponse, FhirError> {
     guard_entry(ctx, session, request).await?;
+    let response = execute_entry(ctx, session, request).await?;
+    if guarded(ctx, request) && request.method != Method::Delete {
+        if let Some(version) = &response.version {
+            ctx.change_guards
+                .after(&ctx.service, session, request.target.resource_type, &version.id)
+                .await?;
+        }
+    }
+    Ok(response)
+}
+
+async fn execute_entry(
+    ctx: &FhirContext,
+    session: &mut Session,
+    request: &mut EntryRequest,
+) -> Result<EntryResponse, FhirError> {
     let service = &ctx.service;
     let resource_type = request.target.resource_type;
     let written = |written: Written| EntryResponse {

@@ -24,6 +24,16 @@ pub trait ChangeGuard: Send + Sync {
         session: &'a mut Session,
         id: &'a str,
     ) -> BoxFuture<'a, Result<(), FhirError>>;
+
+    /// Called once `id` was updated or patched through `service`, in the same
+    /// transaction, for what follows from the new version; an error rolls the
+    /// change back.
+    fn after_change<'a>(
+        &'a self,
+        service: &'a ResourceService,
+        session: &'a mut Session,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<(), FhirError>>;
 }
 
 /// The guards one FHIR API asks.
@@ -63,20 +73,42 @@ impl ChangeGuards {
         Ok(())
     }
 
-    /// `check` for the resource a conditional change's `query` matches; none
-    /// matching is a create, which no guard is asked about.
+    /// Tells each guard of `resource_type` that `id` was updated or patched.
+    pub async fn after(
+        &self,
+        service: &ResourceService,
+        session: &mut Session,
+        resource_type: ResourceType,
+        id: &str,
+    ) -> Result<(), FhirError> {
+        for guard in self
+            .0
+            .iter()
+            .filter(|guard| guard.resource_type() == resource_type)
+        {
+            guard.after_change(service, session, id).await?;
+        }
+        Ok(())
+    }
+
+    /// `check` for the resource a conditional change's `query` matches or, when
+    /// none does, for `otherwise`: the id a conditional update then writes (the
+    /// body's), which may name a stored resource. With neither, nothing stored
+    /// changes and no guard is asked.
     pub async fn check_matching(
         &self,
         service: &ResourceService,
         session: &mut Session,
         resource_type: ResourceType,
         query: &str,
+        otherwise: Option<&str>,
     ) -> Result<(), FhirError> {
         if !self.watch(resource_type) {
             return Ok(());
         }
-        match service.single_match(session, resource_type, query).await? {
-            Some(id) => self.check(session, resource_type, &id).await,
+        let matched = service.single_match(session, resource_type, query).await?;
+        match matched.as_deref().or(otherwise) {
+            Some(id) => self.check(session, resource_type, id).await,
             None => Ok(()),
         }
     }

@@ -73,6 +73,20 @@ impl FhirContext {
             self.service.session(tenant).await
         }
     }
+
+    /// Tells the change guards of `resource_type` about a client's update or
+    /// patch, in its transaction; the client is answered with what it wrote.
+    pub(crate) async fn after_write(
+        &self,
+        session: &mut Session,
+        resource_type: ResourceType,
+        written: Written,
+    ) -> Result<Written, FhirError> {
+        self.change_guards
+            .after(&self.service, session, resource_type, &written.version.id)
+            .await?;
+        Ok(written)
+    }
 }
 
 /// Ends a change's session with the change's `outcome`: its transaction, when it
@@ -329,9 +343,11 @@ async fn update(
     let written = async {
         guard_stored(&ctx, &mut session, &reach, resource_type, &id).await?;
         ctx.change_guards.check(&mut session, resource_type, &id).await?;
-        ctx.service
+        let written = ctx
+            .service
             .update(&mut session, resource_type, &id, resource, if_match)
-            .await
+            .await?;
+        ctx.after_write(&mut session, resource_type, written).await
     }
     .await;
     let written = end_change(session, written).await?;
@@ -353,12 +369,16 @@ async fn conditional_update(
     let query = request.query_string();
     let mut session = ctx.change_session(&tenant, resource_type).await?;
     let written = async {
+        // Matching nothing, the update writes the body's id.
+        let body_id = resource.get("id").and_then(Value::as_str);
         ctx.change_guards
-            .check_matching(&ctx.service, &mut session, resource_type, query)
+            .check_matching(&ctx.service, &mut session, resource_type, query, body_id)
             .await?;
-        ctx.service
+        let written = ctx
+            .service
             .conditional_update(&mut session, resource_type, query, resource)
-            .await
+            .await?;
+        ctx.after_write(&mut session, resource_type, written).await
     }
     .await;
     let written = end_change(session, written).await?;
@@ -387,9 +407,11 @@ async fn patch(
     let mut session = ctx.change_session(&tenant, resource_type).await?;
     let written = async {
         ctx.change_guards.check(&mut session, resource_type, &id).await?;
-        ctx.service
+        let written = ctx
+            .service
             .patch(&mut session, resource_type, &id, patch, if_match)
-            .await
+            .await?;
+        ctx.after_write(&mut session, resource_type, written).await
     }
     .await;
     let written = end_change(session, written).await?;
@@ -428,7 +450,7 @@ async fn conditional_delete(
     let mut session = ctx.change_session(&tenant, resource_type).await?;
     let deleted = async {
         ctx.change_guards
-            .check_matching(&ctx.service, &mut session, resource_type, query)
+            .check_matching(&ctx.service, &mut session, resource_type, query, None)
             .await?;
         ctx.service
             .conditional_delete(&mut session, resource_type, query)

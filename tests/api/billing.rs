@@ -268,6 +268,17 @@ async fn a_claim_moves_through_its_states_and_is_written_as_837p(app: &TestApp) 
     let again = claimbridge::x12::check_envelope(&again).unwrap();
     assert_ne!(again.control_number, summary.control_number);
 
+    // What only the server records (a submission a receipt or an admin settled).
+    billing_json(
+        billing_post(
+            app,
+            &api("/transitions"),
+            &json!({"to": "submitted", "details": {"submissionId": "cb-1"}}),
+        )
+        .await,
+        400,
+    )
+    .await;
     let sent = json!({"to": "submitted", "actor": "biller-1", "reason": "sent to the clearinghouse"});
     let moved = billing_json(billing_post(app, &api("/transitions"), &sent).await, 200).await;
     assert_eq!(moved["status"], "submitted");

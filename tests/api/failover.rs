@@ -872,6 +872,14 @@ async fn fhir_changes_are_refused(app: &TestApp, claim_id: &str) {
         response.status().as_u16(),
         &response.json().await.unwrap(),
     );
+    // Matching nothing, a conditional update writes the body's id: the same claim.
+    let response = app.put("Claim?_id=no-such-claim", &stored).await;
+    let status = response.status().as_u16();
+    refused(
+        "conditional PUT of the body's id",
+        status,
+        &response.json().await.unwrap(),
+    );
     let patch = json!([{"op": "replace", "path": "/use", "value": "predetermination"}]);
     let response = app
         .client

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     only_a_ready_claim_is_sent,
     a_claim_the_clearinghouse_did_not_take_stays_ready,
     two_submissions_at_once_send_the_claim_once,
+    an_ehrs_change_that_makes_a_ready_claim_dirty_holds_it_for_review,
 );
 
 /// A stored claim that scrubbed clean: `ready_to_submit`. Returns its id.
@@ -156,4 +157,27 @@ async fn two_submissions_at_once_send_the_claim_once(app: &TestApp) {
         .clone();
     let submissions = history.iter().filter(|m| m["to"] == "submitted").count();
     assert_eq!(submissions, 1);
+}
+
+/// An EHR changes a claim that is ready to be sent through the FHIR API. A clean
+/// change leaves it ready; one the scrub finds errors in holds it for review in
+/// the same transaction, so no submission sends it as it is.
+async fn an_ehrs_change_that_makes_a_ready_claim_dirty_holds_it_for_review(app: &TestApp) {
+    let id = ready_claim(app).await;
+    let path = format!("Claim/{id}");
+    let mut claim = fhir_json(app.get(&path).await).await;
+    claim["priority"]["coding"][0]["code"] = json!("stat");
+    assert_eq!(app.put(&path, &claim).await.status(), 200);
+    assert_eq!(status(app, &id).await["status"], "ready_to_submit");
+
+    claim["total"]["value"] = json!(1);
+    let response = app.put(&path, &claim).await;
+    assert_eq!(response.status(), 200);
+    let held = status(app, &id).await;
+    assert_eq!(held["status"], "needs_review", "{held}");
+    let last = held["statusHistory"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], "fhir-api", "{last}");
+    assert!(last["details"].to_string().contains("TOTAL_MISMATCH"), "{last}");
+    let (code, refused) = submit(app, &id).await;
+    assert_eq!(code, 409, "{refused}");
 }
