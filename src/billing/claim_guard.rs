@@ -9,12 +9,13 @@
 
 use std::sync::Arc;
 
+use actix_web::ResponseError;
 use futures_util::future::BoxFuture;
 
 use crate::billing::dispatch::hold_submission_for_change;
 use crate::billing::lifecycle::BillingState;
 use crate::billing::scrub::RuleSet;
-use crate::billing::service::{parse_state, scrub_and_move, BillingError};
+use crate::billing::service::{parse_state, record, scrub_and_move, BillingError, Move};
 use crate::fhir::change_guard::ChangeGuard;
 use crate::fhir::outcome::FhirError;
 use crate::fhir::resource_type::ResourceType;
@@ -54,18 +55,42 @@ impl ChangeGuard for SubmissionFence {
         id: &'a str,
     ) -> BoxFuture<'a, Result<(), FhirError>> {
         Box::pin(async move {
-            let Some(row) = session.read_claim_state(id).await? else {
+            let Some(row) = session.claim_state_for_update(id).await? else {
                 // Billing has not touched the claim: its scrub comes when it does.
                 return Ok(());
             };
             let state = parse_state(&row).map_err(billing_to_fhir)?;
-            if state == BillingState::ReadyToSubmit {
-                scrub_and_move(service, session, &self.rules, id, state, FHIR_ACTOR, true)
-                    .await
-                    .map_err(billing_to_fhir)?;
+            if state != BillingState::ReadyToSubmit {
+                return Ok(());
             }
-            Ok(())
+            match scrub_and_move(service, session, &self.rules, id, state, FHIR_ACTOR, true).await {
+                Ok(_) => Ok(()),
+                // The change left a claim billing cannot read (no billing provider,
+                // a reference that resolves to nothing): held for review with why,
+                // not refused, since the FHIR change itself is valid.
+                Err(error) if the_claims_fault(&error) => {
+                    let hold = Move {
+                        to: BillingState::NeedsReview,
+                        actor: FHIR_ACTOR.to_owned(),
+                        reason: Some(format!("the changed claim cannot be billed: {error}")),
+                        details: None,
+                    };
+                    record(service, session, id, state, &hold)
+                        .await
+                        .map_err(billing_to_fhir)
+                }
+                Err(error) => Err(billing_to_fhir(error)),
+            }
         })
+    }
+}
+
+/// Whether billing failed on the claim's data rather than on the server's.
+fn the_claims_fault(error: &BillingError) -> bool {
+    match error {
+        BillingError::Unbillable(_) => true,
+        BillingError::Fhir(error) => error.status_code().is_client_error(),
+        BillingError::Illegal(_) => false,
     }
 }
 

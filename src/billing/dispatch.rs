@@ -245,9 +245,9 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
 /// jobs and corrections stop weighing it and the claim can be sent again.
 ///
 /// 404 when no attempt of the claim names the submission; 409 when its history
-/// already records it, a submission of the claim is running, or the claim is past
-/// `ready_to_submit` (so the one move it records leaves the dashboard's counts of
-/// moves alone).
+/// already records it, or a submission of the claim is running. Any state: a
+/// rejected or denied claim's correction is fenced by such an upload too. The
+/// row's state does not change, and the dashboard counts only changes.
 pub async fn abandon_submission(
     fhir: &ResourceService,
     claim_id: &str,
@@ -258,17 +258,6 @@ pub async fn abandon_submission(
     let mut tx = fhir.begin(&Tenant::default()).await?;
     let row = service::billing_row(fhir, &mut tx, claim_id).await?;
     let state = service::parse_state(&row)?;
-    if !matches!(
-        state,
-        BillingState::Draft | BillingState::NeedsReview | BillingState::ReadyToSubmit
-    ) {
-        // Sent and answered since: the payer's answer settles its submissions.
-        return Err(FhirError::Conflict(format!(
-            "the claim is {}: only a claim not yet sent has uploads to abandon",
-            state.as_str()
-        ))
-        .into());
-    }
     let recorded = recorded_submissions(&tx.state_history(claim_id).await?);
     if recorded.iter().any(|id| id == submission_id) {
         return Err(FhirError::Conflict(format!(

@@ -303,7 +303,15 @@ async fn run_batch(
                 shared = None;
                 match ctx.service.begin(tenant).await {
                     Ok(mut own) => {
-                        let outcome = execute(ctx, &mut own, &mut request).await;
+                        let outcome = match execute(ctx, &mut own, &mut request).await {
+                            Ok(response) => {
+                                let mut answered = [Some(response)];
+                                after_entries(ctx, &mut own, std::slice::from_ref(&request), &mut answered)
+                                    .await
+                                    .map(|()| answered[0].take().expect("answered above"))
+                            }
+                            Err(error) => Err(error),
+                        };
                         end_change(own, outcome).await
                     }
                     Err(error) => Err(error),
@@ -480,22 +488,54 @@ async fn guard_entry(
     }
 }
 
-/// Runs one entry, with its change guards asked before and told after.
+/// Runs one entry, its change guards asked first.
 async fn execute(
     ctx: &FhirContext,
     session: &mut Session,
     request: &mut EntryRequest,
 ) -> Result<EntryResponse, FhirError> {
     guard_entry(ctx, session, request).await?;
-    let response = execute_entry(ctx, session, request).await?;
-    if guarded(ctx, request) && request.method != Method::Delete {
-        if let Some(version) = &response.version {
-            ctx.change_guards
-                .after(&ctx.service, session, request.target.resource_type, &version.id)
-                .await?;
+    execute_entry(ctx, session, request).await
+}
+
+/// Tells the change guards about the entries' updates and patches, once for each
+/// resource and after every entry ran: what follows from a change (billing's
+/// scrub of a Claim) then sees the transaction's other changes, and takes its
+/// locks only once each entry's guard has taken its own. Each such entry then
+/// answers with the version that ends up current.
+async fn after_entries(
+    ctx: &FhirContext,
+    session: &mut Session,
+    requests: &[EntryRequest],
+    responses: &mut [Option<EntryResponse>],
+) -> Result<(), FhirError> {
+    let mut told: Vec<(ResourceType, String)> = Vec::new();
+    for (request, response) in requests.iter().zip(responses.iter_mut()) {
+        if !guarded(ctx, request) || request.method == Method::Delete {
+            continue;
         }
+        let Some(response) = response.as_mut() else {
+            continue;
+        };
+        let Some(version) = response.version.as_mut() else {
+            continue;
+        };
+        let resource_type = request.target.resource_type;
+        let changed = (resource_type, version.id.clone());
+        if !told.contains(&changed) {
+            ctx.change_guards
+                .after(&ctx.service, session, resource_type, &version.id)
+                .await
+                .map_err(|e| e.for_entry(request.index))?;
+            told.push(changed);
+        }
+        *version = ctx.service.read(session, resource_type, &version.id).await?;
+        response.location = Some(format!(
+            "{resource_type}/{}/_history/{}",
+            version.id, version.version_id
+        ));
     }
-    Ok(response)
+    Ok(())
 }
 
 async fn execute_entry(
@@ -717,6 +757,7 @@ async fn run_entries(
             .map_err(|e| e.for_entry(request.index))?;
         responses[i] = Some(response);
     }
+    after_entries(ctx, session, requests, &mut responses).await?;
     Ok(responses)
 }
 

@@ -75,15 +75,24 @@ impl FhirContext {
     }
 
     /// Tells the change guards of `resource_type` about a client's update or
-    /// patch, in its transaction; the client is answered with what it wrote.
+    /// patch, in its transaction. What follows may write the resource again
+    /// (billing's move mirrored in `Claim.status`): the client is answered with
+    /// the version that is current then, whose ETag its next change must name.
     pub(crate) async fn after_write(
         &self,
         session: &mut Session,
         resource_type: ResourceType,
-        written: Written,
+        mut written: Written,
     ) -> Result<Written, FhirError> {
+        if !self.change_guards.watch(resource_type) {
+            return Ok(written);
+        }
         self.change_guards
             .after(&self.service, session, resource_type, &written.version.id)
+            .await?;
+        written.version = self
+            .service
+            .read(session, resource_type, &written.version.id)
             .await?;
         Ok(written)
     }

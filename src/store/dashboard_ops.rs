@@ -60,13 +60,17 @@ pub async fn kpi_figures(conn: &mut Conn, query: &KpiQuery<'_>) -> Result<KpiFig
     // the adjudicated, and as denied.
     figures.sql(") AS collected_cents, (SELECT COUNT(DISTINCT claim_id) FROM billing_state_history WHERE ");
     in_period(&mut figures, "at", query.start, query.end);
+    // Only moves: a row that keeps the state (a submission an admin abandoned)
+    // decided nothing.
     figures
-        .sql(" AND to_state IN ")
+        .sql(" AND (from_state IS NULL OR from_state <> to_state) AND to_state IN ")
         .bind_list(query.adjudicated_states.iter().copied());
     figures
         .sql(") AS adjudicated_claims, (SELECT COUNT(DISTINCT claim_id) FROM billing_state_history WHERE ");
     in_period(&mut figures, "at", query.start, query.end);
-    figures.sql(" AND to_state = ").bind(query.denied_state);
+    figures
+        .sql(" AND (from_state IS NULL OR from_state <> to_state) AND to_state = ")
+        .bind(query.denied_state);
     figures.sql(") AS denied_claims, (SELECT COUNT(*) FROM billing_claims WHERE ");
     in_period(&mut figures, "first_paid_at", query.start, query.end);
     // A claim paid in the posting that also walked it to `submitted` was submitted a

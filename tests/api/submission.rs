@@ -173,6 +173,15 @@ async fn an_ehrs_change_that_makes_a_ready_claim_dirty_holds_it_for_review(app: 
     claim["total"]["value"] = json!(1);
     let response = app.put(&path, &claim).await;
     assert_eq!(response.status(), 200);
+    // The move mirrored in Claim.status wrote a further version: the answer is
+    // that one, whose ETag the client's next change names.
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let current = fhir_json(app.get(&path).await).await;
+    assert_eq!(current["status"], "draft");
+    assert_eq!(
+        etag,
+        format!("W/\"{}\"", current["meta"]["versionId"].as_str().unwrap())
+    );
     let held = status(app, &id).await;
     assert_eq!(held["status"], "needs_review", "{held}");
     let last = held["statusHistory"].as_array().unwrap().last().unwrap().clone();
@@ -180,4 +189,53 @@ async fn an_ehrs_change_that_makes_a_ready_claim_dirty_holds_it_for_review(app: 
     assert!(last["details"].to_string().contains("TOTAL_MISMATCH"), "{last}");
     let (code, refused) = submit(app, &id).await;
     assert_eq!(code, 409, "{refused}");
+
+    // The same through a transaction Bundle, whose entry answers with the version
+    // that ends up current; and a change that leaves the claim unbillable (its
+    // provider resolves to nothing) is held for review too, not refused.
+    for change in ["total", "provider"] {
+        let id = ready_claim(app).await;
+        let path = format!("Claim/{id}");
+        let mut claim = fhir_json(app.get(&path).await).await;
+        match change {
+            "total" => claim["total"]["value"] = json!(1),
+            _ => claim["provider"]["reference"] = json!("Practitioner/no-such-practitioner"),
+        }
+        let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": claim, "request": {"method": "PUT", "url": path}}]});
+        let answer = fhir_json(
+            app.client
+                .post(&app.base)
+                .header("Content-Type", "application/fhir+json")
+                .body(transaction.to_string())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            answer["entry"][0]["response"]["status"]
+                .as_str()
+                .unwrap()
+                .starts_with("200"),
+            "{answer}"
+        );
+        let current = fhir_json(app.get(&path).await).await;
+        assert_eq!(
+            answer["entry"][0]["response"]["etag"],
+            json!(format!(
+                "W/\"{}\"",
+                current["meta"]["versionId"].as_str().unwrap()
+            )),
+            "{change}: {answer}"
+        );
+        let held = status(app, &id).await;
+        assert_eq!(held["status"], "needs_review", "{change}");
+        let reason = held["statusHistory"].as_array().unwrap().last().unwrap()["reason"].clone();
+        let expected = match change {
+            "total" => "scrub found errors",
+            _ => "the changed claim cannot be billed",
+        };
+        assert!(reason.as_str().unwrap().starts_with(expected), "{reason}");
+    }
 }
