@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use actix_web::ResponseError;
 use futures_util::future::BoxFuture;
 
 use crate::billing::dispatch::hold_submission_for_change;
@@ -65,9 +64,9 @@ impl ChangeGuard for SubmissionFence {
             }
             match scrub_and_move(service, session, &self.rules, id, state, FHIR_ACTOR, true).await {
                 Ok(_) => Ok(()),
-                // The change left a claim billing cannot read (no billing provider,
-                // a reference that resolves to nothing): held for review with why,
-                // not refused, since the FHIR change itself is valid.
+                // The change left a claim billing cannot read (a reference that
+                // resolves to nothing): held for review with why in the history's
+                // reason, not refused, since the FHIR change itself is valid.
                 Err(error) if the_claims_fault(&error) => {
                     let hold = Move {
                         to: BillingState::NeedsReview,
@@ -85,13 +84,16 @@ impl ChangeGuard for SubmissionFence {
     }
 }
 
-/// Whether billing failed on the claim's data rather than on the server's.
+/// Whether billing could not read the claim for its data (a reference that
+/// resolves to nothing, a value it cannot take), not for the server's state: a
+/// write race or a database failure is the change's error, not the claim's.
 fn the_claims_fault(error: &BillingError) -> bool {
-    match error {
-        BillingError::Unbillable(_) => true,
-        BillingError::Fhir(error) => error.status_code().is_client_error(),
-        BillingError::Illegal(_) => false,
-    }
+    matches!(
+        error,
+        BillingError::Fhir(
+            FhirError::NotFound(_) | FhirError::Gone(_) | FhirError::Invalid(_) | FhirError::Unprocessable(_)
+        )
+    )
 }
 
 fn billing_to_fhir(error: BillingError) -> FhirError {

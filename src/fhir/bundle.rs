@@ -529,7 +529,11 @@ async fn after_entries(
                 .map_err(|e| e.for_entry(request.index))?;
             told.push(changed);
         }
-        *version = ctx.service.read(session, resource_type, &version.id).await?;
+        *version = ctx
+            .service
+            .read(session, resource_type, &version.id)
+            .await
+            .map_err(|e| e.for_entry(request.index))?;
         response.location = Some(format!(
             "{resource_type}/{}/_history/{}",
             version.id, version.version_id
@@ -743,7 +747,13 @@ async fn run_entries(
     let mut order: Vec<usize> = (0..requests.len()).collect();
     order.sort_by_key(|&i| (requests[i].method.phase(), i));
     let mut responses: Vec<Option<EntryResponse>> = (0..requests.len()).map(|_| None).collect();
+    let mut changes_told = false;
     for i in order {
+        if requests[i].method == Method::Get && !changes_told {
+            // Reads come last and see what followed the changes.
+            after_entries(ctx, session, requests, &mut responses).await?;
+            changes_told = true;
+        }
         let request = &mut requests[i];
         // Conditional references resolve when their entry runs, so they can match
         // what earlier entries of the same transaction created.
@@ -757,7 +767,9 @@ async fn run_entries(
             .map_err(|e| e.for_entry(request.index))?;
         responses[i] = Some(response);
     }
-    after_entries(ctx, session, requests, &mut responses).await?;
+    if !changes_told {
+        after_entries(ctx, session, requests, &mut responses).await?;
+    }
     Ok(responses)
 }
 

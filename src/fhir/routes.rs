@@ -54,7 +54,8 @@ pub struct FhirContext {
     pub capability: std::sync::Arc<Value>,
     /// The billing scrub rules `Claim/$validate` applies after the structural checks.
     pub scrub_rules: std::sync::Arc<RuleSet>,
-    /// Asked before a client updates, patches or deletes a resource they watch.
+    /// Asked before a client updates, patches or deletes a resource they watch,
+    /// and told after an update or patch.
     pub change_guards: ChangeGuards,
 }
 

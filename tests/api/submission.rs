@@ -202,7 +202,8 @@ async fn an_ehrs_change_that_makes_a_ready_claim_dirty_holds_it_for_review(app: 
             _ => claim["provider"]["reference"] = json!("Practitioner/no-such-practitioner"),
         }
         let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
-            {"resource": claim, "request": {"method": "PUT", "url": path}}]});
+            {"resource": claim, "request": {"method": "PUT", "url": path}},
+            {"request": {"method": "GET", "url": path}}]});
         let answer = fhir_json(
             app.client
                 .post(&app.base)
@@ -229,6 +230,8 @@ async fn an_ehrs_change_that_makes_a_ready_claim_dirty_holds_it_for_review(app: 
             )),
             "{change}: {answer}"
         );
+        // The read in the same Bundle sees what followed the change.
+        assert_eq!(answer["entry"][1]["resource"], current, "{change}: {answer}");
         let held = status(app, &id).await;
         assert_eq!(held["status"], "needs_review", "{change}");
         let reason = held["statusHistory"].as_array().unwrap().last().unwrap()["reason"].clone();

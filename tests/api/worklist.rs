@@ -271,8 +271,8 @@ async fn resolving_a_claim_resolves_its_denials_and_closes_it(app: &TestApp) {
 }
 
 async fn the_dashboard_charts_count_denials_and_the_days_billed(app: &TestApp) {
-    denied_claim(app, "WL-CHART-1").await;
-    denied_claim(app, "WL-CHART-2").await;
+    let (abandoned_on, _) = denied_claim(app, "WL-CHART-0").await;
+    let (other, _) = denied_claim(app, "WL-CHART-2").await;
     let today = today();
     let charts = api_get(
         app,
@@ -293,6 +293,48 @@ async fn the_dashboard_charts_count_denials_and_the_days_billed(app: &TestApp) {
     )
     .await;
     assert_eq!(trend[29]["billed"], kpis["billed"], "{charts} {kpis}");
+
+    // Both claims denied two days ago: today adjudicated nothing. An admin's
+    // abandonment of an upload of one of them keeps its state: a history row that
+    // moves nothing counts as no denial and no adjudication.
+    let both = format!("claim_id IN ('{abandoned_on}', '{other}')");
+    app.execute_sql(
+        &format!("UPDATE billing_state_history SET at = at - interval '2 days' WHERE {both}"),
+        &format!("UPDATE billing_state_history SET at = at - 172800000000 WHERE {both}"),
+    )
+    .await;
+    let kpis = api_get(
+        app,
+        &format!("/api/billing/dashboard/kpis?from={today}&to={today}"),
+    )
+    .await;
+    assert_eq!(kpis["denialRate"], Value::Null, "{kpis}");
+    let at = chrono::Utc::now();
+    let insert = |failover: &str, at: String| {
+        format!(
+            "INSERT INTO integration_attempts (tenant, integration_id, vendor, operation, subject, outcome, \
+             latency_micros, failover, attempted_at, submission_id) VALUES ('default', 'ch-1', 'claimmd', \
+             'submit_claim', 'Claim/{abandoned_on}', 'succeeded', 0, {failover}, {at}, 'cb-77')"
+        )
+    };
+    app.execute_sql(
+        &insert("false", format!("'{}'", at.to_rfc3339())),
+        &insert("0", at.timestamp_micros().to_string()),
+    )
+    .await;
+    let (status, body) = post(
+        app,
+        &format!("/admin/claims/{abandoned_on}/submissions/cb-77/abandon"),
+        json!({"reason": "the clearinghouse confirmed it has no such file"}),
+    )
+    .await;
+    assert_eq!((status, &body["status"]), (200, &json!("denied")), "{body}");
+    let again = api_get(
+        app,
+        &format!("/api/billing/dashboard/kpis?from={today}&to={today}"),
+    )
+    .await;
+    assert_eq!(again, kpis);
     assert_eq!(trend[29]["billed"].to_string(), "292.00");
     assert_eq!(trend[0]["billed"].to_string(), "0.00");
     let (status, _) = app
