@@ -35,7 +35,7 @@ use crate::store::attempts::AttemptFilter;
 use crate::store::billing::StateChange;
 use crate::store::jobs::{JobId, JobStatus};
 use crate::store::model::Tenant;
-use crate::store::Session;
+use crate::store::{Session, StoreError};
 use crate::x12::claim_837p::ClaimSubmissionConfig;
 
 pub const SUBMISSION_JOB: &str = "claim_submission";
@@ -214,11 +214,8 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
              (submitting the claim has its job ask for it)"
         )))
     };
-    if let Some(live) = session.live_job_with_key(&submission_key(claim_id)).await? {
-        let held = session.job_for_update(live.id).await?;
-        if held.is_some_and(|job| job.status == JobStatus::Running) {
-            return under_way("is running");
-        }
+    if hold_live_job(session, claim_id).await? {
+        return under_way("is running");
     }
     let recorded = recorded_submissions(&session.state_history(claim_id).await?);
     let attempts = session
@@ -234,6 +231,16 @@ pub async fn hold_submission_for_change(session: &mut Session, claim_id: &str) -
         return under_way("may already be with a clearinghouse");
     }
     Ok(())
+}
+
+/// Locks the claim's live submission job, if it has one, until the session's
+/// transaction ends (a runner skips a locked job); true when it is running already.
+async fn hold_live_job(session: &mut Session, claim_id: &str) -> Result<bool, StoreError> {
+    let Some(live) = session.live_job_with_key(&submission_key(claim_id)).await? else {
+        return Ok(false);
+    };
+    let held = session.job_for_update(live.id).await?;
+    Ok(held.is_some_and(|job| job.status == JobStatus::Running))
 }
 
 /// Declares an earlier upload of the claim abandoned, on an admin's word that the
@@ -272,14 +279,11 @@ pub async fn abandon_submission(
     {
         return Err(FhirError::NotFound(format!("the claim has no submission {submission_id}")).into());
     }
-    if let Some(live) = tx.live_job_with_key(&submission_key(claim_id)).await? {
-        let held = tx.job_for_update(live.id).await?;
-        if held.is_some_and(|job| job.status == JobStatus::Running) {
-            return Err(FhirError::Conflict(
-                "the claim's submission is running; abandon an upload once it has stopped".into(),
-            )
-            .into());
-        }
+    if hold_live_job(&mut tx, claim_id).await? {
+        return Err(FhirError::Conflict(
+            "the claim's submission is running; abandon an upload once it has stopped".into(),
+        )
+        .into());
     }
     let step = Move {
         to: state,

@@ -45,10 +45,17 @@ impl ChangeGuards {
         ChangeGuards(guards)
     }
 
+    /// The guards of `resource_type`'s changes.
+    fn of(&self, resource_type: ResourceType) -> impl Iterator<Item = &Arc<dyn ChangeGuard>> {
+        self.0
+            .iter()
+            .filter(move |guard| guard.resource_type() == resource_type)
+    }
+
     /// Whether changes of `resource_type` are guarded. They then run in a
     /// transaction of their own, which the guard's checks are part of.
     pub fn watch(&self, resource_type: ResourceType) -> bool {
-        self.0.iter().any(|guard| guard.resource_type() == resource_type)
+        self.of(resource_type).next().is_some()
     }
 
     /// Asks each guard of `resource_type` about changing `id`.
@@ -58,11 +65,7 @@ impl ChangeGuards {
         resource_type: ResourceType,
         id: &str,
     ) -> Result<(), FhirError> {
-        for guard in self
-            .0
-            .iter()
-            .filter(|guard| guard.resource_type() == resource_type)
-        {
+        for guard in self.of(resource_type) {
             if !session.in_transaction() {
                 return Err(FhirError::Internal(format!(
                     "a guarded change of {resource_type} must run in a transaction"
@@ -81,11 +84,7 @@ impl ChangeGuards {
         resource_type: ResourceType,
         id: &str,
     ) -> Result<(), FhirError> {
-        for guard in self
-            .0
-            .iter()
-            .filter(|guard| guard.resource_type() == resource_type)
-        {
+        for guard in self.of(resource_type) {
             guard.after_change(service, session, id).await?;
         }
         Ok(())

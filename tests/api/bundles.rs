@@ -10,7 +10,7 @@ crate::on_both_backends!(
     official_and_synthea_transactions_load,
 );
 
-async fn post_bundle(app: &TestApp, bundle: &Value) -> reqwest::Response {
+pub(crate) async fn post_bundle(app: &TestApp, bundle: &Value) -> reqwest::Response {
     app.client
         .post(&app.base)
         .header("Content-Type", "application/fhir+json")

@@ -12,6 +12,7 @@ use claimbridge_plugin_claimmd::simulator as claimmd;
 use claimbridge_simulator_kit::{Fault, Simulator};
 use serde_json::{json, Value};
 
+use crate::bundles::post_bundle;
 use crate::helpers::{TestApp, TEST_CALL_TIMEOUT_MS};
 use crate::submission::ready_claim;
 
@@ -903,21 +904,14 @@ async fn fhir_changes_are_refused(app: &TestApp, claim_id: &str) {
 
     let entry = json!({"resource": stored, "request": {"method": "PUT", "url": path}});
     let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [entry]});
-    let post_bundle = |bundle: Value| {
-        app.client
-            .post(&app.base)
-            .header("Content-Type", "application/fhir+json")
-            .body(bundle.to_string())
-            .send()
-    };
-    let response = post_bundle(transaction).await.unwrap();
+    let response = post_bundle(app, &transaction).await;
     refused(
         "transaction",
         response.status().as_u16(),
         &response.json().await.unwrap(),
     );
     let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [entry]});
-    let answer: Value = post_bundle(batch).await.unwrap().json().await.unwrap();
+    let answer: Value = post_bundle(app, &batch).await.json().await.unwrap();
     let response = &answer["entry"][0]["response"];
     assert!(
         response["status"].as_str().unwrap().starts_with("409"),

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::billing::claim_for_new_patient;
+use crate::bundles::post_bundle;
 use crate::helpers::{fhir_json, Server, TestApp};
 
 crate::on_both_backends!(
@@ -204,16 +205,7 @@ async fn an_ehrs_change_that_makes_a_ready_claim_dirty_holds_it_for_review(app: 
         let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
             {"resource": claim, "request": {"method": "PUT", "url": path}},
             {"request": {"method": "GET", "url": path}}]});
-        let answer = fhir_json(
-            app.client
-                .post(&app.base)
-                .header("Content-Type", "application/fhir+json")
-                .body(transaction.to_string())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let answer = fhir_json(post_bundle(app, &transaction).await).await;
         assert!(
             answer["entry"][0]["response"]["status"]
                 .as_str()

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::denied::{denied, post_denial};
-use crate::helpers::TestApp;
+use crate::helpers::{fhir_json, TestApp};
 use crate::remittance::{api_get, billed_claim, claim_view};
 
 crate::on_both_backends!(with crate::helpers::TestOptions::SANDBOX;
@@ -36,6 +36,11 @@ async fn denied_claim(app: &TestApp, trace: &str) -> (String, String) {
     let posted = post_denial(app, trace, denied(&number, "CO", "50", "N115")).await;
     assert_eq!(posted["state"], "denied", "{posted}");
     (id, number)
+}
+
+/// The Claim as stored now.
+async fn stored_claim(app: &TestApp, id: &str) -> Value {
+    fhir_json(app.get(&format!("Claim/{id}")).await).await
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
@@ -129,23 +134,13 @@ async fn a_denied_claim_is_corrected_and_sent_again(app: &TestApp) {
     let (id, _) = denied_claim(app, "WL-FIX").await;
     let path = format!("/api/billing/claims/{id}/resubmit");
     let version = |claim: &Value| claim["meta"]["versionId"].as_str().unwrap().to_owned();
-    let before = app
-        .get(&format!("Claim/{id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let before = stored_claim(app, &id).await;
 
     // A line the claim does not have: refused, nothing stored.
     let (status, body) = post(app, &path, json!({"lines": [{"sequence": 9, "code": "99214"}]})).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["path"], "Claim.item.sequence=9");
-    let unchanged = app
-        .get(&format!("Claim/{id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let unchanged = stored_claim(app, &id).await;
     assert_eq!(version(&unchanged), version(&before));
 
     // A correction whose scrub cannot record its verdict keeps nothing: the claim
@@ -159,12 +154,7 @@ async fn a_denied_claim_is_corrected_and_sent_again(app: &TestApp) {
     let (status, body) = post(app, &path, json!({"diagnoses": ["E11.9"]})).await;
     app.allow_inserts("billing_state_history").await;
     assert!(status >= 500, "{status} {body}");
-    let unchanged = app
-        .get(&format!("Claim/{id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let unchanged = stored_claim(app, &id).await;
     assert_eq!(version(&unchanged), version(&before));
     assert_eq!(claim_view(app, &id).await["status"], "denied");
 
@@ -199,12 +189,7 @@ async fn a_denied_claim_is_corrected_and_sent_again(app: &TestApp) {
             ("needs_review", "ready_to_submit")
         ]
     );
-    let corrected = app
-        .get(&format!("Claim/{id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let corrected = stored_claim(app, &id).await;
     assert_ne!(version(&corrected), version(&before));
     assert_eq!(
         corrected["item"][0]["productOrService"]["coding"][0]["code"],
@@ -220,12 +205,7 @@ async fn a_denied_claim_is_corrected_and_sent_again(app: &TestApp) {
     // Submitted claims are not corrected in place.
     let (status, body) = post(app, &path, json!({"lines": [{"sequence": 1, "code": "99215"}]})).await;
     assert_eq!(status, 409, "{body}");
-    let unchanged = app
-        .get(&format!("Claim/{id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let unchanged = stored_claim(app, &id).await;
     assert_eq!(version(&unchanged), version(&corrected), "nothing stored");
 }
 
