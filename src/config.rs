@@ -147,6 +147,11 @@ pub struct Settings {
     /// Whether this node runs due jobs and enqueues recurring ones (every node may
     /// enqueue; a node with this off leaves the running to the others).
     pub jobs_enabled: bool,
+    /// Whether this node enqueues the recurring jobs (the clearinghouses' feed reads)
+    /// when their periods begin. Off, they run only when enqueued by hand
+    /// (`POST /api/billing/jobs/{kind}/run`) or by another node: for maintenance,
+    /// or a test whose clearinghouses must see only the calls it makes.
+    pub jobs_recurring_enabled: bool,
     /// How long an idle node waits before it looks for due jobs again.
     pub jobs_poll_interval_ms: u64,
     /// Jobs a node runs at once.
@@ -264,6 +269,7 @@ impl Default for Settings {
             integration_breaker_window_ms: 60_000,
             integration_breaker_open_ms: 30_000,
             jobs_enabled: true,
+            jobs_recurring_enabled: true,
             jobs_poll_interval_ms: 1000,
             jobs_concurrency: 4,
             jobs_lease_secs: 60,

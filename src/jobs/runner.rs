@@ -39,6 +39,8 @@ pub struct RunnerSettings {
     pub concurrency: usize,
     /// How long a claim holds a job; renewed every third of it while the job runs.
     pub lease: Duration,
+    /// Whether the runner enqueues its registry's recurring jobs.
+    pub recurring: bool,
 }
 
 impl RunnerSettings {
@@ -47,6 +49,7 @@ impl RunnerSettings {
             poll_interval: Duration::from_millis(settings.jobs_poll_interval_ms),
             concurrency: settings.jobs_concurrency,
             lease: Duration::from_secs(settings.jobs_lease_secs),
+            recurring: settings.jobs_recurring_enabled,
         }
     }
 }
@@ -73,7 +76,8 @@ impl JobRunner {
     /// Claims and runs jobs until `stopped` turns true (or its sender is dropped).
     pub async fn run(self, mut stopped: watch::Receiver<bool>) {
         let kinds = self.registry.kinds();
-        let mut scheduler = Scheduler::new(self.registry.schedules());
+        let schedules = self.registry.schedules().filter(|_| self.settings.recurring);
+        let mut scheduler = Scheduler::new(schedules);
         let mut running = JoinSet::new();
         let wake = self.queue.wake();
         tracing::info!(owner = %self.owner, kinds = ?kinds, "job runner started");

@@ -201,36 +201,12 @@ pub(crate) async fn two_clearinghouses(app: &TestApp) -> (Arc<Simulator>, Arc<Si
     (primary, secondary, first, second)
 }
 
-/// Waits until the feed reads the server schedules at start have run, so they do not
-/// meet a primary taken down by the test (and open its circuit before the claim
-/// does).
-pub(crate) async fn scheduled_feeds_done(app: &TestApp) {
-    for _ in 0..200 {
-        let (_, status) = app.api_get("/api/billing/jobs/status").await;
-        let kinds = status["kinds"].as_array().cloned().unwrap_or_default();
-        let done = |kind: &str| {
-            kinds.iter().any(|k| {
-                k["kind"] == kind
-                    && k["queued"] == 0
-                    && k["running"] == 0
-                    && k["succeeded"].as_i64().unwrap_or(0) + k["dead"].as_i64().unwrap_or(0) > 0
-            })
-        };
-        if done("claim_status_sync") && done("era_fetch") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the scheduled feed reads never ran");
-}
-
 async fn received_nothing(simulator: &Simulator) -> bool {
     received(simulator).await.is_empty()
 }
 
 async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestApp) {
     let (primary, secondary, first, second) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     primary.set_fault(Fault::Down { for_duration: None }, None);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -288,7 +264,6 @@ async fn with_the_primary_down_claims_fail_over_and_the_log_says_why(app: &TestA
 async fn an_unanswered_upload_is_checked_not_sent_again(app: &TestApp) {
     // The primary takes the upload and never answers; the secondary is healthy.
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     primary.set_fault(Fault::TimeoutAfterAccepting, Some(1));
     let claim_id = ready_claim(app).await;
 
@@ -390,7 +365,6 @@ async fn with_claimmd_down_claims_go_through_availitys_batch_channel(app: &TestA
     let (status, body) = app.api_post("/admin/integrations", &integration).await;
     assert_eq!(status, 201, "{body}");
     let second = body["id"].as_str().unwrap().to_owned();
-    scheduled_feeds_done(app).await;
     claimmd.set_fault(Fault::Down { for_duration: None }, None);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -433,7 +407,6 @@ async fn with_claimmd_down_claims_go_through_availitys_batch_channel(app: &TestA
 
 async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: &TestApp) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     // A node began uploading this claim to the primary just now and stopped before
     // it heard back: its `sending` mark is all that is left.
@@ -502,7 +475,6 @@ async fn an_upload_a_stopped_node_left_unanswered_goes_nowhere_until_asked(app: 
 /// clearinghouse for the claim they already sent instead of sending it again.
 async fn an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sent_again(app: &TestApp) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     refuse_recording_submissions(app).await;
 
@@ -541,7 +513,6 @@ async fn an_answered_upload_whose_answer_was_not_recorded_is_asked_about_not_sen
 /// for, never sent again.
 async fn an_answered_upload_the_clearinghouse_does_not_list_yet_is_waited_for(app: &TestApp) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     refuse_recording_submissions(app).await;
     let lag = |times: u32| {
@@ -604,7 +575,6 @@ async fn an_unanswered_upload_behind_many_settled_attempts_is_still_asked_about(
 /// history records it); then a new submission of the claim.
 async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &str, behind: usize) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     let earlier = "cb-999999";
     let (status, document) = app
@@ -665,7 +635,6 @@ async fn an_earlier_jobs_upload_is_found_not_sent_again(app: &TestApp, left: &st
 /// again, so nothing is sent until the mark can be stored.
 async fn an_upload_whose_sending_mark_cannot_be_stored_is_not_begun(app: &TestApp) {
     let (primary, secondary, _, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     app.refuse_inserts(
         "integration_attempts",
@@ -691,7 +660,6 @@ async fn an_upload_whose_sending_mark_cannot_be_stored_is_not_begun(app: &TestAp
 /// claim's move would leave it).
 async fn a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_the_first(app: &TestApp) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     submit_and_settle(app, &claim_id).await;
     let claim = submitted(app, &claim_id).await;
@@ -736,7 +704,6 @@ async fn a_rejected_and_corrected_claim_is_sent_afresh_whatever_the_log_lost_of_
 /// outcome is recorded.
 async fn a_correction_while_the_claim_may_be_with_the_clearinghouse_is_refused(app: &TestApp) {
     let (primary, secondary, _, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     refuse_recording_submissions(app).await;
     let claim = submit_and_settle(app, &claim_id).await;
@@ -802,7 +769,6 @@ async fn a_taken_upload_the_clearinghouse_cannot_find_holds_the_claim_until_an_a
     app: &TestApp,
 ) {
     let (primary, secondary, first, _) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let claim_id = ready_claim(app).await;
     let earlier = "cb-999999";
     LoggedAttempt::a_minute_ago(&first, &claim_id, "submit_claim", "succeeded", earlier)

@@ -64,6 +64,10 @@ pub struct TestOptions {
     pub jobs: Option<fn(&mut JobRegistry)>,
     /// The server runs no jobs (`jobs_enabled` off): what is enqueued stays queued.
     pub jobs_paused: bool,
+    /// The server enqueues recurring jobs when their periods begin. Off by default:
+    /// a clearinghouse feed read at the turn of the hour would meet a simulator the
+    /// test has taken down, or take the fault it set for the claim's upload.
+    pub recurring_jobs: bool,
     /// Billing operations go through the integration registry, with retries,
     /// breakers and timeouts short enough for tests.
     pub integrations: bool,
@@ -113,6 +117,7 @@ impl TestOptions {
         sandbox_gateway: true,
         jobs: None,
         jobs_paused: false,
+        recurring_jobs: false,
         integrations: false,
         rate_limit: None,
         trusted_issuer: None,
@@ -124,6 +129,7 @@ impl TestOptions {
         sandbox_gateway: false,
         jobs: None,
         jobs_paused: false,
+        recurring_jobs: false,
         integrations: true,
         rate_limit: None,
         trusted_issuer: None,
@@ -249,6 +255,7 @@ impl TestApp {
             integration_call_timeout_ms: TEST_CALL_TIMEOUT_MS as u64,
             // Jobs are picked up and retried within milliseconds.
             jobs_enabled: !options.jobs_paused,
+            jobs_recurring_enabled: options.recurring_jobs,
             jobs_poll_interval_ms: 50,
             jobs_retry_base_ms: 10,
             jobs_retry_cap_secs: 1,

@@ -43,6 +43,7 @@ const RUNNING: TestOptions = TestOptions {
     sandbox_gateway: false,
     jobs: Some(test_kinds),
     jobs_paused: false,
+    recurring_jobs: true,
     integrations: false,
     rate_limit: None,
     trusted_issuer: None,
@@ -173,6 +174,7 @@ mod paused {
             poll_interval: Duration::from_millis(20),
             concurrency: 1,
             lease,
+            recurring: false,
         };
         let runner = JobRunner::new(node(app).await, Arc::new(registry), settings);
         let other = node(app).await;

@@ -14,7 +14,7 @@ use claimbridge::jobs::{Job, JobError, JobRegistry};
 use claimbridge_simulator_kit::Fault;
 use serde_json::json;
 
-use crate::failover::{scheduled_feeds_done, submit_and_settle, two_clearinghouses};
+use crate::failover::{submit_and_settle, two_clearinghouses};
 use crate::helpers::{fhir_json, TestApp, TestOptions};
 use crate::hl7::{admit, field, MllpClient};
 use crate::prometheus_text::{parse, Exposition};
@@ -116,7 +116,6 @@ fn assert_histogram(scraped: &Exposition, family: &str, labels: &[(&str, &str)])
 async fn every_family_moves_with_the_traffic_that_feeds_it(app: &TestApp) {
     // What a waiting job and the clearinghouses look like before any traffic.
     let (primary, secondary, first, second) = two_clearinghouses(app).await;
-    scheduled_feeds_done(app).await;
     let waiting_job = "metrics-waiting-job-7c1";
     app.execute_sql(
         &format!(
