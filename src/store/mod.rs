@@ -1120,9 +1120,11 @@ pub enum LockMode {
 }
 
 /// One pooled connection, optionally inside a transaction. Dropping a session in a
-/// transaction without `commit` or `rollback` abandons it: the connection is taken
-/// out of the pool and closed, which rolls the transaction back at once (returned to
-/// the pool it would hold its locks until the next checkout noticed).
+/// transaction without `commit` or `rollback` (an error returned early) abandons it:
+/// on PostgreSQL a task rolls it back and returns the connection to the pool, so a
+/// client's 404 or 409 does not cost a reconnect; a connection the rollback fails on
+/// is closed, which rolls back too. A SQLite connection is closed at once, before
+/// the writer lock the session holds is released.
 pub struct Session {
     /// Always `Some` until the session is dropped.
     conn: Option<SessionConn>,
@@ -1156,11 +1158,26 @@ impl Drop for Session {
             return;
         }
         match self.conn.take() {
-            Some(SessionConn::Postgres(conn)) => drop(Object::take(*conn)),
+            Some(SessionConn::Postgres(conn)) => roll_back_in_background(conn),
             Some(SessionConn::Sqlite(conn)) => drop(Object::take(conn)),
             None => {}
         }
     }
+}
+
+/// Rolls back an abandoned transaction and returns its connection to the pool; closes
+/// it instead when the rollback fails (the future that dropped the session may have
+/// been cancelled mid-statement) or no runtime is there to roll it back.
+fn roll_back_in_background(mut conn: Box<Object<AsyncPgConnection>>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        drop(Object::take(*conn));
+        return;
+    };
+    runtime.spawn(async move {
+        if postgres::rollback(&mut conn).await.is_err() {
+            drop(Object::take(*conn));
+        }
+    });
 }
 
 impl Session {

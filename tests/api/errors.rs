@@ -1,10 +1,15 @@
+use std::time::Duration;
+
+use claimbridge::store::jobs::{JobFilter, NewJobRecord};
+use claimbridge::store::Database;
 use serde_json::json;
 
 use crate::helpers::{assert_history_empty, assert_issue_at, fhir_json, TestApp, TEST_BODY_LIMIT};
 
 crate::on_both_backends!(
     bad_requests_get_operation_outcomes,
-    a_refused_write_stores_nothing
+    a_refused_write_stores_nothing,
+    a_transaction_an_error_abandons_writes_nothing_and_spares_its_connection
 );
 
 async fn bad_requests_get_operation_outcomes(app: &TestApp) {
@@ -60,4 +65,51 @@ async fn a_refused_write_stores_nothing(app: &TestApp) {
     assert_issue_at(&outcome, "Patient.bogus");
     assert_issue_at(&outcome, "Patient.birthDate");
     assert_history_empty(app, "Patient/_history").await;
+}
+
+/// A handler that returns an error early drops its session mid-transaction. What the
+/// transaction wrote is gone, and on PostgreSQL the connection goes back to the pool
+/// rolled back rather than being closed, so a client's 404 or 409 costs no
+/// reconnect. (SQLite closes it: its writer lock must not outlive the transaction.)
+async fn a_transaction_an_error_abandons_writes_nothing_and_spares_its_connection(app: &TestApp) {
+    let database = Database::open(&app.database_url)
+        .await
+        .expect("the database opens");
+    let store = database.store_named("abandoned", 1).expect("a pool");
+    let kind = "test.abandoned";
+    let job = NewJobRecord {
+        kind: kind.into(),
+        payload: "{}".into(),
+        dedupe_key: None,
+        max_attempts: 1,
+        run_at: chrono::Utc::now(),
+        created_at: chrono::Utc::now(),
+    };
+    let mut session = store.begin().await.expect("a transaction");
+    session.insert_job(&job).await.expect("the job is inserted");
+    drop(session);
+
+    let on_postgres = app.database_url.starts_with("postgres");
+    let mut figures = database.pool_figures()["abandoned"];
+    for _ in 0..100 {
+        if !on_postgres || figures.idle == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        figures = database.pool_figures()["abandoned"];
+    }
+    let kept = if on_postgres { 1 } else { 0 };
+    assert_eq!((figures.idle, figures.in_use), (kept, 0), "{figures:?}");
+
+    let mut session = store.session().await.expect("a connection");
+    let jobs = session
+        .list_jobs(&JobFilter {
+            status: None,
+            kind: Some(kind.into()),
+            before: None,
+            limit: 10,
+        })
+        .await
+        .expect("jobs are listed");
+    assert!(jobs.is_empty(), "the abandoned insert was rolled back: {jobs:?}");
 }
