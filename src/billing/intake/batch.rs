@@ -11,7 +11,7 @@
 //! A claim refused for its content (a bad field, a reference to nothing, no price)
 //! is reported on its line and left out of its chunk. A chunk whose write fails is
 //! rolled back whole and each of its claims reports why: nothing is half-stored.
-//! On PostgreSQL two chunks' writes overlap (on SQLite, one writer at a time, a
+//! On PostgreSQL chunks' writes overlap (on SQLite, one writer at a time, a
 //! chunk begins only once the one before it has committed), but chunks commit in
 //! order, and a chunk computed while a failed one was in flight is rolled back too
 //! (its duplicate check counted the failed chunk's claims).
@@ -60,7 +60,9 @@ const EARLIER_CLAIMS: usize = 1_000;
 const YIELD_EVERY: usize = 16;
 
 /// Chunks holding a connection at once: computed or written, until each commits.
-const CHUNKS_IN_FLIGHT: usize = 2;
+/// Three, so that one is computed while two are written: with two, the database
+/// wrote one chunk at a time on one backend, and a fifth of the two cores idled.
+const CHUNKS_IN_FLIGHT: usize = 3;
 
 /// Why a chunk computed while an earlier one was in flight was not stored.
 const EARLIER_CHUNK_NOT_STORED: &str = "an earlier chunk of the batch could not be stored";
@@ -101,8 +103,8 @@ impl<'a> Batch<'a> {
     /// Stores every chunk, reporting each line in order. A chunk is computed while
     /// the one before it is written, and starts writing at once, on its own
     /// connection, beside the end of that one's write: the server's work and the
-    /// database's overlap, and so do two chunks' writes (at most
-    /// `CHUNKS_IN_FLIGHT` connections in all). Chunks commit in order, each only
+    /// database's overlap, and so do chunks' writes (at most `CHUNKS_IN_FLIGHT`
+    /// connections in all). Chunks commit in order, each only
     /// once the one before it has: a chunk is computed against the claims of the
     /// chunks before it (the duplicate check), so when one is not stored, neither
     /// is any chunk computed while it was in flight.
