@@ -461,7 +461,7 @@ mod postgres {
     ///
     /// `Err`: the transaction may still be open (the write failed before it was
     /// sent, so no COMMIT went out, or the COMMIT got no answer); the caller
-    /// discards the connection, which rolls it back. `Ok(written)`: the
+    /// drops the session, which rolls it back (see `Session`'s `Drop`). `Ok(written)`: the
     /// transaction has ended, committed if `written` is `Ok`, rolled back if not.
     pub async fn commit_finishing_message(
         conn: &mut Conn,
@@ -478,7 +478,7 @@ mod postgres {
             // The first poll sends the write. One that failed before it could be
             // sent (its SQL or binds not built) must not have a COMMIT behind it,
             // which would commit the transaction's earlier work without it; nor
-            // one already refused (the caller discards the connection). One
+            // one already refused (the caller drops the session, rolling back). One
             // already answered (the connection's task, on another thread, read
             // the reply before this poll looked) is not polled again.
             let answered = match futures_util::poll!(writing.as_mut()) {
@@ -947,6 +947,14 @@ impl Database {
 }
 
 impl Store {
+    /// The most connections this store's pool opens.
+    pub fn max_connections(&self) -> usize {
+        match &self.backend {
+            Backend::Postgres(pool) => pool.status().max_size,
+            Backend::Sqlite { pool, .. } => pool.status().max_size,
+        }
+    }
+
     /// The newest migration this binary embeds for the store's backend: what a
     /// database must have applied to be current.
     pub fn newest_embedded_migration(&self) -> Result<Option<String>, StoreError> {
@@ -1165,19 +1173,41 @@ impl Drop for Session {
     }
 }
 
-/// Rolls back an abandoned transaction and returns its connection to the pool; closes
-/// it instead when the rollback fails (the future that dropped the session may have
-/// been cancelled mid-statement) or no runtime is there to roll it back.
-fn roll_back_in_background(mut conn: Box<Object<AsyncPgConnection>>) {
+/// Rolls back an abandoned transaction and returns its connection to the pool. The
+/// connection is closed instead (which rolls back too) when the rollback fails (the
+/// future that dropped the session may have been cancelled mid-statement), takes
+/// longer than `ABANDONED_ROLLBACK_LIMIT` (it queues behind a statement still
+/// running), or never runs (no runtime, or one shutting down drops the task).
+fn roll_back_in_background(conn: Box<Object<AsyncPgConnection>>) {
+    let mut abandoned = AbandonedConnection(Some(conn));
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        drop(Object::take(*conn));
         return;
     };
     runtime.spawn(async move {
-        if postgres::rollback(&mut conn).await.is_err() {
-            drop(Object::take(*conn));
+        let Some(conn) = abandoned.0.as_mut() else {
+            return;
+        };
+        if let Ok(Ok(())) = tokio::time::timeout(ABANDONED_ROLLBACK_LIMIT, postgres::rollback(conn)).await {
+            // Rolled back: back to the pool.
+            drop(abandoned.0.take());
         }
     });
+}
+
+/// How long an abandoned transaction's rollback may take before its connection is
+/// closed instead.
+const ABANDONED_ROLLBACK_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A connection whose transaction was abandoned: closed when dropped, unless taken
+/// out once its rollback succeeded.
+struct AbandonedConnection(Option<Box<Object<AsyncPgConnection>>>);
+
+impl Drop for AbandonedConnection {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(Object::take(*conn));
+        }
+    }
 }
 
 impl Session {
@@ -1412,7 +1442,7 @@ impl Session {
             "begin_recording on a session already in a transaction"
         );
         // From here on a failure may leave the connection in a transaction:
-        // dropping the session then discards the connection (see `Drop`).
+        // dropping the session then rolls it back (see `Drop`).
         self.in_transaction = true;
         let tenant = &self.tenant;
         match self

@@ -91,7 +91,7 @@ async fn a_transaction_an_error_abandons_writes_nothing_and_spares_its_connectio
 
     let on_postgres = app.database_url.starts_with("postgres");
     let mut figures = database.pool_figures()["abandoned"];
-    for _ in 0..100 {
+    for _ in 0..500 {
         if !on_postgres || figures.idle == 1 {
             break;
         }
