@@ -51,6 +51,11 @@ impl ResourceService {
 
     /// A connection for one request's interactions, on `tenant`'s resources only:
     /// every interaction below acts for the tenant of the session it is given.
+    /// The most connections the service's pool opens.
+    pub fn max_connections(&self) -> usize {
+        self.store.max_connections()
+    }
+
     pub async fn session(&self, tenant: &Tenant) -> Result<Session, FhirError> {
         Ok(self.store.session_in(tenant).await?)
     }

@@ -1,6 +1,9 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_history_empty, fhir_json, TestApp};
+use std::time::Duration;
+
+use crate::helpers::{assert_history_empty, fhir_json, TestApp, TestOptions};
+use crate::submission::ready_claim;
 
 crate::on_both_backends!(
     transaction_resolves_placeholders_and_commits_together,
@@ -309,4 +312,61 @@ async fn official_and_synthea_transactions_load(app: &TestApp) {
     )
     .await;
     assert_eq!(claims["entry"][1]["search"]["mode"], "include");
+}
+
+/// One connection per HTTP worker (a pool of two, split between the two).
+mod one_connection {
+    use super::*;
+
+    const ONE_CONNECTION: TestOptions = TestOptions {
+        pool_size: Some(2),
+        ..TestOptions::SANDBOX
+    };
+
+    crate::on_both_backends!(
+        with super::ONE_CONNECTION;
+        a_batch_of_guarded_claim_changes_needs_one_connection,
+    );
+
+    /// A batch Bundle's entries share one connection, but a Claim's change takes a
+    /// transaction of its own (its submission fence holds the claim's rows until it
+    /// commits). The shared connection goes back to the pool first, so with one
+    /// connection to the worker's name the batch answers rather than waits for itself.
+    async fn a_batch_of_guarded_claim_changes_needs_one_connection(app: &TestApp) {
+        let (first, second) = (ready_claim(app).await, ready_claim(app).await);
+        let stored = |id: String| async move { fhir_json(app.get(&format!("Claim/{id}")).await).await };
+        let (first_body, second_body) = (stored(first.clone()).await, stored(second.clone()).await);
+        let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+            entry(None, "GET", &format!("Claim/{first}"), None),
+            entry(None, "PUT", &format!("Claim/{first}"), Some(first_body)),
+            entry(None, "POST", "Organization", Some(json!({"resourceType": "Organization", "name": "Beside"}))),
+            entry(None, "PUT", &format!("Claim/{second}"), Some(second_body)),
+            entry(None, "GET", &format!("Claim/{second}"), None),
+        ]});
+        let response = tokio::time::timeout(Duration::from_secs(20), post_bundle(app, &batch))
+            .await
+            .expect("the batch answers rather than wait for the connection it holds");
+        assert_eq!(response.status(), 200);
+        let result = fhir_json(response).await;
+        let statuses: Vec<&str> = result["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["response"]["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["200 OK", "200 OK", "201 Created", "200 OK", "200 OK"],
+            "{result}"
+        );
+        assert_eq!(
+            result["entry"][4]["resource"]["meta"]["versionId"],
+            result["entry"][3]["response"]["etag"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("W/")
+                .trim_matches('"'),
+            "the read after the change sees it"
+        );
+    }
 }

@@ -68,6 +68,9 @@ pub struct TestOptions {
     /// a clearinghouse feed read at the turn of the hour would meet a simulator the
     /// test has taken down, or take the fault it set for the claim's upload.
     pub recurring_jobs: bool,
+    /// The server's `database_pool_size` (split between its two HTTP workers);
+    /// otherwise 4.
+    pub pool_size: Option<usize>,
     /// Billing operations go through the integration registry, with retries,
     /// breakers and timeouts short enough for tests.
     pub integrations: bool,
@@ -118,6 +121,7 @@ impl TestOptions {
         jobs: None,
         jobs_paused: false,
         recurring_jobs: false,
+        pool_size: None,
         integrations: false,
         rate_limit: None,
         trusted_issuer: None,
@@ -130,6 +134,7 @@ impl TestOptions {
         jobs: None,
         jobs_paused: false,
         recurring_jobs: false,
+        pool_size: None,
         integrations: true,
         rate_limit: None,
         trusted_issuer: None,
@@ -233,7 +238,7 @@ impl TestApp {
                 .redis
                 .map_or_else(|| "claimbridge".to_owned(), |redis| redis.key_prefix.to_owned()),
             database_url: database_url.clone(),
-            database_pool_size: 4,
+            database_pool_size: options.pool_size.unwrap_or(4),
             bind: "127.0.0.1:0".parse().unwrap(),
             body_limit: TEST_BODY_LIMIT,
             claims_batch_chunk: TEST_BATCH_CHUNK,

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     a_claim_sent_while_a_batch_bills_the_same_service_is_checked_against_it,
     the_billing_api_takes_claims_at_its_own_paths,
     a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing,
+    claims_of_chunks_not_stored_are_not_duplicates_of_later_ones,
 );
 
 /// An intake request for the patient, clinic, doctor and coverage the billing
@@ -380,5 +381,43 @@ async fn a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app: 
             .iter()
             .all(|r| r["claimId"].is_string()),
         "{results}"
+    );
+}
+
+/// Two chunks not stored, the second computed while the first was written and
+/// billing the same service again: once both are taken back, the service is billed
+/// by nothing, so a later claim billing it is no duplicate (it was when the first
+/// chunk's entry was taken back before the second put the first's claim back).
+async fn claims_of_chunks_not_stored_are_not_duplicates_of_later_ones(app: &TestApp) {
+    app.refuse_inserts(
+        "billing_state_history",
+        "NEW.to_state = 'needs_review'",
+        "review refused",
+    )
+    .await;
+    let billed = intake_request(app).await;
+    let mut to_review = intake_request(app).await;
+    to_review["diagnoses"][0] = json!("E11");
+    let requests = [
+        billed.clone(),
+        to_review,
+        billed.clone(),
+        intake_request(app).await,
+        intake_request(app).await,
+        intake_request(app).await,
+        billed,
+        intake_request(app).await,
+    ];
+    let batch: String = requests.iter().map(|r| format!("{r}\n")).collect();
+
+    // Chunks of two: lines 1–2 are refused (line 2 goes to review), 3–4 were
+    // computed beside them, 5–6 perhaps; line 7 bills line 1's service again.
+    let results = post_batch(app, &batch).await;
+    let results = results.as_array().unwrap();
+    assert!(results[..4].iter().all(|r| r["claimId"].is_null()), "{results:?}");
+    let line_7 = results[6]["claimId"].as_str().expect("line 7 is stored");
+    assert!(
+        !duplicate_found(app, line_7).await,
+        "lines 1 and 3 were not stored: {results:?}"
     );
 }

@@ -44,6 +44,7 @@ const RUNNING: TestOptions = TestOptions {
     jobs: Some(test_kinds),
     jobs_paused: false,
     recurring_jobs: true,
+    pool_size: None,
     integrations: false,
     rate_limit: None,
     trusted_issuer: None,

@@ -60,9 +60,16 @@ const EARLIER_CLAIMS: usize = 1_000;
 const YIELD_EVERY: usize = 16;
 
 /// Chunks holding a connection at once: computed or written, until each commits.
-/// Three, so that one is computed while two are written: with two, the database
-/// wrote one chunk at a time on one backend, and a fifth of the two cores idled.
+/// Three, so that one is computed while two are written (with two, the database
+/// wrote one chunk at a time on one backend, and a fifth of the two cores idled);
+/// but only where the worker's pool keeps a connection for other requests beside
+/// them (see `chunks_in_flight`), and never fewer than two.
 const CHUNKS_IN_FLIGHT: usize = 3;
+
+/// How many chunks a batch keeps in flight with a pool of `pool_size`.
+fn chunks_in_flight(pool_size: usize) -> usize {
+    pool_size.saturating_sub(1).clamp(2, CHUNKS_IN_FLIGHT)
+}
 
 /// Why a chunk computed while an earlier one was in flight was not stored.
 const EARLIER_CHUNK_NOT_STORED: &str = "an earlier chunk of the batch could not be stored";
@@ -85,6 +92,11 @@ pub struct Batch<'a> {
     resources: HashMap<(ResourceType, String), Option<Arc<Value>>>,
     /// Patient id → (provider reference, date of service, code) → the claim billing it.
     services: HashMap<String, HashMap<ServiceKey, String>>,
+    /// Chunks computed so far: the next chunk's number.
+    computed: usize,
+    /// What chunks not stored added to `services`, by chunk number, until every
+    /// chunk in flight has settled (see `forget_not_stored`).
+    not_stored: Vec<(usize, Vec<Added>)>,
 }
 
 type ServiceKey = (String, NaiveDate, String);
@@ -97,13 +109,15 @@ impl<'a> Batch<'a> {
             schedules,
             resources: HashMap::new(),
             services: HashMap::new(),
+            computed: 0,
+            not_stored: Vec::new(),
         }
     }
 
     /// Stores every chunk, reporting each line in order. A chunk is computed while
-    /// the one before it is written, and starts writing at once, on its own
-    /// connection, beside the end of that one's write: the server's work and the
-    /// database's overlap, and so do chunks' writes (at most `CHUNKS_IN_FLIGHT`
+    /// those before it are written, and starts writing at once, on its own
+    /// connection, beside the end of their writes: the server's work and the
+    /// database's overlap, and so do chunks' writes (at most `chunks_in_flight`
     /// connections in all). Chunks commit in order, each only
     /// once the one before it has: a chunk is computed against the claims of the
     /// chunks before it (the duplicate check), so when one is not stored, neither
@@ -117,9 +131,10 @@ impl<'a> Batch<'a> {
         // The chunk written last tells the next one whether it was stored.
         let mut last_stored: Option<oneshot::Receiver<bool>> = None;
         let mut failed = false;
+        let in_flight = chunks_in_flight(self.fhir.max_connections());
         for chunk in chunks {
             let mut finished = Vec::new();
-            while writing.len() >= CHUNKS_IN_FLIGHT {
+            while writing.len() >= in_flight {
                 finished.extend(writing.next().await);
             }
             if self.settle(finished, &mut outcomes) || failed {
@@ -153,15 +168,15 @@ impl<'a> Batch<'a> {
         outcomes
     }
 
-    /// Reports the lines of chunks whose write finished; takes back the services
-    /// of those not stored. `true` when one was not.
+    /// Reports the lines of chunks whose write finished, and keeps what those not
+    /// stored added for `forget_not_stored`. `true` when one was not.
     fn settle(&mut self, finished: Vec<Written>, outcomes: &mut Vec<LineOutcome>) -> bool {
         let mut failed = false;
         for chunk in finished {
             match chunk {
                 Ok(lines) => outcomes.extend(lines),
                 Err(not_stored) => {
-                    self.forget(not_stored.added);
+                    self.not_stored.push((not_stored.chunk, not_stored.added));
                     outcomes.extend(not_stored.lines);
                     failed = true;
                 }
@@ -170,7 +185,8 @@ impl<'a> Batch<'a> {
         failed
     }
 
-    /// Waits for every chunk in flight and settles it.
+    /// Waits for every chunk in flight, settles it, and takes back the services of
+    /// those not stored.
     async fn settle_all(
         &mut self,
         writing: &mut FuturesOrdered<impl Future<Output = Written>>,
@@ -181,12 +197,31 @@ impl<'a> Batch<'a> {
             finished.push(chunk);
         }
         self.settle(finished, outcomes);
+        self.forget_not_stored();
+    }
+
+    /// Takes back what the chunks not stored added, the last computed first: a
+    /// chunk computed beside a failed one may have displaced that one's claim, and
+    /// putting it back before the failed chunk's own entry is removed would leave a
+    /// claim never stored in the duplicate check. Chunks settle out of that order
+    /// (a chunk abandoned at once, those in flight after), hence the wait until
+    /// none is in flight.
+    fn forget_not_stored(&mut self) {
+        let mut not_stored = std::mem::take(&mut self.not_stored);
+        not_stored.sort_by_key(|(chunk, _)| std::cmp::Reverse(*chunk));
+        for (_, added) in not_stored {
+            self.forget(added);
+        }
     }
 
     /// Computes one chunk (`(line, body)`) and stages its claims in an open
     /// transaction; `Err` with every line reported when its reads fail.
     async fn prepare(&mut self, chunk: Vec<(usize, Value)>) -> Result<StagedChunk, Vec<LineOutcome>> {
-        let mut claims = ChunkClaims::default();
+        let mut claims = ChunkClaims {
+            chunk: self.computed,
+            ..ChunkClaims::default()
+        };
+        self.computed += 1;
         let mut requests = Vec::with_capacity(chunk.len());
         for (line, body) in chunk {
             match IntakeRequest::parse(&body) {
@@ -470,6 +505,8 @@ struct StagedChunk {
 /// What a chunk holds besides its transaction.
 #[derive(Default)]
 struct ChunkClaims {
+    /// The chunk's number in the batch, in the order chunks are computed.
+    chunk: usize,
     /// Every line of the chunk: the staged claims and the refused ones.
     lines: Vec<LineOutcome>,
     /// The services the staged claims added to the batch's duplicate check.
@@ -488,6 +525,7 @@ struct Added {
 
 /// A chunk that was not stored: every line reported, and what to take back.
 struct FailedChunk {
+    chunk: usize,
     lines: Vec<LineOutcome>,
     added: Vec<Added>,
 }
@@ -547,6 +585,7 @@ impl ChunkClaims {
             })
             .collect();
         FailedChunk {
+            chunk: self.chunk,
             lines,
             added: self.added,
         }
@@ -616,5 +655,16 @@ impl DuplicateCheck for EarlierServices<'_> {
             .get(&key)
             .filter(|claim| claim.as_str() != service.claim_id)
             .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks_in_flight;
+
+    #[test]
+    fn a_batch_leaves_a_connection_to_other_requests_but_keeps_two_chunks_in_flight() {
+        let in_flight: Vec<usize> = (1..=8).map(chunks_in_flight).collect();
+        assert_eq!(in_flight, [2, 2, 2, 3, 3, 3, 3, 3]);
     }
 }
