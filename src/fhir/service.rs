@@ -49,13 +49,13 @@ impl ResourceService {
         &self.base_url
     }
 
-    /// A connection for one request's interactions, on `tenant`'s resources only:
-    /// every interaction below acts for the tenant of the session it is given.
     /// The most connections the service's pool opens.
     pub fn max_connections(&self) -> usize {
         self.store.max_connections()
     }
 
+    /// A connection for one request's interactions, on `tenant`'s resources only:
+    /// every interaction below acts for the tenant of the session it is given.
     pub async fn session(&self, tenant: &Tenant) -> Result<Session, FhirError> {
         Ok(self.store.session_in(tenant).await?)
     }

@@ -19,6 +19,31 @@ crate::on_both_backends!(
     claims_of_chunks_not_stored_are_not_duplicates_of_later_ones,
 );
 
+/// The batch tests whose outcome depends on how many chunks are in flight, again
+/// with four connections per HTTP worker: three chunks in flight instead of two.
+mod three_in_flight {
+    use crate::helpers::{TestApp, TestOptions};
+
+    const WIDER_POOL: TestOptions = TestOptions {
+        pool_size: Some(8),
+        ..TestOptions::SANDBOX
+    };
+
+    crate::on_both_backends!(
+        with super::WIDER_POOL;
+        a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing,
+        claims_of_chunks_not_stored_are_not_duplicates_of_later_ones,
+    );
+
+    async fn a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app: &TestApp) {
+        super::a_chunk_the_database_refuses_is_reported_whole_and_leaves_nothing(app).await;
+    }
+
+    async fn claims_of_chunks_not_stored_are_not_duplicates_of_later_ones(app: &TestApp) {
+        super::claims_of_chunks_not_stored_are_not_duplicates_of_later_ones(app).await;
+    }
+}
+
 /// An intake request for the patient, clinic, doctor and coverage the billing
 /// tests' clean claim refers to, with its two services.
 async fn intake_request(app: &TestApp) -> Value {
