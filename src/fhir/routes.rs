@@ -60,19 +60,22 @@ pub struct FhirContext {
 }
 
 impl FhirContext {
-    /// A session for a client's change of `resource_type`: a transaction when a
-    /// guard watches such changes, so that what the guard holds stays held until
-    /// the change commits.
-    pub(crate) async fn change_session(
+    /// Runs a client's change of `resource_type` in its session: a transaction
+    /// when a guard watches such changes, so that what the guard holds stays held
+    /// until the change commits; ended with the change's outcome (`end_change`).
+    async fn run_change<T>(
         &self,
         tenant: &Tenant,
         resource_type: ResourceType,
-    ) -> Result<Session, FhirError> {
-        if self.change_guards.watch(resource_type) {
-            self.service.begin(tenant).await
+        change: impl AsyncFnOnce(&mut Session) -> Result<T, FhirError>,
+    ) -> Result<T, FhirError> {
+        let mut session = if self.change_guards.watch(resource_type) {
+            self.service.begin(tenant).await?
         } else {
-            self.service.session(tenant).await
-        }
+            self.service.session(tenant).await?
+        };
+        let outcome = change(&mut session).await;
+        end_change(session, outcome).await
     }
 
     /// Tells the change guards of `resource_type` about a client's update or
@@ -101,7 +104,7 @@ impl FhirContext {
 
 /// Ends a change's session with the change's `outcome`: its transaction, when it
 /// has one, commits a change that succeeded and is rolled back for one that did
-/// not (rather than left to the pool, which would drop the connection).
+/// not (at once, rather than by the task a dropped session starts).
 pub(crate) async fn end_change<T>(session: Session, outcome: Result<T, FhirError>) -> Result<T, FhirError> {
     if !session.in_transaction() {
         return outcome;
@@ -349,18 +352,17 @@ async fn update(
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let if_match = if_match(request.headers())?;
     reach::guard(&reach, &resource, &ctx.base_url)?;
-    let mut session = ctx.change_session(&tenant, resource_type).await?;
-    let written = async {
-        guard_stored(&ctx, &mut session, &reach, resource_type, &id).await?;
-        ctx.change_guards.check(&mut session, resource_type, &id).await?;
-        let written = ctx
-            .service
-            .update(&mut session, resource_type, &id, resource, if_match)
-            .await?;
-        ctx.after_write(&mut session, resource_type, written).await
-    }
-    .await;
-    let written = end_change(session, written).await?;
+    let written = ctx
+        .run_change(&tenant, resource_type, async |session| {
+            guard_stored(&ctx, session, &reach, resource_type, &id).await?;
+            ctx.change_guards.check(session, resource_type, &id).await?;
+            let written = ctx
+                .service
+                .update(session, resource_type, &id, resource, if_match)
+                .await?;
+            ctx.after_write(session, resource_type, written).await
+        })
+        .await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -377,21 +379,20 @@ async fn conditional_update(
     reach::only_unlimited(&reach, "a conditional update")?;
     let resource = read_resource(&request, body, ctx.body_limit).await?;
     let query = request.query_string();
-    let mut session = ctx.change_session(&tenant, resource_type).await?;
-    let written = async {
-        // Matching nothing, the update writes the body's id.
-        let body_id = resource.get("id").and_then(Value::as_str);
-        ctx.change_guards
-            .check_matching(&ctx.service, &mut session, resource_type, query, body_id)
-            .await?;
-        let written = ctx
-            .service
-            .conditional_update(&mut session, resource_type, query, resource)
-            .await?;
-        ctx.after_write(&mut session, resource_type, written).await
-    }
-    .await;
-    let written = end_change(session, written).await?;
+    let written = ctx
+        .run_change(&tenant, resource_type, async |session| {
+            // Matching nothing, the update writes the body's id.
+            let body_id = resource.get("id").and_then(Value::as_str);
+            ctx.change_guards
+                .check_matching(&ctx.service, session, resource_type, query, body_id)
+                .await?;
+            let written = ctx
+                .service
+                .conditional_update(session, resource_type, query, resource)
+                .await?;
+            ctx.after_write(session, resource_type, written).await
+        })
+        .await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -414,17 +415,16 @@ async fn patch(
     let bytes = read_body(&request, body, ctx.body_limit).await?;
     let patch = parse_json(&bytes)?;
     let if_match = if_match(request.headers())?;
-    let mut session = ctx.change_session(&tenant, resource_type).await?;
-    let written = async {
-        ctx.change_guards.check(&mut session, resource_type, &id).await?;
-        let written = ctx
-            .service
-            .patch(&mut session, resource_type, &id, patch, if_match)
-            .await?;
-        ctx.after_write(&mut session, resource_type, written).await
-    }
-    .await;
-    let written = end_change(session, written).await?;
+    let written = ctx
+        .run_change(&tenant, resource_type, async |session| {
+            ctx.change_guards.check(session, resource_type, &id).await?;
+            let written = ctx
+                .service
+                .patch(session, resource_type, &id, patch, if_match)
+                .await?;
+            ctx.after_write(session, resource_type, written).await
+        })
+        .await?;
     respond_with_write(&request, &ctx, resource_type, format, written)
 }
 
@@ -436,14 +436,12 @@ async fn delete(
 ) -> Result<HttpResponse, FhirError> {
     let (type_name, id) = path.into_inner();
     let resource_type = resource_type(&type_name)?;
-    let mut session = ctx.change_session(&tenant, resource_type).await?;
-    let deleted = async {
-        guard_stored(&ctx, &mut session, &reach, resource_type, &id).await?;
-        ctx.change_guards.check(&mut session, resource_type, &id).await?;
-        ctx.service.delete(&mut session, resource_type, &id).await
-    }
-    .await;
-    end_change(session, deleted).await?;
+    ctx.run_change(&tenant, resource_type, async |session| {
+        guard_stored(&ctx, session, &reach, resource_type, &id).await?;
+        ctx.change_guards.check(session, resource_type, &id).await?;
+        ctx.service.delete(session, resource_type, &id).await
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -457,17 +455,15 @@ async fn conditional_delete(
     reach::only_unlimited(&reach, "a conditional delete")?;
     let resource_type = resource_type(&path)?;
     let query = request.query_string();
-    let mut session = ctx.change_session(&tenant, resource_type).await?;
-    let deleted = async {
+    ctx.run_change(&tenant, resource_type, async |session| {
         ctx.change_guards
-            .check_matching(&ctx.service, &mut session, resource_type, query, None)
+            .check_matching(&ctx.service, session, resource_type, query, None)
             .await?;
         ctx.service
-            .conditional_delete(&mut session, resource_type, query)
+            .conditional_delete(session, resource_type, query)
             .await
-    }
-    .await;
-    end_change(session, deleted).await?;
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
