@@ -5,7 +5,8 @@ use chrono::Utc;
 
 use crate::hl7::message::{Header, Separators};
 
-/// MSA-1: original mode (AA/AE/AR) or enhanced mode accept level (CA/CE/CR).
+/// MSA-1: application level (AA/AE/AR: original mode, and enhanced mode's
+/// application ACK) or enhanced mode's commit level (CA/CE/CR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckCode {
     Accept,
@@ -125,14 +126,14 @@ impl std::fmt::Display for Problem {
 }
 
 /// Builds the ACK for `header` (the received message's MSH, or what could be read
-/// of it), with one ERR segment per problem. `enhanced` picks the commit-level codes
-/// CA/CE/CR.
-pub fn build(header: &Header, code: AckCode, enhanced: bool, problems: &[Problem]) -> String {
+/// of it), with one ERR segment per problem. `commit` picks the commit-level codes
+/// CA/CE/CR of enhanced mode's commit ACK.
+pub fn build(header: &Header, code: AckCode, commit: bool, problems: &[Problem]) -> String {
     let sep = header.separators;
     // Header fields are echoed exactly as received (already escaped); only text of
     // our own is escaped.
     let e = |value: &str| sep.escape(value);
-    let msa_code = match (enhanced, code) {
+    let msa_code = match (commit, code) {
         (false, AckCode::Accept) => "AA",
         (false, AckCode::Error) => "AE",
         (false, AckCode::Reject) => "AR",

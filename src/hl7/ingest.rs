@@ -41,10 +41,12 @@ pub struct Ingest {
     observer: Observer,
 }
 
-/// What to answer: the ACK, or nothing when enhanced mode's MSH-15 asks for none.
+/// What to answer: in original mode the ACK; in enhanced mode the commit ACK and
+/// the application ACK, each only when MSH-15 and MSH-16 ask for it.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    pub ack: Option<String>,
+    /// The acknowledgements, in the order they are sent (the commit ACK first).
+    pub acks: Vec<String>,
     pub status: MessageStatus,
     /// MSH-9.1 as received (for metrics: a small set of values).
     pub message_type: String,
@@ -256,7 +258,7 @@ impl Ingest {
         let outcome = MessageOutcome {
             status,
             error: (!described.is_empty()).then(|| described.join("; ")),
-            ack: reply.ack.clone().unwrap_or_default(),
+            ack: stored_acks(&reply.acks),
         };
         if status == MessageStatus::Error {
             // The message's FHIR changes are undone, and with them the record made in
@@ -361,7 +363,7 @@ impl Ingest {
             status: MessageStatus::Rejected,
             error: Some(problem.to_string()),
             raw: raw.to_owned(),
-            ack: reply.ack.clone().unwrap_or_default(),
+            ack: stored_acks(&reply.acks),
         };
         let mut tx = self
             .fhir
@@ -403,57 +405,90 @@ fn count_audited(reply: &Reply) {
     }
 }
 
-/// The ACK a resent message gets: the one sent the first time.
+/// The acknowledgements a resent message gets: those sent the first time, the
+/// same bytes, and none where MSH-15 and MSH-16 asked for none.
 fn resend(header: &Header, previous: StoredMessage) -> Reply {
-    let ack = match previous.ack.is_empty() {
-        // Enhanced mode may have sent nothing; the sender still waits for an answer.
-        true => ack::build(header, AckCode::Accept, header.enhanced_mode(), &[]),
-        false => previous.ack,
-    };
     Reply {
-        ack: Some(ack),
+        acks: previous
+            .ack
+            .split(ACK_SEPARATOR)
+            .filter(|ack| !ack.is_empty())
+            .map(str::to_owned)
+            .collect(),
         status: previous.status,
         message_id: Some(previous.id),
         ..Reply::about(header)
     }
 }
 
+/// Between a message's stored acknowledgements: an ACK ends its segments with
+/// `\r` and escapes line breaks in its text (`\.br\`), so none holds a `\n`.
+const ACK_SEPARATOR: char = '\n';
+
+fn stored_acks(acks: &[String]) -> String {
+    acks.join(&ACK_SEPARATOR.to_string())
+}
+
 fn reply(header: &Header, status: MessageStatus, problems: &[Problem]) -> Reply {
-    let enhanced = header.enhanced_mode();
-    let code = match status {
+    let outcome = match status {
         MessageStatus::Applied | MessageStatus::Stored | MessageStatus::Processing => AckCode::Accept,
-        // In enhanced mode the commit ACK says the message is safely stored; a
-        // processing error is the application's to report.
-        MessageStatus::Error if enhanced => AckCode::Accept,
         MessageStatus::Error => AckCode::Error,
         MessageStatus::Rejected => AckCode::Reject,
     };
-    let wanted = match (enhanced, header.accept_ack_type.as_deref()) {
-        (false, _) | (true, None | Some("AL")) => true,
-        (true, Some("NE")) => false,
-        (true, Some("ER")) => code != AckCode::Accept,
-        (true, Some("SU")) => code == AckCode::Accept,
-        (true, Some(_)) => true,
-    };
-    // An accepted message carries only its warnings (errors of an enhanced-mode
-    // message are the application acknowledgement's, not the commit ACK's).
-    let problems: Vec<Problem> = problems
-        .iter()
-        .filter(|p| code != AckCode::Accept || p.severity == ack::Severity::Warning)
-        .cloned()
-        .collect();
+    let mut acks = Vec::new();
+    if !header.enhanced_mode() {
+        acks.push(ack::build(header, outcome, false, &shown(outcome, problems)));
+    } else {
+        // The commit ACK says whether the message is safely stored (a message in
+        // error is: its record holds the error); what became of it is the
+        // application ACK's to say.
+        let commit = match outcome {
+            AckCode::Reject => AckCode::Reject,
+            AckCode::Accept | AckCode::Error => AckCode::Accept,
+        };
+        // An absent MSH-15 asks for commit ACKs; an absent MSH-16 for no
+        // application ACK: a sender that did not ask for one would take it for
+        // the answer to its next message.
+        if wanted(header.accept_ack_type.as_deref().unwrap_or("AL"), commit) {
+            acks.push(ack::build(header, commit, true, &shown(commit, problems)));
+        }
+        if wanted(header.application_ack_type.as_deref().unwrap_or("NE"), outcome) {
+            acks.push(ack::build(header, outcome, false, &shown(outcome, problems)));
+        }
+    }
     Reply {
-        ack: wanted.then(|| ack::build(header, code, enhanced, &problems)),
+        acks,
         status,
         ..Reply::about(header)
     }
+}
+
+/// Whether an acknowledgement with `code` is sent under the condition MSH-15 or
+/// MSH-16 names (HL7 table 0155).
+fn wanted(condition: &str, code: AckCode) -> bool {
+    match condition {
+        "NE" => false,
+        "ER" => code != AckCode::Accept,
+        "SU" => code == AckCode::Accept,
+        _ => true,
+    }
+}
+
+/// The problems an acknowledgement with `code` reports: an accepting one only the
+/// warnings.
+fn shown(code: AckCode, problems: &[Problem]) -> Vec<Problem> {
+    problems
+        .iter()
+        .filter(|p| code != AckCode::Accept || p.severity == ack::Severity::Warning)
+        .cloned()
+        .collect()
 }
 
 impl Reply {
     /// A reply about the message `header` heads, not yet saying what became of it.
     fn about(header: &Header) -> Reply {
         Reply {
-            ack: None,
+            acks: Vec::new(),
             status: MessageStatus::Processing,
             message_type: header.message_type.clone(),
             type_and_event: header.type_and_event(),

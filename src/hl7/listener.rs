@@ -186,11 +186,13 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         auditor.record(record).await;
                     }
                 }
-                if let Some(ack) = reply.ack {
+                for ack in &reply.acks {
                     if let Err(error) = connection.write_frame(ack.as_bytes()).await {
                         tracing::info!(%peer, %error, "could not write an ACK; the sender will resend");
                         return;
                     }
+                }
+                if !reply.acks.is_empty() {
                     metrics::mllp::ack_written(received);
                 }
             }

@@ -363,10 +363,9 @@ impl<'m> Parsed<'m> {
         for (index, segment) in segments.iter().enumerate() {
             let name = segment.as_bytes().get(..3);
             let named = name.is_some_and(|n| n.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-            let delimited = segment[segment.len().min(3)..]
-                .chars()
-                .next()
-                .is_none_or(|c| c == separators.field);
+            // Not sliced by byte offset: a segment may open with a multi-byte
+            // character, and the id check above refuses it then.
+            let delimited = segment.chars().nth(3).is_none_or(|c| c == separators.field);
             if !(named && delimited) {
                 let shown: String = segment.chars().take(8).collect();
                 return Err(Problem::new(

@@ -67,7 +67,10 @@ async fn receive(
         note.hl7 = Some(crate::audit::Hl7Note::of(&reply));
         note.references = reply.written.clone();
     });
-    Ok(match reply.ack {
+    // One response holds one message: the application ACK when MSH-16 asks for
+    // one (it says what the commit ACK does and more), else the commit or
+    // original-mode ACK.
+    Ok(match reply.acks.into_iter().next_back() {
         Some(ack) => HttpResponse::Ok().content_type(ER7).body(ack),
         None => HttpResponse::NoContent().finish(),
     })

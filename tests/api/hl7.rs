@@ -21,6 +21,7 @@ crate::on_both_backends!(
     merge_repoints_the_replaced_patient,
     a_later_death_date_replaces_the_death_flag,
     charges_gather_on_the_encounter_s_draft_claim,
+    hostile_values_are_answered_and_the_connection_lives,
     concurrent_messages_share_one_payer_and_apply_once,
     several_connections_at_once_each_message_gets_its_own_ack,
 );
@@ -306,26 +307,48 @@ async fn every_sample_message_is_stored_and_answered(app: &TestApp) {
         .any(|event| message.contains(event));
         mapped_count += usize::from(mapped);
         let header = message.split(['\r', '\n']).next().unwrap();
-        let accept_never = header.split('|').nth(14) == Some("NE");
-        match client.receive().await {
-            None => assert!(accept_never, "{name}: no ACK although MSH-15 does not say NE"),
-            Some(ack) => {
-                answered += 1;
-                let code = field(&ack, "MSA", 1);
-                assert_eq!(field(&ack, "MSA", 2), format!("SAMPLE-{n}"), "{name}");
-                let enhanced = header.split('|').nth(14).is_some_and(|v| !v.is_empty())
-                    || header.split('|').nth(15).is_some_and(|v| !v.is_empty());
-                let expected = match (mapped, enhanced) {
-                    (true, false) => "AA",
-                    (true, true) => "CA",
-                    (false, false) => "AR",
-                    (false, true) => "CR",
-                };
-                assert_eq!(code, expected, "{name}: {ack}");
-                if !mapped {
-                    let code = error_code(&ack);
-                    assert!(code == "200" || code == "201", "{name}: {ack}");
-                }
+        let msh = |n: usize| header.split('|').nth(n - 1).filter(|v| !v.is_empty());
+        // What MSH-15 and MSH-16 ask for (HL7 table 0155), given how it went.
+        let wanted = |condition: &str, accepted: bool| match condition {
+            "NE" => false,
+            "ER" => !accepted,
+            "SU" => accepted,
+            _ => true,
+        };
+        let expected: Vec<&str> = match (msh(15), msh(16)) {
+            (None, None) => vec![if mapped { "AA" } else { "AR" }],
+            (accept, application) => [
+                (
+                    wanted(accept.unwrap_or("AL"), mapped),
+                    if mapped { "CA" } else { "CR" },
+                ),
+                (
+                    wanted(application.unwrap_or("NE"), mapped),
+                    if mapped { "AA" } else { "AR" },
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(sent, code)| sent.then_some(code))
+            .collect(),
+        };
+        if expected.is_empty() {
+            assert_eq!(
+                client.receive().await,
+                None,
+                "{name}: MSH-15 and MSH-16 ask for no ACK"
+            );
+        }
+        for code in expected {
+            let ack = client
+                .receive()
+                .await
+                .unwrap_or_else(|| panic!("{name}: no {code}"));
+            answered += 1;
+            assert_eq!(field(&ack, "MSA", 2), format!("SAMPLE-{n}"), "{name}");
+            assert_eq!(field(&ack, "MSA", 1), code, "{name}: {ack}");
+            if !mapped {
+                let error = error_code(&ack);
+                assert!(error == "200" || error == "201", "{name}: {ack}");
             }
         }
     }
@@ -475,20 +498,74 @@ async fn framing_survives_splits_batches_oversize_and_hangups(app: &TestApp) {
     assert_eq!(ids, ["AFTER", "BATCH-2", "BATCH-1", "SPLIT-1"]);
 }
 
-async fn enhanced_mode_and_http_transport(app: &TestApp) {
-    let always = admit("ENH-1", "P500", "V500").replace("|P|2.5.1\r", "|P|2.5.1|||AL|NE\r");
-    let ack = send_one(app, &always).await;
-    assert_eq!(field(&ack, "MSA", 1), "CA");
+/// `message` (an admission) with MSH-15 and MSH-16 set.
+fn enhanced(message: &str, accept: &str, application: &str) -> String {
+    message.replace("|P|2.5.1\r", &format!("|P|2.5.1|||{accept}|{application}\r"))
+}
 
-    // MSH-15 = NE: the sender wants no accept acknowledgement at all.
-    let never = admit("ENH-2", "P501", "V501").replace("|P|2.5.1\r", "|P|2.5.1|||NE|AL\r");
+async fn enhanced_mode_and_http_transport(app: &TestApp) {
+    let always = enhanced(&admit("ENH-1", "P500", "V500"), "AL", "NE");
     let mut client = MllpClient::connect(app.mllp).await;
-    client.send(&never).await;
+    let ack = client.exchange(&always).await;
+    assert_eq!(field(&ack, "MSA", 1), "CA");
+    assert_eq!(client.receive().await, None, "MSH-16 = NE: no application ACK");
+
+    // MSH-15 = NE: no commit ACK; MSH-16 = AL: the application ACK, a message of
+    // its own naming the one it answers.
+    let never = enhanced(&admit("ENH-2", "P501", "V501"), "NE", "AL");
+    let ack = client.exchange(&never).await;
+    assert_eq!(
+        (field(&ack, "MSA", 1), field(&ack, "MSA", 2)),
+        ("AA".into(), "ENH-2".into())
+    );
+    assert_ne!(field(&ack, "MSH", 10), "ENH-2");
     assert_eq!(client.receive().await, None);
     assert_eq!(
         search(app, &format!("Patient?identifier={MRN}|P501")).await.len(),
         1
     );
+
+    // Both asked for, and the message cannot be applied (no patient id): CA says
+    // it is stored, then AE says why it was not applied.
+    let failing =
+        enhanced(&admit("ENH-4", "", "V503"), "AL", "ER").replace("|^^^HOSP^MR~123-45-6789^^^SSA^SS|", "||");
+    let commit = client.exchange(&failing).await;
+    assert_eq!(field(&commit, "MSA", 1), "CA", "{commit}");
+    assert!(
+        !commit.contains("\rERR"),
+        "the commit ACK reports no error: {commit}"
+    );
+    let application = client.receive().await.expect("an application ACK");
+    assert_eq!(field(&application, "MSA", 1), "AE", "{application}");
+    assert_eq!(field(&application, "MSA", 2), "ENH-4");
+    assert!(error_code(&application).starts_with("101"), "{application}");
+    // A message in error is applied again when resent, and answered again.
+    assert_eq!(field(&client.exchange(&failing).await, "MSA", 1), "CA");
+    let again = client.receive().await.expect("an application ACK");
+    assert_eq!(field(&again, "MSA", 1), "AE", "{again}");
+
+    // An applied message resent gets both acknowledgements again, byte for byte.
+    let both = enhanced(&admit("ENH-7", "P507", "V507"), "AL", "AL");
+    let commit = client.exchange(&both).await;
+    let application = client.receive().await.expect("an application ACK");
+    assert_eq!(
+        (field(&commit, "MSA", 1), field(&application, "MSA", 1)),
+        ("CA".into(), "AA".into())
+    );
+    assert_eq!(client.exchange(&both).await, commit);
+    assert_eq!(client.receive().await.as_deref(), Some(application.as_str()));
+
+    // A rejected message whose sender asked for no acknowledgement at all gets
+    // none when resent either.
+    let unmapped =
+        enhanced(&admit("ENH-5", "P504", "V504"), "NE", "NE").replace("ADT^A01^ADT_A01", "ZZZ^Z01");
+    for _ in 0..2 {
+        client.send(&unmapped).await;
+        assert_eq!(client.receive().await, None);
+    }
+    let stored = messages(app, "").await;
+    let rejected = stored.iter().find(|m| m["controlId"] == "ENH-5").expect("stored");
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
 
     let endpoint = app.server_url("/hl7/v2");
     let response = app
@@ -509,11 +586,21 @@ async fn enhanced_mode_and_http_transport(app: &TestApp) {
     let response = app
         .client
         .post(&endpoint)
-        .body(never.replace("ENH-2", "ENH-3"))
+        .body(enhanced(&admit("ENH-3", "P505", "V505"), "NE", "NE"))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
+    // Over HTTP the one answer is the application ACK when MSH-16 asks for it.
+    let response = app
+        .client
+        .post(&endpoint)
+        .body(enhanced(&admit("ENH-6", "P506", "V506"), "AL", "AL"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(field(&response.text().await.unwrap(), "MSA", 1), "AA");
 }
 
 async fn a_failed_message_is_reprocessed_after_the_data_is_fixed(app: &TestApp) {
@@ -777,6 +864,39 @@ async fn merge_repoints_the_replaced_patient(app: &TestApp) {
     assert_eq!(encounters.len(), 2, "the old patient's encounter moved over");
     let coverages = search(app, &format!("Coverage?beneficiary=Patient/{replaced_id}")).await;
     assert!(coverages.is_empty());
+    let held = search(app, &format!("Coverage?subscriber=Patient/{replaced_id}")).await;
+    assert!(
+        held.is_empty(),
+        "the policy the replaced patient held moved over: {held:?}"
+    );
+    let held = search(app, &format!("Coverage?subscriber=Patient/{survivor_id}")).await;
+    assert_eq!(held.len(), 2, "{held:?}");
+
+    // Merged again, into a third record: the second keeps saying whom it replaced.
+    send_one(app, &admit("M-4", "NEWER-7", "V702")).await;
+    let again = merge
+        .replace("NEW-7", "NEWER-7")
+        .replace("OLD-7", "NEW-7")
+        .replace("M-3", "M-5");
+    assert_eq!(field(&send_one(app, &again).await, "MSA", 1), "AA");
+    let middle = &search(app, &format!("Patient?identifier={MRN}|NEW-7")).await[0];
+    let kinds: Vec<&Value> = middle["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["type"])
+        .collect();
+    assert_eq!(kinds, ["replaces", "replaced-by"], "{middle}");
+
+    // A discharge without its visit segment finishes nothing: AE, not AA.
+    let discharge = admit("M-6", "NEWER-7", "V702").replace("ADT^A01^ADT_A01", "ADT^A03^ADT_A03");
+    let without_visit: String = discharge
+        .split_inclusive('\r')
+        .filter(|s| !s.starts_with("PV1"))
+        .collect();
+    let ack = send_one(app, &without_visit).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE", "{ack}");
+    assert!(field(&ack, "ERR", 2).starts_with("PV1"), "{ack}");
 }
 
 fn charges(control_id: &str, visit: &str, lines: &[(&str, &str, &str, &str, &str)]) -> String {
@@ -819,6 +939,49 @@ fn charges(control_id: &str, visit: &str, lines: &[(&str, &str, &str, &str, &str
     ));
     message.push_str(&segment("DG1", &[(1, "2"), (3, "E11.9^Type 2 diabetes^I10")]));
     message
+}
+
+/// Values a careless or hostile sender may send, each answered as documented on
+/// one connection that stays open: none of them may take the server down before
+/// it answers (a sender resends an unanswered message forever).
+async fn hostile_values_are_answered_and_the_connection_lives(app: &TestApp) {
+    let mut client = MllpClient::connect(app.mllp).await;
+    // A segment id of multi-byte characters: not a segment id (AR, 100).
+    let odd_segment = admit("HOST-1", "P810", "V810") + "ÄÄ|x\r";
+    let ack = client.exchange(&odd_segment).await;
+    assert_eq!(field(&ack, "MSA", 1), "AR", "{ack}");
+    assert_eq!(error_code(&ack), "100", "{ack}");
+
+    // A birth date whose time zone is not digits: a malformed date, left out.
+    let odd_zone = admit("HOST-2", "P811", "V811").replace("|19800229|", "|198001011200+1é1|");
+    assert_eq!(field(&client.exchange(&odd_zone).await, "MSA", 1), "AA");
+    let patient = &search(app, &format!("Patient?identifier={MRN}|P811")).await[0];
+    assert!(patient.get("birthDate").is_none(), "{patient}");
+
+    // A unit amount times a unit count past what a decimal holds: no amount (AE).
+    assert_eq!(
+        field(&client.exchange(&admit("HOST-3", "P800", "V812")).await, "MSA", 1),
+        "AA"
+    );
+    let overflowing = charges("HOST-4", "V812", &[("T-H1", "99213", "", "10000000000", "")])
+        .replace("|&USD||", "||10000000000000000000&USD|");
+    let ack = client.exchange(&overflowing).await;
+    assert_eq!(field(&ack, "MSA", 1), "AE", "{ack}");
+    assert!(field(&ack, "ERR", 2).starts_with("FT1^1^11"), "{ack}");
+
+    assert_eq!(
+        field(&client.exchange(&admit("HOST-5", "P813", "V813")).await, "MSA", 1),
+        "AA"
+    );
+    let stored = messages(app, "").await;
+    let status = |id: &str| {
+        stored
+            .iter()
+            .find(|m| m["controlId"] == id)
+            .map(|m| m["status"].clone())
+    };
+    assert_eq!(status("HOST-1"), Some("rejected".into()));
+    assert_eq!(status("HOST-4"), Some("error".into()));
 }
 
 async fn charges_gather_on_the_encounter_s_draft_claim(app: &TestApp) {

@@ -28,8 +28,14 @@ pub async fn admit_or_update(
         .segment("PID")
         .ok_or_else(|| missing("PID", 3, "patient segment"))?;
     let patient_id = upsert_patient(context, &pid).await?;
-    if let Some(pv1) = message.segment("PV1") {
-        upsert_encounter(context, event, &pv1, &patient_id).await?;
+    match message.segment("PV1") {
+        Some(pv1) => {
+            upsert_encounter(context, event, &pv1, &patient_id).await?;
+        }
+        // A discharge or a cancelled admission is about a visit: without one
+        // there is nothing to finish or cancel, and AA would say it was done.
+        None if matches!(event, "A03" | "A11") => return Err(missing("PV1", 19, "visit segment")),
+        None => {}
     }
     upsert_coverages(context, message, &patient_id).await?;
     Ok(())
@@ -450,14 +456,10 @@ pub async fn merge_patients(
         Some(survivor.clone()),
         |current| {
             let mut mapped = Map::new();
-            let mut links = current
-                .as_ref()
-                .and_then(|c| c.get("link"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            links.push(survivor_link);
-            mapped.insert("link".into(), Value::Array(links));
+            mapped.insert(
+                "link".into(),
+                Value::Array(links_with(current.as_ref(), survivor_link)),
+            );
             merge(current, "Patient", mapped)
         },
     )
@@ -466,17 +468,34 @@ pub async fn merge_patients(
     write_over(context, ResourceType::Patient, Some(prior.clone()), |current| {
         let mut mapped = Map::new();
         mapped.insert("active".into(), Value::Bool(false));
-        mapped.insert("link".into(), json!([prior_link]));
+        // Added to its links: a patient merged before keeps saying whom it replaces.
+        mapped.insert(
+            "link".into(),
+            Value::Array(links_with(current.as_ref(), prior_link)),
+        );
         merge(current, "Patient", mapped)
     })
     .await?;
     for (resource_type, element) in [
         (ResourceType::Encounter, "subject"),
         (ResourceType::Coverage, "beneficiary"),
+        // The policy holder, when the replaced patient held it.
+        (ResourceType::Coverage, "subscriber"),
     ] {
         repoint(context, resource_type, element, &prior, &survivor).await?;
     }
     Ok(())
+}
+
+/// A Patient's links with `link` added.
+fn links_with(current: Option<&Value>, link: Value) -> Vec<Value> {
+    let mut links = current
+        .and_then(|c| c.get("link"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    links.push(link);
+    links
 }
 
 /// Every `resource_type` whose `element` refers to Patient/`from` now refers to `to`

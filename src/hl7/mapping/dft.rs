@@ -208,14 +208,16 @@ fn charge_item(
         (None, Some(unit)) => unit["value"]
             .as_number()
             .and_then(|n| Decimal::from_str(&n.to_string()).ok())
-            .and_then(|price| money(&(price * units).to_string())),
+            // An absurd unit amount or count overflows: no amount, so refused below.
+            .and_then(|price| price.checked_mul(units))
+            .and_then(|amount| money(&amount.to_string())),
         (None, None) => None,
     };
     let net = net.ok_or_else(|| {
         MappingError::Invalid(Problem::new(
             ErrorCode::RequiredFieldMissing,
             Some(ErrorLocation::field("FT1", occurrence, 11)),
-            format!("FT1 #{occurrence} has no amount (FT1-11 or FT1-12)"),
+            format!("FT1 #{occurrence} has no amount that can be billed (FT1-11, or FT1-12 times FT1-10)"),
         ))
     })?;
     if let Some(unit) = unit {
