@@ -29,11 +29,13 @@ pub fn patient_control_number(row_id: i64) -> String {
     format!("{CONTROL_NUMBER_PREFIX}{row_id}")
 }
 
-/// The row id a patient control number names, if it is one of ours.
+/// The row id a patient control number names, if it is one of ours: exactly as
+/// `patient_control_number` writes it (no sign, no leading zero), so `CB0007`
+/// or `CB+7` is nobody's claim rather than row 7's.
 pub fn row_id_of(patient_control_number: &str) -> Option<i64> {
-    patient_control_number
-        .strip_prefix(CONTROL_NUMBER_PREFIX)
-        .and_then(|digits| digits.parse().ok())
+    let digits = patient_control_number.strip_prefix(CONTROL_NUMBER_PREFIX)?;
+    let canonical = digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    canonical.then(|| digits.parse().ok()).flatten()
 }
 
 /// One move of a claim between states.

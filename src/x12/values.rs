@@ -9,12 +9,18 @@ use rust_decimal::Decimal;
 use crate::x12::error::{Problem, ReadError};
 use crate::x12::segment::Segment;
 
-/// An X12 decimal (type R): an optional minus sign, digits, at most one decimal
-/// point. Stricter than `Decimal::from_str`, which also takes a plus sign or
-/// underscores that X12 does not allow.
+/// At most this many digits in a decimal: the longest X12 5010 gives one (the
+/// monetary amount, R 1/18). It also keeps every sum of a file's amounts far
+/// inside what a `Decimal` holds, so adding them up cannot overflow.
+const MAX_DIGITS: usize = 18;
+
+/// An X12 decimal (type R): an optional minus sign, at most 18 digits, at most
+/// one decimal point. Stricter than `Decimal::from_str`, which also takes a plus
+/// sign or underscores that X12 does not allow.
 pub fn parse_amount(text: &str) -> Option<Decimal> {
     let digits = text.strip_prefix('-').unwrap_or(text);
-    let well_formed = digits.bytes().any(|b| b.is_ascii_digit())
+    let count = digits.bytes().filter(u8::is_ascii_digit).count();
+    let well_formed = (1..=MAX_DIGITS).contains(&count)
         && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && digits.bytes().filter(|&b| b == b'.').count() <= 1;
     if well_formed {
@@ -98,6 +104,12 @@ mod tests {
     fn amounts_follow_the_x12_decimal_form() {
         assert_eq!(parse_amount("945.00"), Some(Decimal::new(94500, 2)));
         assert_eq!(parse_amount("-1.27"), Some(Decimal::new(-127, 2)));
+        assert!(parse_amount("999999999999999999").is_some(), "18 digits");
+        assert_eq!(
+            parse_amount("79228162514264337593543950335"),
+            None,
+            "past 18 digits"
+        );
         assert_eq!(parse_amount("220"), Some(Decimal::from(220)));
         assert_eq!(parse_amount(".5"), Some(Decimal::new(5, 1)));
         for bad in ["", "-", ".", "+1", "1.2.3", "1,000", "12a", "1_000"] {

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     a_malformed_835_is_refused_and_nothing_is_stored,
     every_sample_835_posts,
     a_remittance_that_fails_half_way_leaves_nothing,
+    a_payment_for_a_deleted_claim_waits_unmatched_and_the_rest_post,
 );
 
 /// The envelope of the guide's sample files.
@@ -288,19 +289,30 @@ async fn claim_payments_for_unknown_claims_are_kept_unmatched(app: &TestApp) {
         .map(|u| u["patientControlNumber"].as_str().unwrap())
         .collect();
     assert_eq!(reported, ["OTHER-SYSTEM-7", "CB999999"]);
+    // A number written otherwise than our 837P writes it is nobody's claim.
+    let (_, control_number) = billed_claim(app).await;
+    let padded = control_number.replacen("CB", "CB0", 1);
+    let file = interchange(&[payment("TRACE-PADDED", "146.00", &[paid_in_full(&padded)], "")]);
+    let (status, body) = post_835(app, &file).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["remittances"][0]["posted"], Value::Array(vec![]), "{body}");
+    assert_eq!(
+        body["remittances"][0]["unmatched"][0]["patientControlNumber"],
+        padded.as_str()
+    );
 
     let listed = unmatched(app).await;
-    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed.len(), 3, "{listed:?}");
     // Newest first.
-    let denied = &listed[0];
+    let denied = &listed[1];
     assert_eq!(denied["patientControlNumber"], "CB999999");
     assert_eq!(denied["payerClaimControlNumber"], "ICN-DENIED");
     assert_eq!(denied["traceNumber"], "TRACE-UNKNOWN");
     assert_eq!(denied["charge"].to_string(), "80.00");
     assert_eq!(denied["paid"].to_string(), "0.00");
     assert_eq!(denied["detail"]["adjustments"][0]["reason"], "29");
-    assert_eq!(listed[1]["detail"]["lines"][0]["procedure"]["code"], "99213");
-    assert_eq!(listed[1]["detail"]["patient"]["name"], "DOE");
+    assert_eq!(listed[2]["detail"]["lines"][0]["procedure"]["code"], "99213");
+    assert_eq!(listed[2]["detail"]["patient"]["name"], "DOE");
 }
 
 async fn a_malformed_835_is_refused_and_nothing_is_stored(app: &TestApp) {
@@ -314,6 +326,23 @@ async fn a_malformed_835_is_refused_and_nothing_is_stored(app: &TestApp) {
 
     let (status, body) = post_835(app, "this is not X12").await;
     assert_eq!(status, 400, "{body}");
+
+    // An amount longer than X12 allows (18 digits), which no sum could hold.
+    let huge = good.replace("SVC*HC:36415*21.00", "SVC*HC:36415*79228162514264337593543950335");
+    let (status, body) = post_835(app, &huge).await;
+    assert_eq!(status, 400, "{body}");
+
+    // An adjustment amount without its reason cannot be posted as anything.
+    let reasonless = good.replace(
+        "DTM*472*20260101~SVC*HC:36415",
+        "CAS*PR*1*0.00***20.00~DTM*472*20260101~SVC*HC:36415",
+    );
+    let (status, body) = post_835(app, &reasonless).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or_default().contains("CAS05"),
+        "{body}"
+    );
 
     // A fraction of a cent cannot be posted exactly.
     let sub_cent = good.replace("BPR*I*146.00", "BPR*I*146.005");
@@ -329,6 +358,37 @@ async fn a_malformed_835_is_refused_and_nothing_is_stored(app: &TestApp) {
     let (status, body) = post_835(app, &good).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["remittances"][0]["duplicate"], false);
+}
+
+/// A claim deleted through the FHIR API after it was billed: its payment has no
+/// Claim to answer, so it waits in the unmatched queue, and the other claims of
+/// the same check are posted.
+async fn a_payment_for_a_deleted_claim_waits_unmatched_and_the_rest_post(app: &TestApp) {
+    let (deleted_id, deleted) = billed_claim(app).await;
+    let (kept_id, kept) = billed_claim(app).await;
+    let response = app
+        .client
+        .delete(app.url(&format!("Claim/{deleted_id}")))
+        .send()
+        .await
+        .expect("DELETE");
+    assert!(response.status().is_success(), "{}", response.status());
+    let file = interchange(&[payment(
+        "TRACE-DELETED",
+        "292.00",
+        &[paid_in_full(&deleted), paid_in_full(&kept)],
+        "",
+    )]);
+    let (status, body) = post_835(app, &file).await;
+    assert_eq!(status, 200, "{body}");
+    let remittance = &body["remittances"][0];
+    assert_eq!(remittance["posted"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(
+        remittance["unmatched"][0]["patientControlNumber"],
+        deleted.as_str()
+    );
+    assert_eq!(claim_view(app, &kept_id).await["status"], "paid");
+    assert_eq!(unmatched(app).await[0]["patientControlNumber"], deleted.as_str());
 }
 
 async fn every_sample_835_posts(app: &TestApp) {
@@ -359,27 +419,28 @@ async fn every_sample_835_posts(app: &TestApp) {
 async fn a_remittance_that_fails_half_way_leaves_nothing(app: &TestApp) {
     let (earlier, earlier_number) = billed_claim(app).await;
     let (kept, kept_number) = billed_claim(app).await;
-    let (deleted, deleted_number) = billed_claim(app).await;
-    let response = app
-        .client
-        .delete(app.url(&format!("Claim/{deleted}")))
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 204);
+    let (refused, refused_number) = billed_claim(app).await;
+    // The database refuses the third claim's ledger entries, as a full disk or a
+    // lost connection would fail a write half way through a remittance.
+    app.refuse_inserts(
+        "ledger_entries",
+        &format!("NEW.claim_id = '{refused}'"),
+        "ledger refused",
+    )
+    .await;
 
     // The first payment posts; in the second, an unmatched claim payment and a
-    // posted claim come before the claim whose FHIR Claim is gone.
+    // posted claim come before the claim whose write fails.
     let first = payment("TRACE-OK", "146.00", &[paid_in_full(&earlier_number)], "");
     let claims = [
         paid_in_full("OTHER-SYSTEM-9"),
         paid_in_full(&kept_number),
-        paid_in_full(&deleted_number),
+        paid_in_full(&refused_number),
     ];
     let second = payment("TRACE-FAILS", "438.00", &claims, "");
     let file = interchange(&[first, second]);
     let (status, body) = post_835(app, &file).await;
-    assert_eq!(status, 410, "{body}");
+    assert_eq!(status, 500, "{body}");
     assert!(
         body["error"].as_str().unwrap_or_default().contains("TRACE-FAILS"),
         "{body}"
@@ -397,7 +458,7 @@ async fn a_remittance_that_fails_half_way_leaves_nothing(app: &TestApp) {
 
     // Posting again: the first payment is recognised, the second fails the same way.
     let (status, body) = post_835(app, &file).await;
-    assert_eq!(status, 410, "{body}");
+    assert_eq!(status, 500, "{body}");
     assert_eq!(body["remittances"][0]["duplicate"], true);
     assert_eq!(claim_responses(app, &earlier).await.len(), 1);
 }

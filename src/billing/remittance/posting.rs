@@ -180,9 +180,18 @@ async fn post_remittance(
     lock_in_order(&mut tx, plan).await?;
     let mut report = plan.empty_report(remittance_id);
     for claim in &plan.claims {
-        match matching_claim(&mut tx, &claim.payment.patient_control_number).await? {
-            Some(row) => {
-                let posted = post_claim(fhir, &mut tx, plan, claim, row, remittance_id, now).await?;
+        let matched = match matching_claim(&mut tx, &claim.payment.patient_control_number).await? {
+            // A claim whose FHIR Claim was deleted since has nothing to post to: its
+            // payment waits with those naming no claim, and the rest are posted.
+            Some(row) => stored_claim(fhir, &mut tx, &row.claim_id)
+                .await?
+                .map(|stored| (row, stored)),
+            None => None,
+        };
+        match matched {
+            Some((row, stored)) => {
+                let posted =
+                    post_claim(fhir, &mut tx, plan, claim, (row, stored), remittance_id, now).await?;
                 report.posted.push(posted);
             }
             None => {
@@ -248,6 +257,19 @@ async fn matching_claim(
     })
 }
 
+/// The Claim `claim_id` as stored, or `None` once it was deleted.
+async fn stored_claim(
+    fhir: &ResourceService,
+    tx: &mut Session,
+    claim_id: &str,
+) -> Result<Option<Value>, BillingError> {
+    match service::read_claim(fhir, tx, claim_id).await {
+        Ok(stored) => Ok(Some(stored)),
+        Err(BillingError::Fhir(FhirError::Gone(_) | FhirError::NotFound(_))) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 async fn keep_unmatched(
     tx: &mut Session,
     claim: &PlannedClaim<'_>,
@@ -274,7 +296,7 @@ async fn post_claim(
     tx: &mut Session,
     plan: &Plan<'_>,
     claim: &PlannedClaim<'_>,
-    row: ClaimStateRow,
+    (row, stored): (ClaimStateRow, Value),
     remittance_id: i64,
     now: DateTime<Utc>,
 ) -> Result<PostedClaim, BillingError> {
@@ -290,7 +312,6 @@ async fn post_claim(
     if claim.paid_cents > 0 {
         tx.mark_claim_paid(claim_id, now).await?;
     }
-    let stored = service::read_claim(fhir, tx, claim_id).await?;
     let verdict = verdict(claim.payment);
     let response = claim_response(&Answer {
         claim_id,

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use crate::billing::lifecycle::BillingState;
-use crate::x12::remittance::ClaimPayment;
+use crate::x12::remittance::{AdjustmentGroup, ClaimPayment};
 
 /// How the payer decided one claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +14,8 @@ pub enum Verdict {
     Paid,
     /// Paid, but less than the charge.
     PartiallyPaid,
-    /// CLP02 4, or processed with nothing paid and adjustments saying why.
+    /// CLP02 4, or processed with nothing paid and adjustments saying why (other
+    /// than the patient's share).
     Denied,
     /// Recorded without a move: a reversal (22), a claim the payer says is not
     /// theirs (23), predetermination pricing (25), or an unknown status.
@@ -29,13 +30,20 @@ pub fn verdict(claim: &ClaimPayment) -> Verdict {
     match claim.status.as_str() {
         "4" => Verdict::Denied,
         status if PROCESSED.contains(&status) => {
-            let adjusted =
-                !claim.adjustments.is_empty() || claim.lines.iter().any(|l| !l.adjustments.is_empty());
+            let mut adjustments = claim
+                .adjustments
+                .iter()
+                .chain(claim.lines.iter().flat_map(|l| &l.adjustments))
+                .peekable();
+            let adjusted = adjustments.peek().is_some();
+            let patients_share_alone = adjustments.all(|a| a.group == AdjustmentGroup::PatientResponsibility);
             if claim.paid <= Decimal::ZERO {
-                if adjusted {
-                    Verdict::Denied
-                } else {
-                    Verdict::RecordOnly
+                match (adjusted, patients_share_alone) {
+                    // Adjudicated, all of it the patient's (a deductible): not a
+                    // denial, as the same claim with some paid is not.
+                    (true, true) => Verdict::PartiallyPaid,
+                    (true, false) => Verdict::Denied,
+                    (false, _) => Verdict::RecordOnly,
                 }
             } else if claim.paid >= claim.charge {
                 Verdict::Paid
@@ -135,6 +143,19 @@ mod tests {
         assert_eq!(verdict(&claim("1", 100, 100, false)), Verdict::Paid);
         assert_eq!(verdict(&claim("19", 100, 60, true)), Verdict::PartiallyPaid);
         assert_eq!(verdict(&claim("1", 100, 0, true)), Verdict::Denied);
+        let mut deductible = claim("1", 100, 0, true);
+        for adjustment in deductible
+            .adjustments
+            .iter_mut()
+            .chain(deductible.lines.iter_mut().flat_map(|l| &mut l.adjustments))
+        {
+            adjustment.group = AdjustmentGroup::PatientResponsibility;
+        }
+        assert_eq!(
+            verdict(&deductible),
+            Verdict::PartiallyPaid,
+            "all the patient's share"
+        );
         assert_eq!(verdict(&claim("1", 100, 0, false)), Verdict::RecordOnly);
         assert_eq!(verdict(&claim("4", 100, 0, false)), Verdict::Denied);
         assert_eq!(verdict(&claim("22", 100, -100, true)), Verdict::RecordOnly);

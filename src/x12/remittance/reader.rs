@@ -305,6 +305,10 @@ fn adjustments(segment: &Segment<'_>) -> Result<Vec<Adjustment>, ReadError> {
     for triplet in 0..6 {
         let reason_at = 2 + 3 * triplet;
         let Some(reason) = segment.optional(reason_at) else {
+            // An amount without its reason cannot be posted as anything.
+            if segment.optional(reason_at + 1).is_some() {
+                return Err(segment.element_error(reason_at, Problem::Missing));
+            }
             continue;
         };
         adjustments.push(Adjustment {
@@ -349,6 +353,9 @@ fn provider_adjustments(segment: &Segment<'_>) -> Result<Vec<ProviderAdjustment>
     for pair in 0..6 {
         let reason_at = 3 + 2 * pair;
         let Some(element) = segment.element(reason_at).filter(|e| !e.as_str().is_empty()) else {
+            if segment.optional(reason_at + 1).is_some() {
+                return Err(segment.located_error(reason_at, Some(1), Problem::Missing));
+            }
             continue;
         };
         let reason = element.component(1);
