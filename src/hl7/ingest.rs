@@ -246,7 +246,7 @@ impl Ingest {
         };
         let (status, problems) = match applied {
             Ok(()) => (MessageStatus::Applied, warnings),
-            Err(MappingError::Unsupported(_)) if self.stored_only(header) => {
+            Err(MappingError::Unsupported(_)) if self.stored_only(header) || is_acknowledgement(header) => {
                 (MessageStatus::Stored, Vec::new())
             }
             Err(MappingError::Unsupported(problem)) => (MessageStatus::Rejected, vec![problem]),
@@ -436,7 +436,10 @@ fn reply(header: &Header, status: MessageStatus, problems: &[Problem]) -> Reply 
         MessageStatus::Rejected => AckCode::Reject,
     };
     let mut acks = Vec::new();
-    if !header.enhanced_mode() {
+    if is_acknowledgement(header) {
+        // Acknowledgements are not acknowledged (a sender's commit ACK of our
+        // application ACK, say): answering would start an endless exchange.
+    } else if !header.enhanced_mode() {
         acks.push(ack::build(header, outcome, false, &shown(outcome, problems)));
     } else {
         // The commit ACK says whether the message is safely stored (a message in
@@ -452,7 +455,10 @@ fn reply(header: &Header, status: MessageStatus, problems: &[Problem]) -> Reply 
         if wanted(header.accept_ack_type.as_deref().unwrap_or("AL"), commit) {
             acks.push(ack::build(header, commit, true, &shown(commit, problems)));
         }
-        if wanted(header.application_ack_type.as_deref().unwrap_or("NE"), outcome) {
+        // A message refused at commit (CR) never reaches the application, which
+        // has nothing to acknowledge.
+        let committed = commit == AckCode::Accept;
+        if committed && wanted(header.application_ack_type.as_deref().unwrap_or("NE"), outcome) {
             acks.push(ack::build(header, outcome, false, &shown(outcome, problems)));
         }
     }
@@ -461,6 +467,11 @@ fn reply(header: &Header, status: MessageStatus, problems: &[Problem]) -> Reply 
         status,
         ..Reply::about(header)
     }
+}
+
+/// An ACK sent to us: stored, never answered.
+fn is_acknowledgement(header: &Header) -> bool {
+    header.message_type == "ACK"
 }
 
 /// Whether an acknowledgement with `code` is sent under the condition MSH-15 or

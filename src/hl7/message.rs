@@ -174,6 +174,13 @@ impl Header {
         let fields: Vec<&str> = first.split(field_separator).collect();
         // fields[0] is "MSH", fields[1] is MSH-2; MSH-n is fields[n - 1].
         let msh = |n: usize| fields.get(n - 1).copied().unwrap_or_default();
+        // Read before MSH-2 is checked: an ACK refusing bad encoding characters
+        // still goes back to its sender and names the message it refuses.
+        header.sending_application = msh(3).to_owned();
+        header.sending_facility = msh(4).to_owned();
+        header.receiving_application = msh(5).to_owned();
+        header.receiving_facility = msh(6).to_owned();
+        header.control_id = msh(10).to_owned();
         header.separators = match Separators::from_msh(field_separator, msh(2)) {
             Some(separators) => separators,
             None => {
@@ -189,14 +196,9 @@ impl Header {
         };
         let component = header.separators.component;
         let first_component = |value: &str| value.split(component).next().unwrap_or_default().to_owned();
-        header.sending_application = msh(3).to_owned();
-        header.sending_facility = msh(4).to_owned();
-        header.receiving_application = msh(5).to_owned();
-        header.receiving_facility = msh(6).to_owned();
         let mut message_type = msh(9).split(component);
         header.message_type = message_type.next().unwrap_or_default().to_owned();
         header.trigger_event = message_type.next().unwrap_or_default().to_owned();
-        header.control_id = msh(10).to_owned();
         header.processing_id = Some(first_component(msh(11))).filter(|v| !v.is_empty());
         header.version = Some(first_component(msh(12))).filter(|v| !v.is_empty());
         header.accept_ack_type = Some(msh(15).to_owned()).filter(|v| !v.is_empty());

@@ -322,10 +322,8 @@ async fn every_sample_message_is_stored_and_answered(app: &TestApp) {
                     wanted(accept.unwrap_or("AL"), mapped),
                     if mapped { "CA" } else { "CR" },
                 ),
-                (
-                    wanted(application.unwrap_or("NE"), mapped),
-                    if mapped { "AA" } else { "AR" },
-                ),
+                // A message refused at commit (CR) gets no application ACK.
+                (mapped && wanted(application.unwrap_or("NE"), true), "AA"),
             ]
             .into_iter()
             .filter_map(|(sent, code)| sent.then_some(code))
@@ -392,6 +390,12 @@ async fn broken_messages_are_refused_and_recorded(app: &TestApp) {
     let ack = send_one(app, &bad_encoding).await;
     assert_eq!(field(&ack, "MSA", 1), "AR");
     assert_eq!(field(&ack, "ERR", 2), "MSH^1^2^1^", "{ack}");
+    // Still addressed: back to its sender, naming the message it refuses.
+    assert_eq!(field(&ack, "MSA", 2), "BAD-ENC", "{ack}");
+    assert_eq!(
+        (field(&ack, "MSH", 5), field(&ack, "MSH", 6)),
+        ("EPIC".into(), "GOODHEALTH".into())
+    );
 
     let unknown_event = admit("BAD-EVT", "P301", "V301").replace("ADT^A01^ADT_A01", "ADT^A99");
     let ack = send_one(app, &unknown_event).await;
@@ -563,9 +567,20 @@ async fn enhanced_mode_and_http_transport(app: &TestApp) {
         client.send(&unmapped).await;
         assert_eq!(client.receive().await, None);
     }
+    // A sender's acknowledgement of our application ACK is kept, not answered:
+    // acknowledging acknowledgements would never end.
+    let theirs = "MSH|^~\\&|EPIC|GOODHEALTH|CLAIMBRIDGE|BILLING|20240501120000||ACK^A01^ACK|THEIRS-1|P|2.5.1\rMSA|CA|ACK-OURS\r";
+    client.send(theirs).await;
+    assert_eq!(client.receive().await, None);
+
     let stored = messages(app, "").await;
     let rejected = stored.iter().find(|m| m["controlId"] == "ENH-5").expect("stored");
     assert_eq!(rejected["status"], "rejected", "{rejected}");
+    let kept = stored
+        .iter()
+        .find(|m| m["controlId"] == "THEIRS-1")
+        .expect("stored");
+    assert_eq!(kept["status"], "stored", "{kept}");
 
     let endpoint = app.server_url("/hl7/v2");
     let response = app
@@ -842,7 +857,8 @@ async fn a_later_death_date_replaces_the_death_flag(app: &TestApp) {
 }
 
 async fn merge_repoints_the_replaced_patient(app: &TestApp) {
-    send_one(app, &admit("M-1", "OLD-7", "V700")).await;
+    // Insured by another payer than the survivor.
+    send_one(app, &admit("M-1", "OLD-7", "V700").replace("ACME01", "BETA02")).await;
     send_one(app, &admit("M-2", "NEW-7", "V701")).await;
     let merge = "MSH|^~\\&|EPIC|GOODHEALTH|CLAIMBRIDGE|BILLING|20240601||ADT^A40^ADT_A39|M-3|P|2.5.1\r\
                  EVN|A40|20240601\r\
@@ -887,6 +903,29 @@ async fn merge_repoints_the_replaced_patient(app: &TestApp) {
         .map(|l| &l["type"])
         .collect();
     assert_eq!(kinds, ["replaces", "replaced-by"], "{middle}");
+    // Both had a policy with Acme: the replaced one's stays with it, the other
+    // payer's moves, and the survivor's next admission under Acme finds one.
+    let newest = &search(app, &format!("Patient?identifier={MRN}|NEWER-7")).await[0];
+    let of = |patient: &Value| format!("Coverage?beneficiary=Patient/{}", patient["id"].as_str().unwrap());
+    assert_eq!(search(app, &of(newest)).await.len(), 2);
+    assert_eq!(search(app, &of(middle)).await.len(), 1);
+    let update = admit("M-5B", "NEWER-7", "V702").replace("ADT^A01^ADT_A01", "ADT^A08^ADT_A01");
+    let ack = send_one(app, &update).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+
+    // One A40 with two patient groups merges both pairs.
+    for (n, mrn) in ["OLD-8", "NEW-8", "OLD-9", "NEW-9"].iter().enumerate() {
+        send_one(app, &admit(&format!("M-8{n}"), mrn, &format!("V8{n}"))).await;
+    }
+    let two = "MSH|^~\\&|EPIC|GOODHEALTH|CLAIMBRIDGE|BILLING|20240601||ADT^A40^ADT_A39|M-9|P|2.5.1\r\
+               EVN|A40|20240601\r\
+               PID|1||NEW-8^^^HOSP^MR\rMRG|OLD-8^^^HOSP^MR\r\
+               PID|2||NEW-9^^^HOSP^MR\rMRG|OLD-9^^^HOSP^MR\r";
+    assert_eq!(field(&send_one(app, two).await, "MSA", 1), "AA");
+    for old in ["OLD-8", "OLD-9"] {
+        let replaced = &search(app, &format!("Patient?identifier={MRN}|{old}")).await[0];
+        assert_eq!(replaced["active"], false, "{old}: {replaced}");
+    }
 
     // A discharge without its visit segment finishes nothing: AE, not AA.
     let discharge = admit("M-6", "NEWER-7", "V702").replace("ADT^A01^ADT_A01", "ADT^A03^ADT_A03");

@@ -11,19 +11,25 @@ use serde_json::{Number, Value};
 
 /// An amount that cannot be kept as whole cents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} {amount} cannot be posted: amounts must be whole cents")]
+#[error("{what} {amount} cannot be posted: amounts must be whole cents, at most {MAX_CENTS} of them")]
 pub struct SubCentAmount {
     /// Where the amount was found (`CLP04 of claim 5554555444`).
     pub what: String,
     pub amount: Decimal,
 }
 
-/// `amount` in cents, when it is a whole number of them (and fits).
+/// The largest amount posted, in cents ($100 billion, past any real payment):
+/// the ledger's sums of a remittance's amounts then stay far inside an `i64`.
+pub const MAX_CENTS: i64 = 10_000_000_000_000;
+
+/// `amount` in cents, when it is a whole number of them, at most `MAX_CENTS`
+/// either way.
 pub fn to_cents(amount: Decimal, what: impl FnOnce() -> String) -> Result<i64, SubCentAmount> {
     amount
         .checked_mul(Decimal::ONE_HUNDRED)
         .filter(|cents| cents.fract().is_zero())
         .and_then(|cents| i64::try_from(cents).ok())
+        .filter(|cents| cents.abs() <= MAX_CENTS)
         .ok_or_else(|| SubCentAmount { what: what(), amount })
 }
 

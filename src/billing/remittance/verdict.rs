@@ -15,7 +15,7 @@ pub enum Verdict {
     /// Paid, but less than the charge.
     PartiallyPaid,
     /// CLP02 4, or processed with nothing paid and adjustments saying why (other
-    /// than the patient's share).
+    /// than the patient's cost sharing).
     Denied,
     /// Recorded without a move: a reversal (22), a claim the payer says is not
     /// theirs (23), predetermination pricing (25), or an unknown status.
@@ -36,11 +36,18 @@ pub fn verdict(claim: &ClaimPayment) -> Verdict {
                 .chain(claim.lines.iter().flat_map(|l| &l.adjustments))
                 .peekable();
             let adjusted = adjustments.peek().is_some();
-            let patients_share_alone = adjustments.all(|a| a.group == AdjustmentGroup::PatientResponsibility);
+            // PR 1, 2, 3: deductible, coinsurance, copay. Other PR reasons (96 not
+            // covered, 204 not in the benefit plan) leave the patient to pay for a
+            // denial.
+            let cost_sharing_alone = adjustments.all(|a| {
+                a.group == AdjustmentGroup::PatientResponsibility
+                    && matches!(a.reason.as_str(), "1" | "2" | "3")
+            });
             if claim.paid <= Decimal::ZERO {
-                match (adjusted, patients_share_alone) {
-                    // Adjudicated, all of it the patient's (a deductible): not a
-                    // denial, as the same claim with some paid is not.
+                match (adjusted, cost_sharing_alone) {
+                    // Adjudicated, all of it the patient's cost sharing (a
+                    // deductible): not a denial, as the same claim with some paid
+                    // is not.
                     (true, true) => Verdict::PartiallyPaid,
                     (true, false) => Verdict::Denied,
                     (false, _) => Verdict::RecordOnly,
@@ -150,11 +157,24 @@ mod tests {
             .chain(deductible.lines.iter_mut().flat_map(|l| &mut l.adjustments))
         {
             adjustment.group = AdjustmentGroup::PatientResponsibility;
+            adjustment.reason = "1".into();
         }
         assert_eq!(
             verdict(&deductible),
             Verdict::PartiallyPaid,
-            "all the patient's share"
+            "all of it the deductible"
+        );
+        let mut not_covered = deductible.clone();
+        let first = not_covered
+            .adjustments
+            .iter_mut()
+            .chain(not_covered.lines.iter_mut().flat_map(|l| &mut l.adjustments))
+            .next();
+        first.expect("an adjustment").reason = "204".into();
+        assert_eq!(
+            verdict(&not_covered),
+            Verdict::Denied,
+            "the patient pays for a denial"
         );
         assert_eq!(verdict(&claim("1", 100, 0, false)), Verdict::RecordOnly);
         assert_eq!(verdict(&claim("4", 100, 0, false)), Verdict::Denied);

@@ -8,6 +8,7 @@ use super::{
     missing, token_query, upsert, upsert_keyed, write_over, AuthoritySystems, MappingContext, MappingError,
 };
 use crate::fhir::conditional::CriteriaAuthor;
+use crate::fhir::outcome::FhirError;
 use crate::fhir::pointer::Pointer;
 use crate::fhir::resource_type::ResourceType;
 use crate::hl7::ack::{ErrorCode, ErrorLocation, Problem};
@@ -417,23 +418,39 @@ fn coverage_class(kind: &str, value: String, name: Option<String>) -> Value {
     class
 }
 
-/// A40: the Patient of PID survives; the one MRG-1 names is marked replaced, and
-/// the Encounters and Coverages that pointed to it now point to the survivor.
+/// A40: in each PID/MRG group, the Patient of PID survives; the one MRG-1 names
+/// is marked replaced, and the Encounters and Coverages that pointed to it now
+/// point to the survivor. The groups are applied in order, all in the message's
+/// transaction.
 pub async fn merge_patients(
     context: &mut MappingContext<'_>,
     message: &Parsed<'_>,
 ) -> Result<(), MappingError> {
-    let pid = message
-        .segment("PID")
-        .ok_or_else(|| missing("PID", 3, "patient segment"))?;
-    let mrg = message
-        .segment("MRG")
-        .ok_or_else(|| missing("MRG", 1, "merge segment"))?;
+    let patients: Vec<_> = message.segments("PID").collect();
+    let merged: Vec<_> = message.segments("MRG").collect();
+    if patients.is_empty() {
+        return Err(missing("PID", 3, "patient segment"));
+    }
+    // Each group is a PID and its MRG: a PID without one merges nothing.
+    if merged.len() != patients.len() {
+        return Err(missing("MRG", 1, "merge segment of every patient group"));
+    }
+    for (pid, mrg) in patients.iter().zip(&merged) {
+        merge_group(context, pid, mrg).await?;
+    }
+    Ok(())
+}
+
+async fn merge_group(
+    context: &mut MappingContext<'_>,
+    pid: &SegmentView<'_>,
+    mrg: &SegmentView<'_>,
+) -> Result<(), MappingError> {
     let prior_identifier = mrg
         .first(1)
         .and_then(|cx| identifier(&cx, context.systems))
         .ok_or_else(|| missing("MRG", 1, "prior patient identifier list"))?;
-    let survivor = upsert_patient(context, &pid).await?;
+    let survivor = upsert_patient(context, pid).await?;
     let prior = context
         .fhir
         .single_match_by(
@@ -476,15 +493,81 @@ pub async fn merge_patients(
         merge(current, "Patient", mapped)
     })
     .await?;
-    for (resource_type, element) in [
-        (ResourceType::Encounter, "subject"),
-        (ResourceType::Coverage, "beneficiary"),
-        // The policy holder, when the replaced patient held it.
-        (ResourceType::Coverage, "subscriber"),
-    ] {
-        repoint(context, resource_type, element, &prior, &survivor).await?;
-    }
+    // A policy of the replaced patient with a payer the survivor already has
+    // stays with the replaced patient: moved, it would be a second Coverage of
+    // the survivor and the payer, which every later IN1 of the payer would
+    // match (AE from then on); left, it still serves the claims that name it.
+    let payers = coverage_payers(context, &survivor).await?;
+    let prior_reference = format!("Patient/{prior}");
+    let moved = |coverage: &Value| {
+        let payer = coverage.at("/payor/0/reference").and_then(Value::as_str);
+        !payer.is_some_and(|payer| payers.iter().any(|held| held == payer))
+    };
+    let every = |_: &Value| true;
+    repoint(
+        context,
+        ResourceType::Encounter,
+        "subject",
+        &prior,
+        &survivor,
+        every,
+    )
+    .await?;
+    repoint(
+        context,
+        ResourceType::Coverage,
+        "beneficiary",
+        &prior,
+        &survivor,
+        moved,
+    )
+    .await?;
+    // The policy holder, when the replaced patient held it, of the policies that
+    // moved and of others' (a dependant's).
+    let not_left_behind = |coverage: &Value| {
+        coverage.at("/beneficiary/reference").and_then(Value::as_str) != Some(prior_reference.as_str())
+    };
+    repoint(
+        context,
+        ResourceType::Coverage,
+        "subscriber",
+        &prior,
+        &survivor,
+        not_left_behind,
+    )
+    .await?;
     Ok(())
+}
+
+/// The payers (`Organization/…`) of the patient's Coverages.
+async fn coverage_payers(
+    context: &mut MappingContext<'_>,
+    patient: &str,
+) -> Result<Vec<String>, MappingError> {
+    let ids = crate::fhir::conditional::all_matching_ids(
+        context.session,
+        ResourceType::Coverage,
+        &format!("beneficiary=Patient/{patient}"),
+        context.fhir.base_url(),
+        MERGE_LIMIT,
+    )
+    .await?;
+    let mut payers = Vec::new();
+    for id in ids {
+        let stored = context
+            .fhir
+            .read(context.session, ResourceType::Coverage, &id)
+            .await?;
+        let coverage: Value =
+            serde_json::from_str(&stored.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+        payers.extend(
+            coverage
+                .at("/payor/0/reference")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        );
+    }
+    Ok(payers)
 }
 
 /// A Patient's links with `link` added.
@@ -499,13 +582,14 @@ fn links_with(current: Option<&Value>, link: Value) -> Vec<Value> {
 }
 
 /// Every `resource_type` whose `element` refers to Patient/`from` now refers to `to`
-/// (the element and its search parameter share the name).
+/// (the element and its search parameter share the name), those `moves` allows.
 async fn repoint(
     context: &mut MappingContext<'_>,
     resource_type: ResourceType,
     element: &str,
     from: &str,
     to: &str,
+    moves: impl Fn(&Value) -> bool,
 ) -> Result<(), MappingError> {
     let ids = crate::fhir::conditional::all_matching_ids(
         context.session,
@@ -520,6 +604,10 @@ async fn repoint(
     for id in ids {
         write_over(context, resource_type, Some(id), |current| {
             let mut resource = current.unwrap_or_default();
+            if !moves(&resource) {
+                // Written back as it is: no new version.
+                return resource;
+            }
             resource[element] = json!({"reference": format!("Patient/{to}")});
             if let Some(object) = resource.as_object_mut() {
                 object.remove("meta");

@@ -183,9 +183,13 @@ pub fn date_time(value: &str) -> Option<String> {
     }
     let seconds = part(12, 14).unwrap_or("00");
     let zone = match zone {
-        // +/-HHMM; the sign is ASCII, so byte offsets past it are character ones.
-        Some(zone) if zone.len() == 5 && zone[1..].bytes().all(|b| b.is_ascii_digit()) => {
+        // +/-HHMM, or +/-HH as some senders write it; the sign is ASCII, so byte
+        // offsets past it are character ones.
+        Some(zone) if zone[1..].bytes().all(|b| b.is_ascii_digit()) && zone.len() == 5 => {
             format!("{}:{}", &zone[..3], &zone[3..])
+        }
+        Some(zone) if zone[1..].bytes().all(|b| b.is_ascii_digit()) && zone.len() == 3 => {
+            format!("{zone}:00")
         }
         Some(_) => return None,
         None => "Z".to_owned(),
@@ -222,7 +226,11 @@ mod tests {
         assert_eq!(date_time("19801332"), None);
         assert_eq!(date_time("abc"), None);
         assert_eq!(date_time("198001011200+1é1"), None, "a zone of other than digits");
-        assert_eq!(date_time("198001011200+05"), None, "a zone without its minutes");
+        assert_eq!(
+            date_time("198001011200+05").as_deref(),
+            Some("1980-01-01T12:00:00+05:00")
+        );
+        assert_eq!(date_time("198001011200+5"), None, "a zone of one digit");
         assert_eq!(date("20050110045253").as_deref(), Some("2005-01-10"));
     }
 }
