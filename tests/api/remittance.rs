@@ -16,6 +16,7 @@ crate::on_both_backends!(
     every_sample_835_posts,
     a_remittance_that_fails_half_way_leaves_nothing,
     a_payment_for_a_deleted_claim_waits_unmatched_and_the_rest_post,
+    a_claim_all_to_the_deductible_is_the_patient_s_not_denied,
 );
 
 /// The envelope of the guide's sample files.
@@ -358,6 +359,29 @@ async fn a_malformed_835_is_refused_and_nothing_is_stored(app: &TestApp) {
     let (status, body) = post_835(app, &good).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["remittances"][0]["duplicate"], false);
+}
+
+/// The payer adjudicated the claim and paid nothing because all of it went to
+/// the patient's deductible: the patient owes it, and no denial is worked.
+async fn a_claim_all_to_the_deductible_is_the_patient_s_not_denied(app: &TestApp) {
+    let (id, number) = billed_claim(app).await;
+    let claim = format!("CLP*{number}*1*146.00*0.00*146.00*12*ICN-DED~CAS*PR*1*146.00~");
+    let file = interchange(&[payment("TRACE-DED", "0.00", &[claim], "")]);
+    let (status, body) = post_835(app, &file).await;
+    assert_eq!(status, 200, "{body}");
+    let posted = &body["remittances"][0]["posted"][0];
+    assert_eq!(posted["state"], "partially_paid", "{posted}");
+    assert_eq!(posted["patientResponsibility"].to_string(), "146.00");
+    let status = api_get(app, &format!("/api/claims/{id}/status")).await;
+    assert_eq!(status["denials"], Value::Array(vec![]), "{status}");
+
+    // The same claim not covered by the plan (PR 204) is a denial the patient
+    // pays for.
+    let (_, other) = billed_claim(app).await;
+    let claim = format!("CLP*{other}*1*146.00*0.00*146.00*12*ICN-NC~CAS*PR*204*146.00~");
+    let file = interchange(&[payment("TRACE-NC", "0.00", &[claim], "")]);
+    let (_, body) = post_835(app, &file).await;
+    assert_eq!(body["remittances"][0]["posted"][0]["state"], "denied", "{body}");
 }
 
 /// A claim deleted through the FHIR API after it was billed: its payment has no
