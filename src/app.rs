@@ -197,6 +197,7 @@ impl Application {
         let submission = settings.claim_submission()?;
         let eligibility = settings.eligibility_inquiry()?;
         let claims_batch_chunk = settings.claims_batch_chunk;
+        let fee_schedules = Arc::new(settings.fee_schedules()?);
         let keyring = crate::secrets::Keyring::from_settings(settings)?.map(Arc::new);
         if keyring.is_none() {
             tracing::warn!("no secrets key configured (secrets_key): /admin/integrations answers 503");
@@ -315,6 +316,7 @@ impl Application {
                 rules: Arc::clone(&scrub_rules),
                 submission: submission.clone(),
                 batch_chunk: claims_batch_chunk,
+                fee_schedules: Arc::clone(&fee_schedules),
                 eligibility: eligibility.clone(),
                 gateway: gateway.clone(),
                 queue_submissions,

@@ -69,6 +69,11 @@ pub struct Settings {
     pub search_max_count: usize,
     /// Claims of a `POST /api/claims/batch` stored per transaction.
     pub claims_batch_chunk: usize,
+    /// A JSON file of fee schedules claims are priced with: the default schedule
+    /// and each payer's (by payer id), each with its conversion factor (default
+    /// $36.04), GPCI, cap at the charge, and fees per code (RVUs or fixed amounts);
+    /// see README, "Pricing". Unset: every line is estimated at its charge.
+    pub billing_fee_schedules: Option<std::path::PathBuf>,
     /// HTTP worker threads. Unset: the number of CPU cores.
     pub workers: Option<usize>,
     /// Address of the HL7 v2 MLLP listener (`host:port`), or `off`.
@@ -241,6 +246,7 @@ impl Default for Settings {
             metrics_enabled: true,
             search_max_count: 1000,
             claims_batch_chunk: 1000,
+            billing_fee_schedules: None,
             workers: None,
             mllp_bind: "127.0.0.1:2575".into(),
             mllp_max_frame: 1024 * 1024,
@@ -332,6 +338,18 @@ impl Settings {
             window: Duration::from_millis(self.integration_breaker_window_ms),
             open_for: Duration::from_millis(self.integration_breaker_open_ms),
         }
+    }
+
+    /// The fee schedules `billing_fee_schedules` names, read and checked now so a
+    /// mistake in them stops start-up.
+    pub fn fee_schedules(&self) -> Result<crate::billing::pricing::FeeSchedules, ConfigError> {
+        let Some(path) = &self.billing_fee_schedules else {
+            return Ok(Default::default());
+        };
+        let invalid =
+            |why: String| ConfigError::Invalid(format!("billing_fee_schedules {}: {why}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+        crate::billing::pricing::FeeSchedules::from_json(&text).map_err(invalid)
     }
 
     pub fn claim_submission(&self) -> Result<ClaimSubmissionConfig, ConfigError> {

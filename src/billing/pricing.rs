@@ -3,8 +3,11 @@
 //!
 //! A [`FeeSchedule`] maps a procedure code (optionally with a modifier) to a fixed
 //! amount or to relative value units. Each payer may have its own schedule; a code a
-//! payer's schedule lacks is priced from the default schedule, and a code no schedule
-//! knows is estimated at its charge (what the payer would be asked to pay).
+//! payer's schedule lacks takes its fee from the default schedule, priced on the
+//! payer's terms (conversion factor, GPCI, cap: RVUs are national, dollars per RVU
+//! are the contract's), and a code no schedule knows is estimated at its charge
+//! (what the payer would be asked to pay). The server reads its schedules from the
+//! JSON file `billing_fee_schedules` names ([`FeeSchedules::from_json`]).
 //!
 //! Money is `Decimal` throughout, rounded to cents once per amount, half a cent away
 //! from zero ([`round_to_cents`]). Arithmetic is checked: absurd input (units in the
@@ -150,17 +153,122 @@ impl FeeSchedules {
 
     /// The allowed amount for `line`, unrounded, and where it came from.
     fn allowed(&self, payer_id: &str, line: &ServiceLine) -> Option<(Decimal, PriceBasis)> {
-        let schedules = self.payers.get(payer_id).into_iter().chain([&self.default]);
-        for schedule in schedules {
-            if let Some(fee) = schedule.fee_for(line) {
-                let basis = match fee {
-                    Fee::Fixed(_) => PriceBasis::Fixed,
-                    Fee::Rvu(_) => PriceBasis::Rvu,
-                };
-                return Some((schedule.allowed(fee, line.units, line.charge)?, basis));
-            }
+        let own = self.payers.get(payer_id);
+        let terms = own.unwrap_or(&self.default);
+        let fee = own
+            .and_then(|schedule| schedule.fee_for(line))
+            .or_else(|| self.default.fee_for(line));
+        let Some(fee) = fee else {
+            return Some((line.charge, PriceBasis::Charge));
+        };
+        let basis = match fee {
+            Fee::Fixed(_) => PriceBasis::Fixed,
+            Fee::Rvu(_) => PriceBasis::Rvu,
+        };
+        Some((terms.allowed(fee, line.units, line.charge)?, basis))
+    }
+
+    /// Schedules as the `billing_fee_schedules` file writes them:
+    ///
+    /// ```json
+    /// {"default": {"conversionFactor": 36.04, "gpci": 1, "capAtCharge": true,
+    ///              "fees": [{"code": "99213", "rvu": 2.6},
+    ///                       {"code": "93000", "modifier": "26", "rvu": 0.24},
+    ///                       {"code": "36415", "amount": 3.00}]},
+    ///  "payers": {"ACME01": {"conversionFactor": 32.3465, "gpci": 1.05, "fees": []}}}
+    /// ```
+    ///
+    /// Every part is optional; amounts are JSON numbers or strings, read exactly.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let file: files::SchedulesFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let default = match file.default {
+            Some(spec) => spec.schedule("default")?,
+            None => FeeSchedule::new(),
+        };
+        let mut schedules = FeeSchedules::new(default);
+        for (payer_id, spec) in file.payers {
+            let schedule = spec.schedule(&format!("payers.{payer_id}"))?;
+            schedules = schedules.with_payer(&payer_id, schedule);
         }
-        Some((line.charge, PriceBasis::Charge))
+        Ok(schedules)
+    }
+}
+
+/// The `billing_fee_schedules` file's shape.
+mod files {
+    use std::collections::BTreeMap;
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use super::{Fee, FeeSchedule};
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SchedulesFile {
+        pub default: Option<ScheduleSpec>,
+        #[serde(default)]
+        pub payers: BTreeMap<String, ScheduleSpec>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct ScheduleSpec {
+        conversion_factor: Option<Value>,
+        gpci: Option<Value>,
+        cap_at_charge: Option<bool>,
+        #[serde(default)]
+        fees: Vec<FeeSpec>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct FeeSpec {
+        code: String,
+        modifier: Option<String>,
+        rvu: Option<Value>,
+        amount: Option<Value>,
+    }
+
+    /// A JSON number or string as an exact, non-negative decimal.
+    fn decimal(value: &Value, at: &str) -> Result<Decimal, String> {
+        let text = match value {
+            Value::Number(number) => number.to_string(),
+            Value::String(text) => text.clone(),
+            _ => return Err(format!("{at}: not a number")),
+        };
+        Decimal::from_str(&text)
+            .ok()
+            .filter(|amount| !amount.is_sign_negative())
+            .ok_or_else(|| format!("{at}: {text:?} is not a non-negative decimal"))
+    }
+
+    impl ScheduleSpec {
+        pub fn schedule(self, at: &str) -> Result<FeeSchedule, String> {
+            let mut schedule = FeeSchedule::new();
+            if let Some(factor) = &self.conversion_factor {
+                schedule =
+                    schedule.with_conversion_factor(decimal(factor, &format!("{at}.conversionFactor"))?);
+            }
+            if let Some(gpci) = &self.gpci {
+                schedule = schedule.with_gpci(decimal(gpci, &format!("{at}.gpci"))?);
+            }
+            if let Some(cap) = self.cap_at_charge {
+                schedule = schedule.with_cap_at_charge(cap);
+            }
+            for (n, spec) in self.fees.iter().enumerate() {
+                let here = format!("{at}.fees[{n}]");
+                let fee = match (&spec.rvu, &spec.amount) {
+                    (Some(rvu), None) => Fee::Rvu(decimal(rvu, &format!("{here}.rvu"))?),
+                    (None, Some(amount)) => Fee::Fixed(decimal(amount, &format!("{here}.amount"))?),
+                    _ => return Err(format!("{here}: give either rvu or amount")),
+                };
+                schedule.set_fee(&spec.code, spec.modifier.as_deref(), fee);
+            }
+            Ok(schedule)
+        }
     }
 }
 
@@ -429,6 +537,32 @@ mod tests {
             allowed(&price(&other_payer, &fees).expect("priced"))[0],
             money("80")
         );
+    }
+
+    #[test]
+    fn a_default_rvu_is_priced_on_the_payers_terms() {
+        let fees = FeeSchedules::from_json(
+            r#"{"default": {"fees": [{"code": "99213", "rvu": 2.0}]},
+                "payers": {"87726": {"conversionFactor": "32.3465", "gpci": 1.05}}}"#,
+        )
+        .expect("schedules");
+        let lines = vec![line(1, "99213", &[], "1", "150")];
+        // 2.0 × 1.05 × 32.3465 = 67.92765: the payer's factor and GPCI, not $36.04.
+        assert_eq!(
+            allowed(&price(&claim(lines, None, None), &fees).expect("priced")),
+            [money("67.93")]
+        );
+        for (bad, why) in [
+            (
+                r#"{"default": {"fees": [{"code": "99213"}]}}"#,
+                "default.fees[0]: give either rvu or amount",
+            ),
+            (r#"{"payers": {"X": {"gpci": -1}}}"#, "payers.X.gpci"),
+            (r#"{"defaults": {}}"#, "unknown field"),
+        ] {
+            let error = FeeSchedules::from_json(bad).expect_err(bad);
+            assert!(error.contains(why), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct BillingContext {
     pub submission: ClaimSubmissionConfig,
     /// Claims of a batch stored per transaction (`intake::batch`).
     pub batch_chunk: usize,
+    /// What claims are priced with (`billing_fee_schedules`).
+    pub fee_schedules: Arc<crate::billing::pricing::FeeSchedules>,
     /// The 270s eligibility checks write.
     pub eligibility: EligibilityConfig,
     /// Where submissions, eligibility checks and prior authorizations go; `None`

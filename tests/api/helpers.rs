@@ -84,6 +84,9 @@ pub struct TestOptions {
     /// Rate limits counted in this Redis (`redis_url`), under a namespace
     /// (`redis_key_prefix`) that servers of one test share and other tests do not.
     pub redis: Option<TestRedis>,
+    /// The fee schedules (`billing_fee_schedules`, the file's JSON) claims are
+    /// priced with; otherwise none: every line at its charge.
+    pub fee_schedules: Option<&'static str>,
 }
 
 /// A Redis for a test's servers, and their keys' namespace in it.
@@ -126,6 +129,7 @@ impl TestOptions {
         rate_limit: None,
         trusted_issuer: None,
         redis: None,
+        fee_schedules: None,
     };
 
     /// Billing operations go through the integration registry.
@@ -139,6 +143,7 @@ impl TestOptions {
         rate_limit: None,
         trusted_issuer: None,
         redis: None,
+        fee_schedules: None,
     };
 }
 
@@ -264,6 +269,11 @@ impl TestApp {
             jobs_poll_interval_ms: 50,
             jobs_retry_base_ms: 10,
             jobs_retry_cap_secs: 1,
+            billing_fee_schedules: options.fee_schedules.map(|json| {
+                let path = auth_dir.path().join("fee-schedules.json");
+                std::fs::write(&path, json).expect("write the fee schedules");
+                path
+            }),
             ..Settings::default()
         };
         let mut jobs = JobRegistry::new();

@@ -44,6 +44,35 @@ mod three_in_flight {
     }
 }
 
+/// Claims priced with configured fee schedules (`billing_fee_schedules`).
+mod priced {
+    use serde_json::Value;
+
+    use crate::helpers::{TestApp, TestOptions};
+
+    /// National RVUs in the default schedule; Acme's contract sets its own
+    /// dollars per RVU and locality, and a fixed fee for the draw.
+    const SCHEDULES: TestOptions = TestOptions {
+        fee_schedules: Some(
+            r#"{"default": {"fees": [{"code": "99213", "rvu": 2.0}, {"code": "36415", "amount": 5.00}]},
+                "payers": {"ACME01": {"conversionFactor": 32.3465, "gpci": "1.05",
+                                      "fees": [{"code": "36415", "amount": "3.00"}]}}}"#,
+        ),
+        ..TestOptions::SANDBOX
+    };
+
+    crate::on_both_backends!(with super::SCHEDULES; a_claim_is_priced_on_its_payer_s_contract);
+
+    async fn a_claim_is_priced_on_its_payer_s_contract(app: &TestApp) {
+        let request = super::intake_request(app).await;
+        let (status, answer) = app.api_post("/api/claims", &request).await;
+        assert_eq!(status, 201, "{answer}");
+        // 99213: 2.0 RVU × 1.05 × $32.3465 = 67.92765 → 67.93; 36415: Acme's $3.00.
+        let allowed: Value = answer["pricing"]["allowedTotal"].clone();
+        assert_eq!(allowed.to_string(), "70.93", "{answer}");
+    }
+}
+
 /// An intake request for the patient, clinic, doctor and coverage the billing
 /// tests' clean claim refers to, with its two services.
 async fn intake_request(app: &TestApp) -> Value {

@@ -49,6 +49,7 @@ const RUNNING: TestOptions = TestOptions {
     rate_limit: None,
     trusted_issuer: None,
     redis: None,
+    fee_schedules: None,
 };
 
 /// What is enqueued stays queued, for the tests that claim jobs themselves.

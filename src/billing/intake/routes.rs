@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 
 use crate::billing::intake::batch::Batch;
 use crate::billing::intake::{self, Intake, IntakeError};
-use crate::billing::pricing::FeeSchedules;
 use crate::billing::remittance::money::json_amount;
 use crate::billing::routes::{billing_status, scrub_json, status_json, BillingContext};
 use crate::billing::service::{self, BillingError};
@@ -68,12 +67,6 @@ fn intake_status(error: &IntakeError) -> StatusCode {
     }
 }
 
-/// The schedules claims are priced with. No payer contracts are configured yet, so
-/// the default schedule prices each code at its charge until fees are loaded.
-fn fee_schedules() -> FeeSchedules {
-    FeeSchedules::default()
-}
-
 async fn create(
     fhir: web::Data<FhirContext>,
     billing: web::Data<BillingContext>,
@@ -83,7 +76,7 @@ async fn create(
     let bytes = read_body(&request, body, fhir.body_limit).await?;
     let body: Value = serde_json::from_slice(&bytes)
         .map_err(|error| ApiError::BadRequest(format!("the body is not JSON: {error}")))?;
-    let intake = intake::submit(&fhir.service, &billing.rules, &fee_schedules(), &body).await?;
+    let intake = intake::submit(&fhir.service, &billing.rules, &billing.fee_schedules, &body).await?;
     Ok(HttpResponse::Created().json(intake_json(&intake)))
 }
 
@@ -121,8 +114,7 @@ async fn batch(
             )),
         }
     }
-    let schedules = fee_schedules();
-    let mut batch = Batch::new(&fhir.service, &billing.rules, &schedules);
+    let mut batch = Batch::new(&fhir.service, &billing.rules, &billing.fee_schedules);
     let chunk_size = billing.batch_chunk.max(1);
     let mut claims = claims.into_iter().peekable();
     let chunks = std::iter::from_fn(|| {
