@@ -117,13 +117,17 @@ pub(crate) fn claim_lock_key(patient_id: &str) -> String {
 
 /// (date of service, code) of each line of a stored Claim.
 pub(crate) fn billed_services(claim: &Value) -> Vec<(NaiveDate, String)> {
+    // A line's date as billing reads it (`from_fhir`): its own, else the claim's
+    // billable period's start.
+    let billable_start = claim.at("/billablePeriod/start");
     let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
     items
         .filter_map(|item| {
             let code = item.at("/productOrService/coding/0/code")?.as_str()?;
             let date = item
                 .get("servicedDate")
-                .or_else(|| item.at("/servicedPeriod/start"))?
+                .or_else(|| item.at("/servicedPeriod/start"))
+                .or(billable_start)?
                 .as_str()?;
             Some((from_fhir::date_of(date)?, code.to_owned()))
         })

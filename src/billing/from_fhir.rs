@@ -281,10 +281,12 @@ fn service_lines(claim: &Value) -> Result<Vec<ServiceLine>, FhirError> {
                 .at("/quantity/value")
                 .and_then(decimal)
                 .unwrap_or(Decimal::ONE);
+            // A product past what a decimal holds is no charge: the charge rules
+            // report the line rather than the claim's every read panicking.
             let charge = item.at("/net/value").and_then(decimal).or_else(|| {
                 item.at("/unitPrice/value")
                     .and_then(decimal)
-                    .map(|price| price * units)
+                    .and_then(|price| price.checked_mul(units))
             });
             Ok(ServiceLine {
                 sequence: item

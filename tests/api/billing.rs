@@ -176,6 +176,36 @@ async fn the_same_service_billed_twice_is_a_duplicate(app: &TestApp) {
             .any(|(path, code)| path == "Claim.item[0]" && code == "DUPLICATE_SERVICE"),
         "{found:?}"
     );
+
+    // Lines dated only through the claim's billable period are the same services.
+    let mut undated = claim_for_new_patient(app).await;
+    let served = undated["item"][0]["servicedDate"].clone();
+    undated["billablePeriod"] = json!({"start": served, "end": served});
+    for item in undated["item"].as_array_mut().unwrap() {
+        item.as_object_mut().unwrap().remove("servicedDate");
+    }
+    assert_eq!(findings(&validate(app, &undated).await), []);
+    let found = findings(&validate(app, &undated).await);
+    assert!(
+        found.iter().any(|(_, code)| code == "DUPLICATE_SERVICE"),
+        "{found:?}"
+    );
+
+    // A unit price times a count past what a decimal holds is a line without a
+    // charge, reported, not a failed request.
+    let mut absurd = claim_for_new_patient(app).await;
+    let item = absurd["item"][0].as_object_mut().unwrap();
+    item.remove("net");
+    item.insert(
+        "unitPrice".into(),
+        json!({"value": 1_000_000_000_000_000_u64, "currency": "USD"}),
+    );
+    item.insert("quantity".into(), json!({"value": 100_000_000_000_000_u64}));
+    let found = findings(&validate(app, &absurd).await);
+    assert!(
+        found.iter().any(|(path, _)| path.starts_with("Claim.item[0]")),
+        "{found:?}"
+    );
 }
 
 async fn billing_json(response: reqwest::Response, expected: u16) -> Value {

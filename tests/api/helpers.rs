@@ -508,8 +508,10 @@ impl TestApp {
     pub async fn create(&self, resource: &Value) -> Value {
         let resource_type = resource["resourceType"].as_str().expect("resourceType");
         let response = self.post(resource_type, resource).await;
-        assert_eq!(response.status(), 201, "create {resource_type}");
-        response.json().await.expect("created body is JSON")
+        let status = response.status();
+        let body: Value = response.json().await.expect("created body is JSON");
+        assert_eq!(status, 201, "create {resource_type}: {body}");
+        body
     }
 }
 
