@@ -415,11 +415,11 @@ fn coverage_terms(coverage: &Value) -> CoverageTerms {
         period_start: coverage
             .at("/period/start")
             .and_then(Value::as_str)
-            .and_then(date_of),
+            .and_then(|text| period_bound(text, Bound::First)),
         period_end: coverage
             .at("/period/end")
             .and_then(Value::as_str)
-            .and_then(date_of),
+            .and_then(|text| period_bound(text, Bound::Last)),
         copay: None,
         coinsurance: None,
     };
@@ -521,10 +521,56 @@ pub(crate) fn date_of(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
+/// Which day of a month or a year a period's bound written to that precision means.
+#[derive(Clone, Copy)]
+enum Bound {
+    First,
+    Last,
+}
+
+/// A period's start or end as a day. FHIR lets a bound be a year (`2025`) or a
+/// month (`2025-12`): a coverage that ends in December 2025 ends on its last day,
+/// not never.
+fn period_bound(text: &str, bound: Bound) -> Option<NaiveDate> {
+    if let Some(day) = date_of(text) {
+        return Some(day);
+    }
+    let (year, month) = match text.split_once('-') {
+        Some((year, month)) if month.len() == 2 => (year.parse().ok()?, Some(month.parse().ok()?)),
+        None if text.len() == 4 => (text.parse().ok()?, None),
+        _ => return None,
+    };
+    match (bound, month) {
+        (Bound::First, month) => NaiveDate::from_ymd_opt(year, month.unwrap_or(1), 1),
+        (Bound::Last, None) => NaiveDate::from_ymd_opt(year, 12, 31),
+        (Bound::Last, Some(12)) => NaiveDate::from_ymd_opt(year, 12, 31),
+        (Bound::Last, Some(month)) => NaiveDate::from_ymd_opt(year, month + 1, 1)?.pred_opt(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_coverage_period_to_a_month_or_a_year_covers_all_of_it() {
+        let terms = |start: &str, end: &str| {
+            let terms = coverage_terms(&json!({"status": "active", "period": {"start": start, "end": end}}));
+            (terms.period_start, terms.period_end)
+        };
+        let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+        assert_eq!(
+            terms("2025-02", "2025-12"),
+            (day("2025-02-01"), day("2025-12-31"))
+        );
+        assert_eq!(terms("2024", "2024-02"), (day("2024-01-01"), day("2024-02-29")));
+        assert_eq!(
+            terms("2025-03-04", "2025"),
+            (day("2025-03-04"), day("2025-12-31"))
+        );
+        assert_eq!(terms("2025-13", "soon"), (None, None));
+    }
 
     fn claim() -> Value {
         json!({
