@@ -539,27 +539,24 @@ async fn merge_group(
     Ok(())
 }
 
-/// The payers (`Organization/…`) of the patient's Coverages.
+/// The payers (`Organization/…`) of the patient's Coverages, read in the one
+/// search that finds them.
 async fn coverage_payers(
     context: &mut MappingContext<'_>,
     patient: &str,
 ) -> Result<Vec<String>, MappingError> {
-    let ids = crate::fhir::conditional::all_matching_ids(
-        context.session,
+    let search = crate::fhir::conditional::criteria_query(
         ResourceType::Coverage,
         &format!("beneficiary=Patient/{patient}"),
         context.fhir.base_url(),
         MERGE_LIMIT,
-    )
-    .await?;
+        CriteriaAuthor::Server,
+    )?;
+    let found = context.session.search(&search).await.map_err(FhirError::from)?;
     let mut payers = Vec::new();
-    for id in ids {
-        let stored = context
-            .fhir
-            .read(context.session, ResourceType::Coverage, &id)
-            .await?;
+    for coverage in found {
         let coverage: Value =
-            serde_json::from_str(&stored.body).map_err(|e| FhirError::Internal(e.to_string()))?;
+            serde_json::from_str(&coverage.body).map_err(|e| FhirError::Internal(e.to_string()))?;
         payers.extend(
             coverage
                 .at("/payor/0/reference")
