@@ -61,6 +61,7 @@ fn line(
         units: Decimal::ONE,
         charge: money(charge),
         service_date: day,
+        service_end: None,
         diagnosis_pointers: pointers,
         place_of_service: None,
     }

@@ -96,6 +96,7 @@ fn generated_claim(n: u32) -> BillingClaim {
             units: Decimal::ONE,
             charge: Decimal::new(4000 + 1250 * i64::from(sequence), 2),
             service_date: date(2024, 1, 8 + n),
+            service_end: None,
             diagnosis_pointers: if sequence == 1 { vec![1, 2] } else { vec![1] },
             place_of_service: None,
         })

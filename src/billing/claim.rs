@@ -108,9 +108,28 @@ pub struct ServiceLine {
     pub units: Decimal,
     /// Claim.item.net (or unitPrice × quantity): the line's charge.
     pub charge: Decimal,
+    /// The (first) day of service.
     pub service_date: NaiveDate,
-    /// Claim.item.diagnosisSequence: 1-based pointers into `diagnoses`.
+    /// The last day of a `servicedPeriod` that runs past `service_date`.
+    pub service_end: Option<NaiveDate>,
+    /// Claim.item.diagnosisSequence as 1-based positions in `diagnoses` (what an
+    /// 837P's SV107 writes); 0 for an entry naming no ICD-10-CM diagnosis of the claim.
     pub diagnosis_pointers: Vec<u32>,
     /// A line-level place of service overriding the claim's.
     pub place_of_service: Option<String>,
+}
+
+impl ServiceLine {
+    /// The last day of service: `service_end` for a period, else `service_date`.
+    pub fn last_day(&self) -> NaiveDate {
+        self.service_end.unwrap_or(self.service_date)
+    }
+
+    /// The path of the line's date in the FHIR Claim at `index`, for findings.
+    pub fn date_path(&self, index: usize) -> String {
+        match self.service_end {
+            Some(_) => format!("Claim.item[{index}].servicedPeriod"),
+            None => format!("Claim.item[{index}].servicedDate"),
+        }
+    }
 }

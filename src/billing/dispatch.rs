@@ -21,7 +21,7 @@ use claimbridge_plugin_sdk::{
 };
 use serde_json::{json, Value};
 
-use crate::billing::claim::BillingClaim;
+use crate::billing::claim::{BillingClaim, ServiceLine};
 use crate::billing::from_fhir;
 use crate::billing::lifecycle::{check_transition, BillingState};
 use crate::billing::service::{self, BillingError, ClaimStatus, Move};
@@ -359,7 +359,7 @@ fn status_probe(
         birth_date: person.birth_date,
     };
     let first = claim.lines.iter().map(|line| line.service_date).min();
-    let last = claim.lines.iter().map(|line| line.service_date).max();
+    let last = claim.lines.iter().map(ServiceLine::last_day).max();
     let subscriber = claim.subscriber.person.as_ref().unwrap_or(&claim.patient);
     ClaimStatusRequest {
         submission_id: Some(submission_id.to_owned()),

@@ -148,7 +148,8 @@ pub fn billing_claim(
     let patient_id = reference_of(claim, "/patient")
         .map(|(_, id)| id.to_owned())
         .unwrap_or_default();
-    let lines = service_lines(claim)?;
+    let diagnoses = DiagnosisSequences::of(claim);
+    let lines = service_lines(claim, &diagnoses)?;
     let place_of_service = lines.first().and_then(|l| l.place_of_service.clone());
     let lines = lines
         .into_iter()
@@ -171,7 +172,7 @@ pub fn billing_claim(
         billing_provider: provider(&referenced.billing_provider),
         rendering_provider: referenced.rendering_provider.as_deref().map(provider),
         place_of_service,
-        diagnoses: diagnoses(claim),
+        diagnoses: diagnoses.codes(),
         lines,
         total_charge: total_charge(claim).unwrap_or_default(),
         original_reference: claim
@@ -258,25 +259,13 @@ fn rendering_member(claim: &Value) -> Option<usize> {
         .or((!team.is_empty()).then_some(0))
 }
 
-fn service_lines(claim: &Value) -> Result<Vec<ServiceLine>, FhirError> {
+fn service_lines(claim: &Value, diagnoses: &DiagnosisSequences) -> Result<Vec<ServiceLine>, FhirError> {
     let billable_start = claim.at("/billablePeriod/start").and_then(Value::as_str);
     let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
     items
         .enumerate()
         .map(|(index, item)| {
-            let service_date = item
-                .get("servicedDate")
-                .or_else(|| item.at("/servicedPeriod/start"))
-                .and_then(Value::as_str)
-                .or(billable_start)
-                .and_then(date_of)
-                .ok_or_else(|| {
-                    FhirError::invalid_at(
-                        "required",
-                        format!("Claim.item[{index}].serviced[x]"),
-                        "the line has no date of service",
-                    )
-                })?;
+            let (service_date, service_end) = serviced(item, index, billable_start)?;
             let units = item
                 .at("/quantity/value")
                 .and_then(decimal)
@@ -305,12 +294,13 @@ fn service_lines(claim: &Value) -> Result<Vec<ServiceLine>, FhirError> {
                 units,
                 charge: charge.unwrap_or_default(),
                 service_date,
+                service_end,
                 diagnosis_pointers: item
                     .get("diagnosisSequence")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .filter_map(|n| n.as_u64().and_then(|n| u32::try_from(n).ok()))
+                    .map(|n| diagnoses.position_of(n))
                     .collect(),
                 place_of_service: coding_in(item.get("locationCodeableConcept"), &[POS_SYSTEM])
                     .or_else(|| text(item, "/locationCodeableConcept/coding/0/code")),
@@ -319,25 +309,87 @@ fn service_lines(claim: &Value) -> Result<Vec<ServiceLine>, FhirError> {
         .collect()
 }
 
-/// ICD-10 codes in `sequence` order, without the dot.
-fn diagnoses(claim: &Value) -> Vec<String> {
-    let mut found: Vec<(u64, String)> = claim
-        .get("diagnosis")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(index, d)| {
-            let code = coding_in(d.get("diagnosisCodeableConcept"), ICD10_SYSTEMS)?;
-            let sequence = d
-                .get("sequence")
-                .and_then(Value::as_u64)
-                .unwrap_or(index as u64 + 1);
-            Some((sequence, code.replace('.', "")))
-        })
-        .collect();
-    found.sort_by_key(|(sequence, _)| *sequence);
-    found.into_iter().map(|(_, code)| code).collect()
+/// A line's first day of service and, for a `servicedPeriod` that runs past it,
+/// its last. A line dated neither way is dated by the claim's `billablePeriod`.
+fn serviced(
+    item: &Value,
+    index: usize,
+    billable_start: Option<&str>,
+) -> Result<(NaiveDate, Option<NaiveDate>), FhirError> {
+    let day = |pointer: &str| item.at(pointer).and_then(Value::as_str).and_then(date_of);
+    let period_end = day("/servicedPeriod/end");
+    let first = item
+        .get("servicedDate")
+        .and_then(Value::as_str)
+        .and_then(date_of)
+        .or_else(|| day("/servicedPeriod/start"))
+        .or(period_end)
+        .or_else(|| billable_start.and_then(date_of))
+        .ok_or_else(|| {
+            FhirError::invalid_at(
+                "required",
+                format!("Claim.item[{index}].serviced[x]"),
+                "the line has no date of service",
+            )
+        })?;
+    match period_end {
+        Some(last) if last < first => Err(FhirError::invalid_at(
+            "invariant",
+            format!("Claim.item[{index}].servicedPeriod.end"),
+            "the period of service ends before it starts",
+        )),
+        Some(last) if last > first => Ok((first, Some(last))),
+        _ => Ok((first, None)),
+    }
+}
+
+/// The claim's ICD-10-CM diagnoses in `sequence` order (what an 837P's HI
+/// segment lists), with the `sequence` each was written under. Other diagnoses
+/// (SNOMED CT, a Condition reference) cannot be billed and are left out.
+struct DiagnosisSequences {
+    sorted: Vec<(u64, String)>,
+}
+
+impl DiagnosisSequences {
+    fn of(claim: &Value) -> Self {
+        let mut sorted: Vec<(u64, String)> = claim
+            .get("diagnosis")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(index, d)| {
+                let code = coding_in(d.get("diagnosisCodeableConcept"), ICD10_SYSTEMS)?;
+                let sequence = d
+                    .get("sequence")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(index as u64 + 1);
+                Some((sequence, code.replace('.', "")))
+            })
+            .collect();
+        sorted.sort_by_key(|(sequence, _)| *sequence);
+        DiagnosisSequences { sorted }
+    }
+
+    /// Where the diagnosis an item's `diagnosisSequence` entry names sits among
+    /// the billed ones (1-based, as SV107 points), or 0 when it names none of them.
+    /// Sequences are the claim's own numbering and may skip: a claim whose
+    /// diagnoses are 1 (SNOMED CT) and 2 (ICD-10-CM) bills one diagnosis, and an
+    /// item pointing at sequence 2 points at the first.
+    fn position_of(&self, sequence: &Value) -> u32 {
+        let Some(sequence) = sequence.as_u64() else {
+            return 0;
+        };
+        self.sorted
+            .iter()
+            .position(|(written, _)| *written == sequence)
+            .and_then(|index| u32::try_from(index + 1).ok())
+            .unwrap_or(0)
+    }
+
+    fn codes(self) -> Vec<String> {
+        self.sorted.into_iter().map(|(_, code)| code).collect()
+    }
 }
 
 pub(crate) fn person(resource: &Value) -> Person {
@@ -671,6 +723,45 @@ mod tests {
         let error = billing_claim("c1", &claim, &referenced()).unwrap_err();
         assert!(
             format!("{error:?}").contains("Claim.item[1].serviced[x]"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn pointers_name_diagnoses_by_their_sequence_not_their_place() {
+        let mut claim = claim();
+        // Sequence 1 is SNOMED CT, which an 837P cannot carry, and 3 is skipped:
+        // the ICD-10-CM diagnoses 2 and 4 are billed first and second.
+        claim["diagnosis"] = json!([
+            {"sequence": 4, "diagnosisCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]}},
+            {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "38341003"}]}},
+            {"sequence": 2, "diagnosisCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "E11.9"}]}}
+        ]);
+        claim["item"][0]["diagnosisSequence"] = json!([4, 2]);
+        claim["item"][1]["diagnosisSequence"] = json!([1, 3, 2]);
+        let billed = billing_claim("c1", &claim, &referenced()).unwrap();
+        assert_eq!(billed.diagnoses, ["E119", "I10"]);
+        assert_eq!(billed.lines[0].diagnosis_pointers, [2, 1]);
+        assert_eq!(billed.lines[1].diagnosis_pointers, [0, 0, 1]);
+    }
+
+    #[test]
+    fn a_period_of_service_keeps_its_last_day() {
+        let mut claim = claim();
+        claim["item"][1]["servicedPeriod"] = json!({"start": "2026-03-01", "end": "2026-03-04"});
+        let billed = billing_claim("c1", &claim, &referenced()).unwrap();
+        let line = &billed.lines[1];
+        assert_eq!(line.service_date, NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+        assert_eq!(line.service_end, NaiveDate::from_ymd_opt(2026, 3, 4));
+        assert_eq!(line.date_path(1), "Claim.item[1].servicedPeriod");
+        // A period of one day is a date; one that ends before it starts is refused.
+        claim["item"][1]["servicedPeriod"]["end"] = json!("2026-03-01");
+        let billed = billing_claim("c1", &claim, &referenced()).unwrap();
+        assert_eq!(billed.lines[1].service_end, None);
+        claim["item"][1]["servicedPeriod"]["end"] = json!("2026-02-28");
+        let error = billing_claim("c1", &claim, &referenced()).unwrap_err();
+        assert!(
+            format!("{error:?}").contains("Claim.item[1].servicedPeriod.end"),
             "{error:?}"
         );
     }

@@ -403,6 +403,7 @@ mod tests {
             units: money(units),
             charge: money(charge),
             service_date: NaiveDate::from_ymd_opt(2026, 2, 20).expect("a date"),
+            service_end: None,
             diagnosis_pointers: vec![1],
             place_of_service: None,
         }

@@ -693,8 +693,7 @@ fn write_line(
     transaction
         .segment("DTP")
         .element("472")
-        .element("D8")
-        .date(line.service_date)
+        .date_or_range(line.service_date, line.service_end)
         .finish()
 }
 

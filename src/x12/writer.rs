@@ -357,6 +357,18 @@ impl SegmentBuilder<'_> {
         self
     }
 
+    /// The next two elements: a date's qualifier and the date, D8 `CCYYMMDD` for
+    /// one day or RD8 `CCYYMMDD-CCYYMMDD` for a range of them.
+    pub fn date_or_range(self, first: NaiveDate, last: Option<NaiveDate>) -> Self {
+        match last {
+            Some(last) => {
+                self.element("RD8")
+                    .element(&format!("{}-{}", first.format("%Y%m%d"), last.format("%Y%m%d")))
+            }
+            None => self.element("D8").date(first),
+        }
+    }
+
     /// The next element, a whole number.
     pub fn number(mut self, number: usize) -> Self {
         self.position += 1;

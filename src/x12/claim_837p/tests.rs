@@ -53,6 +53,7 @@ fn line(sequence: u32, code: &str, charge: &str, pointers: &[u32]) -> ServiceLin
         units: Decimal::ONE,
         charge: money(charge),
         service_date: date("2024-01-10"),
+        service_end: None,
         diagnosis_pointers: pointers.to_vec(),
         place_of_service: None,
     }
@@ -290,6 +291,16 @@ fn replacements_and_line_level_places_of_service_are_written() {
     assert!(text.contains("\nCLM*CB1001*190***11:B:7*Y*A*Y*Y~\nREF*F8*24016000123~\nHI*"));
     assert!(text.contains("\nSV1*HC:99214:25*150*UN*1***1:2~\n"));
     assert!(text.contains("\nSV1*HC:96372*40*UN*1*22**1~\n"));
+    assert_reads_back(&text, 1);
+}
+
+#[test]
+fn a_period_of_service_is_written_as_a_date_range() {
+    let mut claim = office_visit("claim-jane");
+    claim.lines[1].service_end = Some(date("2024-01-12"));
+    let text = write_837p(&[submission(&claim, "CB1001")], &config(), CONTROL, created()).unwrap();
+    assert!(text.contains("\nSV1*HC:96372*40*UN*1***1~\nDTP*472*RD8*20240110-20240112~\n"));
+    assert!(text.contains("\nDTP*472*D8*20240110~\n"));
     assert_reads_back(&text, 1);
 }
 

@@ -1,6 +1,8 @@
 //! The patient's insurance: a member id to bill under, and a Coverage in force on
 //! every date of service.
 
+use chrono::NaiveDate;
+
 use super::{RuleInput, Sink};
 use crate::billing::scrub::report::FindingCode;
 
@@ -34,23 +36,29 @@ pub(super) fn coverage_active(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
             "Verify eligibility with the payer and update the Coverage, or bill the patient.",
         );
     }
+    let covered = |date: NaiveDate| {
+        coverage.period_start.is_none_or(|start| start <= date)
+            && coverage.period_end.is_none_or(|end| date <= end)
+    };
     for (index, line) in input.claim.lines.iter().enumerate() {
-        let date = line.service_date;
-        let started = coverage.period_start.is_none_or(|start| start <= date);
-        let not_ended = coverage.period_end.is_none_or(|end| date <= end);
-        if !(started && not_ended) {
-            let period = |day: Option<chrono::NaiveDate>| day.map_or("open".into(), |d| d.to_string());
-            sink.report(
-                format!("Claim.item[{index}].servicedDate"),
-                FindingCode::CoverageNotInPeriod,
-                format!(
-                    "Service date {date} is outside the coverage period {} to {}.",
-                    period(coverage.period_start),
-                    period(coverage.period_end)
-                ),
-                "Check the date of service, or find the coverage in force on that date.",
-            );
-        }
+        // A period of service must be covered on its every day: on its first and last.
+        let Some(date) = [line.service_date, line.last_day()]
+            .into_iter()
+            .find(|&day| !covered(day))
+        else {
+            continue;
+        };
+        let period = |day: Option<NaiveDate>| day.map_or("open".into(), |d| d.to_string());
+        sink.report(
+            line.date_path(index),
+            FindingCode::CoverageNotInPeriod,
+            format!(
+                "Service date {date} is outside the coverage period {} to {}.",
+                period(coverage.period_start),
+                period(coverage.period_end)
+            ),
+            "Check the date of service, or find the coverage in force on that date.",
+        );
     }
 }
 
@@ -116,6 +124,25 @@ mod tests {
             findings[2].message.contains("2025-12-31"),
             "{}",
             findings[2].message
+        );
+    }
+
+    #[test]
+    fn a_period_of_service_must_be_covered_to_its_last_day() {
+        let mut claim = clean_claim();
+        claim.coverage.as_mut().expect("coverage").period_end = Some(date("2026-02-25"));
+        claim.lines[1].service_end = Some(date("2026-02-25"));
+        assert!(check(Rule::CoverageActive, &claim).is_empty());
+        claim.lines[1].service_end = Some(date("2026-02-26"));
+        let findings = check(Rule::CoverageActive, &claim);
+        assert_eq!(
+            found(&findings),
+            [(FindingCode::CoverageNotInPeriod, "Claim.item[1].servicedPeriod")]
+        );
+        assert!(
+            findings[0].message.contains("2026-02-26"),
+            "{}",
+            findings[0].message
         );
     }
 

@@ -5,13 +5,16 @@ use crate::billing::scrub::report::FindingCode;
 
 pub(super) fn service_date_not_future(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
     for (index, line) in input.claim.lines.iter().enumerate() {
-        if line.service_date > input.today {
+        // A period of service must be over, not only begun.
+        if line.last_day() > input.today {
             sink.report(
-                format!("Claim.item[{index}].servicedDate"),
+                line.date_path(index),
                 FindingCode::ServiceDateInFuture,
                 format!(
                     "Line {} is dated {}, after today ({}).",
-                    line.sequence, line.service_date, input.today
+                    line.sequence,
+                    line.last_day(),
+                    input.today
                 ),
                 "Bill a service once it has been performed; check the date for a typo.",
             );
@@ -20,13 +23,16 @@ pub(super) fn service_date_not_future(input: &RuleInput<'_>, sink: &mut Sink<'_>
 }
 
 /// Payers refuse claims filed more than their window of days after the service.
+/// For a line with a period of service the window runs from its first day, as
+/// Medicare counts a professional claim's span dates (Claims Processing Manual,
+/// chapter 1, §70.1).
 pub(super) fn timely_filing(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
     let window = i64::from(input.timely_filing_days);
     for (index, line) in input.claim.lines.iter().enumerate() {
         let age = (input.today - line.service_date).num_days();
         if age > window {
             sink.report(
-                format!("Claim.item[{index}].servicedDate"),
+                line.date_path(index),
                 FindingCode::TimelyFilingExpired,
                 format!(
                     "Line {} was performed {age} days ago ({}); the payer accepts claims for {window} days.",
@@ -59,6 +65,28 @@ mod tests {
         assert_eq!(
             found(&check(Rule::ServiceDateNotFuture, &claim)),
             [(FindingCode::ServiceDateInFuture, "Claim.item[1].servicedDate")]
+        );
+    }
+
+    #[test]
+    fn a_period_of_service_ending_after_today_is_reported() {
+        let mut claim = clean_claim();
+        claim.lines[1].service_date = today();
+        claim.lines[1].service_end = Some(date("2026-03-05"));
+        assert_eq!(
+            found(&check(Rule::ServiceDateNotFuture, &claim)),
+            [(FindingCode::ServiceDateInFuture, "Claim.item[1].servicedPeriod")]
+        );
+    }
+
+    #[test]
+    fn the_filing_window_of_a_period_runs_from_its_first_day() {
+        let mut claim = clean_claim();
+        claim.lines[0].service_date = today() - chrono::Days::new(366);
+        claim.lines[0].service_end = Some(today() - chrono::Days::new(300));
+        assert_eq!(
+            found(&check(Rule::TimelyFiling, &claim)),
+            [(FindingCode::TimelyFilingExpired, "Claim.item[0].servicedPeriod")]
         );
     }
 

@@ -78,25 +78,25 @@ pub(super) fn diagnosis_pointers(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
         }
         for (position, &pointer) in pointers.iter().enumerate() {
             let path = || format!("Claim.item[{index}].diagnosisSequence[{position}]");
-            if !(1..=MAX_DIAGNOSES as u32).contains(&pointer) {
-                sink.report(
-                    path(),
-                    FindingCode::PointerOutOfRange,
-                    format!(
-                        "Line {} has diagnosis pointer {pointer}, outside 1–12.",
-                        line.sequence
-                    ),
-                    "A pointer is the 1-based position of a diagnosis on the claim.",
-                );
-            } else if pointer as usize > diagnoses {
+            if pointer == 0 || pointer as usize > diagnoses {
                 sink.report(
                     path(),
                     FindingCode::PointerNoDiagnosis,
                     format!(
-                        "Line {} points to diagnosis {pointer}, but the claim has {diagnoses}.",
+                        "Line {} points to a diagnosis sequence the claim has no ICD-10-CM diagnosis for.",
                         line.sequence
                     ),
-                    "Point at an existing diagnosis, or add the missing one.",
+                    "Point at the sequence of an ICD-10-CM diagnosis on the claim, or add the missing one.",
+                );
+            } else if pointer as usize > MAX_DIAGNOSES {
+                sink.report(
+                    path(),
+                    FindingCode::PointerOutOfRange,
+                    format!(
+                        "Line {} points to the claim's diagnosis number {pointer}; a claim carries at most {MAX_DIAGNOSES}.",
+                        line.sequence
+                    ),
+                    "Keep the 12 diagnoses the lines point to, the primary first.",
                 );
             }
         }
@@ -191,23 +191,25 @@ mod tests {
     }
 
     #[test]
-    fn pointers_must_be_in_range_and_name_a_diagnosis() {
+    fn pointers_must_name_a_diagnosis_within_the_first_twelve() {
         let mut claim = clean_claim();
-        claim.lines[0].diagnosis_pointers = vec![0, 5, 13];
+        claim.diagnoses = (0..13).map(|n| format!("Z{n:02}")).collect();
+        // 0 is how a diagnosisSequence naming no ICD-10-CM diagnosis is read.
+        claim.lines[0].diagnosis_pointers = vec![0, 12, 13, 14];
         assert_eq!(
             found(&check(Rule::DiagnosisPointers, &claim)),
             [
                 (
-                    FindingCode::PointerOutOfRange,
-                    "Claim.item[0].diagnosisSequence[0]"
-                ),
-                (
                     FindingCode::PointerNoDiagnosis,
-                    "Claim.item[0].diagnosisSequence[1]"
+                    "Claim.item[0].diagnosisSequence[0]"
                 ),
                 (
                     FindingCode::PointerOutOfRange,
                     "Claim.item[0].diagnosisSequence[2]"
+                ),
+                (
+                    FindingCode::PointerNoDiagnosis,
+                    "Claim.item[0].diagnosisSequence[3]"
                 ),
             ]
         );

@@ -115,6 +115,7 @@ pub(super) mod testing {
             units: Decimal::ONE,
             charge: money(charge),
             service_date: date("2026-02-20"),
+            service_end: None,
             diagnosis_pointers: pointers.to_vec(),
             place_of_service: None,
         }
