@@ -17,7 +17,6 @@ use crate::billing::feeds::FeedReader;
 use crate::billing::gateway::GatewayKind;
 use crate::billing::prior_auth_sync::PriorAuthSync;
 use crate::billing::routes::BillingContext;
-use crate::billing::scrub::RuleSet;
 use crate::config::Settings;
 use crate::fhir::capability::capability_statement;
 use crate::fhir::change_guard::ChangeGuards;
@@ -191,7 +190,7 @@ impl Application {
                 .map_err(|e| crate::config::ConfigError::Invalid(format!("redis_url: {e}")))?,
             mllp: mllp.as_ref().map(MllpListener::accepting),
         });
-        let scrub_rules = Arc::new(RuleSet::default());
+        let scrub_rules = Arc::new(settings.scrub_rules()?);
         // Read the denial data now, so a mistake in it stops start-up, not a request.
         crate::billing::denials::shipped()?;
         let submission = settings.claim_submission()?;

@@ -74,6 +74,15 @@ pub struct Settings {
     /// $36.04), GPCI, cap at the charge, and fees per code (RVUs or fixed amounts);
     /// see README, "Pricing". Unset: every line is estimated at its charge.
     pub billing_fee_schedules: Option<std::path::PathBuf>,
+    /// A JSON file of changes to the shipped scrub rules (`data/scrub-rules.json`):
+    /// the rules it names, with what it changes of each (enabled, severity, the
+    /// timely-filing days, per-payer overrides); see README, "Scrubbing". Unset: the
+    /// shipped rules.
+    pub billing_scrub_rules: Option<std::path::PathBuf>,
+    /// The practice's time zone, an IANA name such as `America/Chicago`: "today",
+    /// the day new claims are dated and their dates of service checked against
+    /// (not in the future, within timely filing), is the date there.
+    pub billing_time_zone: String,
     /// HTTP worker threads. Unset: the number of CPU cores.
     pub workers: Option<usize>,
     /// Address of the HL7 v2 MLLP listener (`host:port`), or `off`.
@@ -247,6 +256,8 @@ impl Default for Settings {
             search_max_count: 1000,
             claims_batch_chunk: 1000,
             billing_fee_schedules: None,
+            billing_scrub_rules: None,
+            billing_time_zone: "UTC".into(),
             workers: None,
             mllp_bind: "127.0.0.1:2575".into(),
             mllp_max_frame: 1024 * 1024,
@@ -343,13 +354,29 @@ impl Settings {
     /// The fee schedules `billing_fee_schedules` names, read and checked now so a
     /// mistake in them stops start-up.
     pub fn fee_schedules(&self) -> Result<crate::billing::pricing::FeeSchedules, ConfigError> {
-        let Some(path) = &self.billing_fee_schedules else {
-            return Ok(Default::default());
-        };
-        let invalid =
-            |why: String| ConfigError::Invalid(format!("billing_fee_schedules {}: {why}", path.display()));
-        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
-        crate::billing::pricing::FeeSchedules::from_json(&text).map_err(invalid)
+        read_billing_file(
+            "billing_fee_schedules",
+            self.billing_fee_schedules.as_deref(),
+            crate::billing::pricing::FeeSchedules::from_json,
+        )
+    }
+
+    /// The scrub rules in force: the shipped ones with `billing_scrub_rules`'s
+    /// changes, on the calendar of `billing_time_zone`, read and checked now so a
+    /// mistake in them stops start-up.
+    pub fn scrub_rules(&self) -> Result<crate::billing::scrub::RuleSet, ConfigError> {
+        let zone: chrono_tz::Tz = self.billing_time_zone.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "billing_time_zone: {:?} is not an IANA time zone (e.g. America/Chicago)",
+                self.billing_time_zone
+            ))
+        })?;
+        let rules = read_billing_file(
+            "billing_scrub_rules",
+            self.billing_scrub_rules.as_deref(),
+            |text| crate::billing::scrub::RuleSet::shipped_with(text).map_err(|e| e.to_string()),
+        )?;
+        Ok(rules.in_zone(zone))
     }
 
     pub fn claim_submission(&self) -> Result<ClaimSubmissionConfig, ConfigError> {
@@ -497,6 +524,20 @@ impl Settings {
     }
 }
 
+/// Reads the file a billing setting names with `parse`; unset, the built-in value.
+fn read_billing_file<T: Default>(
+    key: &str,
+    path: Option<&std::path::Path>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let Some(path) = path else {
+        return Ok(T::default());
+    };
+    let invalid = |why: String| ConfigError::Invalid(format!("{key} {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+    parse(&text).map_err(invalid)
+}
+
 #[cfg(test)]
 // figment's Jail reports failures as figment::Error, which clippy finds large.
 #[allow(clippy::result_large_err)]
@@ -545,6 +586,23 @@ mod tests {
             assert_eq!(settings.resource_cache, crate::cache::CacheMode::Redis);
             jail.set_env("CLAIMBRIDGE_RESOURCE_CACHE_TTL_SECS", "0");
             assert!(Settings::load(None).is_err(), "entries live a while");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_practice_time_zone_is_an_iana_name() {
+        figment::Jail::expect_with(|jail| {
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.billing_time_zone, "UTC");
+            assert!(settings.scrub_rules().is_ok());
+            jail.set_env("CLAIMBRIDGE_BILLING_TIME_ZONE", "Pacific/Honolulu");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(settings.scrub_rules().is_ok());
+            jail.set_env("CLAIMBRIDGE_BILLING_TIME_ZONE", "Central Time");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            let error = settings.scrub_rules().unwrap_err().to_string();
+            assert!(error.contains("billing_time_zone"), "{error}");
             Ok(())
         });
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::Value;
 
 use crate::billing::claim::BillingClaim;
@@ -31,7 +31,7 @@ pub async fn scrub_claim(
     let billed = from_fhir::read_claim_body(fhir, session, claim_id, claim).await?;
     let earlier = EarlierServices::load(fhir, session, &billed, claim).await?;
     let context = ScrubContext {
-        today: Utc::now().date_naive(),
+        today: rules.today(),
         duplicates: &earlier,
     };
     let report = scrub::scrub(&billed, rules, &context);

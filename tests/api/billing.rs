@@ -11,6 +11,7 @@ crate::on_both_backends!(
     a_clean_claim_passes_every_rule,
     a_faulty_claim_gets_each_problem_with_its_path,
     the_same_service_billed_twice_is_a_duplicate,
+    pointers_name_diagnoses_by_sequence_and_periods_end_on_their_last_day,
     a_claim_moves_through_its_states_and_is_written_as_837p,
     a_claim_with_errors_goes_to_review,
     the_worklist_pages_claims_by_status,
@@ -206,6 +207,99 @@ async fn the_same_service_billed_twice_is_a_duplicate(app: &TestApp) {
         found.iter().any(|(path, _)| path.starts_with("Claim.item[0]")),
         "{found:?}"
     );
+}
+
+async fn pointers_name_diagnoses_by_sequence_and_periods_end_on_their_last_day(app: &TestApp) {
+    // The problem list's SNOMED CT code comes first and is not billed; the lines
+    // point at the ICD-10-CM diagnoses by the sequences written on them.
+    let claim_with_a_problem_list = |mut claim: Value| {
+        claim["diagnosis"] = json!([
+            {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]}},
+            {"sequence": 2, "diagnosisCodeableConcept": {"coding": [{"system": ICD10, "code": "E11.9"}]}},
+            {"sequence": 5, "diagnosisCodeableConcept": {"coding": [{"system": ICD10, "code": "I10"}]}}
+        ]);
+        claim["item"][0]["diagnosisSequence"] = json!([2, 5]);
+        claim["item"][1]["diagnosisSequence"] = json!([5]);
+        claim
+    };
+    let claim = claim_with_a_problem_list(claim_for_new_patient(app).await);
+    let outcome = validate(app, &claim).await;
+    assert_eq!(findings(&outcome), [], "{outcome}");
+
+    let mut claim = claim_with_a_problem_list(claim_for_new_patient(app).await);
+    // Pointing at the SNOMED CT diagnosis points at nothing an 837P can carry.
+    claim["item"][1]["diagnosisSequence"] = json!([1]);
+    // A period of service that runs to tomorrow is not over.
+    let served = claim["item"][0]["servicedDate"].clone();
+    let tomorrow = (Utc::now() + Duration::days(1)).date_naive().to_string();
+    let item = claim["item"][0].as_object_mut().unwrap();
+    item.remove("servicedDate");
+    item.insert("servicedPeriod".into(), json!({"start": served, "end": tomorrow}));
+    let found = findings(&validate(app, &claim).await);
+    assert_eq!(
+        found,
+        [
+            (
+                "Claim.item[1].diagnosisSequence[0]".to_owned(),
+                "DIAGNOSIS_POINTER_NO_DIAGNOSIS".to_owned()
+            ),
+            (
+                "Claim.item[0].servicedPeriod".to_owned(),
+                "SERVICE_DATE_IN_FUTURE".to_owned()
+            ),
+        ]
+    );
+}
+
+/// A server whose operator has changed the shipped scrub rules (`billing_scrub_rules`).
+mod operator_rules {
+    use serde_json::json;
+
+    use crate::helpers::{TestApp, TestOptions};
+
+    /// Duplicates are errors for everyone; Acme takes claims for 5 days only and
+    /// does not mind a misplaced modifier 25.
+    const CHANGED: TestOptions = TestOptions {
+        scrub_rules: Some(
+            r#"{"rules": [
+                {"id": "duplicate-claim", "severity": "error"},
+                {"id": "timely-filing", "payers": {"ACME01": {"days": 5}}},
+                {"id": "modifier-25-with-em", "payers": {"ACME01": {"enabled": false}}}
+            ]}"#,
+        ),
+        ..TestOptions::SANDBOX
+    };
+
+    crate::on_both_backends!(with super::CHANGED; the_operators_rules_are_applied);
+
+    async fn the_operators_rules_are_applied(app: &TestApp) {
+        let mut claim = super::claim_for_new_patient(app).await;
+        claim["item"][1]["modifier"] = json!([{"coding": [{"code": "25"}]}]);
+        let outcome = super::validate(app, &claim).await;
+        // Ten days ago is past Acme's five; the 25 on a draw passes for Acme.
+        assert_eq!(
+            super::findings(&outcome),
+            [
+                (
+                    "Claim.item[0].servicedDate".to_owned(),
+                    "TIMELY_FILING_EXPIRED".to_owned()
+                ),
+                (
+                    "Claim.item[1].servicedDate".to_owned(),
+                    "TIMELY_FILING_EXPIRED".to_owned()
+                ),
+            ],
+            "{outcome}"
+        );
+        let outcome = super::validate(app, &claim).await;
+        let duplicate = outcome["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|issue| issue["details"]["coding"][0]["code"] == "DUPLICATE_SERVICE")
+            .unwrap_or_else(|| panic!("no duplicate in {outcome}"));
+        assert_eq!(duplicate["severity"], "error", "{outcome}");
+    }
 }
 
 async fn billing_json(response: reqwest::Response, expected: u16) -> Value {

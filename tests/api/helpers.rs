@@ -87,6 +87,8 @@ pub struct TestOptions {
     /// The fee schedules (`billing_fee_schedules`, the file's JSON) claims are
     /// priced with; otherwise none: every line at its charge.
     pub fee_schedules: Option<&'static str>,
+    /// Changes to the shipped scrub rules (`billing_scrub_rules`, the file's JSON).
+    pub scrub_rules: Option<&'static str>,
 }
 
 /// A Redis for a test's servers, and their keys' namespace in it.
@@ -117,6 +119,13 @@ impl TestRedis {
     }
 }
 
+/// Writes a configuration file the server is started with, returning its path.
+fn write_file(dir: &std::path::Path, name: &str, contents: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write a configuration file");
+    path
+}
+
 impl TestOptions {
     /// Billing operations go through the sandbox clearinghouse.
     pub const SANDBOX: TestOptions = TestOptions {
@@ -130,6 +139,7 @@ impl TestOptions {
         trusted_issuer: None,
         redis: None,
         fee_schedules: None,
+        scrub_rules: None,
     };
 
     /// Billing operations go through the integration registry.
@@ -144,6 +154,7 @@ impl TestOptions {
         trusted_issuer: None,
         redis: None,
         fee_schedules: None,
+        scrub_rules: None,
     };
 }
 
@@ -269,11 +280,12 @@ impl TestApp {
             jobs_poll_interval_ms: 50,
             jobs_retry_base_ms: 10,
             jobs_retry_cap_secs: 1,
-            billing_fee_schedules: options.fee_schedules.map(|json| {
-                let path = auth_dir.path().join("fee-schedules.json");
-                std::fs::write(&path, json).expect("write the fee schedules");
-                path
-            }),
+            billing_fee_schedules: options
+                .fee_schedules
+                .map(|json| write_file(auth_dir.path(), "fee-schedules.json", json)),
+            billing_scrub_rules: options
+                .scrub_rules
+                .map(|json| write_file(auth_dir.path(), "scrub-rules.json", json)),
             ..Settings::default()
         };
         let mut jobs = JobRegistry::new();

@@ -50,6 +50,7 @@ const RUNNING: TestOptions = TestOptions {
     trusted_issuer: None,
     redis: None,
     fee_schedules: None,
+    scrub_rules: None,
 };
 
 /// What is enqueued stays queued, for the tests that claim jobs themselves.

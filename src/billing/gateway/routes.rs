@@ -183,7 +183,7 @@ async fn check_eligibility(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let gateway = gateway(&billing)?;
-    let asked = EligibilityCheck::parse(&json_body(&body)?, chrono::Utc::now().date_naive())?;
+    let asked = EligibilityCheck::parse(&json_body(&body)?, billing.rules.today())?;
     let record = eligibility::check(&fhir.service, gateway, &billing.eligibility, &asked).await?;
     Ok(HttpResponse::Created().json(eligibility_json(&record)))
 }

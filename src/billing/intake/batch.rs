@@ -265,7 +265,7 @@ impl<'a> Batch<'a> {
         tx.lock_keys(&lock_keys, LockMode::Shared).await?;
         self.read_earlier_claims(&mut tx, &patients).await?;
 
-        let today = Utc::now().date_naive();
+        let today = self.rules.today();
         let now = Utc::now();
         for (at, (line, request)) in requests.into_iter().enumerate() {
             if at % YIELD_EVERY == 0 {

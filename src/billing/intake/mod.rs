@@ -6,7 +6,6 @@ pub mod batch;
 pub mod request;
 pub mod routes;
 
-use chrono::Utc;
 use serde_json::Value;
 
 use crate::billing::checks::scrub_claim;
@@ -84,7 +83,7 @@ pub async fn submit(
         exists(fhir, &mut tx, reference).await?;
     }
     let claim_id = crate::fhir::new_id();
-    let draft = request.to_claim(Utc::now().date_naive(), BillingState::Draft.fhir_status());
+    let draft = request.to_claim(rules.today(), BillingState::Draft.fhir_status());
     let (billed, report) = scrub_claim(fhir, &mut tx, rules, &claim_id, &draft).await?;
     let pricing = price(&billed, schedules)?;
     let step = scrub_move(&report, INTAKE_ACTOR);

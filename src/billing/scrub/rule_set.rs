@@ -13,9 +13,15 @@
 //! unknown rule or leaves one out is refused, so a typo cannot silently switch a
 //! check off. Payer overrides are resolved when the file is loaded, so scrubbing a
 //! claim costs one lookup of its payer id.
+//!
+//! An operator's file (setting `billing_scrub_rules`) has the same format but lists
+//! only the rules it changes, and of each only what it changes: it is laid over the
+//! shipped file, so rules added by a later release run with their shipped settings.
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::report::Severity;
@@ -134,12 +140,14 @@ impl Profile {
     }
 }
 
-/// The rules in force: a default profile and one per payer that overrides anything.
+/// The rules in force: a default profile and one per payer that overrides anything,
+/// and the practice's time zone, whose calendar the date rules count days on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleSet {
     default: Profile,
     /// Keyed by `Payer::payer_id`, the clearinghouse payer id.
     payers: HashMap<String, Profile>,
+    zone: Tz,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +184,26 @@ struct RuleEntry {
     payers: BTreeMap<String, PayerOverride>,
 }
 
+/// An operator's changes to the shipped rules: [`RuleEntry`] with every setting optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeFile {
+    rules: Vec<RuleChange>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleChange {
+    id: String,
+    #[serde(rename = "description", default)]
+    _description: String,
+    enabled: Option<bool>,
+    severity: Option<Severity>,
+    days: Option<u32>,
+    #[serde(default)]
+    payers: BTreeMap<String, PayerOverride>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PayerOverride {
@@ -195,29 +223,30 @@ impl Default for RuleSet {
 impl RuleSet {
     /// Reads a rule file (the format is in the module documentation).
     pub fn from_json(text: &str) -> Result<RuleSet, RuleSetError> {
-        let file: RuleFile = serde_json::from_str(text)?;
-        let mut entries: Vec<Option<RuleEntry>> = Rule::ALL.iter().map(|_| None).collect();
-        for entry in file.rules {
-            let rule = Rule::from_id(&entry.id).ok_or_else(|| RuleSetError::UnknownRule(entry.id.clone()))?;
-            let takes_days = rule == Rule::TimelyFiling;
-            if !takes_days && (entry.days.is_some() || entry.payers.values().any(|p| p.days.is_some())) {
-                return Err(RuleSetError::DaysNotApplicable(entry.id));
+        Ok(RuleSet::resolve(&complete_entries(text)?))
+    }
+
+    /// The shipped rules with an operator's `changes` laid over them: each rule
+    /// the changes name takes the settings they give, and their payer overrides
+    /// replace the shipped ones of the same payer.
+    pub fn shipped_with(changes: &str) -> Result<RuleSet, RuleSetError> {
+        let mut entries = complete_entries(DEFAULT_RULES)?;
+        let changes: ChangeFile = serde_json::from_str(changes)?;
+        let mut seen = Vec::new();
+        for change in changes.rules {
+            let rule =
+                Rule::from_id(&change.id).ok_or_else(|| RuleSetError::UnknownRule(change.id.clone()))?;
+            if seen.contains(&rule) {
+                return Err(RuleSetError::DuplicateRule(change.id));
             }
-            let slot = &mut entries[rule.index()];
-            if slot.is_some() {
-                return Err(RuleSetError::DuplicateRule(entry.id));
-            }
-            *slot = Some(entry);
+            seen.push(rule);
+            days_apply(rule, change.days, &change.payers)?;
+            let entry = &mut entries[rule.index()];
+            entry.enabled = change.enabled.unwrap_or(entry.enabled);
+            entry.severity = change.severity.unwrap_or(entry.severity);
+            entry.days = change.days.or(entry.days);
+            entry.payers.extend(change.payers);
         }
-        let missing: Vec<&'static str> = Rule::ALL
-            .into_iter()
-            .filter(|rule| entries[rule.index()].is_none())
-            .map(Rule::id)
-            .collect();
-        if !missing.is_empty() {
-            return Err(RuleSetError::MissingRules(missing));
-        }
-        let entries: Vec<RuleEntry> = entries.into_iter().flatten().collect();
         Ok(RuleSet::resolve(&entries))
     }
 
@@ -244,13 +273,66 @@ impl RuleSet {
                 }
             }
         }
-        RuleSet { default, payers }
+        RuleSet {
+            default,
+            payers,
+            zone: Tz::UTC,
+        }
+    }
+
+    /// The same rules, counting days on the calendar of `zone` (the practice's).
+    pub fn in_zone(self, zone: Tz) -> RuleSet {
+        RuleSet { zone, ..self }
+    }
+
+    /// Today where the practice is: the day claims are dated and scrubbed on. A
+    /// service in Honolulu on the evening of the 1st is not yet in the future at
+    /// 8 p.m. there, when it is already the 2nd in UTC.
+    pub fn today(&self) -> NaiveDate {
+        Utc::now().with_timezone(&self.zone).date_naive()
     }
 
     /// The settings in force for claims to `payer_id`.
     pub fn for_payer(&self, payer_id: &str) -> &Profile {
         self.payers.get(payer_id).unwrap_or(&self.default)
     }
+}
+
+/// Refuses a filing window given to a rule other than timely filing.
+fn days_apply(
+    rule: Rule,
+    days: Option<u32>,
+    payers: &BTreeMap<String, PayerOverride>,
+) -> Result<(), RuleSetError> {
+    let given = days.is_some() || payers.values().any(|p| p.days.is_some());
+    if given && rule != Rule::TimelyFiling {
+        return Err(RuleSetError::DaysNotApplicable(rule.id().to_owned()));
+    }
+    Ok(())
+}
+
+/// A complete rule file's entries, in [`Rule::ALL`] order.
+fn complete_entries(text: &str) -> Result<Vec<RuleEntry>, RuleSetError> {
+    let file: RuleFile = serde_json::from_str(text)?;
+    let mut entries: Vec<Option<RuleEntry>> = Rule::ALL.iter().map(|_| None).collect();
+    for entry in file.rules {
+        let rule = Rule::from_id(&entry.id).ok_or_else(|| RuleSetError::UnknownRule(entry.id.clone()))?;
+        days_apply(rule, entry.days, &entry.payers)?;
+        let slot = &mut entries[rule.index()];
+        if slot.is_some() {
+            return Err(RuleSetError::DuplicateRule(entry.id));
+        }
+        *slot = Some(entry);
+    }
+    let missing: Vec<&'static str> = Rule::ALL
+        .into_iter()
+        .filter(|rule| entries[rule.index()].is_none())
+        .map(Rule::id)
+        .collect();
+    if !missing.is_empty() {
+        return Err(RuleSetError::MissingRules(missing));
+    }
+    Ok(entries.into_iter().flatten().collect())
 }
 
 #[cfg(test)]
@@ -358,5 +440,57 @@ mod tests {
             RuleSet::from_json(&bad_severity),
             Err(RuleSetError::Json(_))
         ));
+    }
+
+    #[test]
+    fn an_operators_changes_are_laid_over_the_shipped_rules() {
+        let rules = RuleSet::shipped_with(
+            r#"{"rules": [
+                {"id": "duplicate-claim", "severity": "error"},
+                {"id": "timely-filing", "payers": {"87726": {"days": 90}}},
+                {"id": "hcpcs-code-exists", "enabled": false}
+            ]}"#,
+        )
+        .expect("valid changes");
+        let default = rules.for_payer("any payer");
+        assert_eq!(
+            default.settings(Rule::DuplicateClaim),
+            RuleSettings {
+                enabled: true,
+                severity: Severity::Error
+            }
+        );
+        assert!(!default.settings(Rule::HcpcsCodeExists).enabled);
+        assert_eq!(default.timely_filing_days(), 365);
+        // What the changes leave alone keeps its shipped settings.
+        assert_eq!(
+            default.settings(Rule::BillingProviderNpi),
+            RuleSet::default()
+                .for_payer("any payer")
+                .settings(Rule::BillingProviderNpi)
+        );
+        let payer = rules.for_payer("87726");
+        assert_eq!(payer.timely_filing_days(), 90);
+        assert!(!payer.settings(Rule::HcpcsCodeExists).enabled);
+    }
+
+    #[test]
+    fn an_operators_changes_are_checked_like_a_rule_file() {
+        let refused = |changes: &str| RuleSet::shipped_with(changes).unwrap_err().to_string();
+        assert!(
+            refused(r#"{"rules": [{"id": "timely-filling"}]}"#).contains("unknown rule \"timely-filling\"")
+        );
+        assert!(refused(r#"{"rules": [{"id": "member-id"}, {"id": "member-id"}]}"#).contains("twice"));
+        assert!(refused(r#"{"rules": [{"id": "member-id", "days": 30}]}"#).contains("\"member-id\""));
+        assert!(refused(r#"{"rules": [{"id": "member-id", "enabld": false}]}"#).contains("enabld"));
+    }
+
+    #[test]
+    fn today_is_the_practices_date() {
+        // Kiritimati (UTC+14) is always a day or two ahead of Baker Island (UTC-12).
+        let ahead = RuleSet::default().in_zone(chrono_tz::Pacific::Kiritimati).today();
+        let behind = RuleSet::default().in_zone(chrono_tz::Etc::GMTPlus12).today();
+        let days = (ahead - behind).num_days();
+        assert!((1..=2).contains(&days), "{ahead} and {behind}");
     }
 }
