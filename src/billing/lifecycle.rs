@@ -68,11 +68,22 @@ impl BillingState {
             // Corrected and sent again, or given up.
             Rejected => &[Draft, NeedsReview, ReadyToSubmit, Closed],
             Accepted => &[Paid, PartiallyPaid, Denied],
-            PartiallyPaid => &[Paid, Appealed, Closed],
-            // Appealed, or corrected and resubmitted as a replacement claim.
-            Denied => &[Appealed, ReadyToSubmit, NeedsReview, Closed],
-            Appealed => &[Paid, PartiallyPaid, Denied, Closed],
-            Paid => &[Closed],
+            // Back to accepted: the payer reversed its decision (an 835's CLP02
+            // 22) and will decide again.
+            PartiallyPaid => &[Paid, Appealed, Closed, Accepted],
+            // Appealed, or corrected and resubmitted as a replacement claim; or
+            // paid after all when the payer reprocessed it.
+            Denied => &[
+                Appealed,
+                ReadyToSubmit,
+                NeedsReview,
+                Closed,
+                Paid,
+                PartiallyPaid,
+                Accepted,
+            ],
+            Appealed => &[Paid, PartiallyPaid, Denied, Closed, Accepted],
+            Paid => &[Closed, Accepted],
             Closed => &[],
         }
     }

@@ -17,6 +17,8 @@ crate::on_both_backends!(
     a_remittance_that_fails_half_way_leaves_nothing,
     a_payment_for_a_deleted_claim_waits_unmatched_and_the_rest_post,
     a_claim_all_to_the_deductible_is_the_patient_s_not_denied,
+    a_reversal_takes_the_decision_back_and_the_correction_decides_again,
+    a_denied_claim_paid_on_reprocessing_is_paid_and_its_denial_settled,
 );
 
 /// The envelope of the guide's sample files.
@@ -382,6 +384,109 @@ async fn a_claim_all_to_the_deductible_is_the_patient_s_not_denied(app: &TestApp
     let file = interchange(&[payment("TRACE-NC", "0.00", &[claim], "")]);
     let (_, body) = post_835(app, &file).await;
     assert_eq!(body["remittances"][0]["posted"][0]["state"], "denied", "{body}");
+}
+
+/// The payer reprocesses a paid claim: CLP02 22 takes back the first payment, and
+/// the correction after it pays less.
+async fn a_reversal_takes_the_decision_back_and_the_correction_decides_again(app: &TestApp) {
+    let (id, number) = billed_claim(app).await;
+    let file = interchange(&[payment("TRACE-FIRST", "146.00", &[paid_in_full(&number)], "")]);
+    assert_eq!(post_835(app, &file).await.0, 200);
+    assert_eq!(claim_view(app, &id).await["status"], "paid");
+
+    let reversal = format!("CLP*{number}*22*-146.00*-146.00**12*ICN-FULL~NM1*QC*1*DOE*JANE****MI*M123~");
+    let correction =
+        format!("CLP*{number}*1*146.00*120.00**12*ICN-CORR~CAS*CO*45*26.00~NM1*QC*1*DOE*JANE****MI*M123~");
+    // The check also pays another claim, so the net amount is a payment.
+    let (other_id, other) = billed_claim(app).await;
+    let file = interchange(&[payment(
+        "TRACE-REDO",
+        "120.00",
+        &[reversal, correction, paid_in_full(&other)],
+        "",
+    )]);
+    let (status, body) = post_835(app, &file).await;
+    assert_eq!(status, 200, "{body}");
+    let remittance = &body["remittances"][0];
+    assert_eq!(remittance["imbalances"], Value::Array(vec![]), "{body}");
+    let states: Vec<&str> = remittance["posted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|posted| posted["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["accepted", "partially_paid", "paid"], "{body}");
+
+    let view = claim_view(app, &id).await;
+    assert_eq!(view["status"], "partially_paid", "{view}");
+    assert_eq!(totals(&view)[0], "120.00", "{view}");
+    let moves: Vec<(&str, &str)> = view["statusHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| (step["from"].as_str().unwrap_or(""), step["to"].as_str().unwrap()))
+        .collect();
+    assert!(
+        moves.ends_with(&[
+            ("accepted", "paid"),
+            ("paid", "accepted"),
+            ("accepted", "partially_paid")
+        ]),
+        "{moves:?}"
+    );
+    assert_eq!(claim_view(app, &other_id).await["status"], "paid");
+
+    // A reversal of part of a payment leaves the claim's decision standing.
+    let partial = format!("CLP*{number}*22*-146.00*-20.00**12*ICN-CORR~CAS*CO*45*-126.00~");
+    let file = interchange(&[payment(
+        "TRACE-PART",
+        "0.00",
+        &[partial],
+        "PLB*1999999999*20261231*WO:ICN-CORR*-20.00~",
+    )]);
+    let (status, body) = post_835(app, &file).await;
+    assert_eq!(status, 200, "{body}");
+    let posted = &body["remittances"][0]["posted"][0];
+    assert_eq!(posted["state"], "partially_paid", "{posted}");
+    assert!(
+        posted["stateNotMoved"]
+            .as_str()
+            .unwrap_or("")
+            .contains("100.00 paid"),
+        "{posted}"
+    );
+}
+
+/// A denial the payer overturns by reprocessing: the claim is paid, with no appeal
+/// recorded here, and its denial is settled by the payment.
+async fn a_denied_claim_paid_on_reprocessing_is_paid_and_its_denial_settled(app: &TestApp) {
+    let (id, number) = billed_claim(app).await;
+    let denied = format!("CLP*{number}*4*146.00*0.00**12*ICN-DEN~CAS*CO*50*146.00~");
+    let file = interchange(&[payment("TRACE-DENY", "0.00", &[denied], "")]);
+    let (_, body) = post_835(app, &file).await;
+    assert_eq!(body["remittances"][0]["posted"][0]["state"], "denied", "{body}");
+    let status = api_get(app, &format!("/api/claims/{id}/status")).await;
+    assert_eq!(status["denials"][0]["status"], "open", "{status}");
+
+    let file = interchange(&[payment(
+        "TRACE-REPROCESSED",
+        "146.00",
+        &[paid_in_full(&number)],
+        "",
+    )]);
+    let (_, body) = post_835(app, &file).await;
+    assert_eq!(body["remittances"][0]["posted"][0]["state"], "paid", "{body}");
+    let status = api_get(app, &format!("/api/claims/{id}/status")).await;
+    assert_eq!(status["status"], "paid", "{status}");
+    let denial = &status["denials"][0];
+    assert_eq!(denial["status"], "resolved", "{status}");
+    assert!(
+        denial["resolution"]["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("TRACE-REPROCESSED"),
+        "{denial}"
+    );
 }
 
 /// A claim deleted through the FHIR API after it was billed: its payment has no

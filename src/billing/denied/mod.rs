@@ -23,8 +23,9 @@ use crate::billing::remittance::money::{json_amount, to_cents};
 use crate::billing::service::{self, BillingError, Move};
 use crate::fhir::outcome::FhirError;
 use crate::fhir::service::ResourceService;
-use crate::store::denials::NewDenialRecord;
+use crate::store::denials::{NewDenialRecord, Resolution};
 use crate::store::Session;
+use crate::store::StoreError;
 use crate::x12::remittance::ClaimPayment;
 
 pub use view::{as_denial, denial_json};
@@ -64,6 +65,22 @@ pub struct DeniedClaim<'a> {
     pub remittance_id: i64,
     pub trace_number: &'a str,
     pub at: DateTime<Utc>,
+}
+
+/// Resolves every denial of the claim not resolved yet with `resolution`;
+/// returns how many.
+pub async fn resolve_open_denials(
+    tx: &mut Session,
+    claim_id: &str,
+    resolution: &Resolution<'_>,
+) -> Result<usize, StoreError> {
+    let mut resolved = 0;
+    for denial in tx.claim_denials(claim_id).await? {
+        if denial.new.status != RESOLVED && tx.resolve_denial(denial.id, resolution).await?.is_some() {
+            resolved += 1;
+        }
+    }
+    Ok(resolved)
 }
 
 /// Records the denial and follows its playbook; returns what was done and the

@@ -8,9 +8,10 @@
 //! is not whole cents) is checked for every remittance before anything is written.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::billing::denied::{record_denial, DeniedClaim};
+use crate::billing::denied::{record_denial, resolve_open_denials, DeniedClaim};
 use crate::billing::lifecycle::{check_transition, BillingState};
 use crate::billing::remittance::claim_response::{claim_response, Answer};
 use crate::billing::remittance::detail::claim_detail;
@@ -28,6 +29,7 @@ use crate::fhir::service::ResourceService;
 use crate::integrations::registry::DEFAULT_TENANT;
 use crate::outbound_webhooks::events::{emit, EventType};
 use crate::store::billing::{row_id_of, ClaimStateRow};
+use crate::store::denials::Resolution;
 use crate::store::model::Tenant;
 use crate::store::remittance::{NewRemittance, NewUnmatchedClaim};
 use crate::store::Session;
@@ -327,6 +329,23 @@ async fn post_claim(
         .await?;
     let (mut state, state_not_moved) = follow_verdict(fhir, tx, &row, verdict, plan, claim.payment).await?;
     let mut denial = None;
+    if claim.paid_cents > 0
+        && state_not_moved.is_none()
+        && matches!(verdict, Verdict::Paid | Verdict::PartiallyPaid)
+    {
+        // Paid after all (on reprocessing, an appeal, a corrected claim): the
+        // claim's denials are settled.
+        let note = format!(
+            "paid: 835 remittance, trace number {}",
+            plan.remittance.trace.number
+        );
+        let resolution = Resolution {
+            at: now,
+            by: ACTOR,
+            note: &note,
+        };
+        resolve_open_denials(tx, claim_id, &resolution).await?;
+    }
     if verdict == Verdict::Denied {
         let denied = DeniedClaim {
             claim_id,
@@ -377,6 +396,16 @@ async fn follow_verdict(
     let Some(to) = verdict.state() else {
         return Ok((from, None));
     };
+    if verdict == Verdict::Reversed {
+        // Only a reversal that takes back all that was paid takes the decision
+        // back; one that leaves money paid (a partial recoupment, or the
+        // correction posted before it) leaves the claim where it is.
+        let left = LedgerTotals::of_stored(&tx.claim_ledger(&row.claim_id).await?).paid();
+        if left > Decimal::ZERO {
+            let why = format!("the reversal leaves {left} paid on the claim");
+            return Ok((from, Some(why)));
+        }
+    }
     let Some(steps) = route(from, to) else {
         let refused = check_transition(from, to)
             .err()

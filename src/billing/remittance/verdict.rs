@@ -17,8 +17,11 @@ pub enum Verdict {
     /// CLP02 4, or processed with nothing paid and adjustments saying why (other
     /// than the patient's cost sharing).
     Denied,
-    /// Recorded without a move: a reversal (22), a claim the payer says is not
-    /// theirs (23), predetermination pricing (25), or an unknown status.
+    /// CLP02 22: the payer takes back its earlier decision and payment; the
+    /// claim awaits a new one (usually the next CLP, a correction).
+    Reversed,
+    /// Recorded without a move: a claim the payer says is not theirs (23),
+    /// predetermination pricing (25), or an unknown status.
     RecordOnly,
 }
 
@@ -29,6 +32,7 @@ const PROCESSED: &[&str] = &["1", "2", "3", "19", "20", "21"];
 pub fn verdict(claim: &ClaimPayment) -> Verdict {
     match claim.status.as_str() {
         "4" => Verdict::Denied,
+        "22" => Verdict::Reversed,
         status if PROCESSED.contains(&status) => {
             let mut adjustments = claim
                 .adjustments
@@ -69,6 +73,7 @@ impl Verdict {
             Verdict::Paid => Some(BillingState::Paid),
             Verdict::PartiallyPaid => Some(BillingState::PartiallyPaid),
             Verdict::Denied => Some(BillingState::Denied),
+            Verdict::Reversed => Some(BillingState::Accepted),
             Verdict::RecordOnly => None,
         }
     }
@@ -77,7 +82,7 @@ impl Verdict {
     /// with part of the claim unpaid (partial), or refused (error).
     pub fn outcome(self) -> &'static str {
         match self {
-            Verdict::Paid | Verdict::RecordOnly => "complete",
+            Verdict::Paid | Verdict::Reversed | Verdict::RecordOnly => "complete",
             Verdict::PartiallyPaid => "partial",
             Verdict::Denied => "error",
         }
@@ -85,16 +90,20 @@ impl Verdict {
 }
 
 /// The moves that take a claim from `from` to `to`: straight there when that is
-/// legal, otherwise through `submitted` and `accepted` — the states a claim passes
-/// on its way to a payer, which a remittance proves it passed — when each step is
-/// legal. `None` when there is no such way (or nothing to do).
+/// legal, otherwise, for a claim sent or about to be, through `submitted` and
+/// `accepted` — the states a claim passes on its way to a payer, which a
+/// remittance proves it passed — when each step is legal. Never back through
+/// `accepted` from a decision: only a reversal takes a decision back. `None` when
+/// there is no such way (or nothing to do).
 pub fn route(from: BillingState, to: BillingState) -> Option<Vec<BillingState>> {
-    use BillingState::{Accepted, Submitted};
+    use BillingState::{Accepted, ReadyToSubmit, Submitted};
     if from == to {
         return None;
     }
+    let on_the_way = matches!(from, ReadyToSubmit | Submitted);
     [vec![to], vec![Accepted, to], vec![Submitted, Accepted, to]]
         .into_iter()
+        .filter(|steps| steps.len() == 1 || on_the_way)
         .find(|steps| {
             let mut at = from;
             steps.iter().all(|&step| {
@@ -178,7 +187,7 @@ mod tests {
         );
         assert_eq!(verdict(&claim("1", 100, 0, false)), Verdict::RecordOnly);
         assert_eq!(verdict(&claim("4", 100, 0, false)), Verdict::Denied);
-        assert_eq!(verdict(&claim("22", 100, -100, true)), Verdict::RecordOnly);
+        assert_eq!(verdict(&claim("22", 100, -100, true)), Verdict::Reversed);
         assert_eq!(verdict(&claim("23", 100, 0, false)), Verdict::RecordOnly);
         assert_eq!(Verdict::PartiallyPaid.outcome(), "partial");
         assert_eq!(Verdict::Denied.outcome(), "error");
@@ -200,7 +209,10 @@ mod tests {
         // Nothing legal leads there: the state stays and is reported.
         assert_eq!(route(Draft, Paid), None);
         assert_eq!(route(Closed, Paid), None);
-        assert_eq!(route(Paid, PartiallyPaid), None);
+        assert_eq!(route(Paid, PartiallyPaid), None, "not back through accepted");
         assert_eq!(route(Paid, Paid), None);
+        // A reversal takes a decision back; a payment on reprocessing overturns a denial.
+        assert_eq!(route(Paid, Accepted), Some(vec![Accepted]));
+        assert_eq!(route(Denied, Paid), Some(vec![Paid]));
     }
 }

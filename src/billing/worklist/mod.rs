@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::billing::corrections::{self, CorrectionError, Corrections};
 use crate::billing::denials::Category;
-use crate::billing::denied::{OPEN, RESOLVED};
+use crate::billing::denied::OPEN;
 use crate::billing::dispatch;
 use crate::billing::lifecycle::BillingState;
 use crate::billing::period::{Period, PeriodError};
@@ -169,12 +169,7 @@ pub async fn resolve(
         by: actor,
         note,
     };
-    let mut resolved = 0;
-    for denial in tx.claim_denials(claim_id).await? {
-        if denial.new.status != RESOLVED && tx.resolve_denial(denial.id, &resolution).await?.is_some() {
-            resolved += 1;
-        }
-    }
+    let resolved = crate::billing::denied::resolve_open_denials(&mut tx, claim_id, &resolution).await?;
     if close && state != BillingState::Closed {
         let step = Move {
             to: BillingState::Closed,
