@@ -55,14 +55,42 @@ async fn two_nodes_on_one_database_and_one_redis_agree() {
         .await;
     assert_eq!(status, 201, "{body}");
 
-    a_write_on_one_node_is_read_on_the_other_at_once(&a, &b).await;
-    a_token_revoked_on_one_node_is_refused_by_the_other(&a, &b, &credentials).await;
-    each_job_runs_once_whichever_node_runs_it(&a, &b, &clearinghouse).await;
-    a_message_resent_to_the_other_node_is_applied_once(&a, &b).await;
-    killing_a_node_mid_load_loses_nothing_it_acknowledged(&mut a, &b, &clearinghouse).await;
+    within("reads", a_write_on_one_node_is_read_on_the_other_at_once(&a, &b)).await;
+    within(
+        "revocation",
+        a_token_revoked_on_one_node_is_refused_by_the_other(&a, &b, &credentials),
+    )
+    .await;
+    within(
+        "jobs",
+        each_job_runs_once_whichever_node_runs_it(&a, &b, &clearinghouse),
+    )
+    .await;
+    within(
+        "resend",
+        a_message_resent_to_the_other_node_is_applied_once(&a, &b),
+    )
+    .await;
+    within(
+        "kill",
+        killing_a_node_mid_load_loses_nothing_it_acknowledged(&mut a, &b, &clearinghouse),
+    )
+    .await;
 
     drop((a, b));
     deployment.drop_schema().await;
+}
+
+/// Runs one part of the test, failing it, named, if it has not finished in two
+/// minutes (alone it takes seconds): a part stuck for good fails the suite at once
+/// instead of holding it until CI's limit.
+async fn within(part: &str, test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(Duration::from_secs(120), test)
+        .await
+        .is_err()
+    {
+        panic!("the {part} part did not finish in two minutes");
+    }
 }
 
 /// (a) B's cache is hot with each version before A replaces it; B still answers
