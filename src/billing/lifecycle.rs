@@ -68,28 +68,32 @@ impl BillingState {
             // Corrected and sent again, or given up.
             Rejected => &[Draft, NeedsReview, ReadyToSubmit, Closed],
             Accepted => &[Paid, PartiallyPaid, Denied],
-            // Back to accepted: the payer reversed its decision (an 835's CLP02
-            // 22) and will decide again.
-            PartiallyPaid => &[Paid, Appealed, Closed, Accepted],
-            // Appealed, or corrected and resubmitted as a replacement claim; or
-            // paid after all when the payer reprocessed it.
-            Denied => &[
-                Appealed,
-                ReadyToSubmit,
-                NeedsReview,
-                Closed,
-                Paid,
-                PartiallyPaid,
-                Accepted,
-            ],
-            Appealed => &[Paid, PartiallyPaid, Denied, Closed, Accepted],
-            Paid => &[Closed, Accepted],
+            PartiallyPaid => &[Paid, Appealed, Closed],
+            // Appealed, or corrected and resubmitted as a replacement claim.
+            Denied => &[Appealed, ReadyToSubmit, NeedsReview, Closed],
+            Appealed => &[Paid, PartiallyPaid, Denied, Closed],
+            Paid => &[Closed],
             Closed => &[],
         }
     }
 
     pub fn can_move_to(self, to: BillingState) -> bool {
         self.next_states().contains(&to)
+    }
+
+    /// Whether an 835 may move the claim: every move `next_states` allows, and
+    /// two only a remittance makes — a reversal (CLP02 22) takes the payer's
+    /// decision back to `accepted`, and a denied claim the payer reprocessed is
+    /// paid. Neither is open to the transitions API or the status feeds: a
+    /// late acknowledgement must not undo a payment, nor a person pay a claim
+    /// no money came for.
+    pub fn can_move_on_remittance(self, to: BillingState) -> bool {
+        use BillingState::*;
+        self.can_move_to(to)
+            || matches!(
+                (self, to),
+                (Paid | PartiallyPaid | Denied | Appealed, Accepted) | (Denied, Paid | PartiallyPaid)
+            )
     }
 
     /// `Claim.status` in FHIR: a claim being prepared is `draft`; once it is meant
@@ -168,6 +172,22 @@ mod tests {
                 pair[1]
             );
         }
+    }
+
+    #[test]
+    fn only_a_remittance_takes_a_decision_back_or_pays_a_denial() {
+        use BillingState::*;
+        for (from, to) in [
+            (Paid, Accepted),
+            (PartiallyPaid, Accepted),
+            (Denied, Accepted),
+            (Denied, Paid),
+        ] {
+            assert!(from.can_move_on_remittance(to), "{from} → {to}");
+            assert!(check_transition(from, to).is_err(), "{from} → {to} by hand");
+        }
+        assert!(!Closed.can_move_on_remittance(Accepted));
+        assert!(Accepted.can_move_on_remittance(Paid));
     }
 
     #[test]

@@ -397,12 +397,13 @@ async fn a_reversal_takes_the_decision_back_and_the_correction_decides_again(app
     let reversal = format!("CLP*{number}*22*-146.00*-146.00**12*ICN-FULL~NM1*QC*1*DOE*JANE****MI*M123~");
     let correction =
         format!("CLP*{number}*1*146.00*120.00**12*ICN-CORR~CAS*CO*45*26.00~NM1*QC*1*DOE*JANE****MI*M123~");
-    // The check also pays another claim, so the net amount is a payment.
+    // Written correction first, against the guide's order: the reversal is still
+    // posted first. The check also pays another claim, so the net is a payment.
     let (other_id, other) = billed_claim(app).await;
     let file = interchange(&[payment(
         "TRACE-REDO",
         "120.00",
-        &[reversal, correction, paid_in_full(&other)],
+        &[correction, reversal, paid_in_full(&other)],
         "",
     )]);
     let (status, body) = post_835(app, &file).await;
@@ -435,6 +436,15 @@ async fn a_reversal_takes_the_decision_back_and_the_correction_decides_again(app
         "{moves:?}"
     );
     assert_eq!(claim_view(app, &other_id).await["status"], "paid");
+    // Only an 835 takes a decision back: by hand, the move is refused.
+    let response = app
+        .client
+        .post(app.server_url(&format!("/api/billing/claims/{other_id}/transitions")))
+        .json(&serde_json::json!({"to": "accepted"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 409);
 
     // A reversal of part of a payment leaves the claim's decision standing.
     let partial = format!("CLP*{number}*22*-146.00*-20.00**12*ICN-CORR~CAS*CO*45*-126.00~");

@@ -1,5 +1,6 @@
 //! Denials as billing works them: recorded when an 835 denies a claim, routed by
-//! the playbook that matches, and resolved by a person with a note.
+//! the playbook that matches, and resolved by a person with a note — or by the
+//! payment of a later 835, when the payer pays the claim after all.
 //!
 //! What a playbook's action does on posting:
 //! - `auto_resubmit`: the claim goes back to `ready_to_submit`, queued to be sent

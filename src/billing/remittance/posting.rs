@@ -108,8 +108,15 @@ impl<'a> Plan<'a> {
             CreditDebit::Debit => -payment.amount,
         };
         let trace = &remittance.trace.number;
-        let claims = remittance
-            .claims()
+        // Reversals (CLP02 22) first: the guide puts a reversal before the
+        // correction that follows it, and a payer that does not would otherwise
+        // have its correction refused (a paid claim cannot be decided again) and
+        // its reversal undo the correction's decision. The sort is stable, so
+        // otherwise the file's order holds.
+        let mut in_order: Vec<&ClaimPayment> = remittance.claims().collect();
+        in_order.sort_by_key(|claim| claim.status != "22");
+        let claims = in_order
+            .into_iter()
             .map(|claim| {
                 let number = &claim.patient_control_number;
                 Ok(PlannedClaim {
@@ -393,7 +400,7 @@ async fn follow_verdict(
     payment: &ClaimPayment,
 ) -> Result<(BillingState, Option<String>), BillingError> {
     let from = service::parse_state(row)?;
-    let Some(to) = verdict.state() else {
+    let Some(to) = verdict.state().filter(|&to| to != from) else {
         return Ok((from, None));
     };
     if verdict == Verdict::Reversed {

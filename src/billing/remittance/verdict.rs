@@ -107,7 +107,7 @@ pub fn route(from: BillingState, to: BillingState) -> Option<Vec<BillingState>> 
         .find(|steps| {
             let mut at = from;
             steps.iter().all(|&step| {
-                let legal = at.can_move_to(step);
+                let legal = at.can_move_on_remittance(step);
                 at = step;
                 legal
             })
