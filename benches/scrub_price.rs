@@ -14,7 +14,7 @@ use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 
 use claimbridge::billing::claim::{
-    BillingClaim, CoverageTerms, Payer, Person, Provider, ServiceLine, Subscriber,
+    BillingClaim, CoverageTerms, DateSource, Payer, Person, Provider, ServiceLine, Subscriber,
 };
 use claimbridge::billing::pricing::{self, Fee, FeeSchedule, FeeSchedules};
 use claimbridge::billing::scrub::{self, BilledService, DuplicateCheck, RuleSet, ScrubContext};
@@ -62,6 +62,7 @@ fn line(
         charge: money(charge),
         service_date: day,
         service_end: None,
+        date_source: DateSource::ServicedDate,
         diagnosis_pointers: pointers,
         place_of_service: None,
     }
@@ -119,6 +120,7 @@ fn claim(n: usize) -> BillingClaim {
         }),
         place_of_service: Some("11".into()),
         diagnoses: (0..4).map(|k| pick(DIAGNOSES, k * 2).to_owned()).collect(),
+        diagnosis_elements: vec![],
         total_charge: money("215.50"),
         lines,
         original_reference: None,

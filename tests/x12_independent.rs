@@ -17,7 +17,9 @@ use std::process::Command;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use claimbridge::billing::claim::{Address, BillingClaim, Payer, Person, Provider, ServiceLine, Subscriber};
+use claimbridge::billing::claim::{
+    Address, BillingClaim, DateSource, Payer, Person, Provider, ServiceLine, Subscriber,
+};
 use claimbridge::x12::check_envelope;
 use claimbridge::x12::claim_837p::{write_837p, ClaimSubmission, ClaimSubmissionConfig, Receiver, Submitter};
 use claimbridge::x12::{ControlNumbers, EnvelopeConfig, InterchangeParty, Usage};
@@ -97,6 +99,7 @@ fn generated_claim(n: u32) -> BillingClaim {
             charge: Decimal::new(4000 + 1250 * i64::from(sequence), 2),
             service_date: date(2024, 1, 8 + n),
             service_end: None,
+            date_source: DateSource::ServicedDate,
             diagnosis_pointers: if sequence == 1 { vec![1, 2] } else { vec![1] },
             place_of_service: None,
         })
@@ -132,6 +135,7 @@ fn generated_claim(n: u32) -> BillingClaim {
         }),
         place_of_service: Some("11".into()),
         diagnoses: vec!["J069".into(), "R509".into()],
+        diagnosis_elements: vec![],
         total_charge: lines.iter().map(|line| line.charge).sum(),
         lines,
         original_reference: None,

@@ -117,19 +117,14 @@ pub(crate) fn claim_lock_key(patient_id: &str) -> String {
 
 /// (date of service, code) of each line of a stored Claim.
 pub(crate) fn billed_services(claim: &Value) -> Vec<(NaiveDate, String)> {
-    // A line's date as billing reads it (`from_fhir`): its own, else the claim's
-    // billable period's start.
-    let billable_start = claim.at("/billablePeriod/start");
+    // A line's date as billing reads it.
+    let billable_start = claim.at("/billablePeriod/start").and_then(Value::as_str);
     let items = claim.get("item").and_then(Value::as_array).into_iter().flatten();
     items
         .filter_map(|item| {
             let code = item.at("/productOrService/coding/0/code")?.as_str()?;
-            let date = item
-                .get("servicedDate")
-                .or_else(|| item.at("/servicedPeriod/start"))
-                .or(billable_start)?
-                .as_str()?;
-            Some((from_fhir::date_of(date)?, code.to_owned()))
+            let (date, _) = from_fhir::first_day_of_service(item, billable_start)?;
+            Some((date, code.to_owned()))
         })
         .collect()
 }

@@ -26,6 +26,9 @@ pub struct BillingClaim {
     pub place_of_service: Option<String>,
     /// ICD-10-CM codes in Claim.diagnosis sequence order, without the dot.
     pub diagnoses: Vec<String>,
+    /// Where each of `diagnoses` is in `Claim.diagnosis`, for findings' paths;
+    /// empty for a claim not read from FHIR (its paths use the position).
+    pub diagnosis_elements: Vec<usize>,
     pub lines: Vec<ServiceLine>,
     /// Claim.total.
     pub total_charge: Decimal,
@@ -112,6 +115,8 @@ pub struct ServiceLine {
     pub service_date: NaiveDate,
     /// The last day of a `servicedPeriod` that runs past `service_date`.
     pub service_end: Option<NaiveDate>,
+    /// Which element the line's date was read from, for findings' paths.
+    pub date_source: DateSource,
     /// Claim.item.diagnosisSequence as 1-based positions in `diagnoses` (what an
     /// 837P's SV107 writes); 0 for an entry naming no ICD-10-CM diagnosis of the claim.
     pub diagnosis_pointers: Vec<u32>,
@@ -125,11 +130,24 @@ impl ServiceLine {
         self.service_end.unwrap_or(self.service_date)
     }
 
-    /// The path of the line's date in the FHIR Claim at `index`, for findings.
+    /// The path of the line's date in the FHIR Claim (the line at `index`), for
+    /// findings.
     pub fn date_path(&self, index: usize) -> String {
-        match self.service_end {
-            Some(_) => format!("Claim.item[{index}].servicedPeriod"),
-            None => format!("Claim.item[{index}].servicedDate"),
+        match self.date_source {
+            DateSource::ServicedDate => format!("Claim.item[{index}].servicedDate"),
+            DateSource::ServicedPeriod => format!("Claim.item[{index}].servicedPeriod"),
+            DateSource::BillablePeriod => "Claim.billablePeriod".into(),
         }
     }
+}
+
+/// Where a line's date of service comes from in the FHIR Claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateSource {
+    /// `Claim.item.servicedDate`.
+    ServicedDate,
+    /// `Claim.item.servicedPeriod`.
+    ServicedPeriod,
+    /// The claim's `billablePeriod`, for a line dated neither way.
+    BillablePeriod,
 }

@@ -7,6 +7,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::billing::from_fhir::{DiagnosisSequences, ICD10_SYSTEM};
 use crate::billing::remittance::money::json_amount;
 use crate::fhir::pointer::Pointer;
 
@@ -30,7 +31,8 @@ pub struct LineCorrection {
 pub struct Corrections {
     #[serde(default)]
     pub lines: Vec<LineCorrection>,
-    /// The claim's diagnosis codes in order (`Claim.diagnosis`, sequence 1…);
+    /// The claim's billed (ICD-10-CM) diagnosis codes in order, replacing
+    /// `Claim.diagnosis` (sequence 1…); the lines' pointers follow each place.
     /// `None` keeps them.
     pub diagnoses: Option<Vec<String>>,
 }
@@ -113,17 +115,35 @@ pub fn apply(claim: &mut Value, corrections: &Corrections) -> Result<(), Correct
                 "a claim needs at least one diagnosis",
             ));
         }
-        let system = claim
-            .at("/diagnosis/0/diagnosisCodeableConcept/coding/0/system")
-            .cloned()
-            .unwrap_or_else(|| json!(crate::billing::from_fhir::ICD10_SYSTEM));
+        // The lines point at diagnoses by sequence; the billed ones (ICD-10-CM,
+        // in sequence order) are what a biller corrects, by place. Each pointer
+        // is carried to the corrected code in its diagnosis's place; one at a
+        // diagnosis not billed (SNOMED CT), which the correction drops, goes.
+        let billed = DiagnosisSequences::of(claim)
+            .map_err(|error| refused("Claim.diagnosis".into(), &error.to_string()))?;
+        for item in claim
+            .get_mut("item")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(pointers) = item.get("diagnosisSequence").and_then(Value::as_array) {
+                let moved: Vec<Value> = pointers
+                    .iter()
+                    .map(|pointer| billed.position_of(pointer))
+                    .filter(|&position| position > 0)
+                    .map(Value::from)
+                    .collect();
+                item["diagnosisSequence"] = Value::Array(moved);
+            }
+        }
         claim["diagnosis"] = codes
             .iter()
             .enumerate()
             .map(|(index, code)| {
                 json!({
                     "sequence": index + 1,
-                    "diagnosisCodeableConcept": {"coding": [{"system": system, "code": code}]},
+                    "diagnosisCodeableConcept": {"coding": [{"system": ICD10_SYSTEM, "code": code}]},
                 })
             })
             .collect();
@@ -207,6 +227,42 @@ mod tests {
             "http://hl7.org/fhir/sid/icd-10-cm"
         );
         assert_eq!(claim["diagnosis"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn pointers_follow_the_billed_diagnosis_in_their_place() {
+        let mut claim = claim();
+        claim["diagnosis"] = json!([
+            {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "49727002"}]}},
+            {"sequence": 4, "diagnosisCodeableConcept": {"coding": [{"system": ICD10_SYSTEM, "code": "R05"}]}},
+            {"sequence": 7, "diagnosisCodeableConcept": {"coding": [{"system": ICD10_SYSTEM, "code": "J20"}]}}
+        ]);
+        claim["item"][0]["diagnosisSequence"] = json!([7, 1, 4]);
+        let corrections = Corrections {
+            diagnoses: Some(vec!["R05.1".into(), "J20.9".into()]),
+            ..Default::default()
+        };
+        apply(&mut claim, &corrections).unwrap();
+        // J20 was billed second, so J20.9 is; the SNOMED CT pointer is gone.
+        assert_eq!(claim["item"][0]["diagnosisSequence"], json!([2, 1]));
+        let coded: Vec<(&Value, &Value)> = claim["diagnosis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    &d["sequence"],
+                    &d["diagnosisCodeableConcept"]["coding"][0]["system"],
+                )
+            })
+            .collect();
+        assert_eq!(
+            coded,
+            [
+                (&json!(1), &json!(ICD10_SYSTEM)),
+                (&json!(2), &json!(ICD10_SYSTEM))
+            ]
+        );
     }
 
     #[test]

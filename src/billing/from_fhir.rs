@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::billing::claim::{
-    Address, BillingClaim, CoverageTerms, Payer, Person, Provider, ServiceLine, Subscriber,
+    Address, BillingClaim, CoverageTerms, DateSource, Payer, Person, Provider, ServiceLine, Subscriber,
 };
 use crate::fhir::outcome::FhirError;
 use crate::fhir::pointer::Pointer;
@@ -148,7 +148,7 @@ pub fn billing_claim(
     let patient_id = reference_of(claim, "/patient")
         .map(|(_, id)| id.to_owned())
         .unwrap_or_default();
-    let diagnoses = DiagnosisSequences::of(claim);
+    let diagnoses = DiagnosisSequences::of(claim)?;
     let lines = service_lines(claim, &diagnoses)?;
     let place_of_service = lines.first().and_then(|l| l.place_of_service.clone());
     let lines = lines
@@ -173,6 +173,7 @@ pub fn billing_claim(
         rendering_provider: referenced.rendering_provider.as_deref().map(provider),
         place_of_service,
         diagnoses: diagnoses.codes(),
+        diagnosis_elements: diagnoses.elements(),
         lines,
         total_charge: total_charge(claim).unwrap_or_default(),
         original_reference: claim
@@ -265,7 +266,7 @@ fn service_lines(claim: &Value, diagnoses: &DiagnosisSequences) -> Result<Vec<Se
     items
         .enumerate()
         .map(|(index, item)| {
-            let (service_date, service_end) = serviced(item, index, billable_start)?;
+            let (service_date, service_end, date_source) = serviced(item, index, billable_start)?;
             let units = item
                 .at("/quantity/value")
                 .and_then(decimal)
@@ -295,6 +296,7 @@ fn service_lines(claim: &Value, diagnoses: &DiagnosisSequences) -> Result<Vec<Se
                 charge: charge.unwrap_or_default(),
                 service_date,
                 service_end,
+                date_source,
                 diagnosis_pointers: item
                     .get("diagnosisSequence")
                     .and_then(Value::as_array)
@@ -309,66 +311,87 @@ fn service_lines(claim: &Value, diagnoses: &DiagnosisSequences) -> Result<Vec<Se
         .collect()
 }
 
-/// A line's first day of service and, for a `servicedPeriod` that runs past it,
-/// its last. A line dated neither way is dated by the claim's `billablePeriod`.
+/// A line's first day of service, for a `servicedPeriod` that runs past it its
+/// last, and where the date was read from. A line dated neither way is dated by
+/// the claim's `billablePeriod`.
 fn serviced(
     item: &Value,
     index: usize,
     billable_start: Option<&str>,
-) -> Result<(NaiveDate, Option<NaiveDate>), FhirError> {
-    let day = |pointer: &str| item.at(pointer).and_then(Value::as_str).and_then(date_of);
-    let period_end = day("/servicedPeriod/end");
-    let first = item
-        .get("servicedDate")
+) -> Result<(NaiveDate, Option<NaiveDate>, DateSource), FhirError> {
+    let Some((first, source)) = first_day_of_service(item, billable_start) else {
+        return Err(FhirError::invalid_at(
+            "required",
+            format!("Claim.item[{index}].serviced[x]"),
+            "the line has no date of service",
+        ));
+    };
+    let period_end = item
+        .at("/servicedPeriod/end")
         .and_then(Value::as_str)
-        .and_then(date_of)
-        .or_else(|| day("/servicedPeriod/start"))
-        .or(period_end)
-        .or_else(|| billable_start.and_then(date_of))
-        .ok_or_else(|| {
-            FhirError::invalid_at(
-                "required",
-                format!("Claim.item[{index}].serviced[x]"),
-                "the line has no date of service",
-            )
-        })?;
+        .and_then(date_of);
     match period_end {
         Some(last) if last < first => Err(FhirError::invalid_at(
             "invariant",
             format!("Claim.item[{index}].servicedPeriod.end"),
             "the period of service ends before it starts",
         )),
-        Some(last) if last > first => Ok((first, Some(last))),
-        _ => Ok((first, None)),
+        Some(last) if last > first => Ok((first, Some(last), source)),
+        _ => Ok((first, None, source)),
+    }
+}
+
+/// A line's (first) day of service and where it was read from: its
+/// `servicedDate`, else its `servicedPeriod` (the start, else the end), else the
+/// claim's `billablePeriod` start.
+pub(crate) fn first_day_of_service(
+    item: &Value,
+    billable_start: Option<&str>,
+) -> Option<(NaiveDate, DateSource)> {
+    let day = |pointer: &str| item.at(pointer).and_then(Value::as_str).and_then(date_of);
+    if let Some(date) = day("/servicedDate") {
+        Some((date, DateSource::ServicedDate))
+    } else if let Some(date) = day("/servicedPeriod/start").or_else(|| day("/servicedPeriod/end")) {
+        Some((date, DateSource::ServicedPeriod))
+    } else {
+        Some((billable_start.and_then(date_of)?, DateSource::BillablePeriod))
     }
 }
 
 /// The claim's ICD-10-CM diagnoses in `sequence` order (what an 837P's HI
-/// segment lists), with the `sequence` each was written under. Other diagnoses
-/// (SNOMED CT, a Condition reference) cannot be billed and are left out.
-struct DiagnosisSequences {
-    sorted: Vec<(u64, String)>,
+/// segment lists), with the `sequence` each was written under and where it is in
+/// `Claim.diagnosis`. Other diagnoses (SNOMED CT, a Condition reference) cannot
+/// be billed and are left out.
+pub(crate) struct DiagnosisSequences {
+    /// (sequence, index in `Claim.diagnosis`, code as written).
+    billed: Vec<(u64, usize, String)>,
 }
 
 impl DiagnosisSequences {
-    fn of(claim: &Value) -> Self {
-        let mut sorted: Vec<(u64, String)> = claim
-            .get("diagnosis")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(index, d)| {
-                let code = coding_in(d.get("diagnosisCodeableConcept"), ICD10_SYSTEMS)?;
-                let sequence = d
-                    .get("sequence")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(index as u64 + 1);
-                Some((sequence, code.replace('.', "")))
-            })
-            .collect();
-        sorted.sort_by_key(|(sequence, _)| *sequence);
-        DiagnosisSequences { sorted }
+    /// Refuses a claim whose diagnoses repeat a `sequence` (one left without is
+    /// numbered by its place): a line pointing at it would name two.
+    pub(crate) fn of(claim: &Value) -> Result<Self, FhirError> {
+        let diagnoses = claim.get("diagnosis").and_then(Value::as_array);
+        let mut seen = std::collections::HashSet::new();
+        let mut billed = Vec::new();
+        for (index, diagnosis) in diagnoses.into_iter().flatten().enumerate() {
+            let sequence = diagnosis
+                .get("sequence")
+                .and_then(Value::as_u64)
+                .unwrap_or(index as u64 + 1);
+            if !seen.insert(sequence) {
+                return Err(FhirError::invalid_at(
+                    "invariant",
+                    format!("Claim.diagnosis[{index}].sequence"),
+                    format!("sequence {sequence} is given to an earlier diagnosis too"),
+                ));
+            }
+            if let Some(code) = coding_in(diagnosis.get("diagnosisCodeableConcept"), ICD10_SYSTEMS) {
+                billed.push((sequence, index, code));
+            }
+        }
+        billed.sort_by_key(|(sequence, _, _)| *sequence);
+        Ok(DiagnosisSequences { billed })
     }
 
     /// Where the diagnosis an item's `diagnosisSequence` entry names sits among
@@ -376,19 +399,33 @@ impl DiagnosisSequences {
     /// Sequences are the claim's own numbering and may skip: a claim whose
     /// diagnoses are 1 (SNOMED CT) and 2 (ICD-10-CM) bills one diagnosis, and an
     /// item pointing at sequence 2 points at the first.
-    fn position_of(&self, sequence: &Value) -> u32 {
+    pub(crate) fn position_of(&self, sequence: &Value) -> u32 {
         let Some(sequence) = sequence.as_u64() else {
             return 0;
         };
-        self.sorted
+        self.billed
             .iter()
-            .position(|(written, _)| *written == sequence)
+            .position(|(written, _, _)| *written == sequence)
             .and_then(|index| u32::try_from(index + 1).ok())
             .unwrap_or(0)
     }
 
-    fn codes(self) -> Vec<String> {
-        self.sorted.into_iter().map(|(_, code)| code).collect()
+    /// Where each billed diagnosis is in `Claim.diagnosis`, in billing order.
+    pub(crate) fn elements(&self) -> Vec<usize> {
+        self.billed.iter().map(|(_, element, _)| *element).collect()
+    }
+
+    /// The billed codes as written (`E11.9`), in billing order.
+    pub(crate) fn written_codes(&self) -> Vec<&str> {
+        self.billed.iter().map(|(_, _, code)| code.as_str()).collect()
+    }
+
+    /// The billed codes without the dot (`E119`), as an 837P writes them.
+    fn codes(&self) -> Vec<String> {
+        self.billed
+            .iter()
+            .map(|(_, _, code)| code.replace('.', ""))
+            .collect()
     }
 }
 
@@ -764,5 +801,30 @@ mod tests {
             format!("{error:?}").contains("Claim.item[1].servicedPeriod.end"),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn a_diagnosis_sequence_given_twice_is_refused_with_its_path() {
+        let mut claim = claim();
+        // The second has no sequence of its own, so its place, 2, repeats the first's.
+        claim["diagnosis"][0]["sequence"] = json!(2);
+        claim["diagnosis"][1].as_object_mut().unwrap().remove("sequence");
+        let error = billing_claim("c1", &claim, &referenced()).unwrap_err();
+        assert!(
+            format!("{error:?}").contains("Claim.diagnosis[1].sequence"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn findings_name_the_element_a_date_or_a_diagnosis_was_read_from() {
+        let mut claim = claim();
+        claim["billablePeriod"] = json!({"start": "2026-03-01"});
+        claim["item"][1].as_object_mut().unwrap().remove("servicedPeriod");
+        let billed = billing_claim("c1", &claim, &referenced()).unwrap();
+        assert_eq!(billed.lines[0].date_path(0), "Claim.item[0].servicedDate");
+        assert_eq!(billed.lines[1].date_path(1), "Claim.billablePeriod");
+        // Billed in sequence order: E11.9 (sequence 1) is Claim.diagnosis[1].
+        assert_eq!(billed.diagnosis_elements, [1, 0]);
     }
 }

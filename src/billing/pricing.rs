@@ -389,7 +389,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::billing::claim::{Payer, Provider, Subscriber};
+    use crate::billing::claim::{DateSource, Payer, Provider, Subscriber};
 
     fn money(text: &str) -> Decimal {
         Decimal::from_str(text).expect("a test amount")
@@ -404,6 +404,7 @@ mod tests {
             charge: money(charge),
             service_date: NaiveDate::from_ymd_opt(2026, 2, 20).expect("a date"),
             service_end: None,
+            date_source: DateSource::ServicedDate,
             diagnosis_pointers: vec![1],
             place_of_service: None,
         }
@@ -430,6 +431,7 @@ mod tests {
             rendering_provider: None,
             place_of_service: Some("11".into()),
             diagnoses: vec!["E119".into()],
+            diagnosis_elements: vec![],
             total_charge: lines.iter().map(|l| l.charge).sum(),
             lines,
             original_reference: None,

@@ -620,16 +620,10 @@ fn actions(id: &str, status: &ClaimStatus, claim: &Value) -> Markup {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let diagnoses: Vec<&str> = claim
-        .get("diagnosis")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|d| {
-            d.at("/diagnosisCodeableConcept/coding/0/code")
-                .and_then(Value::as_str)
-        })
-        .collect();
+    // The billed diagnoses (ICD-10-CM, in sequence order), which a correction
+    // replaces place by place.
+    let billed = crate::billing::from_fhir::DiagnosisSequences::of(claim).ok();
+    let diagnoses: Vec<&str> = billed.as_ref().map(|b| b.written_codes()).unwrap_or_default();
     let text = |value: Option<&Value>| match value {
         Some(Value::String(text)) => text.clone(),
         Some(Value::Number(number)) => number.to_string(),

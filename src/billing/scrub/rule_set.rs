@@ -204,7 +204,7 @@ struct RuleChange {
     payers: BTreeMap<String, PayerOverride>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct PayerOverride {
     enabled: Option<bool>,
@@ -227,8 +227,8 @@ impl RuleSet {
     }
 
     /// The shipped rules with an operator's `changes` laid over them: each rule
-    /// the changes name takes the settings they give, and their payer overrides
-    /// replace the shipped ones of the same payer.
+    /// and each payer override the changes name takes the settings they give and
+    /// keeps the shipped ones they leave out.
     pub fn shipped_with(changes: &str) -> Result<RuleSet, RuleSetError> {
         let mut entries = complete_entries(DEFAULT_RULES)?;
         let changes: ChangeFile = serde_json::from_str(changes)?;
@@ -245,7 +245,12 @@ impl RuleSet {
             entry.enabled = change.enabled.unwrap_or(entry.enabled);
             entry.severity = change.severity.unwrap_or(entry.severity);
             entry.days = change.days.or(entry.days);
-            entry.payers.extend(change.payers);
+            for (payer_id, changes) in change.payers {
+                let current = entry.payers.entry(payer_id).or_default();
+                current.enabled = changes.enabled.or(current.enabled);
+                current.severity = changes.severity.or(current.severity);
+                current.days = changes.days.or(current.days);
+            }
         }
         Ok(RuleSet::resolve(&entries))
     }

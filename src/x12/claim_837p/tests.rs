@@ -2,7 +2,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::*;
-use crate::billing::claim::{Address, Payer, Subscriber};
+use crate::billing::claim::{Address, DateSource, Payer, Subscriber};
 use crate::x12::envelope::check_envelope;
 use crate::x12::segment::{Segment, Segments};
 use crate::x12::writer::tests::{created, envelope_config};
@@ -54,6 +54,7 @@ fn line(sequence: u32, code: &str, charge: &str, pointers: &[u32]) -> ServiceLin
         charge: money(charge),
         service_date: date("2024-01-10"),
         service_end: None,
+        date_source: DateSource::ServicedDate,
         diagnosis_pointers: pointers.to_vec(),
         place_of_service: None,
     }
@@ -82,6 +83,7 @@ fn office_visit(claim_id: &str) -> BillingClaim {
         rendering_provider: None,
         place_of_service: Some("11".into()),
         diagnoses: vec!["E119".into(), "I10".into()],
+        diagnosis_elements: vec![],
         lines: vec![
             ServiceLine {
                 modifiers: vec!["25".into()],

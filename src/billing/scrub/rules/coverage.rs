@@ -65,6 +65,7 @@ pub(super) fn coverage_active(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
+    use crate::billing::claim::DateSource;
     use crate::billing::scrub::report::FindingCode;
     use crate::billing::scrub::rule_set::Rule;
 
@@ -132,6 +133,7 @@ mod tests {
         let mut claim = clean_claim();
         claim.coverage.as_mut().expect("coverage").period_end = Some(date("2026-02-25"));
         claim.lines[1].service_end = Some(date("2026-02-25"));
+        claim.lines[1].date_source = DateSource::ServicedPeriod;
         assert!(check(Rule::CoverageActive, &claim).is_empty());
         claim.lines[1].service_end = Some(date("2026-02-26"));
         let findings = check(Rule::CoverageActive, &claim);

@@ -48,6 +48,7 @@ pub(super) fn timely_filing(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
 mod tests {
     use super::super::testing::*;
     use super::super::{run, RuleInput, Sink};
+    use crate::billing::claim::DateSource;
     use crate::billing::scrub::report::{FindingCode, Severity};
     use crate::billing::scrub::rule_set::Rule;
 
@@ -73,6 +74,7 @@ mod tests {
         let mut claim = clean_claim();
         claim.lines[1].service_date = today();
         claim.lines[1].service_end = Some(date("2026-03-05"));
+        claim.lines[1].date_source = DateSource::ServicedPeriod;
         assert_eq!(
             found(&check(Rule::ServiceDateNotFuture, &claim)),
             [(FindingCode::ServiceDateInFuture, "Claim.item[1].servicedPeriod")]
@@ -84,6 +86,7 @@ mod tests {
         let mut claim = clean_claim();
         claim.lines[0].service_date = today() - chrono::Days::new(366);
         claim.lines[0].service_end = Some(today() - chrono::Days::new(300));
+        claim.lines[0].date_source = DateSource::ServicedPeriod;
         assert_eq!(
             found(&check(Rule::TimelyFiling, &claim)),
             [(FindingCode::TimelyFilingExpired, "Claim.item[0].servicedPeriod")]

@@ -20,8 +20,9 @@ pub(super) fn diagnosis_count(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
             "Add at least one ICD-10-CM diagnosis supporting the services.",
         );
     } else if count > MAX_DIAGNOSES {
+        let element = input.claim.diagnosis_elements.get(MAX_DIAGNOSES).copied();
         sink.report(
-            format!("Claim.diagnosis[{MAX_DIAGNOSES}]"),
+            format!("Claim.diagnosis[{}]", element.unwrap_or(MAX_DIAGNOSES)),
             FindingCode::DiagnosisTooMany,
             format!("The claim has {count} diagnoses; a professional claim carries at most {MAX_DIAGNOSES}."),
             "Keep the diagnoses the lines point to, or split the services over two claims.",
@@ -30,11 +31,17 @@ pub(super) fn diagnosis_count(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
 }
 
 pub(super) fn diagnosis_codes(input: &RuleInput<'_>, sink: &mut Sink<'_>) {
-    for (index, code) in input.claim.diagnoses.iter().enumerate() {
+    let claim = input.claim;
+    for (position, code) in claim.diagnoses.iter().enumerate() {
         if icd10::is_billable(code) {
             continue;
         }
-        let path = format!("Claim.diagnosis[{index}].diagnosisCodeableConcept");
+        let element = claim
+            .diagnosis_elements
+            .get(position)
+            .copied()
+            .unwrap_or(position);
+        let path = format!("Claim.diagnosis[{element}].diagnosisCodeableConcept");
         if icd10::exists(code) {
             sink.report(
                 path,

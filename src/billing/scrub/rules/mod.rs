@@ -116,6 +116,7 @@ pub(super) mod testing {
             charge: money(charge),
             service_date: date("2026-02-20"),
             service_end: None,
+            date_source: DateSource::ServicedDate,
             diagnosis_pointers: pointers.to_vec(),
             place_of_service: None,
         }
@@ -168,6 +169,7 @@ pub(super) mod testing {
             }),
             place_of_service: Some("11".into()),
             diagnoses: vec!["E119".into(), "I10".into(), "E785".into(), "Z7984".into()],
+            diagnosis_elements: vec![],
             lines: vec![
                 ServiceLine {
                     modifiers: vec!["25".into()],
