@@ -78,7 +78,7 @@ async fn two_nodes_on_one_database_and_one_redis_agree() {
     .await;
 
     drop((a, b));
-    deployment.drop_schema().await;
+    within("teardown", deployment.drop_schema()).await;
 }
 
 /// Runs one part of the test, failing it, named, if it has not finished in two
