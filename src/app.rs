@@ -152,6 +152,7 @@ impl Application {
             IngestSettings {
                 identifier_systems: settings.hl7_identifier_systems.clone(),
                 store_only: settings.hl7_store_only.clone(),
+                practice_zone: settings.practice_zone()?,
             },
             observer,
         ));

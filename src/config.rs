@@ -361,16 +361,21 @@ impl Settings {
         )
     }
 
-    /// The scrub rules in force: the shipped ones with `billing_scrub_rules`'s
-    /// changes, on the calendar of `billing_time_zone`, read and checked now so a
-    /// mistake in them stops start-up.
-    pub fn scrub_rules(&self) -> Result<crate::billing::scrub::RuleSet, ConfigError> {
-        let zone: chrono_tz::Tz = self.billing_time_zone.parse().map_err(|_| {
+    /// `billing_time_zone`, the practice's time zone.
+    pub fn practice_zone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.billing_time_zone.parse().map_err(|_| {
             ConfigError::Invalid(format!(
                 "billing_time_zone: {:?} is not an IANA time zone (e.g. America/Chicago)",
                 self.billing_time_zone
             ))
-        })?;
+        })
+    }
+
+    /// The scrub rules in force: the shipped ones with `billing_scrub_rules`'s
+    /// changes, on the calendar of `billing_time_zone`, read and checked now so a
+    /// mistake in them stops start-up.
+    pub fn scrub_rules(&self) -> Result<crate::billing::scrub::RuleSet, ConfigError> {
+        let zone = self.practice_zone()?;
         let rules = read_billing_file(
             "billing_scrub_rules",
             self.billing_scrub_rules.as_deref(),

@@ -32,6 +32,9 @@ pub struct IngestSettings {
     pub identifier_systems: AuthoritySystems,
     /// `ORU` or `SIU^S12`: accepted and stored without mapping.
     pub store_only: Vec<String>,
+    /// The practice's time zone (`billing_time_zone`), on whose calendar the
+    /// claims of DFT charges are dated.
+    pub practice_zone: chrono_tz::Tz,
 }
 
 pub struct Ingest {
@@ -234,7 +237,11 @@ impl Ingest {
         let applied = match parsed {
             Err(problem) => Err(MappingError::Unsupported(problem)),
             Ok(parsed) => {
-                let mut context = MappingContext::new(&self.fhir, &mut tx, &self.settings.identifier_systems);
+                let today = chrono::Utc::now()
+                    .with_timezone(&self.settings.practice_zone)
+                    .date_naive();
+                let mut context =
+                    MappingContext::new(&self.fhir, &mut tx, &self.settings.identifier_systems, today);
                 if let Some((lookups, found)) = prefetched {
                     context.use_lookups(lookups, found);
                 }

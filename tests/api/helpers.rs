@@ -89,6 +89,8 @@ pub struct TestOptions {
     pub fee_schedules: Option<&'static str>,
     /// Changes to the shipped scrub rules (`billing_scrub_rules`, the file's JSON).
     pub scrub_rules: Option<&'static str>,
+    /// The practice's time zone (`billing_time_zone`); otherwise UTC.
+    pub time_zone: Option<&'static str>,
 }
 
 /// A Redis for a test's servers, and their keys' namespace in it.
@@ -140,6 +142,7 @@ impl TestOptions {
         redis: None,
         fee_schedules: None,
         scrub_rules: None,
+        time_zone: None,
     };
 
     /// Billing operations go through the integration registry.
@@ -155,6 +158,7 @@ impl TestOptions {
         redis: None,
         fee_schedules: None,
         scrub_rules: None,
+        time_zone: None,
     };
 }
 
@@ -286,6 +290,7 @@ impl TestApp {
             billing_scrub_rules: options
                 .scrub_rules
                 .map(|json| write_file(auth_dir.path(), "scrub-rules.json", json)),
+            billing_time_zone: options.time_zone.unwrap_or("UTC").into(),
             ..Settings::default()
         };
         let mut jobs = JobRegistry::new();

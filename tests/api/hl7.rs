@@ -1205,3 +1205,69 @@ async fn a_commit_postgresql_refuses_stores_nothing_and_acknowledges_nothing() {
     );
     app.finish().await;
 }
+
+/// Practices far east and far west of UTC: a DFT's claim is dated on the
+/// practice's calendar. At any hour one of the two days differs from UTC's.
+mod practice_zone {
+    use chrono::Utc;
+    use chrono_tz::Tz;
+
+    use super::{admit, charges, field, search, send_one, MRN};
+    use crate::helpers::TestApp;
+
+    mod east {
+        use crate::helpers::TestOptions;
+
+        const OPTIONS: TestOptions = TestOptions {
+            time_zone: Some("Pacific/Kiritimati"),
+            ..TestOptions::SANDBOX
+        };
+
+        crate::on_both_backends!(with super::OPTIONS; a_dft_claim_is_dated_where_the_practice_is);
+
+        async fn a_dft_claim_is_dated_where_the_practice_is(app: &crate::helpers::TestApp) {
+            super::dated_in(app, chrono_tz::Pacific::Kiritimati).await;
+        }
+    }
+
+    mod west {
+        use crate::helpers::TestOptions;
+
+        const OPTIONS: TestOptions = TestOptions {
+            time_zone: Some("Etc/GMT+12"),
+            ..TestOptions::SANDBOX
+        };
+
+        crate::on_both_backends!(with super::OPTIONS; a_dft_claim_is_dated_where_the_practice_is);
+
+        async fn a_dft_claim_is_dated_where_the_practice_is(app: &crate::helpers::TestApp) {
+            super::dated_in(app, chrono_tz::Etc::GMTPlus12).await;
+        }
+    }
+
+    async fn dated_in(app: &TestApp, zone: Tz) {
+        let today = || Utc::now().with_timezone(&zone).date_naive().to_string();
+        assert_eq!(
+            field(&send_one(app, &admit("TZ-1", "P800", "V800")).await, "MSA", 1),
+            "AA"
+        );
+        let before = today();
+        let ack = send_one(
+            app,
+            &charges("TZ-2", "V800", &[("T1", "99213", "", "1", "125.00")]),
+        )
+        .await;
+        let after = today();
+        assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+        let encounter = search(app, &format!("Encounter?identifier={MRN}|V800")).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let claims = search(app, &format!("Claim?encounter=Encounter/{encounter}")).await;
+        let created = claims[0]["created"].as_str().unwrap().to_owned();
+        assert!(
+            created == before || created == after,
+            "{created}, not {before} ({zone})"
+        );
+    }
+}

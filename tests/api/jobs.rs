@@ -51,6 +51,7 @@ const RUNNING: TestOptions = TestOptions {
     redis: None,
     fee_schedules: None,
     scrub_rules: None,
+    time_zone: None,
 };
 
 /// What is enqueued stays queued, for the tests that claim jobs themselves.

@@ -5,6 +5,7 @@
 
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
@@ -68,10 +69,11 @@ pub async fn post_charges(
         .map(|xcn| practitioner_reference(&xcn))
         .unwrap_or_else(|| json!({"display": "unknown provider"}));
     let inpatient = message.segment("PV1").and_then(|pv1| pv1.value(2, 1)).as_deref() == Some("I");
+    let today = context.today;
     let build = |current: Option<Value>| {
         let mut claim = match current {
             Some(Value::Object(current)) => current,
-            _ => new_claim(&patient_id, &coverage_id, provider, inpatient),
+            _ => new_claim(&patient_id, &coverage_id, provider, inpatient, today),
         };
         claim.remove("meta");
         merge_diagnoses(&mut claim, &diagnoses);
@@ -272,7 +274,13 @@ fn practitioner_reference(xcn: &Repetition<'_>) -> Value {
     Value::Object(reference)
 }
 
-fn new_claim(patient_id: &str, coverage_id: &str, provider: Value, inpatient: bool) -> Map<String, Value> {
+fn new_claim(
+    patient_id: &str,
+    coverage_id: &str,
+    provider: Value,
+    inpatient: bool,
+    today: NaiveDate,
+) -> Map<String, Value> {
     let mut claim = Map::new();
     claim.insert("resourceType".into(), json!("Claim"));
     claim.insert("status".into(), json!("draft"));
@@ -286,10 +294,7 @@ fn new_claim(patient_id: &str, coverage_id: &str, provider: Value, inpatient: bo
         "patient".into(),
         json!({"reference": format!("Patient/{patient_id}")}),
     );
-    claim.insert(
-        "created".into(),
-        json!(chrono::Utc::now().format("%Y-%m-%d").to_string()),
-    );
+    claim.insert("created".into(), json!(today.to_string()));
     claim.insert("provider".into(), provider);
     claim.insert(
         "priority".into(),

@@ -8,6 +8,7 @@ mod dft;
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDate;
 use serde_json::Value;
 
 use crate::fhir::conditional::{criteria_query, CriteriaAuthor};
@@ -43,6 +44,8 @@ pub struct MappingContext<'a> {
     pub fhir: &'a ResourceService,
     pub session: &'a mut Session,
     pub systems: &'a AuthoritySystems,
+    /// Today in the practice's time zone: the day new claims are dated.
+    pub today: NaiveDate,
     /// Parts of the message that were not used, reported in the ACK (ERR, severity W).
     pub warnings: Vec<Problem>,
     /// What the message's key lookups found, made before mapping (see `lookups`),
@@ -67,11 +70,17 @@ struct Prefetched {
 }
 
 impl<'a> MappingContext<'a> {
-    pub fn new(fhir: &'a ResourceService, session: &'a mut Session, systems: &'a AuthoritySystems) -> Self {
+    pub fn new(
+        fhir: &'a ResourceService,
+        session: &'a mut Session,
+        systems: &'a AuthoritySystems,
+        today: NaiveDate,
+    ) -> Self {
         MappingContext {
             fhir,
             session,
             systems,
+            today,
             warnings: Vec::new(),
             prefetched: HashMap::new(),
             created: HashMap::new(),
