@@ -21,6 +21,7 @@ crate::on_both_backends!(
     merge_repoints_the_replaced_patient,
     a_later_death_date_replaces_the_death_flag,
     charges_gather_on_the_encounter_s_draft_claim,
+    a_charge_for_days_of_service_bills_the_period,
     hostile_values_are_answered_and_the_connection_lives,
     concurrent_messages_share_one_payer_and_apply_once,
     several_connections_at_once_each_message_gets_its_own_ack,
@@ -978,6 +979,31 @@ fn charges(control_id: &str, visit: &str, lines: &[(&str, &str, &str, &str, &str
     ));
     message.push_str(&segment("DG1", &[(1, "2"), (3, "E11.9^Type 2 diabetes^I10")]));
     message
+}
+
+/// A charge whose FT1-4 names a range of days (a rental, a stay) is billed for
+/// the period, written to the 837P as a date range.
+async fn a_charge_for_days_of_service_bills_the_period(app: &TestApp) {
+    assert_eq!(
+        field(&send_one(app, &admit("DR-1", "P800", "V800")).await, "MSA", 1),
+        "AA"
+    );
+    let rental = charges("DR-2", "V800", &[("T1", "E0601", "RR", "3", "90.00")])
+        .replace("|T1||20240502|", "|T1||20240502^20240504|");
+    let ack = send_one(app, &rental).await;
+    assert_eq!(field(&ack, "MSA", 1), "AA", "{ack}");
+    let encounter = search(app, &format!("Encounter?identifier={MRN}|V800")).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let claims = search(app, &format!("Claim?encounter=Encounter/{encounter}")).await;
+    let item = &claims[0]["item"][0];
+    assert_eq!(
+        item["servicedPeriod"],
+        serde_json::json!({"start": "2024-05-02", "end": "2024-05-04"}),
+        "{item}"
+    );
+    assert!(item.get("servicedDate").is_none(), "{item}");
 }
 
 /// Values a careless or hostile sender may send, each answered as documented on

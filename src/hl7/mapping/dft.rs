@@ -226,8 +226,18 @@ fn charge_item(
         item.insert("unitPrice".into(), unit);
     }
     item.insert("net".into(), net);
-    if let Some(served) = ft1.value(4, 1).as_deref().and_then(date) {
-        item.insert("servicedDate".into(), Value::String(served));
+    // FT1-4 is a date range (DR): a charge for days of service (a rental, a stay)
+    // names its last day too.
+    let first = ft1.value(4, 1).as_deref().and_then(date);
+    let last = ft1.value(4, 2).as_deref().and_then(date);
+    match (first, last) {
+        (Some(first), Some(last)) if last > first => {
+            item.insert("servicedPeriod".into(), json!({"start": first, "end": last}));
+        }
+        (Some(first), _) => {
+            item.insert("servicedDate".into(), Value::String(first));
+        }
+        (None, _) => {}
     }
     // The diagnoses the charge is for: the DG1 codes FT1-19 names, else the first four.
     // Kept as codes until the item joins a claim, whose diagnosis list numbers them.
