@@ -753,15 +753,17 @@ mod tests {
         assert_eq!(billed.patient.given, ["Jane", "Q"]);
     }
 
+    /// Why `claim` cannot be read for billing.
+    fn refusal(claim: &Value) -> String {
+        format!("{:?}", billing_claim("c1", claim, &referenced()).unwrap_err())
+    }
+
     #[test]
     fn a_line_without_a_date_is_refused_with_its_path() {
         let mut claim = claim();
         claim["item"][1].as_object_mut().unwrap().remove("servicedPeriod");
-        let error = billing_claim("c1", &claim, &referenced()).unwrap_err();
-        assert!(
-            format!("{error:?}").contains("Claim.item[1].serviced[x]"),
-            "{error:?}"
-        );
+        let error = refusal(&claim);
+        assert!(error.contains("Claim.item[1].serviced[x]"), "{error}");
     }
 
     #[test]
@@ -796,11 +798,8 @@ mod tests {
         let billed = billing_claim("c1", &claim, &referenced()).unwrap();
         assert_eq!(billed.lines[1].service_end, None);
         claim["item"][1]["servicedPeriod"]["end"] = json!("2026-02-28");
-        let error = billing_claim("c1", &claim, &referenced()).unwrap_err();
-        assert!(
-            format!("{error:?}").contains("Claim.item[1].servicedPeriod.end"),
-            "{error:?}"
-        );
+        let error = refusal(&claim);
+        assert!(error.contains("Claim.item[1].servicedPeriod.end"), "{error}");
     }
 
     #[test]
@@ -809,11 +808,8 @@ mod tests {
         // The second has no sequence of its own, so its place, 2, repeats the first's.
         claim["diagnosis"][0]["sequence"] = json!(2);
         claim["diagnosis"][1].as_object_mut().unwrap().remove("sequence");
-        let error = billing_claim("c1", &claim, &referenced()).unwrap_err();
-        assert!(
-            format!("{error:?}").contains("Claim.diagnosis[1].sequence"),
-            "{error:?}"
-        );
+        let error = refusal(&claim);
+        assert!(error.contains("Claim.diagnosis[1].sequence"), "{error}");
     }
 
     #[test]

@@ -30,3 +30,13 @@ pub mod scrub;
 pub mod service;
 pub mod submission;
 pub mod worklist;
+
+use chrono::{NaiveDate, Utc};
+use chrono_tz::Tz;
+
+/// Today's date in `zone`, the practice's (`billing_time_zone`): the day claims
+/// are dated and their dates of service checked on, whether they come through
+/// the claims API or HL7 charges.
+pub fn today_in(zone: Tz) -> NaiveDate {
+    Utc::now().with_timezone(&zone).date_naive()
+}

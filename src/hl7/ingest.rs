@@ -237,9 +237,7 @@ impl Ingest {
         let applied = match parsed {
             Err(problem) => Err(MappingError::Unsupported(problem)),
             Ok(parsed) => {
-                let today = chrono::Utc::now()
-                    .with_timezone(&self.settings.practice_zone)
-                    .date_naive();
+                let today = crate::billing::today_in(self.settings.practice_zone);
                 let mut context =
                     MappingContext::new(&self.fhir, &mut tx, &self.settings.identifier_systems, today);
                 if let Some((lookups, found)) = prefetched {

@@ -1241,37 +1241,29 @@ mod practice_zone {
     use super::{admit, charges, field, search, send_one, MRN};
     use crate::helpers::TestApp;
 
-    mod east {
-        use crate::helpers::TestOptions;
+    /// A module of the test for a server in `$zone`.
+    macro_rules! practice_in {
+        ($module:ident, $zone:literal) => {
+            mod $module {
+                const OPTIONS: crate::helpers::TestOptions = crate::helpers::TestOptions {
+                    time_zone: Some($zone),
+                    ..crate::helpers::TestOptions::SANDBOX
+                };
 
-        const OPTIONS: TestOptions = TestOptions {
-            time_zone: Some("Pacific/Kiritimati"),
-            ..TestOptions::SANDBOX
+                crate::on_both_backends!(with super::OPTIONS; a_dft_claim_is_dated_where_the_practice_is);
+
+                async fn a_dft_claim_is_dated_where_the_practice_is(app: &crate::helpers::TestApp) {
+                    super::dated_in(app, $zone).await;
+                }
+            }
         };
-
-        crate::on_both_backends!(with super::OPTIONS; a_dft_claim_is_dated_where_the_practice_is);
-
-        async fn a_dft_claim_is_dated_where_the_practice_is(app: &crate::helpers::TestApp) {
-            super::dated_in(app, chrono_tz::Pacific::Kiritimati).await;
-        }
     }
 
-    mod west {
-        use crate::helpers::TestOptions;
+    practice_in!(east, "Pacific/Kiritimati");
+    practice_in!(west, "Etc/GMT+12");
 
-        const OPTIONS: TestOptions = TestOptions {
-            time_zone: Some("Etc/GMT+12"),
-            ..TestOptions::SANDBOX
-        };
-
-        crate::on_both_backends!(with super::OPTIONS; a_dft_claim_is_dated_where_the_practice_is);
-
-        async fn a_dft_claim_is_dated_where_the_practice_is(app: &crate::helpers::TestApp) {
-            super::dated_in(app, chrono_tz::Etc::GMTPlus12).await;
-        }
-    }
-
-    async fn dated_in(app: &TestApp, zone: Tz) {
+    async fn dated_in(app: &TestApp, zone: &str) {
+        let zone: Tz = zone.parse().expect("an IANA time zone");
         let today = || Utc::now().with_timezone(&zone).date_naive().to_string();
         assert_eq!(
             field(&send_one(app, &admit("TZ-1", "P800", "V800")).await, "MSA", 1),

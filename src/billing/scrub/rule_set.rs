@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -294,7 +294,7 @@ impl RuleSet {
     /// service in Honolulu on the evening of the 1st is not yet in the future at
     /// 8 p.m. there, when it is already the 2nd in UTC.
     pub fn today(&self) -> NaiveDate {
-        Utc::now().with_timezone(&self.zone).date_naive()
+        crate::billing::today_in(self.zone)
     }
 
     /// The settings in force for claims to `payer_id`.
